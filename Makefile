@@ -1,0 +1,93 @@
+# aiosocketio: one command per job. The README's two commands are `make demo` and `make test`.
+#
+#   make demo      install, then run the chat demo on http://127.0.0.1:3000
+#                  (make demo REDIS=redis://127.0.0.1:6379 for the Redis adapter)
+#   make test      install, start Redis, install Chromium, lint, run the whole test suite
+#   make install   .venv + `pip install -e '.[dev]'` + the pinned npm peers (npm ci)
+#   make lint      ruff format --check, ruff check, mypy --strict
+#   make format    ruff format + ruff check --fix
+#   make redis     start a local Redis on 127.0.0.1:6379 unless one answers
+#   make chromium  install Debian chromium unless /usr/bin/chromium exists
+#   make bench     run the benchmarks (bench/run.py)
+#   make clean     remove caches and build outputs (keeps .venv and node_modules)
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    := .venv
+PY      := $(VENV)/bin/python
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.aiosocketio-installed
+INTEROP := tests/interop
+NPM_STAMP := $(INTEROP)/node_modules/.aiosocketio-installed
+
+HOST  ?= 127.0.0.1
+PORT  ?= 3000
+REDIS ?=
+PYTEST_ARGS ?=
+
+# The first Python >= 3.11 on PATH (override with `make PYTHON=/path/to/python3.12`).
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	if command -v $$p >/dev/null 2>&1 && \
+	   $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then \
+	   command -v $$p; break; fi; done)
+
+.PHONY: help venv install redis chromium lint format test demo bench clean
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+$(PY):
+	@if [ -z "$(PYTHON)" ]; then echo "make: no Python >= 3.11 found on PATH" >&2; exit 1; fi
+	@echo "==> creating $(VENV) with $(PYTHON)"
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+venv: $(PY)
+
+# Reinstall only when pyproject.toml changes (or the venv is new).
+$(STAMP): pyproject.toml | $(PY)
+	@echo "==> pip install -e '.[dev]'"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+# `npm ci` only when node_modules is missing or the lock file changed.
+$(NPM_STAMP): $(INTEROP)/package-lock.json $(INTEROP)/package.json
+	@echo "==> npm ci ($(INTEROP))"
+	cd $(INTEROP) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(STAMP) $(NPM_STAMP)
+
+redis:
+	@scripts/ensure_redis.sh
+
+chromium:
+	@scripts/ensure_chromium.sh
+
+lint: install
+	@echo "==> ruff format --check"
+	$(BIN)/ruff format --check .
+	@echo "==> ruff check"
+	$(BIN)/ruff check .
+	@echo "==> mypy --strict"
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: install redis chromium lint
+	@echo "==> pytest"
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+demo: install $(if $(REDIS),redis)
+	$(BIN)/aiosocketio demo --host $(HOST) --port $(PORT) $(if $(REDIS),--redis $(REDIS))
+
+bench: install
+	@if [ -f bench/run.py ]; then $(PY) bench/run.py $(BENCH_ARGS); \
+	else echo "make bench: bench/run.py does not exist yet" >&2; exit 1; fi
+
+clean:
+	rm -rf .mypy_cache .ruff_cache .pytest_cache .hypothesis .coverage build dist artifacts
+	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +

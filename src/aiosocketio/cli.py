@@ -1,0 +1,513 @@
+"""The ``aiosocketio`` command (also ``python -m aiosocketio``).
+
+Two sub-commands::
+
+    aiosocketio run module:attr [--host H] [--port P] [--log-level L] [--factory]
+                                [--redis URL] [--workers N] [--app-dir DIR]
+    aiosocketio demo [--host H] [--port P] [--redis URL] [--log-level L]
+
+``run`` serves a :class:`aiosocketio.Server` (or a factory returning one) on the built-in
+HTTP/WebSocket server, the way ``uvicorn module:app`` serves an ASGI app. ``demo`` runs the
+chat demo of ``examples/chat``. Both use uvloop when it is installed, and both shut the
+server down gracefully (``await server.close()``) on SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import importlib.util
+import inspect
+import logging
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from aiosocketio import __version__, _loop
+
+__all__ = ["CLIError", "attach_redis", "build_parser", "import_from_string", "main"]
+
+logger = logging.getLogger("aiosocketio.cli")
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 3000
+
+#: The repository root when running from a source checkout (the demo lives there).
+SOURCE_ROOT = Path(__file__).resolve().parents[2]
+
+
+class CLIError(Exception):
+    """A user error on the command line; printed as ``aiosocketio: error: ...``, exit 2."""
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the ``aiosocketio`` argument parser (sub-commands ``run`` and ``demo``)."""
+    parser = argparse.ArgumentParser(
+        prog="aiosocketio",
+        description=(
+            "Socket.IO v5 / Engine.IO v4 for asyncio. Serve a Server object with 'run', "
+            "or try the chat demo with 'demo'. Servers run on uvloop when it is installed "
+            "(set AIOSOCKETIO_NO_UVLOOP=1 to use the standard asyncio loop) and stop "
+            "gracefully on SIGINT (Ctrl-C) or SIGTERM."
+        ),
+        epilog="Run 'aiosocketio <command> --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"aiosocketio {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="<command>")
+    sub.required = True
+
+    run = sub.add_parser(
+        "run",
+        help="serve a Server object (or a factory) given as module:attr",
+        description=(
+            "Import APP ('module:attr', e.g. 'myapp:sio' or 'pkg.mod:create_server') and serve "
+            "it on the built-in HTTP/1.1 + WebSocket server. If the attribute is an "
+            "aiosocketio Server it is served as is; if it is any other callable (or --factory "
+            "is given) it is called with no arguments and must return a Server (an async "
+            "factory is awaited)."
+        ),
+        epilog=(
+            "Example: aiosocketio run myapp:sio --host 0.0.0.0 --port 8000 "
+            "--redis redis://127.0.0.1:6379"
+        ),
+    )
+    run.add_argument("app", metavar="APP", help="the Server to serve, as 'module:attr'")
+    _add_common(run)
+    run.add_argument(
+        "--factory",
+        action="store_true",
+        help="treat APP as a factory: call it (no arguments) to get the Server",
+    )
+    run.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help=(
+            "run N server processes sharing the port through SO_REUSEPORT (default: 1). "
+            "The kernel spreads connections over the processes, so use --redis for "
+            "broadcasts to reach every process, and have clients use the WebSocket "
+            "transport only (or put a sticky load balancer in front): HTTP long-polling "
+            "needs every request of a session to reach the same process"
+        ),
+    )
+    run.add_argument(
+        "--app-dir",
+        default=".",
+        metavar="DIR",
+        help="directory added to sys.path before importing APP (default: the current one)",
+    )
+    # Internal: set on the worker processes started by --workers.
+    run.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+
+    demo = sub.add_parser(
+        "demo",
+        help="run the chat demo (http://127.0.0.1:3000 by default)",
+        description=(
+            "Run the chat demo of examples/chat: a static page using the official "
+            "socket.io-client bundle, with rooms, nicknames, a typing indicator and delivery "
+            "receipts. It uses the in-memory adapter unless --redis is given. Needs a source "
+            "checkout with the npm peers installed (make install)."
+        ),
+    )
+    _add_common(demo)
+    return parser
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"interface to bind (default: {DEFAULT_HOST}; use 0.0.0.0 for every interface)",
+    )
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=DEFAULT_PORT,
+        help=f"TCP port to bind (default: {DEFAULT_PORT}; 0 picks a free port)",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        default="info",
+        type=str.lower,
+        help="logging level of the 'aiosocketio' loggers (default: info)",
+    )
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        default=None,
+        help=(
+            "attach the Redis adapter (aiosocketio.adapters.redis) connected to URL, e.g. "
+            "redis://127.0.0.1:6379, so that several processes or machines share rooms and "
+            "broadcasts (needs the 'redis' extra: pip install 'aiosocketio[redis]')"
+        ),
+    )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port out of range 0-65535: {value}")
+    return value
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def import_from_string(spec: str, app_dir: str | None = ".") -> Any:
+    """Import ``"module:attr"`` (``attr`` may be dotted) and return the object.
+
+    Args:
+        spec: The import string, e.g. ``"myapp:sio"`` or ``"pkg.mod:factories.make"``.
+        app_dir: Directory put first on ``sys.path`` before importing (``None``: none).
+
+    Raises:
+        CLIError: The string is malformed, or the module or attribute does not exist.
+    """
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise CLIError(f"APP must be 'module:attr', got {spec!r}")
+    if app_dir is not None:
+        path = str(Path(app_dir).resolve())
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module_name.startswith(exc.name):
+            raise CLIError(f"could not import module {module_name!r}") from exc
+        raise
+    obj: Any = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise CLIError(f"module {module_name!r} has no attribute {attr!r}") from None
+    return obj
+
+
+def _server_class() -> type | None:
+    try:
+        module = importlib.import_module("aiosocketio.server")
+    except ImportError:
+        return None
+    cls = getattr(module, "Server", None)
+    return cls if isinstance(cls, type) else None
+
+
+def _looks_like_server(obj: Any) -> bool:
+    cls = _server_class()
+    if cls is not None and isinstance(obj, cls):
+        return True
+    return (
+        not isinstance(obj, type)
+        and hasattr(obj, "close")
+        and (hasattr(obj, "serve") or hasattr(obj, "listen"))
+    )
+
+
+async def resolve_server(obj: Any, *, factory: bool) -> Any:
+    """Turn what ``run`` imported into a Server: call (and await) a factory if needed.
+
+    Raises:
+        CLIError: The object is not a Server and no Server came out of the factory.
+    """
+    if factory or (callable(obj) and not _looks_like_server(obj)):
+        if not callable(obj):
+            raise CLIError("--factory was given but APP is not callable")
+        obj = obj()
+        if inspect.isawaitable(obj):
+            obj = await obj
+    if not _looks_like_server(obj):
+        raise CLIError(f"APP is not an aiosocketio Server (got {type(obj).__name__})")
+    return obj
+
+
+def attach_redis(server: Any, url: str) -> None:
+    """Make ``server`` use the Redis adapter connected to ``url``.
+
+    ``aiosocketio.adapters.redis`` is imported lazily, so the ``redis`` extra is needed
+    only when this is called.
+
+    Raises:
+        CLIError: The Redis adapter (or the redis package) is not available.
+    """
+    try:
+        module = importlib.import_module("aiosocketio.adapters.redis")
+    except ImportError as exc:
+        raise CLIError(
+            f"--redis needs the Redis adapter (aiosocketio.adapters.redis) and the 'redis' "
+            f"package (pip install 'aiosocketio[redis]'): {exc}"
+        ) from exc
+    create = getattr(module, "create_adapter", None)
+    if create is None:
+        raise CLIError("aiosocketio.adapters.redis has no create_adapter(url)")
+    set_adapter = getattr(server, "adapter", None)
+    if not callable(set_adapter):
+        raise CLIError("this Server cannot switch adapters (no server.adapter())")
+    set_adapter(create(url))
+
+
+async def serve_until_stopped(
+    server: Any,
+    host: str,
+    port: int,
+    *,
+    app: Any = None,
+    reuse_port: bool = False,
+    stop: asyncio.Event | None = None,
+    on_listening: Callable[[], None] | None = None,
+) -> None:
+    """Serve ``server`` on ``host:port`` until SIGINT/SIGTERM (or ``stop``), then close it.
+
+    Args:
+        server: The aiosocketio Server.
+        host: Interface to bind.
+        port: Port to bind.
+        app: An ASGI app that gets the requests outside the Socket.IO path.
+        reuse_port: Bind with SO_REUSEPORT (several worker processes on one port).
+        stop: Set it to stop serving (the signals set it too).
+        on_listening: Called once the port is bound.
+    """
+    loop = asyncio.get_running_loop()
+    stop = stop or asyncio.Event()
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+    kwargs: dict[str, Any] = {}
+    if app is not None:
+        kwargs["app"] = app
+    if reuse_port:
+        kwargs["reuse_port"] = True
+    serving: asyncio.Future[Any] | None = None
+    try:
+        start = _start_serving(server, host, port, kwargs)
+        serving = asyncio.ensure_future(start)
+        # serve()/listen() either returns once bound, or runs until the server closes:
+        # give it a moment to fail on bind errors before announcing that we listen.
+        first, _ = await asyncio.wait({serving}, timeout=0.3)
+        if serving in first:
+            serving.result()
+            serving = None
+        if on_listening is not None:
+            on_listening()
+        waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(stop.wait())}
+        if serving is not None:
+            waiters.add(serving)
+        done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for fut in pending:
+            if fut is not serving:
+                fut.cancel()
+        if serving is not None and serving in done:
+            serving.result()
+            serving = None
+    finally:
+        logger.info("shutting down")
+        await server.close()
+        if serving is not None:
+            serving.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await serving
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+def _start_serving(server: Any, host: str, port: int, kwargs: dict[str, Any]) -> Awaitable[Any]:
+    serve = getattr(server, "serve", None)
+    if callable(serve):
+        params = inspect.signature(serve).parameters
+        _check_kwargs(params, kwargs, "serve")
+        if "host" in params and "port" in params:
+            result = serve(host=host, port=port, **kwargs)
+        else:
+            result = serve(host, port, **kwargs)
+    else:
+        listen = getattr(server, "listen", None)
+        if not callable(listen):
+            raise CLIError("this Server has neither serve() nor listen()")
+        _check_kwargs(inspect.signature(listen).parameters, kwargs, "listen")
+        result = listen(port, host=host, **kwargs)
+    if not inspect.isawaitable(result):
+        raise CLIError("server.serve()/listen() did not return an awaitable")
+    return result
+
+
+def _check_kwargs(params: Any, kwargs: dict[str, Any], name: str) -> None:
+    accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    for key in kwargs:
+        if key not in params and not accepts_any:
+            option = "--workers" if key == "reuse_port" else key
+            raise CLIError(f"this Server's {name}() does not support {key}= (needed by {option})")
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=logging.WARNING,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("aiosocketio").setLevel(level.upper())
+
+
+# --------------------------------------------------------------------------- commands
+
+
+async def _run_app(args: argparse.Namespace) -> None:
+    obj = import_from_string(args.app, args.app_dir)
+    server = await resolve_server(obj, factory=args.factory)
+    if args.redis:
+        attach_redis(server, args.redis)
+    await serve_until_stopped(
+        server,
+        args.host,
+        args.port,
+        reuse_port=args.reuse_port,
+        on_listening=lambda: _announce(server, args.host, args.port, args.app),
+    )
+
+
+def _announce(server: Any, host: str, port: int, what: str) -> None:
+    actual = _bound_port(server) or port
+    shown = f"[{host}]" if ":" in host else host
+    pid = os.getpid()
+    print(
+        f"aiosocketio: serving {what} on http://{shown}:{actual} ({_loop.loop_name()}, pid {pid})",
+        flush=True,
+    )
+
+
+def _bound_port(server: Any) -> int | None:
+    for name in ("port", "bound_port"):
+        value = getattr(server, name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
+
+
+def _run_workers(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Start ``args.workers`` copies of this command with --reuse-port and wait for them."""
+    if args.port == 0:
+        raise CLIError("--workers needs a fixed --port (the workers share it)")
+    if not args.redis:
+        print(
+            "aiosocketio: warning: --workers without --redis: each process only "
+            "broadcasts to its own clients",
+            file=sys.stderr,
+            flush=True,
+        )
+    child_argv = [a for a in argv if a != "--reuse-port"]
+    child_argv = _strip_option(child_argv, "--workers")
+    cmd = [sys.executable, "-m", "aiosocketio", *child_argv, "--workers", "1", "--reuse-port"]
+    children = [subprocess.Popen(cmd) for _ in range(args.workers)]
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        codes = [child.wait() for child in children]
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return max((abs(c) for c in codes), default=0)
+
+
+def _strip_option(argv: list[str], option: str) -> list[str]:
+    out: list[str] = []
+    skip = False
+    for item in argv:
+        if skip:
+            skip = False
+            continue
+        if item == option:
+            skip = True
+            continue
+        if item.startswith(option + "="):
+            continue
+        out.append(item)
+    return out
+
+
+async def _run_demo(args: argparse.Namespace) -> None:
+    demo_dir = SOURCE_ROOT / "examples" / "chat"
+    if not (demo_dir / "app.py").is_file():
+        raise CLIError(
+            f"the chat demo ships with the source checkout; {demo_dir / 'app.py'} is missing"
+        )
+    chat = _load_demo(demo_dir / "app.py")
+    chat.install_vendor_bundle()
+    server = chat.create_server(redis_url=args.redis)
+    await serve_until_stopped(
+        server,
+        args.host,
+        args.port,
+        app=chat.create_static_app(),
+        on_listening=lambda: _announce(server, args.host, args.port, "the chat demo"),
+    )
+
+
+def _load_demo(path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location("aiosocketio_chat_demo", path)
+    if spec is None or spec.loader is None:
+        raise CLIError(f"cannot load the chat demo from {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``aiosocketio`` console script.
+
+    Args:
+        argv: The arguments (without the program name); ``sys.argv[1:]`` when ``None``.
+
+    Returns:
+        The process exit status.
+    """
+    raw = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(raw)
+    _configure_logging(args.log_level)
+    try:
+        if args.command == "run":
+            if args.workers > 1:
+                return _run_workers(args, raw)
+            _loop.run(_run_app(args))
+        else:
+            _loop.run(_run_demo(args))
+    except CLIError as exc:
+        parser.exit(2, f"aiosocketio: error: {exc}\n")
+    except OSError as exc:
+        parser.exit(1, f"aiosocketio: error: {exc}\n")
+    except KeyboardInterrupt:
+        return 130
+    return 0
