@@ -1,0 +1,255 @@
+"""The adapter interface: who is in which room, and how a packet reaches them.
+
+This is Node's ``socket.io-adapter`` API in Python. The base class does all the local work
+(it *is* the in-memory adapter); cluster adapters subclass it, call ``super()`` for the
+local part and add the inter-server traffic. The namespace goes through its adapter for
+every operation that a cluster must extend: ``broadcast``, ``broadcast_with_ack``,
+``fetch_sockets``, ``add_sockets``, ``del_sockets``, ``disconnect_sockets``,
+``server_side_emit`` and ``server_count``.
+
+Invariants of the two-way index:
+
+* ``rooms[room]`` is the set of sids in ``room``; it is never empty (an emptied room is
+  deleted and ``delete-room`` is emitted).
+* ``sids[sid]`` is the set of rooms of ``sid``; ``room in sids[sid]`` exactly when
+  ``sid in rooms[room]``. Leaving every room is therefore O(rooms of the socket).
+
+Events (``adapter.on(...)``): ``create-room(room)``, ``delete-room(room)``,
+``join-room(room, sid)``, ``leave-room(room, sid)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aiosocketio.io.engine import PreparedMessage
+from aiosocketio.server.events import EventEmitter
+from aiosocketio.socketio.packets import Packet
+
+if TYPE_CHECKING:
+    from aiosocketio.server.namespace import Namespace
+    from aiosocketio.server.remote import RemoteSocket
+    from aiosocketio.server.socket import Socket
+
+__all__ = ["Adapter", "BroadcastFlags", "BroadcastOptions", "ServerSideAck"]
+
+logger = logging.getLogger("aiosocketio.adapters")
+
+ServerSideAck = Callable[[Exception | None, list[Any]], None]
+"""``ack(error, responses)``: how ``server_side_emit`` reports the other servers' answers."""
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastFlags:
+    """Modifiers of one broadcast (Node's ``BroadcastFlags``)."""
+
+    volatile: bool = False
+    compress: bool = True
+    local: bool = False
+    broadcast: bool = False
+    timeout: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastOptions:
+    """Whom a broadcast targets: ``rooms`` (empty = everyone) minus ``except_``."""
+
+    rooms: frozenset[str] = frozenset()
+    except_: frozenset[str] = frozenset()
+    flags: BroadcastFlags = BroadcastFlags()
+
+
+DEFAULT_OPTIONS = BroadcastOptions()
+
+
+class Adapter(EventEmitter):
+    """The in-memory adapter of one namespace; the base class of every adapter.
+
+    Args:
+        nsp: the namespace this adapter serves.
+    """
+
+    def __init__(self, nsp: Namespace) -> None:
+        self.nsp = nsp
+        self.rooms: dict[str, set[str]] = {}
+        self.sids: dict[str, set[str]] = {}
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    async def init(self) -> None:
+        """Called once when the namespace is created (cluster adapters subscribe here)."""
+
+    async def close(self) -> None:
+        """Called when the namespace or the server closes."""
+
+    async def server_count(self) -> int:
+        """How many servers the cluster has; 1 for a single server."""
+        return 1
+
+    # -- rooms ------------------------------------------------------------------------------
+
+    def add_all(self, sid: str, rooms: Iterable[str]) -> None:
+        """Add ``sid`` to each of ``rooms``."""
+        sid_rooms = self.sids.get(sid)
+        if sid_rooms is None:
+            sid_rooms = self.sids[sid] = set()
+        for room in rooms:
+            sid_rooms.add(room)
+            members = self.rooms.get(room)
+            if members is None:
+                members = self.rooms[room] = set()
+                self.emit_reserved("create-room", room)
+            if sid not in members:
+                members.add(sid)
+                self.emit_reserved("join-room", room, sid)
+
+    def del_(self, sid: str, room: str) -> None:
+        """Remove ``sid`` from ``room``."""
+        sid_rooms = self.sids.get(sid)
+        if sid_rooms is not None:
+            sid_rooms.discard(room)
+        self._del_from_room(room, sid)
+
+    def _del_from_room(self, room: str, sid: str) -> None:
+        members = self.rooms.get(room)
+        if members is None or sid not in members:
+            return
+        members.discard(sid)
+        self.emit_reserved("leave-room", room, sid)
+        if not members:
+            del self.rooms[room]
+            self.emit_reserved("delete-room", room)
+
+    def del_all(self, sid: str) -> None:
+        """Remove ``sid`` from every room it is in."""
+        sid_rooms = self.sids.pop(sid, None)
+        if not sid_rooms:
+            return
+        for room in sid_rooms:
+            self._del_from_room(room, sid)
+
+    def socket_rooms(self, sid: str) -> set[str] | None:
+        """The rooms of ``sid`` (None if unknown)."""
+        return self.sids.get(sid)
+
+    async def sockets(self, rooms: set[str]) -> set[str]:
+        """The sids in any of ``rooms`` (every sid if ``rooms`` is empty)."""
+        opts = BroadcastOptions(rooms=frozenset(rooms))
+        return {socket.id for socket in self._apply(opts)}
+
+    # -- targeting --------------------------------------------------------------------------
+
+    def _except_sids(self, except_: frozenset[str]) -> set[str]:
+        out: set[str] = set()
+        rooms = self.rooms
+        for room in except_:
+            members = rooms.get(room)
+            if members:
+                out |= members
+        return out
+
+    def _apply(self, opts: BroadcastOptions) -> Iterator[Socket]:
+        """The local sockets that ``opts`` targets, each once."""
+        sockets = self.nsp.sockets
+        except_sids = self._except_sids(opts.except_) if opts.except_ else None
+        if opts.rooms:
+            seen: set[str] = set()
+            for room in opts.rooms:
+                members = self.rooms.get(room)
+                if not members:
+                    continue
+                for sid in tuple(members):
+                    if sid in seen or (except_sids is not None and sid in except_sids):
+                        continue
+                    seen.add(sid)
+                    socket = sockets.get(sid)
+                    if socket is not None:
+                        yield socket
+        elif except_sids:
+            for sid, socket in tuple(sockets.items()):
+                if sid not in except_sids:
+                    yield socket
+        else:
+            yield from tuple(sockets.values())
+
+    # -- broadcasting -----------------------------------------------------------------------
+
+    def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
+        """Send ``packet`` to every local socket that ``opts`` targets.
+
+        The packet is encoded once; each recipient's connection gets the same
+        :class:`PreparedMessage`.
+        """
+        prepared = PreparedMessage(self.nsp.server.encoder.encode(packet))
+        volatile = opts.flags.volatile
+        data = packet.data
+        for socket in self._apply(opts):
+            if socket._any_outgoing is not None:
+                socket._notify_outgoing(data)
+            socket.conn.write_prepared(prepared, volatile=volatile)
+
+    def broadcast_with_ack(
+        self,
+        packet: Packet,
+        opts: BroadcastOptions,
+        client_count_callback: Callable[[int], None],
+        ack: Callable[[list[Any]], None],
+    ) -> None:
+        """Broadcast ``packet`` asking each recipient for an acknowledgement.
+
+        ``client_count_callback(n)`` is called once with the number of recipients;
+        ``ack(args)`` is called with each client's answer.
+        """
+        packet = dataclasses.replace(packet, id=self.nsp._next_ack_id())
+        prepared = PreparedMessage(self.nsp.server.encoder.encode(packet))
+        volatile = opts.flags.volatile
+        ack_id = packet.id
+        assert ack_id is not None
+        count = 0
+        for socket in self._apply(opts):
+            if socket._any_outgoing is not None:
+                socket._notify_outgoing(packet.data)
+            socket._acks[ack_id] = ack
+            socket.conn.write_prepared(prepared, volatile=volatile)
+            count += 1
+        client_count_callback(count)
+
+    # -- utility methods --------------------------------------------------------------------
+
+    async def fetch_sockets(self, opts: BroadcastOptions) -> list[Socket | RemoteSocket]:
+        """The sockets that ``opts`` targets (local ones only in this base class)."""
+        return list(self._apply(opts))
+
+    def add_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
+        """Make the targeted sockets join ``rooms``."""
+        rooms = list(rooms)
+        for socket in list(self._apply(opts)):
+            socket.join(rooms)
+
+    def del_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
+        """Make the targeted sockets leave ``rooms``."""
+        rooms = list(rooms)
+        for socket in list(self._apply(opts)):
+            for room in rooms:
+                socket.leave(room)
+
+    def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> None:
+        """Disconnect the targeted sockets (and close their connections if ``close``)."""
+        for socket in list(self._apply(opts)):
+            socket.disconnect(close)
+
+    def server_side_emit(
+        self, args: list[Any], ack: ServerSideAck | None = None, timeout: float | None = None
+    ) -> None:
+        """Send ``[event, *args]`` to the other servers of the cluster.
+
+        A single server has no other server: the event goes nowhere and ``ack`` (if given)
+        gets an empty list of responses, as Node's in-memory adapter would.
+        """
+        logger.debug("server_side_emit %r: no other server with the in-memory adapter", args[:1])
+        if ack is not None:
+            ack(None, [])

@@ -1,0 +1,197 @@
+"""A small event emitter shared by the server-side objects.
+
+``on(event, handler)`` and the decorator form ``@obj.on(event)`` both register a listener;
+``once`` registers one that runs a single time; ``off`` removes listeners.
+
+Listeners may be plain functions or coroutine functions. A coroutine's result is run as a
+task held by :func:`spawn`, so that it is never garbage-collected half-way; an exception in
+a listener is logged, never raised into the protocol machinery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, overload
+
+__all__ = ["EventEmitter", "Listener", "spawn"]
+
+logger = logging.getLogger("aiosocketio.server")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_ACK_PARAM_NAMES = ("ack", "callback")
+
+_tasks: set[asyncio.Task[Any]] = set()
+
+
+def _log_task_error(task: asyncio.Task[Any]) -> None:
+    _tasks.discard(task)
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None:
+        logger.error("error in an event handler", exc_info=exc)
+
+
+def spawn(awaitable: Awaitable[Any]) -> asyncio.Task[Any]:
+    """Run ``awaitable`` as a task that is kept alive until it ends; errors are logged."""
+
+    async def _run() -> Any:
+        return await awaitable
+
+    coro = awaitable if asyncio.iscoroutine(awaitable) else _run()
+    task = asyncio.get_running_loop().create_task(coro)
+    _tasks.add(task)
+    task.add_done_callback(_log_task_error)
+    return task
+
+
+def _ack_param(fn: Callable[..., Any]) -> str | None:
+    """The name of ``fn``'s ``ack``/``callback`` parameter, if it declares one."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return None
+    for name in _ACK_PARAM_NAMES:
+        param = params.get(name)
+        if param is not None and param.kind in (
+            inspect.Parameter.KEYWORD_ONLY,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        ):
+            return name
+    return None
+
+
+class Listener:
+    """One registered handler (internal)."""
+
+    __slots__ = ("ack_param", "fn", "once")
+
+    def __init__(self, fn: Callable[..., Any], once: bool) -> None:
+        self.fn = fn
+        self.once = once
+        self.ack_param = _ack_param(fn)
+
+
+def call_listener(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn``; an awaitable result is spawned as a task, errors are logged."""
+    try:
+        result = fn(*args, **kwargs)
+    except Exception:
+        logger.exception("error in an event handler")
+        return None
+    if inspect.isawaitable(result):
+        spawn(result)
+        return None
+    return result
+
+
+class EventEmitter:
+    """Mixin: named listeners with the call form and the decorator form."""
+
+    _events: dict[str, list[Listener]]
+
+    def _listeners_of(self, event: str) -> list[Listener]:
+        try:
+            events = self._events
+        except AttributeError:
+            return []
+        return events.get(event, [])
+
+    def _add_listener(self, event: str, fn: Callable[..., Any], once: bool, prepend: bool) -> None:
+        try:
+            events = self._events
+        except AttributeError:
+            events = self._events = {}
+        listener = Listener(fn, once)
+        lst = events.setdefault(event, [])
+        if prepend:
+            lst.insert(0, listener)
+        else:
+            lst.append(listener)
+
+    @overload
+    def on(self, event: str) -> Callable[[F], F]: ...
+    @overload
+    def on(self, event: str, handler: F) -> F: ...
+    def on(self, event: str, handler: F | None = None) -> F | Callable[[F], F]:
+        """Register ``handler`` for ``event``; without a handler, return a decorator."""
+        if handler is None:
+
+            def decorator(fn: F) -> F:
+                self._add_listener(event, fn, False, False)
+                return fn
+
+            return decorator
+        self._add_listener(event, handler, False, False)
+        return handler
+
+    @overload
+    def once(self, event: str) -> Callable[[F], F]: ...
+    @overload
+    def once(self, event: str, handler: F) -> F: ...
+    def once(self, event: str, handler: F | None = None) -> F | Callable[[F], F]:
+        """Register ``handler`` for the next ``event`` only; decorator form without handler."""
+        if handler is None:
+
+            def decorator(fn: F) -> F:
+                self._add_listener(event, fn, True, False)
+                return fn
+
+            return decorator
+        self._add_listener(event, handler, True, False)
+        return handler
+
+    def off(self, event: str | None = None, handler: Callable[..., Any] | None = None) -> None:
+        """Remove ``handler`` from ``event``, every handler of ``event``, or every handler."""
+        try:
+            events = self._events
+        except AttributeError:
+            return
+        if event is None:
+            events.clear()
+            return
+        if handler is None:
+            events.pop(event, None)
+            return
+        lst = events.get(event)
+        if not lst:
+            return
+        for i, listener in enumerate(lst):
+            if listener.fn is handler:
+                del lst[i]
+                break
+        if not lst:
+            del events[event]
+
+    def listeners(self, event: str) -> list[Callable[..., Any]]:
+        """The handlers registered for ``event``, in call order."""
+        return [listener.fn for listener in self._listeners_of(event)]
+
+    def listener_count(self, event: str) -> int:
+        """How many handlers are registered for ``event``."""
+        return len(self._listeners_of(event))
+
+    def _take_listeners(self, event: str) -> list[Listener]:
+        """A snapshot of ``event``'s listeners; ``once`` listeners are removed."""
+        lst = self._listeners_of(event)
+        if not lst:
+            return lst
+        snapshot = list(lst)
+        if any(listener.once for listener in snapshot):
+            remaining = [listener for listener in lst if not listener.once]
+            if remaining:
+                self._events[event] = remaining
+            else:
+                del self._events[event]
+        return snapshot
+
+    def emit_reserved(self, event: str, *args: Any) -> bool:
+        """Call ``event``'s listeners locally with ``args``; True if there was one."""
+        listeners = self._take_listeners(event)
+        for listener in listeners:
+            call_listener(listener.fn, *args)
+        return bool(listeners)
