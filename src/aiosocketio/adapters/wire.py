@@ -1,0 +1,267 @@
+"""The bytes that cluster members exchange over Redis, compatible with the npm packages.
+
+Theory of operation
+-------------------
+@socket.io/redis-adapter 8.3, @socket.io/redis-emitter 5.1 and socket.io-adapter's
+``ClusterAdapter`` (used by ``createShardedAdapter``) talk in two encodings:
+
+* **msgpack as notepack.io 3 writes it.** notepack maps JavaScript values onto msgpack:
+  a whole number is always written as the smallest integer format (``1.0`` is ``0x01``),
+  any other number as float 64 (``0xcb``), a ``Buffer`` as ``bin``, a string as ``str``
+  (``str 8`` is used), ``undefined`` map values are dropped and ``Date`` is the timestamp
+  extension (-1). When decoding, notepack also accepts the legacy extension 0 (``fixext 1``
+  is ``undefined``, longer is an ``ArrayBuffer``). :func:`pack` and :func:`unpack` follow
+  those rules, so our bytes are the bytes Node would have written for the same value.
+* **JSON**, compact, as ``JSON.stringify`` writes it. A receiver tells them apart by the
+  first byte: ``{`` (0x7b) means JSON (a msgpack map never starts with 0x7b).
+
+This module is pure: no asyncio, no Redis. Decoders raise only
+:class:`~aiosocketio.exceptions.RemoteProtocolError`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from collections.abc import Iterable, Mapping
+from enum import IntEnum
+from typing import Any
+
+import msgpack
+import orjson
+
+from aiosocketio.exceptions import LocalProtocolError, RemoteProtocolError
+
+__all__ = [
+    "EMITTER_UID",
+    "MessageType",
+    "RequestType",
+    "decode_flags",
+    "decode_message",
+    "decode_rooms",
+    "dumps_json",
+    "encode_flags",
+    "encode_options",
+    "has_binary",
+    "loads_json",
+    "pack",
+    "unpack",
+]
+
+EMITTER_UID = "emitter"
+"""The ``uid`` that @socket.io/redis-emitter puts on its messages."""
+
+
+class RequestType(IntEnum):
+    """Request types of the classic Redis adapter (``socket.io-request#<nsp>#``)."""
+
+    SOCKETS = 0
+    ALL_ROOMS = 1
+    REMOTE_JOIN = 2
+    REMOTE_LEAVE = 3
+    REMOTE_DISCONNECT = 4
+    REMOTE_FETCH = 5
+    SERVER_SIDE_EMIT = 6
+    BROADCAST = 7
+    BROADCAST_CLIENT_COUNT = 8
+    BROADCAST_ACK = 9
+
+
+class MessageType(IntEnum):
+    """Message types of socket.io-adapter's ``ClusterAdapter`` (the sharded adapter)."""
+
+    INITIAL_HEARTBEAT = 1
+    HEARTBEAT = 2
+    BROADCAST = 3
+    SOCKETS_JOIN = 4
+    SOCKETS_LEAVE = 5
+    DISCONNECT_SOCKETS = 6
+    FETCH_SOCKETS = 7
+    FETCH_SOCKETS_RESPONSE = 8
+    SERVER_SIDE_EMIT = 9
+    SERVER_SIDE_EMIT_RESPONSE = 10
+    BROADCAST_CLIENT_COUNT = 11
+    BROADCAST_ACK = 12
+    ADAPTER_CLOSE = 13
+
+
+# --------------------------------------------------------------------------- msgpack
+
+
+def _normalize(value: Any) -> Any:
+    """Turn a Python value into the value notepack would have seen in JavaScript."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        # notepack: `Math.floor(value) !== value || !isFinite(value)` -> float 64, else int
+        if math.isfinite(value) and value.is_integer():
+            return int(value)
+        return value
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                key = str(key)
+            out[key] = _normalize(item)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_normalize(item) for item in value]
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=_dt.UTC)
+        return value
+    if isinstance(value, (set, frozenset)):
+        return [_normalize(item) for item in value]
+    raise LocalProtocolError(f"cannot encode a {type(value).__name__} for the cluster")
+
+
+def pack(value: Any) -> bytes:
+    """Encode ``value`` exactly as notepack.io 3 ``encode`` would.
+
+    Raises:
+        LocalProtocolError: the value holds something JavaScript has no equivalent for.
+    """
+    return msgpack.packb(_normalize(value), use_bin_type=True, datetime=True)  # type: ignore[no-any-return]
+
+
+def _ext_hook(code: int, data: bytes) -> Any:
+    if code == 0:
+        # notepack's legacy extensions: fixext 1 type 0 is `undefined`, longer is an ArrayBuffer
+        return None if len(data) == 1 else data
+    return [code, data]
+
+
+def unpack(data: bytes | bytearray | memoryview) -> Any:
+    """Decode notepack/msgpack bytes; ``bin`` becomes ``bytes``, timestamps ``datetime``.
+
+    Raises:
+        RemoteProtocolError: the bytes are not one complete msgpack value.
+    """
+    try:
+        return msgpack.unpackb(
+            bytes(data),
+            raw=False,
+            strict_map_key=False,
+            ext_hook=_ext_hook,
+            timestamp=3,
+        )
+    except Exception as exc:
+        raise RemoteProtocolError(f"invalid msgpack message: {exc}") from exc
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def dumps_json(value: Any) -> bytes:
+    """Compact JSON, as ``JSON.stringify`` writes it."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError as exc:
+        raise LocalProtocolError(f"cannot encode as JSON: {exc}") from exc
+
+
+def loads_json(data: bytes | str) -> Any:
+    """Parse JSON; raises :class:`RemoteProtocolError` on bad input."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise RemoteProtocolError(f"invalid JSON message: {exc}") from exc
+
+
+def decode_message(data: bytes | bytearray | memoryview | str) -> Any:
+    """Decode a request, response or cluster message: JSON when it starts with ``{``.
+
+    Raises:
+        RemoteProtocolError: neither valid JSON nor valid msgpack.
+    """
+    if isinstance(data, str):
+        return loads_json(data)
+    if len(data) and data[0] == 0x7B:
+        return loads_json(bytes(data))
+    return unpack(data)
+
+
+def has_binary(value: Any) -> bool:
+    """Whether ``value`` holds bytes anywhere (socket.io's ``hasBinary``)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(has_binary(item) for item in value)
+    if isinstance(value, Mapping):
+        return any(has_binary(item) for item in value.values())
+    return False
+
+
+# --------------------------------------------------------------------------- options
+
+
+def encode_flags(
+    *,
+    volatile: bool = False,
+    compress: bool = True,
+    local: bool = False,
+    timeout: float | None = None,
+) -> dict[str, Any]:
+    """Broadcast flags as Node puts them on the wire: only the flags that were set.
+
+    ``timeout`` is given in seconds and written in milliseconds, as Node does.
+    """
+    flags: dict[str, Any] = {}
+    if volatile:
+        flags["volatile"] = True
+    if not compress:
+        flags["compress"] = False
+    if local:
+        flags["local"] = True
+    if timeout is not None:
+        flags["timeout"] = _ms(timeout)
+    return flags
+
+
+def _ms(seconds: float) -> int | float:
+    value = seconds * 1000
+    return int(value) if float(value).is_integer() else value
+
+
+def decode_flags(raw: Any) -> dict[str, Any]:
+    """Read wire flags leniently into keyword arguments (timeout in seconds)."""
+    if not isinstance(raw, Mapping):
+        return {}
+    out: dict[str, Any] = {}
+    if raw.get("volatile"):
+        out["volatile"] = True
+    if raw.get("compress") is False:
+        out["compress"] = False
+    timeout = raw.get("timeout")
+    if isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
+        out["timeout"] = timeout / 1000
+    return out
+
+
+def encode_options(
+    rooms: Iterable[str], except_: Iterable[str], flags: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """``{rooms, except[, flags]}`` as the adapters write it (flags only when given)."""
+    opts: dict[str, Any] = {"rooms": list(rooms), "except": list(except_)}
+    if flags is not None:
+        opts["flags"] = dict(flags)
+    return opts
+
+
+def decode_rooms(raw: Any) -> set[str]:
+    """A ``rooms``/``except`` list from the wire; non-string entries are stringified."""
+    if not isinstance(raw, list):
+        return set()
+    return {item if isinstance(item, str) else _js_string(item) for item in raw}
+
+
+def _js_string(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -1,0 +1,53 @@
+// A fleet of socket.io-client 4.8 clients driven by JSON lines on stdin.
+//   {"id":1,"cmd":"connect","name":"a","url":"http://127.0.0.1:N","nsp":"/","auth":{...},"transports":[...]}
+//   {"id":2,"cmd":"emit","name":"a","event":"x","args":[...],"ack":true}
+//   {"id":3,"cmd":"close","name":"a"}
+// Every event a client receives is printed as {"client","event","args"}; an event that
+// carries an ack callback is answered with {"client": name}. Disconnections are printed too.
+"use strict";
+const { io } = require("socket.io-client");
+const { print, onLines } = require("./cluster_common");
+
+const clients = new Map();
+
+onLines(async (msg) => {
+  switch (msg.cmd) {
+    case "connect": {
+      const socket = io(msg.url + (msg.nsp && msg.nsp !== "/" ? msg.nsp : ""), {
+        auth: msg.auth || {},
+        transports: msg.transports || ["websocket"],
+        reconnection: false,
+        forceNew: true,
+      });
+      clients.set(msg.name, socket);
+      socket.onAny((event, ...args) => {
+        const last = args[args.length - 1];
+        if (typeof last === "function") {
+          args.pop();
+          last({ client: msg.name });
+        }
+        print({ client: msg.name, event, args });
+      });
+      socket.on("disconnect", (reason) => print({ client: msg.name, disconnect: reason }));
+      return await new Promise((resolve, reject) => {
+        socket.once("connect", () => resolve({ sid: socket.id }));
+        socket.once("connect_error", (e) => reject(e));
+      });
+    }
+    case "emit": {
+      const socket = clients.get(msg.name);
+      if (msg.ack) return await socket.timeout(5000).emitWithAck(msg.event, ...(msg.args || []));
+      socket.emit(msg.event, ...(msg.args || []));
+      return true;
+    }
+    case "close":
+      clients.get(msg.name).disconnect();
+      return true;
+    case "closeAll":
+      for (const s of clients.values()) s.disconnect();
+      return true;
+    default:
+      throw new Error("unknown command " + msg.cmd);
+  }
+});
+print({ ready: true });

@@ -1,0 +1,154 @@
+// A Node socket.io 4.8 server on @socket.io/redis-adapter 8.3, driven by JSON lines on stdin.
+//   node cluster_node_server.js '{"key":"sio-test-x","redis":"redis://127.0.0.1:6379","mode":"classic"}'
+// mode: "classic" (createAdapter) | "sharded" (createShardedAdapter, with subscriptionMode).
+// Prints {"port": N} once listening, then {"id", "result"|"error"} for each command, and
+// {"event": "serverSideEmit", "args": [...]} when another server calls serverSideEmit.
+"use strict";
+const http = require("http");
+const { Server } = require("socket.io");
+const { createClient } = require("redis");
+const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
+const { Emitter } = require("@socket.io/redis-emitter");
+const { print, onLines } = require("./cluster_common");
+
+const cfg = JSON.parse(process.argv[2] || "{}");
+const key = cfg.key || "socket.io";
+const url = cfg.redis || "redis://127.0.0.1:6379";
+const mode = cfg.mode || "classic";
+const NSPS = cfg.nsps || ["/"];
+
+async function main() {
+  const pub = createClient({ url });
+  const sub = pub.duplicate();
+  const emitterClient = pub.duplicate();
+  for (const c of [pub, sub, emitterClient]) c.on("error", (e) => print({ redisError: String(e) }));
+  await Promise.all([pub.connect(), sub.connect(), emitterClient.connect()]);
+  const opts = { requestsTimeout: cfg.requestsTimeout || 3000 };
+  const adapter =
+    mode === "sharded"
+      ? createShardedAdapter(pub, sub, { channelPrefix: key, subscriptionMode: cfg.subscriptionMode || "dynamic" })
+      : createAdapter(pub, sub, { key, ...opts, publishOnSpecificResponseChannel: !!cfg.specific });
+  const httpServer = http.createServer();
+  const io = new Server(httpServer, { adapter, pingInterval: 2000, pingTimeout: 2000 });
+  const emitter = new Emitter(emitterClient, { key });
+
+  for (const name of NSPS) {
+    const nsp = io.of(name);
+    nsp.on("connection", (socket) => {
+      const auth = socket.handshake.auth || {};
+      socket.data = { name: auth.name || null, server: "node" };
+      if (Array.isArray(auth.rooms)) socket.join(auth.rooms);
+      socket.on("whoami", (cb) => typeof cb === "function" && cb({ server: "node", id: socket.id }));
+    });
+    nsp.on("sse", (...args) => {
+      const last = args[args.length - 1];
+      const withAck = typeof last === "function";
+      if (withAck) args.pop();
+      print({ event: "serverSideEmit", nsp: name, args });
+      if (withAck) last({ from: "node", got: args });
+    });
+  }
+
+  function target(nspName, msg) {
+    let op = io.of(nspName || "/");
+    if (msg.rooms && msg.rooms.length) op = op.to(msg.rooms);
+    if (msg.except && msg.except.length) op = op.except(msg.except);
+    if (msg.local) op = op.local;
+    if (msg.volatile) op = op.volatile;
+    if (msg.timeout) op = op.timeout(msg.timeout);
+    return op;
+  }
+
+  onLines(async (msg) => {
+    const op = () => target(msg.nsp, msg);
+    switch (msg.cmd) {
+      case "emit":
+        op().emit(msg.event, ...(msg.args || []));
+        return true;
+      case "emitWithAck":
+        try {
+          return await op().emitWithAck(msg.event, ...(msg.args || []));
+        } catch (e) {
+          return { error: e.message, responses: e.responses };
+        }
+      case "socketsJoin":
+        op().socketsJoin(msg.join);
+        return true;
+      case "socketsLeave":
+        op().socketsLeave(msg.leave);
+        return true;
+      case "disconnectSockets":
+        op().disconnectSockets(!!msg.close);
+        return true;
+      case "fetchSockets": {
+        const sockets = await op().fetchSockets();
+        return sockets.map((s) => ({
+          id: s.id,
+          data: s.data,
+          rooms: [...s.rooms].sort(),
+          auth: s.handshake.auth,
+          query: s.handshake.query,
+          address: s.handshake.address,
+        }));
+      }
+      case "remoteEmit": {
+        const sockets = await op().fetchSockets();
+        let n = 0;
+        for (const s of sockets) {
+          if (s.id === msg.sid) {
+            s.emit(msg.event, ...(msg.args || []));
+            n++;
+          }
+        }
+        return n;
+      }
+      case "remoteJoin": {
+        const sockets = await op().fetchSockets();
+        for (const s of sockets) if (s.id === msg.sid) s.join(msg.join);
+        return true;
+      }
+      case "serverSideEmit":
+        io.of(msg.nsp || "/").serverSideEmit(msg.event, ...(msg.args || []));
+        return true;
+      case "serverSideEmitWithAck":
+        try {
+          return await io.of(msg.nsp || "/").serverSideEmitWithAck(msg.event, ...(msg.args || []));
+        } catch (e) {
+          return { error: e.message, responses: e.responses };
+        }
+      case "serverCount":
+        return await io.of(msg.nsp || "/").adapter.serverCount();
+      case "localRooms": {
+        const out = {};
+        for (const [room, sids] of io.of(msg.nsp || "/").adapter.rooms) out[room] = [...sids].sort();
+        return out;
+      }
+      case "emitter": {
+        let e = emitter.of(msg.nsp || "/");
+        if (msg.rooms && msg.rooms.length) e = e.to(msg.rooms);
+        if (msg.except && msg.except.length) e = e.except(msg.except);
+        if (msg.volatile) e = e.volatile;
+        if (msg.action === "emit") e.emit(msg.event, ...(msg.args || []));
+        else if (msg.action === "socketsJoin") e.socketsJoin(msg.join);
+        else if (msg.action === "socketsLeave") e.socketsLeave(msg.leave);
+        else if (msg.action === "disconnectSockets") e.disconnectSockets(!!msg.close);
+        else if (msg.action === "serverSideEmit") emitter.of(msg.nsp || "/").serverSideEmit(msg.event, ...(msg.args || []));
+        return true;
+      }
+      case "close":
+        io.close();
+        await Promise.allSettled([pub.quit(), sub.quit(), emitterClient.quit()]);
+        setTimeout(() => process.exit(0), 50);
+        return true;
+      default:
+        throw new Error("unknown command " + msg.cmd);
+    }
+  });
+
+  httpServer.listen(0, "127.0.0.1", () => print({ port: httpServer.address().port }));
+}
+
+main().catch((e) => {
+  print({ fatal: String(e && e.stack) });
+  process.exit(1);
+});
