@@ -1,0 +1,178 @@
+"""Engine.IO v4 packets and polling payloads (sans-I/O, pure functions).
+
+Spec: ``docs/engine.io-protocol/v4-current.md`` in socketio/socket.io.
+
+* A packet is ``<type><data>``: one ASCII digit 0-6 followed by UTF-8 text
+  ("Packet encoding"). Over WebSocket a binary frame is a MESSAGE packet whose data
+  is the raw bytes; over HTTP long-polling binary data is sent as ``b<base64>``.
+* A polling payload joins packets with the record separator ``\\x1e``
+  ("Packet encoding / HTTP long-polling").
+
+Decoding never raises anything but :class:`~aiosocketio.exceptions.RemoteProtocolError`,
+which the session turns into a close with reason ``parse error``.
+
+Decoded data: a packet with nothing after its type digit has ``data=None``, except
+MESSAGE, whose data is then ``""`` (so ``decode_packet(encode_packet(p))`` gives back a
+MESSAGE holding the same string).
+"""
+
+from __future__ import annotations
+
+import binascii
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import IntEnum
+
+from aiosocketio.exceptions import LocalProtocolError, RemoteProtocolError
+
+__all__ = [
+    "SEPARATOR",
+    "Packet",
+    "PacketType",
+    "decode_packet",
+    "decode_payload",
+    "encode_packet",
+    "encode_packet_polling",
+    "encode_payload",
+]
+
+SEPARATOR = "\x1e"
+"""The record separator that joins packets in a polling payload."""
+
+
+class PacketType(IntEnum):
+    """Engine.IO packet types (spec: "Protocol / Packets")."""
+
+    OPEN = 0
+    CLOSE = 1
+    PING = 2
+    PONG = 3
+    MESSAGE = 4
+    UPGRADE = 5
+    NOOP = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Packet:
+    """One Engine.IO packet.
+
+    Attributes:
+        type: the packet type.
+        data: text, bytes (a binary MESSAGE only), or ``None`` for no data.
+    """
+
+    type: PacketType
+    data: str | bytes | None = None
+
+
+# "0".."6" -> PacketType, and PacketType -> its digit, precomputed for the hot path.
+_TYPE_BY_CHAR: dict[str, PacketType] = {str(int(t)): t for t in PacketType}
+_CHAR_BY_TYPE: dict[PacketType, str] = {t: str(int(t)) for t in PacketType}
+_MESSAGE = PacketType.MESSAGE
+
+
+def _binary_data(packet: Packet) -> bytes:
+    data = packet.data
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise LocalProtocolError(
+            f"packet data must be str, bytes or None, not {type(data).__name__}"
+        )
+    if packet.type != _MESSAGE:
+        raise LocalProtocolError(f"only MESSAGE packets can carry binary data, not {packet.type!r}")
+    return bytes(data)
+
+
+def encode_packet(packet: Packet) -> str | bytes:
+    """Encode a packet for a WebSocket frame.
+
+    Returns:
+        ``"<type><data>"`` for text (sent as a TEXT frame), or the raw bytes of a binary
+        MESSAGE (sent as a BINARY frame).
+
+    Raises:
+        LocalProtocolError: the packet is not encodable (binary data on a non-MESSAGE
+            packet, or data of the wrong type).
+    """
+    data = packet.data
+    if type(data) is str:
+        return _CHAR_BY_TYPE[packet.type] + data
+    if data is None:
+        return _CHAR_BY_TYPE[packet.type]
+    if isinstance(data, str):
+        return _CHAR_BY_TYPE[packet.type] + str(data)
+    return _binary_data(packet)
+
+
+def encode_packet_polling(packet: Packet) -> str:
+    """Encode a packet for an HTTP long-polling payload.
+
+    Binary MESSAGE data becomes ``"b" + base64(data)`` (spec: "HTTP long-polling").
+
+    Raises:
+        LocalProtocolError: the packet is not encodable.
+    """
+    data = packet.data
+    if type(data) is str:
+        return _CHAR_BY_TYPE[packet.type] + data
+    if data is None:
+        return _CHAR_BY_TYPE[packet.type]
+    if isinstance(data, str):
+        return _CHAR_BY_TYPE[packet.type] + str(data)
+    return "b" + binascii.b2a_base64(_binary_data(packet), newline=False).decode("ascii")
+
+
+def decode_packet(data: str | bytes) -> Packet:
+    """Decode one packet: a WebSocket frame's payload or one record of a polling payload.
+
+    ``bytes`` (a WebSocket BINARY frame) is a MESSAGE packet holding those bytes; a string
+    starting with ``b`` is a base64-encoded binary MESSAGE.
+
+    Raises:
+        RemoteProtocolError: empty input, an unknown type, bad base64 or a wrong argument
+            type.
+    """
+    if type(data) is str:
+        if not data:
+            raise RemoteProtocolError("empty Engine.IO packet")
+        ptype = _TYPE_BY_CHAR.get(data[0])
+        if ptype is None:
+            if data[0] == "b":
+                return Packet(_MESSAGE, _decode_base64(data))
+            raise RemoteProtocolError(f"unknown Engine.IO packet type {data[0]!r}")
+        if len(data) > 1:
+            return Packet(ptype, data[1:])
+        return Packet(ptype, "" if ptype is _MESSAGE else None)
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return Packet(_MESSAGE, bytes(data))
+    if isinstance(data, str):
+        return decode_packet(str(data))
+    raise RemoteProtocolError(f"cannot decode an Engine.IO packet from {type(data).__name__}")
+
+
+def _decode_base64(data: str) -> bytes:
+    try:
+        return binascii.a2b_base64(data[1:])
+    except ValueError as exc:  # binascii.Error, or non-ASCII text
+        raise RemoteProtocolError("invalid base64 in an Engine.IO binary packet") from exc
+
+
+def encode_payload(packets: Iterable[Packet]) -> str:
+    """Encode packets as one HTTP long-polling payload, joined with ``"\\x1e"``.
+
+    Raises:
+        LocalProtocolError: a packet is not encodable.
+    """
+    return SEPARATOR.join([encode_packet_polling(p) for p in packets])
+
+
+def decode_payload(data: str) -> list[Packet]:
+    """Decode an HTTP long-polling payload (a POST body) into its packets.
+
+    Raises:
+        RemoteProtocolError: the payload is empty or one of its packets is invalid.
+    """
+    if not isinstance(data, str):
+        raise RemoteProtocolError(f"a polling payload is text, not {type(data).__name__}")
+    if SEPARATOR not in data:
+        return [decode_packet(data)]
+    return [decode_packet(part) for part in data.split(SEPARATOR)]

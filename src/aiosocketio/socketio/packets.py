@@ -1,0 +1,371 @@
+"""Socket.IO v5 packets: the encoder and the decoder with binary attachments (sans-I/O).
+
+Spec: ``docs/socket.io-protocol/v5-current.md`` in socketio/socket.io; behaviour matches
+the npm ``socket.io-parser`` 4.2 that socket.io 4.8 uses.
+
+Wire format of one packet (section "Packet encoding")::
+
+    <packet type>[<# of binary attachments>-][<namespace>,][<acknowledgment id>][JSON payload]
+
+* the namespace is omitted when it is ``"/"``;
+* an EVENT or ACK whose payload holds binary values (``bytes``, ``bytearray``,
+  ``memoryview``, at any depth) is sent as BINARY_EVENT / BINARY_ACK: each binary value
+  is replaced by ``{"_placeholder":true,"num":<index>}`` and the buffers follow, in order,
+  as separate Engine.IO binary messages.
+
+Theory of operation of :class:`Decoder` (the only stateful part, modelled on h11):
+
+* Rule 1: a text message starts a packet. A plain packet is returned at once; a binary
+  packet is validated, then held until its attachments arrive and ``receive`` returns
+  ``None`` meanwhile.
+* Rule 2: a binary message is only valid while a binary packet waits for attachments;
+  a text message is only valid while none does.
+* Rule 3: anything invalid raises :class:`~aiosocketio.exceptions.RemoteProtocolError`
+  (and nothing else); the caller closes the connection with reason ``parse error``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from aiosocketio.codec import BINARY_TYPES, JSONCodec, default_codec
+from aiosocketio.exceptions import RemoteProtocolError
+
+__all__ = [
+    "RESERVED_EVENTS",
+    "Decoder",
+    "Encoder",
+    "Packet",
+    "PacketType",
+]
+
+RESERVED_EVENTS: frozenset[str] = frozenset(
+    {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
+)
+"""Event names that cannot be emitted: they are used by the library itself."""
+
+
+class PacketType(IntEnum):
+    """Socket.IO packet types (spec: "Packet format")."""
+
+    CONNECT = 0
+    DISCONNECT = 1
+    EVENT = 2
+    ACK = 3
+    CONNECT_ERROR = 4
+    BINARY_EVENT = 5
+    BINARY_ACK = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Packet:
+    """One Socket.IO packet.
+
+    Attributes:
+        type: the packet type. A decoded binary packet keeps BINARY_EVENT / BINARY_ACK,
+            with its placeholders already replaced by ``bytes``.
+        nsp: the namespace, ``"/"`` by default.
+        data: the JSON payload (``None`` when there is none). For EVENT it is
+            ``[event_name, *args]``; for ACK it is the list of ack arguments.
+        id: the acknowledgement id, or ``None``.
+    """
+
+    type: PacketType
+    nsp: str = "/"
+    data: Any = None
+    id: int | None = None
+
+
+_CONNECT = PacketType.CONNECT
+_DISCONNECT = PacketType.DISCONNECT
+_EVENT = PacketType.EVENT
+_ACK = PacketType.ACK
+_CONNECT_ERROR = PacketType.CONNECT_ERROR
+_BINARY_EVENT = PacketType.BINARY_EVENT
+_BINARY_ACK = PacketType.BINARY_ACK
+
+_TYPE_BY_CHAR: dict[str, PacketType] = {str(int(t)): t for t in PacketType}
+_CHAR_BY_TYPE: dict[PacketType, str] = {t: str(int(t)) for t in PacketType}
+_DIGITS = frozenset("0123456789")
+_CONTAINERS = (list, tuple, dict)
+
+
+# --------------------------------------------------------------------------- encoding
+
+
+def _has_binary(obj: Any) -> bool:
+    """Whether a JSON-ish value holds binary anywhere; only containers are walked."""
+    values = obj.values() if isinstance(obj, dict) else obj
+    for value in values:
+        if isinstance(value, BINARY_TYPES):
+            return True
+        if isinstance(value, _CONTAINERS) and _has_binary(value):
+            return True
+    return False
+
+
+def _deconstruct(obj: Any, buffers: list[bytes]) -> Any:
+    """Copy ``obj`` with binary values replaced by placeholders (depth-first order)."""
+    if isinstance(obj, BINARY_TYPES):
+        num = len(buffers)
+        buffers.append(bytes(obj))
+        return {"_placeholder": True, "num": num}
+    if isinstance(obj, (list, tuple)):
+        return [_deconstruct(value, buffers) for value in obj]
+    if isinstance(obj, dict):
+        return {key: _deconstruct(value, buffers) for key, value in obj.items()}
+    return obj
+
+
+class Encoder:
+    """Encode :class:`Packet` objects into Engine.IO message payloads.
+
+    Stateless and reusable: one encoder can serve every connection. A broadcast is
+    encoded once and its parts sent to every recipient.
+
+    Args:
+        codec: the JSON codec; the default is :func:`aiosocketio.codec.default_codec`.
+    """
+
+    __slots__ = ("_codec", "_dumps", "_dumps_bin")
+
+    def __init__(self, codec: JSONCodec | None = None) -> None:
+        self._codec: JSONCodec = codec if codec is not None else default_codec()
+        self._dumps: Callable[[Any], str] = self._codec.dumps
+        # Codecs that can pull the attachments out while serialising (OrjsonCodec) let a
+        # plain EVENT cost exactly one dumps call.
+        self._dumps_bin: Callable[[Any], tuple[str, list[bytes]]] | None = getattr(
+            self._codec, "dumps_with_attachments", None
+        )
+
+    def encode(self, packet: Packet) -> list[str | bytes]:
+        """Encode a packet.
+
+        Returns:
+            ``[text, *attachments]``: the text goes in one Engine.IO MESSAGE, and each
+            attachment (``bytes``) in its own binary MESSAGE, in order. An EVENT or ACK
+            whose data holds binary values is sent as BINARY_EVENT / BINARY_ACK.
+
+        Raises:
+            aiosocketio.codec.EncodeError: the data has no JSON form (a
+                ``LocalProtocolError`` that is also a ``TypeError``).
+        """
+        ptype = packet.type
+        data = packet.data
+        buffers: list[bytes] = []
+        if data is None:
+            payload = ""
+        elif ptype is _EVENT or ptype is _ACK or ptype is _BINARY_EVENT or ptype is _BINARY_ACK:
+            if self._dumps_bin is not None:
+                payload, buffers = self._dumps_bin(data)
+            elif isinstance(data, _CONTAINERS) and _has_binary(data):
+                payload = self._dumps(_deconstruct(data, buffers))
+            else:
+                payload = self._dumps(data)
+        else:
+            payload = self._dumps(data)
+
+        if buffers:
+            binary_type = _BINARY_ACK if ptype is _ACK or ptype is _BINARY_ACK else _BINARY_EVENT
+            head = _CHAR_BY_TYPE[binary_type] + str(len(buffers)) + "-"
+        elif ptype is _BINARY_EVENT:
+            head = "2"
+        elif ptype is _BINARY_ACK:
+            head = "3"
+        else:
+            head = _CHAR_BY_TYPE[ptype]
+        nsp = packet.nsp
+        if nsp and nsp != "/":
+            head += nsp + ","
+        if packet.id is not None:
+            head += str(packet.id)
+        if buffers:
+            parts: list[str | bytes] = [head + payload]
+            parts.extend(buffers)
+            return parts
+        return [head + payload]
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def _is_valid_payload(ptype: PacketType, payload: Any) -> bool:
+    """Node's ``Decoder.isPayloadValid`` for a payload that is present."""
+    if ptype is _EVENT or ptype is _BINARY_EVENT:
+        if type(payload) is not list or not payload:
+            return False
+        name = payload[0]
+        if isinstance(name, str):
+            return name not in RESERVED_EVENTS
+        return isinstance(name, (int, float)) and not isinstance(name, bool)
+    if ptype is _ACK or ptype is _BINARY_ACK:
+        return type(payload) is list
+    if ptype is _CONNECT:
+        return type(payload) is dict
+    if ptype is _CONNECT_ERROR:
+        return isinstance(payload, (str, dict))
+    return False  # DISCONNECT takes no payload
+
+
+def _reconstruct(obj: Any, buffers: list[bytes]) -> Any:
+    """Replace placeholders by their buffers, in place where possible."""
+    if type(obj) is list:
+        for index, value in enumerate(obj):
+            if isinstance(value, (list, dict)):
+                obj[index] = _reconstruct(value, buffers)
+        return obj
+    if type(obj) is dict:
+        if obj.get("_placeholder") is True:
+            num = obj.get("num")
+            if type(num) is int and 0 <= num < len(buffers):
+                return buffers[num]
+            raise RemoteProtocolError("illegal attachments")
+        for key, value in obj.items():
+            if isinstance(value, (list, dict)):
+                obj[key] = _reconstruct(value, buffers)
+        return obj
+    return obj
+
+
+class Decoder:
+    """Decode Engine.IO message payloads into :class:`Packet` objects.
+
+    One decoder per connection: it holds a binary packet while its attachments arrive.
+
+    Args:
+        codec: the JSON codec; the default is :func:`aiosocketio.codec.default_codec`.
+        max_attachments: the most attachments a binary packet may declare (Node's
+            ``maxAttachments``, 10).
+    """
+
+    __slots__ = ("_buffers", "_expected", "_loads", "_max_attachments", "_pending")
+
+    def __init__(self, codec: JSONCodec | None = None, max_attachments: int = 10) -> None:
+        self._loads: Callable[[str | bytes], Any] = (
+            codec if codec is not None else default_codec()
+        ).loads
+        self._max_attachments = max_attachments
+        self._pending: Packet | None = None
+        self._expected = 0
+        self._buffers: list[bytes] = []
+
+    @property
+    def reconstructing(self) -> bool:
+        """Whether a binary packet is waiting for attachments."""
+        return self._pending is not None
+
+    def reset(self) -> None:
+        """Drop a partly received binary packet (call it when the connection closes)."""
+        self._pending = None
+        self._expected = 0
+        self._buffers = []
+
+    def receive(self, data: str | bytes) -> Packet | None:
+        """Feed one Engine.IO message (text or binary).
+
+        Returns:
+            The decoded packet, or ``None`` while a binary packet still waits for
+            attachments.
+
+        Raises:
+            RemoteProtocolError: the message is invalid in any way (bad format, invalid
+                payload for its type, reserved event name, too many attachments, text
+                while reconstructing, binary while not reconstructing). The decoder is
+                reset, but the caller should close the connection (``parse error``).
+        """
+        if type(data) is str:
+            if self._pending is not None:
+                self.reset()
+                raise RemoteProtocolError("got plaintext data when reconstructing a packet")
+            # Fast path: a plain EVENT in the main namespace without ack id, "2[...]".
+            if data[:2] == "2[":
+                try:
+                    payload = self._loads(data[1:])
+                except Exception as exc:
+                    raise RemoteProtocolError("invalid payload") from exc
+                if not _is_valid_payload(_EVENT, payload):
+                    raise RemoteProtocolError("invalid payload")
+                return Packet(_EVENT, "/", payload, None)
+            return self._decode_string(data)
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            if self._pending is None:
+                raise RemoteProtocolError("got binary data when not reconstructing a packet")
+            self._buffers.append(bytes(data))
+            if len(self._buffers) < self._expected:
+                return None
+            pending, buffers = self._pending, self._buffers
+            self.reset()
+            try:
+                data_out = _reconstruct(pending.data, buffers)
+            except RecursionError as exc:
+                raise RemoteProtocolError("payload nested too deeply") from exc
+            return Packet(pending.type, pending.nsp, data_out, pending.id)
+        if isinstance(data, str):
+            return self.receive(str(data))
+        raise RemoteProtocolError(f"cannot decode a Socket.IO packet from {type(data).__name__}")
+
+    def _decode_string(self, text: str) -> Packet | None:
+        length = len(text)
+        if not length:
+            raise RemoteProtocolError("empty packet")
+        ptype = _TYPE_BY_CHAR.get(text[0])
+        if ptype is None:
+            raise RemoteProtocolError(f"unknown packet type {text[0]!r}")
+        i = 1
+        attachments = 0
+        binary = ptype is _BINARY_EVENT or ptype is _BINARY_ACK
+        if binary:
+            dash = text.find("-", 1)
+            count = text[1:dash]
+            if dash < 0 or not count or not _DIGITS.issuperset(count) or len(count) > 9:
+                raise RemoteProtocolError("illegal attachments")
+            attachments = int(count)
+            if attachments == 0:
+                raise RemoteProtocolError("illegal attachments")
+            if attachments > self._max_attachments:
+                raise RemoteProtocolError("too many attachments")
+            i = dash + 1
+
+        # Namespace: from a leading "/" up to the first "," (or the end).
+        nsp = "/"
+        if i < length and text[i] == "/":
+            comma = text.find(",", i)
+            if comma < 0:
+                nsp = text[i:]
+                i = length
+            else:
+                nsp = text[i:comma]
+                i = comma + 1
+
+        # Acknowledgement id: a run of ASCII digits.
+        ack_id: int | None = None
+        start = i
+        while i < length and text[i] in _DIGITS:
+            i += 1
+        if i > start:
+            if i - start > 16:
+                raise RemoteProtocolError("invalid ack id")
+            ack_id = int(text[start:i])
+
+        payload: Any = None
+        if i < length:
+            try:
+                payload = self._loads(text[i:])
+            except Exception as exc:
+                raise RemoteProtocolError("invalid payload") from exc
+            if not _is_valid_payload(ptype, payload):
+                raise RemoteProtocolError("invalid payload")
+        elif ptype is not _CONNECT and ptype is not _DISCONNECT:
+            # EVENT and ACK need their array; CONNECT_ERROR needs its message.
+            raise RemoteProtocolError("invalid payload")
+
+        packet = Packet(ptype, nsp, payload, ack_id)
+        if binary:
+            self._pending = packet
+            self._expected = attachments
+            self._buffers = []
+            return None
+        return packet
