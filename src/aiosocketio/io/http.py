@@ -9,12 +9,16 @@ a :class:`WebSocketChannel` and gets back a :class:`WebSocketHandler`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl
 
+if TYPE_CHECKING:
+    from aiosocketio.engineio.options import EngineOptions
+
 __all__ = [
+    "EngineLike",
     "HttpRequest",
     "HttpResponse",
     "Responder",
@@ -148,3 +152,21 @@ class WebSocketAccept:
     def attach(self, channel: WebSocketChannel) -> WebSocketHandler:
         """Bind the accepted connection to the Engine and return its event handler."""
         return self._attach(channel)
+
+
+class EngineLike(Protocol):
+    """The part of :class:`aiosocketio.io.engine.Engine` that the front ends use (§4)."""
+
+    @property
+    def options(self) -> EngineOptions:
+        """The Engine's options (``path``, ``max_http_buffer_size``, ``per_message_deflate``)."""
+
+    def handle_request(
+        self, request: HttpRequest, body: bytes | None, responder: Responder
+    ) -> Awaitable[None] | None:
+        """Handle one polling/preflight request; ``body`` is ``None`` when too big."""
+
+    def handle_websocket(
+        self, request: HttpRequest
+    ) -> WebSocketAccept | HttpResponse | Awaitable[WebSocketAccept | HttpResponse]:
+        """Accept or refuse a WebSocket upgrade."""
