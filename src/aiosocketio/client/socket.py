@@ -1,0 +1,620 @@
+"""The client socket of one namespace (socket.io-client's ``Socket``).
+
+A :class:`Socket` is made by :meth:`Manager.socket` (or :func:`aiosocketio.client.connect`).
+It sends CONNECT when the manager's Engine.IO connection opens, buffers emits while it is
+not connected, and answers the server's acks with its handlers' return values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from aiosocketio.client.events import EventEmitter, Handler, call_handler
+from aiosocketio.exceptions import (
+    AckTimeout,
+    ConnectionError,
+    Disconnected,
+    LocalProtocolError,
+)
+from aiosocketio.socketio.packets import Packet, PacketType
+from aiosocketio.types import ClientDisconnectReason
+
+if TYPE_CHECKING:
+    from aiosocketio.client.manager import Manager
+
+__all__ = ["Socket"]
+
+logger = logging.getLogger("aiosocketio.client")
+
+RESERVED_EVENTS = frozenset(
+    {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
+)
+
+AuthOption = dict[str, Any] | Callable[[], Any] | None
+AckCallback = Callable[[BaseException | None, list[Any]], None]
+
+
+class _Ack:
+    """A pending acknowledgement: the callback and its timer."""
+
+    __slots__ = ("callback", "timer", "with_error")
+
+    def __init__(
+        self, callback: AckCallback, timer: asyncio.TimerHandle | None, with_error: bool
+    ) -> None:
+        self.callback = callback
+        self.timer = timer
+        self.with_error = with_error
+
+
+class _Queued:
+    """A packet in the at-least-once queue (``retries``)."""
+
+    __slots__ = ("callback", "event", "args", "flags", "pending", "tries")
+
+    def __init__(
+        self, event: str, args: tuple[Any, ...], flags: _Flags, callback: AckCallback | None
+    ) -> None:
+        self.event = event
+        self.args = args
+        self.flags = flags
+        self.callback = callback
+        self.pending = False
+        self.tries = 0
+
+
+class _Flags:
+    __slots__ = ("from_queue", "timeout", "volatile")
+
+    def __init__(
+        self, volatile: bool = False, timeout: float | None = None, from_queue: bool = False
+    ) -> None:
+        self.volatile = volatile
+        self.timeout = timeout
+        self.from_queue = from_queue
+
+
+_NO_FLAGS = _Flags()
+
+
+def _ack_args(value: Any) -> list[Any]:
+    """A handler's return value as ack arguments: None -> none, tuple -> several."""
+    if value is None:
+        return []
+    if isinstance(value, tuple):
+        return list(value)
+    return [value]
+
+
+def _ack_result(args: list[Any]) -> Any:
+    if not args:
+        return None
+    if len(args) == 1:
+        return args[0]
+    return tuple(args)
+
+
+class FlaggedEmitter:
+    """``socket.timeout(s)`` / ``socket.volatile``: emit once with these flags."""
+
+    __slots__ = ("_flags", "_socket")
+
+    def __init__(self, socket: Socket, flags: _Flags) -> None:
+        self._socket = socket
+        self._flags = flags
+
+    def timeout(self, seconds: float) -> FlaggedEmitter:
+        """Also fail the ack with :class:`AckTimeout` after ``seconds``."""
+        return FlaggedEmitter(self._socket, _Flags(self._flags.volatile, seconds))
+
+    @property
+    def volatile(self) -> FlaggedEmitter:
+        """Also drop the packet instead of buffering it when it cannot be sent now."""
+        return FlaggedEmitter(self._socket, _Flags(True, self._flags.timeout))
+
+    def compress(self, compress: bool) -> FlaggedEmitter:
+        """Accepted for Node compatibility; the client does not compress messages."""
+        return self
+
+    def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> Socket:
+        """Like :meth:`Socket.emit`, with this emitter's flags."""
+        return self._socket._emit(event, args, callback, self._flags)
+
+    async def emit_with_ack(self, event: str, *args: Any) -> Any:
+        """Like :meth:`Socket.emit_with_ack`, with this emitter's flags."""
+        return await self._socket._emit_with_ack(event, args, self._flags)
+
+
+class Socket(EventEmitter):
+    """A client socket for one namespace.
+
+    Events (``socket.on(name, handler)`` or ``@socket.on(name)``):
+
+    * ``connect()``: the namespace accepted the connection; :attr:`id` is set.
+    * ``connect_error(err)``: ``err`` is a :class:`~aiosocketio.exceptions.ConnectionError`
+      with the server's ``message`` and ``data`` (or a transport failure's message).
+    * ``disconnect(reason[, description])``: ``reason`` is one of
+      :class:`~aiosocketio.types.ClientDisconnectReason` (or "forced close").
+    * any other name: an event from the server; the first listener's return value (or
+      its coroutine's result) answers the server's ack, a tuple giving several arguments.
+
+    Attributes:
+        io: the :class:`Manager` that carries this socket.
+        nsp: the namespace.
+        id: the session id given by the server, while connected.
+        connected: whether the namespace is connected.
+        auth: a dict, or a (sync or async) callable returning one, sent with every CONNECT.
+    """
+
+    _FLEXIBLE = frozenset({"disconnect"})
+
+    def __init__(
+        self,
+        io: Manager,
+        nsp: str,
+        *,
+        auth: AuthOption = None,
+        ack_timeout: float | None = None,
+        retries: int = 0,
+    ) -> None:
+        super().__init__()
+        self.io = io
+        self.nsp = nsp
+        self.auth = auth
+        self.ack_timeout = ack_timeout
+        self.retries = retries
+        self.id: str | None = None
+        self.connected = False
+        self.recovered = False
+        self._active = False
+        self._ids = 0
+        self._acks: dict[int, _Ack] = {}
+        self._send_buffer: list[Packet] = []
+        self._receive_buffer: list[Packet] = []
+        self._queue: list[_Queued] = []
+        self._any: list[Handler] = []
+        self._any_outgoing: list[Handler] = []
+
+    # -- state -----------------------------------------------------------------------
+    @property
+    def active(self) -> bool:
+        """Whether the socket takes part in its manager (it will reconnect)."""
+        return self._active
+
+    @property
+    def disconnected(self) -> bool:
+        """The opposite of :attr:`connected`."""
+        return not self.connected
+
+    @property
+    def send_buffer(self) -> list[Packet]:
+        """Packets emitted while disconnected, sent in order once connected."""
+        return self._send_buffer
+
+    def connect(self) -> Socket:
+        """Start connecting (and reconnecting); the ``connect`` event tells when done."""
+        if self.connected:
+            return self
+        self._active = True
+        io = self.io
+        if not io.reconnecting:
+            io.open()
+        if io.ready_state == "open":
+            self._on_open()
+        return self
+
+    open = connect
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        """Wait for ``connect``; raise the first ``connect_error`` as ConnectionError.
+
+        Raises:
+            ConnectionError: the server refused the namespace, or the transport failed.
+            TimeoutError: nothing happened within ``timeout`` seconds.
+        """
+        if self.connected:
+            return
+        if not self._active:
+            self.connect()
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def on_connect() -> None:
+            if not fut.done():
+                fut.set_result(None)
+
+        def on_error(err: BaseException) -> None:
+            if not fut.done():
+                fut.set_exception(err)
+
+        self.once("connect", on_connect)
+        self.once("connect_error", on_error)
+        try:
+            async with asyncio.timeout(timeout):
+                await fut
+        finally:
+            self.off("connect", on_connect)
+            self.off("connect_error", on_error)
+
+    def disconnect(self) -> Socket:
+        """Leave the namespace for good ("io client disconnect"): no reconnection."""
+        if self.connected:
+            self._packet(Packet(PacketType.DISCONNECT, self.nsp))
+        self._destroy()
+        if self.connected:
+            self._on_close(ClientDisconnectReason.IO_CLIENT_DISCONNECT, None)
+        return self
+
+    close = disconnect
+
+    def _destroy(self) -> None:
+        if self._active:
+            self._active = False
+            self.io._destroy(self)
+
+    # -- emitting --------------------------------------------------------------------
+    def timeout(self, seconds: float) -> FlaggedEmitter:
+        """Emit with an ack deadline: ``await socket.timeout(5).emit_with_ack(...)``."""
+        return FlaggedEmitter(self, _Flags(False, seconds))
+
+    @property
+    def volatile(self) -> FlaggedEmitter:
+        """Emit without buffering: the packet is dropped if it cannot be sent now."""
+        return FlaggedEmitter(self, _Flags(True, None))
+
+    def compress(self, compress: bool) -> FlaggedEmitter:
+        """Accepted for Node compatibility; the client does not compress messages."""
+        return FlaggedEmitter(self, _NO_FLAGS)
+
+    def send(self, *args: Any, callback: Callable[..., Any] | None = None) -> Socket:
+        """Emit a ``message`` event."""
+        return self._emit("message", args, callback, _NO_FLAGS)
+
+    def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> Socket:
+        """Emit ``event`` with ``args`` (bytes may appear anywhere in them).
+
+        While disconnected the packet is buffered and sent, in order, on connect.
+
+        Args:
+            event: the event name (not a reserved one).
+            callback: called with the server's ack arguments. With a timeout (from
+                :meth:`timeout` or ``ack_timeout``), it is called Node's way:
+                ``callback(err, *args)``, ``err`` being ``None`` or :class:`AckTimeout`.
+
+        Raises:
+            LocalProtocolError: ``event`` is reserved.
+        """
+        return self._emit(event, args, callback, _NO_FLAGS)
+
+    async def emit_with_ack(self, event: str, *args: Any) -> Any:
+        """Emit ``event`` and wait for the server's ack.
+
+        Returns:
+            The ack's argument: ``None`` for none, the value for one, a tuple for several.
+
+        Raises:
+            AckTimeout: no ack within the timeout (``timeout()`` or ``ack_timeout``).
+            Disconnected: the socket was disconnected while the ack was pending.
+        """
+        return await self._emit_with_ack(event, args, _NO_FLAGS)
+
+    async def _emit_with_ack(self, event: str, args: tuple[Any, ...], flags: _Flags) -> Any:
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def done(err: BaseException | None, values: list[Any]) -> None:
+            if fut.done():
+                return
+            if err is not None:
+                fut.set_exception(err)
+            else:
+                fut.set_result(_ack_result(values))
+
+        self._emit_internal(event, args, done, flags, with_error=True)
+        return await fut
+
+    def _emit(
+        self,
+        event: str,
+        args: tuple[Any, ...],
+        callback: Callable[..., Any] | None,
+        flags: _Flags,
+    ) -> Socket:
+        ack: AckCallback | None = None
+        if callback is not None:
+            timed = flags.timeout is not None or self.ack_timeout is not None or self.retries > 0
+            user_cb = callback
+
+            def ack(err: BaseException | None, values: list[Any]) -> None:
+                if timed:
+                    call_handler(user_cb, (err, *values))
+                elif err is None:
+                    call_handler(user_cb, tuple(values))
+
+        self._emit_internal(event, args, ack, flags, with_error=callback is not None)
+        return self
+
+    def _emit_internal(
+        self,
+        event: str,
+        args: tuple[Any, ...],
+        ack: AckCallback | None,
+        flags: _Flags,
+        *,
+        with_error: bool,
+    ) -> None:
+        if not isinstance(event, str):
+            raise LocalProtocolError("an event name must be a string")
+        if event in RESERVED_EVENTS:
+            raise LocalProtocolError(f'"{event}" is a reserved event name')
+        if self.retries and not flags.from_queue and not flags.volatile:
+            self._queue.append(_Queued(event, args, flags, ack))
+            self._drain_queue()
+            return
+        packet_id: int | None = None
+        if ack is not None:
+            packet_id = self._ids
+            self._ids += 1
+            self._register_ack(packet_id, ack, flags, with_error)
+        packet = Packet(PacketType.EVENT, self.nsp, [event, *args], packet_id)
+        engine = self.io.engine
+        writable = engine is not None and engine.writable
+        if flags.volatile and not writable:
+            if packet_id is not None:
+                self._drop_ack(packet_id)
+            return
+        if self.connected:
+            self._notify_outgoing(packet)
+            self._packet(packet)
+        else:
+            self._send_buffer.append(packet)
+
+    def _register_ack(self, packet_id: int, ack: AckCallback, flags: _Flags, with_error: bool) -> None:
+        timeout = flags.timeout if flags.timeout is not None else self.ack_timeout
+        timer: asyncio.TimerHandle | None = None
+        if timeout is not None:
+            timer = asyncio.get_running_loop().call_later(
+                max(0.0, timeout), self._ack_timed_out, packet_id
+            )
+        self._acks[packet_id] = _Ack(ack, timer, with_error or timeout is not None)
+
+    def _ack_timed_out(self, packet_id: int) -> None:
+        entry = self._acks.pop(packet_id, None)
+        if entry is None:
+            return
+        self._send_buffer = [p for p in self._send_buffer if p.id != packet_id]
+        entry.callback(AckTimeout(), [])
+
+    def _drop_ack(self, packet_id: int) -> None:
+        entry = self._acks.pop(packet_id, None)
+        if entry is not None and entry.timer is not None:
+            entry.timer.cancel()
+
+    # -- at-least-once queue (socket.io-client 4.6+, "retries") --------------------------
+    def _drain_queue(self, force: bool = False) -> None:
+        if not self.connected or not self._queue:
+            return
+        item = self._queue[0]
+        if item.pending and not force:
+            return
+        item.pending = True
+        item.tries += 1
+
+        def on_ack(err: BaseException | None, values: list[Any]) -> None:
+            if not self._queue or self._queue[0] is not item:
+                return
+            if err is not None:
+                if item.tries > self.retries:
+                    self._queue.pop(0)
+                    if item.callback is not None:
+                        item.callback(err, [])
+            else:
+                self._queue.pop(0)
+                if item.callback is not None:
+                    item.callback(None, values)
+            item.pending = False
+            self._drain_queue()
+
+        flags = _Flags(item.flags.volatile, item.flags.timeout, from_queue=True)
+        self._emit_internal(item.event, item.args, on_ack, flags, with_error=True)
+
+    # -- on_any ----------------------------------------------------------------------
+    def on_any(self, handler: Handler) -> Handler:
+        """Add a catch-all listener, called with ``(event, *args)`` for incoming events."""
+        self._any.append(handler)
+        return handler
+
+    def prepend_any(self, handler: Handler) -> Handler:
+        """Add a catch-all listener before the others."""
+        self._any.insert(0, handler)
+        return handler
+
+    def off_any(self, handler: Handler | None = None) -> None:
+        """Remove one catch-all listener, or all of them."""
+        if handler is None:
+            self._any.clear()
+        elif handler in self._any:
+            self._any.remove(handler)
+
+    def listeners_any(self) -> list[Handler]:
+        """The catch-all listeners."""
+        return list(self._any)
+
+    def on_any_outgoing(self, handler: Handler) -> Handler:
+        """Add a listener called with ``(event, *args)`` for every packet sent."""
+        self._any_outgoing.append(handler)
+        return handler
+
+    def prepend_any_outgoing(self, handler: Handler) -> Handler:
+        """Add an outgoing catch-all listener before the others."""
+        self._any_outgoing.insert(0, handler)
+        return handler
+
+    def off_any_outgoing(self, handler: Handler | None = None) -> None:
+        """Remove one outgoing catch-all listener, or all of them."""
+        if handler is None:
+            self._any_outgoing.clear()
+        elif handler in self._any_outgoing:
+            self._any_outgoing.remove(handler)
+
+    def listeners_any_outgoing(self) -> list[Handler]:
+        """The outgoing catch-all listeners."""
+        return list(self._any_outgoing)
+
+    def _notify_outgoing(self, packet: Packet) -> None:
+        if self._any_outgoing:
+            for handler in list(self._any_outgoing):
+                call_handler(handler, tuple(packet.data))
+
+    # -- from the manager ------------------------------------------------------------
+    def _packet(self, packet: Packet) -> None:
+        self.io._packet(packet)
+
+    def _on_open(self) -> None:
+        """The Engine.IO connection opened: send CONNECT (with auth)."""
+        auth = self.auth
+        if callable(auth):
+            try:
+                result = auth()
+            except Exception as exc:
+                logger.exception("the auth callable failed")
+                self._emit_reserved("connect_error", ConnectionError(str(exc)))
+                return
+            if inspect.isawaitable(result):
+                asyncio.ensure_future(self._send_connect_later(result))
+                return
+            self._send_connect(result)
+        else:
+            self._send_connect(auth)
+
+    async def _send_connect_later(self, result: Any) -> None:
+        try:
+            data = await result
+        except Exception as exc:
+            logger.exception("the auth callable failed")
+            self._emit_reserved("connect_error", ConnectionError(str(exc)))
+            return
+        if self._active and self.io.ready_state == "open" and not self.connected:
+            self._send_connect(data)
+
+    def _send_connect(self, data: Any) -> None:
+        if data is not None and not isinstance(data, dict):
+            data = None
+        self._packet(Packet(PacketType.CONNECT, self.nsp, data))
+
+    def _on_error(self, err: ConnectionError) -> None:
+        if not self.connected:
+            self._emit_reserved("connect_error", err)
+
+    def _on_close(self, reason: str, description: str | None) -> None:
+        was_connected = self.connected
+        self.connected = False
+        self.id = None
+        if was_connected:
+            self._emit_reserved("disconnect", reason, description)
+        self._clear_acks(reason)
+
+    def _clear_acks(self, reason: str) -> None:
+        # socket.io-client rejects pending acks that expect an error (with a timeout);
+        # here every awaited ack is released, except those of still-buffered packets.
+        buffered = {p.id for p in self._send_buffer if p.id is not None}
+        for packet_id in list(self._acks):
+            if packet_id in buffered:
+                continue
+            entry = self._acks.pop(packet_id)
+            if entry.timer is not None:
+                entry.timer.cancel()
+            if entry.with_error:
+                entry.callback(Disconnected(reason), [])
+
+    def _on_packet(self, packet: Packet) -> None:
+        kind = packet.type
+        if kind == PacketType.EVENT or kind == PacketType.BINARY_EVENT:
+            if self.connected:
+                self._on_event(packet)
+            else:
+                self._receive_buffer.append(packet)
+        elif kind == PacketType.ACK or kind == PacketType.BINARY_ACK:
+            self._on_ack(packet)
+        elif kind == PacketType.CONNECT:
+            data = packet.data
+            if isinstance(data, dict) and isinstance(data.get("sid"), str):
+                self._on_connect(data["sid"], data.get("pid"))
+            else:
+                self._emit_reserved(
+                    "connect_error",
+                    ConnectionError(
+                        "It seems you are trying to reach a Socket.IO server in v2.x with a "
+                        "v3.x client, but they are not compatible"
+                    ),
+                )
+        elif kind == PacketType.DISCONNECT:
+            self._destroy()
+            self._on_close(ClientDisconnectReason.IO_SERVER_DISCONNECT, None)
+        elif kind == PacketType.CONNECT_ERROR:
+            self._destroy()
+            data = packet.data
+            if isinstance(data, dict):
+                err = ConnectionError(str(data.get("message", "")), data.get("data"))
+            else:
+                err = ConnectionError(str(data))
+            self._emit_reserved("connect_error", err)
+
+    def _on_event(self, packet: Packet) -> None:
+        args = packet.data
+        event = args[0]
+        rest = tuple(args[1:])
+        for handler in list(self._any):
+            call_handler(handler, (event, *rest))
+        called, result = self._emit_reserved(str(event), *rest)
+        if packet.id is None or not called:
+            return
+        packet_id = packet.id
+        if isinstance(result, asyncio.Future):
+            result.add_done_callback(lambda task: self._ack_from_task(packet_id, task))
+        else:
+            self._send_ack(packet_id, result)
+
+    def _ack_from_task(self, packet_id: int, task: asyncio.Future[Any]) -> None:
+        if task.cancelled() or task.exception() is not None:
+            return
+        self._send_ack(packet_id, task.result())
+
+    def _send_ack(self, packet_id: int, value: Any) -> None:
+        if self.connected:
+            self._packet(Packet(PacketType.ACK, self.nsp, _ack_args(value), packet_id))
+
+    def _on_ack(self, packet: Packet) -> None:
+        if packet.id is None:
+            return
+        entry = self._acks.pop(packet.id, None)
+        if entry is None:
+            return
+        if entry.timer is not None:
+            entry.timer.cancel()
+        data = packet.data
+        entry.callback(None, list(data) if isinstance(data, list) else [])
+
+    def _on_connect(self, sid: str, pid: Any) -> None:
+        self.id = sid
+        self.recovered = False
+        self.connected = True
+        # socket.io-client's emitBuffered: first what was received, then what was emitted.
+        received = self._receive_buffer
+        self._receive_buffer = []
+        for packet in received:
+            self._on_event(packet)
+        buffered = self._send_buffer
+        self._send_buffer = []
+        for packet in buffered:
+            self._notify_outgoing(packet)
+            self._packet(packet)
+        self._emit_reserved("connect")
+        self._drain_queue(True)
+
+    def __repr__(self) -> str:
+        state = f"id={self.id!r}" if self.connected else "disconnected"
+        return f"<aiosocketio.client.Socket nsp={self.nsp!r} {state}>"
+
