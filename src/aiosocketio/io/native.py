@@ -1,0 +1,808 @@
+"""The built-in asyncio HTTP/1.1 + WebSocket server (the default front end).
+
+One :class:`HttpConnection` (an :class:`asyncio.Protocol`, no task) per TCP connection
+parses requests with ``httptools`` and hands Engine.IO requests to the Engine
+(``docs/ARCHITECTURE.md`` §4). Responses are written in request order, so pipelined
+requests are safe; a pending long-poll GET holds back the answers queued behind it, as
+HTTP/1.1 requires.
+
+An accepted WebSocket switches the transport to a :class:`WebSocketConnection`, which
+frames with the sans-I/O :class:`~aiosocketio.io.websocket.WebSocketProtocol`. Frames
+written during one loop tick are flushed together: every dirty connection is written
+once by a single ``loop.call_soon`` callback shared by the whole server.
+
+Paths outside the Engine's path get 404, or go to a wrapped ASGI application (a minimal
+HTTP-only bridge, enough for Starlette/FastAPI routes; responses are buffered).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http
+import logging
+import ssl as ssl_module
+from collections import deque
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import unquote
+
+import httptools
+
+from aiosocketio.io.http import (
+    EngineLike,
+    HttpRequest,
+    HttpResponse,
+    WebSocketAccept,
+    WebSocketHandler,
+)
+from aiosocketio.io.websocket import (
+    Close,
+    DeflateParams,
+    Message,
+    WebSocketProtocol,
+    accept_key,
+    check_upgrade_request,
+    server_negotiate_deflate,
+)
+
+__all__ = ["HttpConnection", "NativeServer", "WebSocketConnection", "serve"]
+
+logger = logging.getLogger("aiosocketio.io.native")
+
+ASGIApp = Callable[
+    [
+        MutableMapping[str, Any],
+        Callable[[], Awaitable[MutableMapping[str, Any]]],
+        Callable[[MutableMapping[str, Any]], Awaitable[None]],
+    ],
+    Awaitable[None],
+]
+
+IDLE_TIMEOUT = 60.0
+CLOSE_TIMEOUT = 5.0
+APP_MAX_BODY = 16 * 1024 * 1024
+MAX_PIPELINE = 64
+
+_STATUS_LINES: dict[int, bytes] = {}
+
+
+def _status_line(status: int) -> bytes:
+    line = _STATUS_LINES.get(status)
+    if line is None:
+        try:
+            phrase = http.HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Unknown"
+        line = _STATUS_LINES[status] = f"HTTP/1.1 {status} {phrase}\r\n".encode()
+    return line
+
+
+def _encode_response(
+    status: int, headers: list[tuple[str, str]], body: bytes, keep_alive: bool
+) -> bytes:
+    parts = [_status_line(status)]
+    for name, value in headers:
+        low = name.lower()
+        if low in ("content-length", "connection", "transfer-encoding"):
+            continue
+        parts.append(f"{name}: {value}\r\n".encode("latin-1", "replace"))
+    parts.append(b"Content-Length: %d\r\n" % len(body))
+    parts.append(b"Connection: keep-alive\r\n\r\n" if keep_alive else b"Connection: close\r\n\r\n")
+    parts.append(body)
+    return b"".join(parts)
+
+
+def _log_task_result(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("request handler failed", exc_info=task.exception())
+
+
+class _Responder:
+    """One request's place in the connection's response queue (the §4 ``Responder``)."""
+
+    __slots__ = ("conn", "data", "done", "keep_alive", "on_abort")
+
+    def __init__(self, conn: HttpConnection, keep_alive: bool) -> None:
+        self.conn = conn
+        self.keep_alive = keep_alive
+        self.data: bytes | None = None
+        self.done = False
+        self.on_abort: Callable[[], None] | None = None
+
+    def respond(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        if self.done:
+            return
+        self.done = True
+        self.on_abort = None
+        self.data = _encode_response(status, headers, body, self.keep_alive)
+        self.conn._flush_responses()
+
+
+class NativeServer:
+    """The built-in server: a protocol factory plus the listening ``asyncio.Server``.
+
+    Args:
+        engine: the Engine.IO engine (§4 surface).
+        app: optional ASGI application for paths outside the Engine's path.
+        idle_timeout: seconds an idle keep-alive connection stays open.
+
+    Use :func:`serve`, or :meth:`listen`, or pass the instance as the protocol factory
+    to ``loop.create_server`` yourself and then :meth:`attach` the resulting server.
+    """
+
+    def __init__(
+        self, engine: EngineLike, *, app: ASGIApp | None = None, idle_timeout: float = IDLE_TIMEOUT
+    ) -> None:
+        self.engine = engine
+        self.app = app
+        self.idle_timeout = idle_timeout
+        self.server: asyncio.Server | None = None
+        self.connections: set[HttpConnection | WebSocketConnection] = set()
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self._dirty: list[WebSocketConnection] = []
+        self._flush_scheduled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __call__(self) -> HttpConnection:
+        """Protocol factory for ``loop.create_server``."""
+        return HttpConnection(self)
+
+    async def listen(
+        self,
+        host: str | None = "127.0.0.1",
+        port: int = 3000,
+        *,
+        ssl: ssl_module.SSLContext | None = None,
+        backlog: int = 2048,
+        sock: Any = None,
+    ) -> None:
+        """Start listening (on ``host:port``, or on an existing ``sock``)."""
+        loop = asyncio.get_running_loop()
+        if sock is not None:
+            server = await loop.create_server(self, sock=sock, ssl=ssl, backlog=backlog)
+        else:
+            server = await loop.create_server(self, host, port, ssl=ssl, backlog=backlog)
+        self.attach(server)
+
+    def attach(self, server: asyncio.Server) -> None:
+        """Adopt an ``asyncio.Server`` created with this instance as protocol factory."""
+        self.server = server
+
+    @property
+    def sockets(self) -> tuple[Any, ...]:
+        """The listening sockets."""
+        return tuple(self.server.sockets) if self.server is not None else ()
+
+    @property
+    def port(self) -> int:
+        """The port of the first listening socket (useful after binding port 0)."""
+        for sock in self.sockets:
+            name = sock.getsockname()
+            if isinstance(name, tuple):
+                return int(name[1])
+        raise RuntimeError("the server is not listening on TCP")
+
+    def close(self) -> None:
+        """Stop listening and close every open connection."""
+        if self.server is not None:
+            self.server.close()
+        for conn in list(self.connections):
+            conn.abort()
+
+    async def wait_closed(self) -> None:
+        """Wait until the listening server is closed."""
+        if self.server is not None:
+            await self.server.wait_closed()
+
+    # -- helpers used by the connections ----------------------------------------------
+
+    def spawn(self, awaitable: Awaitable[Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(awaitable)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(_log_task_result)
+        return task
+
+    def mark_dirty(self, conn: WebSocketConnection) -> None:
+        self._dirty.append(conn)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop = self._loop
+            if loop is None:
+                loop = self._loop = asyncio.get_running_loop()
+            loop.call_soon(self._flush_dirty)
+
+    def _flush_dirty(self) -> None:
+        self._flush_scheduled = False
+        dirty = self._dirty
+        self._dirty = []
+        for conn in dirty:
+            conn.flush()
+
+
+def _peer(transport: asyncio.BaseTransport) -> tuple[str, int]:
+    peer = transport.get_extra_info("peername")
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return str(peer[0]), int(peer[1])
+    return "", 0
+
+
+class HttpConnection(asyncio.Protocol):
+    """One HTTP/1.1 connection: parses requests and writes responses in order."""
+
+    __slots__ = (
+        "_body",
+        "_body_limit",
+        "_body_size",
+        "_closing",
+        "_headers",
+        "_idle_handle",
+        "_no_input",
+        "_queue",
+        "_reading_paused",
+        "_too_big",
+        "_url",
+        "_writing_paused",
+        "parser",
+        "remote_address",
+        "remote_port",
+        "secure",
+        "server",
+        "transport",
+    )
+
+    def __init__(self, server: NativeServer) -> None:
+        self.server = server
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpRequestParser(self)
+        self.remote_address = ""
+        self.remote_port = 0
+        self.secure = False
+        self._url = b""
+        self._headers: dict[str, str] = {}
+        self._body: list[bytes] = []
+        self._body_size = 0
+        self._body_limit = 0
+        self._too_big = False
+        self._queue: deque[_Responder] = deque()
+        self._closing = False
+        self._no_input = False
+        self._idle_handle: asyncio.TimerHandle | None = None
+        self._reading_paused = False
+        self._writing_paused = False
+
+    # -- asyncio.Protocol ---------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.remote_address, self.remote_port = _peer(transport)
+        self.secure = transport.get_extra_info("sslcontext") is not None
+        self.server.connections.add(self)
+        self._arm_idle()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server.connections.discard(self)
+        self._closing = True
+        if self._idle_handle is not None:
+            self._idle_handle.cancel()
+            self._idle_handle = None
+        queue = self._queue
+        self._queue = deque()
+        for responder in queue:
+            abort = responder.on_abort
+            responder.done = True
+            responder.on_abort = None
+            if abort is not None:
+                try:
+                    abort()
+                except Exception:
+                    logger.exception("on_abort failed")
+
+    def pause_writing(self) -> None:
+        self._writing_paused = True
+
+    def resume_writing(self) -> None:
+        self._writing_paused = False
+
+    def data_received(self, data: bytes) -> None:
+        if self._no_input:
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as exc:
+            offset = exc.args[0] if exc.args else len(data)
+            self._upgrade(data[offset:])
+        except httptools.HttpParserError:
+            self._bad_request()
+
+    def abort(self) -> None:
+        """Drop the connection immediately."""
+        if self.transport is not None:
+            self.transport.abort()
+
+    # -- httptools callbacks ---------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        if self._idle_handle is not None:
+            self._idle_handle.cancel()
+            self._idle_handle = None
+        self._url = b""
+        self._headers = {}
+        self._body = []
+        self._body_size = 0
+        self._too_big = False
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        headers = self._headers
+        if key in headers:
+            headers[key] = f"{headers[key]}, {text}"
+        else:
+            headers[key] = text
+
+    def on_headers_complete(self) -> None:
+        path = self._url.split(b"?", 1)[0].decode("latin-1")
+        if self.server.engine.options.matches(path):
+            self._body_limit = self.server.engine.options.max_http_buffer_size
+        else:
+            self._body_limit = APP_MAX_BODY
+        length = self._headers.get("content-length", "")
+        if length.isdigit() and int(length) > self._body_limit:
+            self._too_big = True
+
+    def on_body(self, body: bytes) -> None:
+        if self._too_big:
+            return
+        self._body_size += len(body)
+        if self._body_size > self._body_limit:
+            self._too_big = True
+            self._body = []
+        else:
+            self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        if self.parser.should_upgrade():
+            return  # handled by the HttpParserUpgrade branch of data_received
+        keep_alive = bool(self.parser.should_keep_alive()) and not self._too_big
+        responder = _Responder(self, keep_alive)
+        self._queue.append(responder)
+        if len(self._queue) >= MAX_PIPELINE and self.transport is not None:
+            self._reading_paused = True
+            self.transport.pause_reading()
+        request = self._build_request()
+        body: bytes | None = None if self._too_big else b"".join(self._body)
+        self._body = []
+        engine = self.server.engine
+        if engine.options.matches(request.path):
+            try:
+                result = engine.handle_request(request, body, responder)
+            except Exception:
+                logger.exception("engine.handle_request failed")
+                responder.respond(500, [], b"")
+                return
+            if result is not None:
+                self.server.spawn(result)
+        elif self.server.app is not None:
+            if body is None:
+                responder.respond(413, [("Content-Type", "text/plain")], b"Payload Too Large")
+            else:
+                self.server.spawn(_run_asgi(self.server.app, request, body, responder, self))
+        else:
+            responder.respond(404, [("Content-Type", "text/plain")], b"Not Found")
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _build_request(self) -> HttpRequest:
+        url = self._url
+        if b"?" in url:
+            raw_path, raw_qs = url.split(b"?", 1)
+        else:
+            raw_path, raw_qs = url, b""
+        if b"#" in raw_qs:
+            raw_qs = raw_qs.split(b"#", 1)[0]
+        return HttpRequest(
+            method=self.parser.get_method().decode("latin-1"),
+            path=raw_path.decode("latin-1"),
+            query_string=raw_qs.decode("latin-1"),
+            headers=self._headers,
+            remote_address=self.remote_address,
+            remote_port=self.remote_port,
+            secure=self.secure,
+        )
+
+    def _flush_responses(self) -> None:
+        """Write the answered requests at the head of the queue, in order."""
+        transport = self.transport
+        queue = self._queue
+        if transport is None or self._closing:
+            return
+        out: list[bytes] = []
+        close = False
+        while queue and queue[0].data is not None:
+            responder = queue.popleft()
+            assert responder.data is not None
+            out.append(responder.data)
+            if not responder.keep_alive:
+                close = True
+                break
+        if not out:
+            return
+        transport.write(out[0] if len(out) == 1 else b"".join(out))
+        if close:
+            self._closing = True
+            transport.close()
+            return
+        if self._reading_paused and len(queue) < MAX_PIPELINE // 2:
+            self._reading_paused = False
+            transport.resume_reading()
+        if not queue:
+            self._arm_idle()
+
+    def _arm_idle(self) -> None:
+        if self._idle_handle is not None:
+            self._idle_handle.cancel()
+        loop = asyncio.get_running_loop()
+        self._idle_handle = loop.call_later(self.server.idle_timeout, self._idle_timeout)
+
+    def _idle_timeout(self) -> None:
+        self._idle_handle = None
+        if not self._queue and self.transport is not None:
+            self._closing = True
+            self.transport.close()
+
+    def _bad_request(self) -> None:
+        """Malformed HTTP: answer 400 after the queued responses, then close."""
+        self.parser = httptools.HttpRequestParser(self)
+        responder = _Responder(self, keep_alive=False)
+        self._queue.append(responder)
+        self._no_input = True
+        responder.respond(400, [("Content-Type", "text/plain")], b"Bad Request")
+
+    def _refuse(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        responder = _Responder(self, keep_alive=False)
+        self._queue.append(responder)
+        self._no_input = True
+        responder.respond(status, headers, body)
+
+    def _upgrade(self, rest: bytes) -> None:
+        request = self._build_request()
+        headers = request.headers
+        engine = self.server.engine
+        if "websocket" not in headers.get("upgrade", "").lower() or not engine.options.matches(
+            request.path
+        ):
+            self._refuse(400 if engine.options.matches(request.path) else 404, [], b"")
+            return
+        error = check_upgrade_request(request.method, headers)
+        if error is not None:
+            self._refuse(400, [("Content-Type", "text/plain")], error.encode())
+            return
+        transport = self.transport
+        assert transport is not None
+        self._no_input = True  # no more HTTP on this connection
+        if self._idle_handle is not None:
+            self._idle_handle.cancel()
+            self._idle_handle = None
+        try:
+            result = engine.handle_websocket(request)
+        except Exception:
+            logger.exception("engine.handle_websocket failed")
+            self._refuse(500, [], b"")
+            return
+        if isinstance(result, WebSocketAccept | HttpResponse):
+            self._finish_upgrade(request, result, rest)
+        else:
+            transport.pause_reading()
+            self.server.spawn(self._await_upgrade(request, result, rest))
+
+    async def _await_upgrade(
+        self,
+        request: HttpRequest,
+        pending: Awaitable[WebSocketAccept | HttpResponse],
+        rest: bytes,
+    ) -> None:
+        try:
+            result = await pending
+        except Exception:
+            logger.exception("engine.handle_websocket failed")
+            result = HttpResponse(500, [], b"")
+        if self.transport is None or self.transport.is_closing():
+            return
+        self.transport.resume_reading()
+        self._finish_upgrade(request, result, rest)
+
+    def _finish_upgrade(
+        self, request: HttpRequest, result: WebSocketAccept | HttpResponse, rest: bytes
+    ) -> None:
+        transport = self.transport
+        assert transport is not None
+        if isinstance(result, HttpResponse):
+            self._refuse(result.status, result.headers, result.body)
+            return
+        headers = request.headers
+        lines = [
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n",
+            f"Sec-WebSocket-Accept: {accept_key(headers['sec-websocket-key'])}\r\n".encode(),
+        ]
+        deflate: DeflateParams | None = None
+        threshold = self.server.engine.options.deflate_threshold
+        if threshold is not None:
+            negotiated = server_negotiate_deflate(
+                headers.get("sec-websocket-extensions"), threshold=threshold
+            )
+            if negotiated is not None:
+                deflate = negotiated[0]
+                lines.append(f"Sec-WebSocket-Extensions: {negotiated[1]}\r\n".encode())
+        for name, value in result.headers:
+            lines.append(f"{name}: {value}\r\n".encode("latin-1", "replace"))
+        lines.append(b"\r\n")
+        # flush any HTTP answers still queued (there should be none) before the 101
+        transport.write(b"".join(lines))
+        self.server.connections.discard(self)
+        ws = WebSocketConnection(self.server, transport, request, deflate)
+        ws._writing_paused = self._writing_paused
+        transport.set_protocol(ws)
+        self.server.connections.add(ws)
+        try:
+            ws.handler = result.attach(ws)
+        except Exception:
+            logger.exception("WebSocketAccept.attach failed")
+            transport.write(ws.protocol.send_close(1011))
+            transport.close()
+            return
+        if rest:
+            ws.data_received(rest)
+
+
+class WebSocketConnection(asyncio.Protocol):
+    """An accepted WebSocket on the native server; implements ``WebSocketChannel``."""
+
+    __slots__ = (
+        "_close_handle",
+        "_dirty",
+        "_pending",
+        "_pending_size",
+        "_writing_paused",
+        "can_write_frames",
+        "closed",
+        "handler",
+        "protocol",
+        "request",
+        "server",
+        "transport",
+    )
+
+    def __init__(
+        self,
+        server: NativeServer,
+        transport: asyncio.Transport,
+        request: HttpRequest,
+        deflate: DeflateParams | None,
+    ) -> None:
+        self.server = server
+        self.transport = transport
+        self.request = request
+        self.protocol = WebSocketProtocol(
+            "server",
+            max_message_size=server.engine.options.max_http_buffer_size,
+            deflate=deflate,
+        )
+        self.can_write_frames = deflate is None
+        self.handler: WebSocketHandler | None = None
+        self.closed = False
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+        self._dirty = False
+        self._writing_paused = False
+        self._close_handle: asyncio.TimerHandle | None = None
+
+    # -- WebSocketChannel ----------------------------------------------------------------
+
+    def write_frames(self, data: bytes) -> None:
+        """Queue prebuilt frames; flushed once per loop tick."""
+        if self.closed or self.protocol.close_sent:
+            return
+        self._pending.append(data)
+        self._pending_size += len(data)
+        if not self._dirty:
+            self._dirty = True
+            self.server.mark_dirty(self)
+
+    def send_message(self, data: str | bytes) -> None:
+        """Encode (and compress if negotiated) one message and queue it."""
+        frame = self.protocol.send_message(data)
+        if frame:
+            self.write_frames(frame)
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Send a close frame; the TCP connection closes when the peer answers."""
+        if self.closed:
+            return
+        frame = self.protocol.send_close(code, reason)
+        if frame:
+            self._pending.append(frame)
+            self._pending_size += len(frame)
+            self.flush()
+            loop = asyncio.get_running_loop()
+            self._close_handle = loop.call_later(CLOSE_TIMEOUT, self.abort)
+
+    @property
+    def buffered_amount(self) -> int:
+        """Bytes queued here plus the transport's write buffer."""
+        return self._pending_size + self.transport.get_write_buffer_size()
+
+    # -- writing -------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write the queued frames (unless the transport asked us to pause)."""
+        self._dirty = False
+        if self._writing_paused or not self._pending or self.closed:
+            return
+        pending = self._pending
+        self._pending = []
+        self._pending_size = 0
+        self.transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+
+    def pause_writing(self) -> None:
+        self._writing_paused = True
+
+    def resume_writing(self) -> None:
+        self._writing_paused = False
+        self.flush()
+
+    def abort(self) -> None:
+        """Drop the connection immediately."""
+        self.transport.abort()
+
+    # -- reading --------------------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        protocol = self.protocol
+        protocol.receive_data(data)
+        out = protocol.data_to_send()  # automatic pongs and close replies go out first
+        if out:
+            self._pending.append(out)
+            self._pending_size += len(out)
+            if not self._dirty:
+                self._dirty = True
+                self.server.mark_dirty(self)
+        for event in protocol.events_received():
+            if isinstance(event, Message):
+                if self.handler is not None:
+                    try:
+                        self.handler.on_message(event.data)
+                    except Exception:
+                        logger.exception("WebSocket message handler failed")
+            elif isinstance(event, Close):
+                self._report_close(event.code)
+        if protocol.closed and not self.closed:
+            # RFC 6455 §7.1.1: the server closes the TCP connection first.
+            self.flush()
+            self.closed = True
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server.connections.discard(self)
+        self.closed = True
+        self._pending = []
+        self._pending_size = 0
+        if self._close_handle is not None:
+            self._close_handle.cancel()
+            self._close_handle = None
+        self._report_close(None)
+
+    def _report_close(self, code: int | None) -> None:
+        handler = self.handler
+        if handler is None:
+            return
+        self.handler = None
+        try:
+            handler.on_close(code)
+        except Exception:
+            logger.exception("WebSocket close handler failed")
+
+
+async def _run_asgi(
+    app: ASGIApp,
+    request: HttpRequest,
+    body: bytes,
+    responder: _Responder,
+    conn: HttpConnection,
+) -> None:
+    """Run a wrapped ASGI application for one HTTP request (buffered response)."""
+    scope: dict[str, Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": request.method,
+        "scheme": "https" if request.secure else "http",
+        "path": unquote(request.path),
+        "raw_path": request.path.encode("latin-1"),
+        "query_string": request.query_string.encode("latin-1"),
+        "root_path": "",
+        "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in request.headers.items()],
+        "client": (request.remote_address, request.remote_port),
+        "server": None,
+        "state": {},
+    }
+    sockname = conn.transport.get_extra_info("sockname") if conn.transport else None
+    if isinstance(sockname, tuple):
+        scope["server"] = (str(sockname[0]), int(sockname[1]))
+    body_sent = False
+    disconnected = asyncio.get_running_loop().create_future()
+
+    def on_abort() -> None:
+        if not disconnected.done():
+            disconnected.set_result(None)
+
+    responder.on_abort = on_abort
+
+    async def receive() -> MutableMapping[str, Any]:
+        nonlocal body_sent
+        if not body_sent:
+            body_sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await disconnected
+        return {"type": "http.disconnect"}
+
+    status = 500
+    headers: list[tuple[str, str]] = []
+    chunks: list[bytes] = []
+    started = finished = False
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        nonlocal status, headers, started, finished
+        kind = message["type"]
+        if kind == "http.response.start" and not started:
+            started = True
+            status = int(message["status"])
+            headers = [
+                (bytes(k).decode("latin-1"), bytes(v).decode("latin-1"))
+                for k, v in message.get("headers", [])
+            ]
+        elif kind == "http.response.body" and started and not finished:
+            chunks.append(bytes(message.get("body", b"")))
+            if not message.get("more_body", False):
+                finished = True
+                responder.respond(status, headers, b"".join(chunks))
+
+    try:
+        await app(scope, receive, send)
+    except Exception:
+        logger.exception("ASGI application failed")
+    finally:
+        if not finished:
+            if started:
+                responder.respond(status, headers, b"".join(chunks))
+            else:
+                responder.respond(500, [("Content-Type", "text/plain")], b"Internal Server Error")
+        on_abort()
+
+
+async def serve(
+    engine: EngineLike,
+    host: str | None = "127.0.0.1",
+    port: int = 3000,
+    *,
+    ssl: ssl_module.SSLContext | None = None,
+    app: ASGIApp | None = None,
+    backlog: int = 2048,
+) -> NativeServer:
+    """Start the built-in server for ``engine`` and return it (already listening).
+
+    Args:
+        engine: the Engine.IO engine.
+        host: the interface to bind.
+        port: the TCP port (0 picks a free one; read it back from ``.port``).
+        ssl: a server ``SSLContext`` for HTTPS/WSS.
+        app: an ASGI application for paths outside the Engine's path.
+        backlog: the listen backlog.
+    """
+    server = NativeServer(engine, app=app)
+    await server.listen(host, port, ssl=ssl, backlog=backlog)
+    return server

@@ -1,0 +1,384 @@
+"""The built-in asyncio server, tested against a fake Engine and raw clients."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import struct
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route
+
+from aiosocketio.io.native import NativeServer, serve
+from aiosocketio.io.websocket import Close, Message, Opcode, Pong, encode_frame
+from tests.io.fakes import (
+    FakeEngine,
+    RawWebSocket,
+    get,
+    http_exchange,
+    make_tls_contexts,
+    post,
+    read_response,
+)
+
+
+@pytest.fixture
+async def engine() -> FakeEngine:
+    return FakeEngine()
+
+
+@pytest.fixture
+async def server(engine: FakeEngine) -> AsyncIterator[NativeServer]:
+    srv = await serve(engine, "127.0.0.1", 0)
+    yield srv
+    srv.close()
+    await srv.wait_closed()
+
+
+async def test_get_is_handed_to_the_engine(server: NativeServer, engine: FakeEngine) -> None:
+    [(status, headers, body)] = await http_exchange(
+        server.port,
+        get("/engine.io/?EIO=4&transport=polling&a=1&a=2", extra="X-A: 1\r\nX-A: 2\r\n"),
+    )
+    assert status == 200
+    assert headers["connection"] == "keep-alive"
+    assert headers["content-type"] == "application/json"
+    info = json.loads(body)
+    assert info["path"] == "/engine.io/"
+    assert info["query"] == {"EIO": "4", "transport": "polling", "a": "1"}
+    assert info["url"] == "/engine.io/?EIO=4&transport=polling&a=1&a=2"
+    assert info["remote"][0] == "127.0.0.1" and info["remote"][1] > 0
+    assert info["secure"] is False
+    assert info["headers"]["x-a"] == "1, 2"
+
+
+async def test_keep_alive_and_pipelining_keep_order(server: NativeServer) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(
+        get("/engine.io/?n=1&async=1") + get("/engine.io/?n=2") + post("/engine.io/?n=3", b"hi")
+    )
+    answers = [await read_response(reader) for _ in range(3)]
+    assert [a[0] for a in answers] == [201, 200, 200]
+    assert [json.loads(a[2])["query"]["n"] for a in answers] == ["1", "2", "3"]
+    assert json.loads(answers[2][2])["body"] == "hi"
+    # the same connection serves another request later
+    writer.write(get("/engine.io/?n=4", close=True))
+    status, headers, _ = await read_response(reader)
+    assert status == 200 and headers["connection"] == "close"
+    assert await reader.read() == b""
+    writer.close()
+
+
+async def test_long_poll_holds_later_answers_until_it_responds(
+    server: NativeServer, engine: FakeEngine
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(get("/engine.io/?wait=1") + get("/engine.io/?n=2"))
+    for _ in range(100):
+        if engine.pending:
+            break
+        await asyncio.sleep(0.01)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 0.1)
+    engine.pending[0].respond(200, [], b"6")
+    first = await read_response(reader)
+    second = await read_response(reader)
+    assert first[2] == b"6"
+    assert json.loads(second[2])["query"] == {"n": "2"}
+    writer.close()
+
+
+async def test_client_going_away_aborts_pending_poll(
+    server: NativeServer, engine: FakeEngine
+) -> None:
+    _reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(get("/engine.io/?wait=1"))
+    for _ in range(100):
+        if engine.pending:
+            break
+        await asyncio.sleep(0.01)
+    writer.close()
+    await asyncio.wait_for(engine.abort_event.wait(), 5)
+    assert engine.aborted == 1
+    engine.pending[0].respond(200, [], b"late")  # harmless after the abort
+
+
+async def test_outside_path_is_404(server: NativeServer) -> None:
+    [(status, _, body)] = await http_exchange(server.port, get("/other"))
+    assert status == 404 and body == b"Not Found"
+    [(status, _, _)] = await http_exchange(server.port, get("/engine.iox/"))
+    assert status == 200  # Node's prefix check: "/engine.io" matches
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+async def test_body_over_limit_gets_413_from_engine(
+    server: NativeServer, engine: FakeEngine, chunked: bool
+) -> None:
+    body = b"x" * 1500
+    if chunked:
+        raw = (
+            b"POST /engine.io/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + b"%x\r\n" % 700
+            + body[:700]
+            + b"\r\n"
+            + b"%x\r\n" % 800
+            + body[700:]
+            + b"\r\n0\r\n\r\n"
+        )
+    else:
+        raw = post("/engine.io/", body)
+    [(status, headers, answer)] = await http_exchange(server.port, raw)
+    assert status == 413 and answer == b"too big"
+    assert headers["connection"] == "close"
+    [(status, _, answer)] = await http_exchange(server.port, post("/engine.io/", b"y" * 1000))
+    assert status == 200 and json.loads(answer)["body"] == "y" * 1000
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GARBAGE\r\n\r\n",
+        b"GET / HTTP/1.1\r\nBad Header\r\n\r\n",
+        b"GET /engine.io/ HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
+        b"\x16\x03\x01\x00\xa5\x01\x00\x00",
+    ],
+)
+async def test_malformed_http_gets_400_and_close(server: NativeServer, raw: bytes) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(raw)
+    status, headers, _ = await read_response(reader)
+    assert status == 400 and headers["connection"] == "close"
+    assert await asyncio.wait_for(reader.read(), 5) == b""
+    writer.close()
+
+
+async def test_engine_exception_gets_500(server: NativeServer) -> None:
+    [(status, _, _)] = await http_exchange(server.port, get("/engine.io/?boom=1"))
+    assert status == 500
+
+
+async def test_idle_keep_alive_connection_is_closed(engine: FakeEngine) -> None:
+    srv = NativeServer(engine, idle_timeout=0.2)
+    await srv.listen("127.0.0.1", 0)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+        writer.write(get("/engine.io/"))
+        await read_response(reader)
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+        writer.close()
+    finally:
+        srv.close()
+        await srv.wait_closed()
+
+
+async def test_wrapped_starlette_app(engine: FakeEngine) -> None:
+    async def hello(request: Request) -> JSONResponse:
+        return JSONResponse({"hello": request.query_params.get("name"), "path": request.url.path})
+
+    async def echo(request: Request) -> PlainTextResponse:
+        return PlainTextResponse((await request.body()).upper(), status_code=202)
+
+    app = Starlette(routes=[Route("/hello", hello), Route("/echo", echo, methods=["POST"])])
+    srv = await serve(engine, "127.0.0.1", 0, app=app)
+    try:
+        answers = await http_exchange(
+            srv.port,
+            get("/hello?name=bob") + post("/echo", b"abc") + get("/engine.io/") + get("/nope"),
+            responses=4,
+        )
+        assert answers[0][0] == 200 and json.loads(answers[0][2]) == {
+            "hello": "bob",
+            "path": "/hello",
+        }
+        assert answers[1][0] == 202 and answers[1][2] == b"ABC"
+        assert answers[2][0] == 200 and json.loads(answers[2][2])["path"] == "/engine.io/"
+        assert answers[3][0] == 404
+    finally:
+        srv.close()
+        await srv.wait_closed()
+
+
+# -- WebSocket ------------------------------------------------------------------------------
+
+
+async def test_websocket_echo_text_and_binary(server: NativeServer, engine: FakeEngine) -> None:
+    ws = await RawWebSocket.connect(server.port)
+    assert ws.headers["x-engine"] == "fake"
+    assert "sec-websocket-extensions" not in ws.headers
+    ws.send("hello")
+    ws.send(b"\x00\x01\x02")
+    big = "é" * 400
+    ws.send(big)
+    assert await ws.recv() == "hello"
+    assert await ws.recv() == b"\x00\x01\x02"
+    assert await ws.recv() == big
+    ws.send("info")
+    assert await ws.recv() == "x"
+    info = json.loads(await ws.recv())
+    assert info["frames"] is True and info["buffered"] > 0
+    assert engine.requests[-1].query["transport"] == "websocket"
+    closed = await ws.close(1000)
+    assert closed.code == 1000
+    await asyncio.wait_for(engine.close_event.wait(), 5)
+    assert engine.closed == [1000]
+
+
+async def test_websocket_fragments_and_ping(server: NativeServer, engine: FakeEngine) -> None:
+    ws = await RawWebSocket.connect(server.port)
+
+    def frame(opcode: int, payload: bytes, fin: bool = True) -> bytes:
+        return encode_frame(opcode, payload, fin=fin, mask=True)
+
+    ws.send_raw(
+        frame(Opcode.TEXT, b"fra", fin=False)
+        + frame(Opcode.PING, b"p1")
+        + frame(Opcode.CONT, b"gm", fin=False)
+        + frame(Opcode.CONT, b"ent")
+    )
+    assert await ws.recv_event() == Pong(b"p1")
+    assert await ws.recv() == "fragment"
+    # split one frame across many TCP writes
+    wire = frame(Opcode.BINARY, b"abc" * 300)
+    for i in range(0, len(wire), 100):
+        ws.send_raw(wire[i : i + 100])
+        await asyncio.sleep(0)
+    assert await ws.recv() == b"abc" * 300
+    await ws.close()
+
+
+async def test_server_initiated_close(server: NativeServer, engine: FakeEngine) -> None:
+    ws = await RawWebSocket.connect(server.port)
+    ws.send("close:4001")
+    event = await ws.recv_event()
+    assert event == Close(4001, "bye")
+    assert await ws.wait_eof() == b""
+    await asyncio.wait_for(engine.close_event.wait(), 5)
+    assert engine.closed == [4001]
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (encode_frame(Opcode.TEXT, b"unmasked"), 1002),
+        (encode_frame(Opcode.TEXT, b"\xff", mask=True), 1007),
+        (encode_frame(Opcode.BINARY, b"x" * 1001, mask=True), 1009),
+        (encode_frame(Opcode.CLOSE, struct.pack("!H", 1005), mask=True), 1002),
+    ],
+)
+async def test_protocol_errors_close_the_connection(
+    server: NativeServer, engine: FakeEngine, raw: bytes, code: int
+) -> None:
+    ws = await RawWebSocket.connect(server.port)
+    ws.send_raw(raw)
+    event = await ws.recv_event()
+    assert isinstance(event, Close) and event.code == code
+    await ws.wait_eof()
+    await asyncio.wait_for(engine.close_event.wait(), 5)
+    assert engine.closed == [code]
+
+
+async def test_vanished_peer_reports_none(server: NativeServer, engine: FakeEngine) -> None:
+    ws = await RawWebSocket.connect(server.port)
+    ws.send("x")
+    assert await ws.recv() == "x"
+    ws.writer.transport.abort()
+    await asyncio.wait_for(engine.close_event.wait(), 5)
+    assert engine.closed == [None]
+
+
+async def test_upgrade_refused_or_invalid(server: NativeServer, engine: FakeEngine) -> None:
+    with pytest.raises(ConnectionRefusedError, match="403"):
+        await RawWebSocket.connect(server.port, "/engine.io/?transport=websocket&refuse=1")
+    with pytest.raises(ConnectionRefusedError, match="404"):
+        await RawWebSocket.connect(server.port, "/elsewhere")
+    bad = (
+        b"GET /engine.io/ HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Version: 8\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    )
+    [(status, _, body)] = await http_exchange(server.port, bad)
+    assert status == 400 and b"version" in body
+
+
+async def test_async_accept(server: NativeServer) -> None:
+    ws = await RawWebSocket.connect(server.port, "/engine.io/?transport=websocket&async=1")
+    ws.send("later")
+    assert await ws.recv() == "later"
+    await ws.close()
+
+
+async def test_message_sent_with_the_upgrade_request(server: NativeServer) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(
+        b"GET /engine.io/ HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        + encode_frame(Opcode.TEXT, b"early", mask=True)
+    )
+    head = await reader.readuntil(b"\r\n\r\n")
+    assert b"101" in head and b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in head
+    assert await asyncio.wait_for(reader.readexactly(7), 5) == b"\x81\x05early"
+    writer.close()
+
+
+async def test_permessage_deflate() -> None:
+    engine = FakeEngine(per_message_deflate={"threshold": 100}, max_http_buffer_size=100_000)
+    srv = await serve(engine, "127.0.0.1", 0)
+    try:
+        ws = await RawWebSocket.connect(
+            srv.port, extensions="permessage-deflate; client_max_window_bits"
+        )
+        assert ws.headers["sec-websocket-extensions"] == "permessage-deflate"
+        text = "compress me " * 1000
+        ws.send(text)
+        raw = await asyncio.wait_for(ws.reader.read(65536), 5)
+        assert raw[0] == 0xC1 and len(raw) < 1000  # RSV1 set, compressed
+        ws.protocol.receive_data(raw)
+        assert ws.protocol.events_received() == [Message(text)]
+        ws.send("info")
+        assert await ws.recv() == "x"
+        assert json.loads(await ws.recv())["frames"] is False
+        # a client without the offer gets no compression
+        plain = await RawWebSocket.connect(srv.port)
+        assert "sec-websocket-extensions" not in plain.headers
+        plain.send(text)
+        assert await plain.recv() == text
+        await plain.close()
+        await ws.close()
+    finally:
+        srv.close()
+        await srv.wait_closed()
+
+
+async def test_tls(tmp_path: Path) -> None:
+    server_ctx, client_ctx = make_tls_contexts(tmp_path)
+    engine = FakeEngine()
+    srv = await serve(engine, "127.0.0.1", 0, ssl=server_ctx)
+    try:
+        [(status, _, body)] = await http_exchange(
+            srv.port, get("/engine.io/?x=1"), ssl_context=client_ctx
+        )
+        assert status == 200 and json.loads(body)["secure"] is True
+        ws = await RawWebSocket.connect(srv.port, ssl_context=client_ctx)
+        ws.send("over tls")
+        assert await ws.recv() == "over tls"
+        assert engine.requests[-1].secure is True
+        await ws.close()
+    finally:
+        srv.close()
+        await srv.wait_closed()
+
+
+async def test_close_drops_open_connections(engine: FakeEngine) -> None:
+    srv = await serve(engine, "127.0.0.1", 0)
+    ws = await RawWebSocket.connect(srv.port)
+    assert len(srv.sockets) == 1
+    srv.close()
+    await srv.wait_closed()
+    assert await ws.recv_event() == Close(1006, "eof")
+    ws.writer.close()
+    await asyncio.wait_for(engine.close_event.wait(), 5)
+    assert engine.closed == [None]
