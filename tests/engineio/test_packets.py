@@ -1,0 +1,233 @@
+"""Engine.IO v4 packet and payload codec: spec vectors, round trips, errors, fuzzing."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from aiosocketio.engineio.packets import (
+    SEPARATOR,
+    Packet,
+    PacketType,
+    decode_packet,
+    decode_payload,
+    encode_packet,
+    encode_packet_polling,
+    encode_payload,
+)
+from aiosocketio.exceptions import LocalProtocolError, RemoteProtocolError
+
+# --------------------------------------------------------------------- spec vectors
+# docs/engine.io-protocol/v4-current.md, "Packet encoding".
+
+
+def test_spec_polling_payload_example() -> None:
+    packets = [
+        Packet(PacketType.MESSAGE, "hello"),
+        Packet(PacketType.PING),
+        Packet(PacketType.MESSAGE, "world"),
+    ]
+    assert encode_payload(packets) == "4hello\x1e2\x1e4world"
+    assert decode_payload("4hello\x1e2\x1e4world") == packets
+
+
+def test_spec_polling_binary_example() -> None:
+    packets = [Packet(PacketType.MESSAGE, "hello"), Packet(PacketType.MESSAGE, b"\x01\x02\x03\x04")]
+    assert encode_payload(packets) == "4hello\x1ebAQIDBA=="
+    assert decode_payload("4hello\x1ebAQIDBA==") == packets
+
+
+def test_spec_websocket_example() -> None:
+    assert encode_packet(Packet(PacketType.MESSAGE, "hello")) == "4hello"
+    assert decode_packet("4hello") == Packet(PacketType.MESSAGE, "hello")
+
+
+def test_spec_websocket_binary_is_sent_as_is() -> None:
+    assert encode_packet(Packet(PacketType.MESSAGE, b"\x01\x02\x03\x04")) == b"\x01\x02\x03\x04"
+    assert decode_packet(b"\x01\x02\x03\x04") == Packet(PacketType.MESSAGE, b"\x01\x02\x03\x04")
+
+
+def test_spec_handshake_open_packet() -> None:
+    text = '0{"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":["websocket"],"pingInterval":25000}'
+    packet = decode_packet(text)
+    assert packet.type is PacketType.OPEN
+    assert packet.data == text[1:]
+    assert encode_packet(packet) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "packet"),
+    [
+        ("0", Packet(PacketType.OPEN)),
+        ("1", Packet(PacketType.CLOSE)),
+        ("2", Packet(PacketType.PING)),
+        ("3", Packet(PacketType.PONG)),
+        ("2probe", Packet(PacketType.PING, "probe")),
+        ("3probe", Packet(PacketType.PONG, "probe")),
+        ("4", Packet(PacketType.MESSAGE, "")),
+        ("5", Packet(PacketType.UPGRADE)),
+        ("6", Packet(PacketType.NOOP)),
+        ('40{"sid":"x"}', Packet(PacketType.MESSAGE, '0{"sid":"x"}')),
+        ("4€ \x00 ✓", Packet(PacketType.MESSAGE, "€ \x00 ✓")),
+    ],
+)
+def test_every_packet_type(text: str, packet: Packet) -> None:
+    assert decode_packet(text) == packet
+    assert encode_packet(packet) == text
+    assert encode_packet_polling(packet) == text
+
+
+def test_sample_session_post_body() -> None:
+    # docs/socket.io-protocol/v5-current.md, "Sample session", request 5.
+    assert decode_payload('42["hello"]\x1e42["world"]') == [
+        Packet(PacketType.MESSAGE, '2["hello"]'),
+        Packet(PacketType.MESSAGE, '2["world"]'),
+    ]
+
+
+def test_separator_value() -> None:
+    assert SEPARATOR == "\x1e"
+
+
+# --------------------------------------------------------------------- encoding details
+
+
+def test_binary_message_accepts_bytes_like() -> None:
+    assert encode_packet(Packet(PacketType.MESSAGE, bytearray(b"ab"))) == b"ab"  # type: ignore[arg-type]
+    view = memoryview(b"abc")
+    assert encode_packet_polling(Packet(PacketType.MESSAGE, view)) == "bYWJj"  # type: ignore[arg-type]
+
+
+def test_empty_binary_message() -> None:
+    assert encode_packet(Packet(PacketType.MESSAGE, b"")) == b""
+    assert encode_packet_polling(Packet(PacketType.MESSAGE, b"")) == "b"
+    assert decode_packet("b") == Packet(PacketType.MESSAGE, b"")
+    assert decode_packet(b"") == Packet(PacketType.MESSAGE, b"")
+
+
+def test_binary_on_a_non_message_packet_is_a_local_error() -> None:
+    with pytest.raises(LocalProtocolError):
+        encode_packet(Packet(PacketType.PING, b"x"))
+    with pytest.raises(LocalProtocolError):
+        encode_packet_polling(Packet(PacketType.PING, b"x"))
+
+
+def test_wrong_data_type_is_a_local_error() -> None:
+    with pytest.raises(LocalProtocolError):
+        encode_packet(Packet(PacketType.MESSAGE, 12))  # type: ignore[arg-type]
+    with pytest.raises(LocalProtocolError):
+        encode_payload([Packet(PacketType.MESSAGE, 12)])  # type: ignore[arg-type]
+
+
+def test_str_subclass_data() -> None:
+    class Text(str):
+        pass
+
+    assert encode_packet(Packet(PacketType.MESSAGE, Text("hi"))) == "4hi"
+    assert encode_packet_polling(Packet(PacketType.MESSAGE, Text("hi"))) == "4hi"
+
+
+def test_encode_payload_accepts_any_iterable() -> None:
+    gen = (Packet(PacketType.MESSAGE, str(i)) for i in range(3))
+    assert encode_payload(gen) == "40\x1e41\x1e42"
+    assert encode_payload([]) == ""
+
+
+def test_packet_is_frozen_and_slotted() -> None:
+    packet = Packet(PacketType.PING)
+    with pytest.raises(AttributeError):
+        packet.data = "x"  # type: ignore[misc]
+    assert not hasattr(packet, "__dict__")
+
+
+def test_base64_is_lenient_like_node() -> None:
+    # Buffer.from(str, "base64") ignores line breaks; a2b_base64 does too.
+    assert decode_packet("bAQID\nBA==") == Packet(PacketType.MESSAGE, b"\x01\x02\x03\x04")
+
+
+# --------------------------------------------------------------------- decoding errors
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "7", "9hello", "abc", "x", "-1", " 4", "\x1e", "bA", "b€€", "bAAAAA"],
+)
+def test_invalid_packets(text: str) -> None:
+    with pytest.raises(RemoteProtocolError):
+        decode_packet(text)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ["", "\x1e", "4a\x1e", "\x1e4a", "4a\x1e\x1e4b", "4a\x1eabc", "4a\x1ebA"],
+)
+def test_invalid_payloads(payload: str) -> None:
+    with pytest.raises(RemoteProtocolError):
+        decode_payload(payload)
+
+
+def test_decode_rejects_non_text_non_bytes() -> None:
+    with pytest.raises(RemoteProtocolError):
+        decode_packet(42)  # type: ignore[arg-type]
+    with pytest.raises(RemoteProtocolError):
+        decode_payload(b"4hello")  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------- properties
+
+_text_packets = st.builds(
+    Packet,
+    st.sampled_from(list(PacketType)),
+    st.text(alphabet=st.characters(blacklist_characters="\x1e", blacklist_categories=["Cs"])),
+)
+_binary_packets = st.builds(Packet, st.just(PacketType.MESSAGE), st.binary())
+
+
+def _normalise(packet: Packet) -> Packet:
+    """What the decoder gives back: no data is None, except an empty MESSAGE."""
+    if packet.data == "" and packet.type is not PacketType.MESSAGE:
+        return Packet(packet.type)
+    return packet
+
+
+@given(_text_packets | _binary_packets)
+def test_round_trip_websocket(packet: Packet) -> None:
+    assert decode_packet(encode_packet(packet)) == _normalise(packet)
+
+
+@given(st.lists(_text_packets | _binary_packets, min_size=1, max_size=8))
+def test_round_trip_polling_payload(packets: list[Packet]) -> None:
+    assert decode_payload(encode_payload(packets)) == [_normalise(p) for p in packets]
+
+
+@given(st.text())
+def test_decode_packet_text_raises_only_remote_protocol_error(text: str) -> None:
+    try:
+        packet = decode_packet(text)
+    except RemoteProtocolError:
+        return
+    assert isinstance(packet.type, PacketType)
+
+
+@given(st.binary())
+def test_decode_packet_bytes_never_fails(data: bytes) -> None:
+    assert decode_packet(data) == Packet(PacketType.MESSAGE, data)
+
+
+@given(st.text())
+def test_decode_payload_raises_only_remote_protocol_error(text: str) -> None:
+    try:
+        packets = decode_payload(text)
+    except RemoteProtocolError:
+        return
+    assert len(packets) == text.count(SEPARATOR) + 1
+
+
+@given(st.lists(st.sampled_from(["4", "2", "3", "b", "\x1e", "A", "=", "x", "6"]), max_size=12))
+def test_decode_payload_on_protocol_alphabet(chars: list[str]) -> None:
+    text = "".join(chars)
+    try:
+        decode_payload(text)
+    except RemoteProtocolError:
+        pass
