@@ -198,9 +198,16 @@ def import_from_string(spec: str, app_dir: str | None = ".") -> Any:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if exc.name is not None and module_name.startswith(exc.name):
+        if exc.name is not None and (module_name + ".").startswith(exc.name + "."):
             raise CLIError(f"could not import module {module_name!r}") from exc
-        raise
+        logger.debug("importing %s failed", module_name, exc_info=True)
+        raise CLIError(f"error while importing {module_name!r}: {exc}") from exc
+    except Exception as exc:
+        logger.debug("importing %s failed", module_name, exc_info=True)
+        raise CLIError(
+            f"error while importing {module_name!r}: {type(exc).__name__}: {exc} "
+            "(--log-level debug shows the traceback)"
+        ) from exc
     obj: Any = module
     for part in attr.split("."):
         try:

@@ -1,0 +1,89 @@
+"""The chat demo in real headless Chromium: two pages (WebSocket and forced long-polling)
+chat both ways with delivery receipts, and keep chatting after the server process restarts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.server_process import REPO_ROOT, CLIProcess, free_port
+from tests.support.node import NodeProcess
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = REPO_ROOT / "artifacts"
+
+
+async def start_demo(port: int) -> CLIProcess:
+    server = await CLIProcess.start(
+        "demo", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"
+    )
+    await server.wait_for_output("serving the chat demo")
+    await server.wait_port(port)
+    return server
+
+
+async def next_step(driver: NodeProcess, name: str, timeout: float = 30.0) -> Any:
+    line = await driver.next_line(timeout)
+    assert isinstance(line, dict), line
+    assert "error" not in line, f"{line['error']}\nstderr:\n{driver.stderr}"
+    assert line.get("step") == name, line
+    return line
+
+
+async def test_chat_in_two_browsers_survives_a_server_restart(chromium: Path) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    screenshot = ARTIFACTS / "chat.png"
+    screenshot.unlink(missing_ok=True)
+    port = free_port()
+    server = await start_demo(port)
+    driver = await NodeProcess.start("browser_chat.js", f"http://127.0.0.1:{port}", str(screenshot))
+    try:
+        launched = await next_step(driver, "launched")
+        assert launched["version"]
+
+        connected = await next_step(driver, "connected")
+        assert connected["transports"] == {"alice": "websocket", "bob": "polling"}
+        assert connected["status"] == "connected"
+
+        typing = await next_step(driver, "typing")
+        assert "alice is typing" in typing["text"]
+
+        round1 = await next_step(driver, "chatted")
+        assert round1["round"] == 1
+        assert round1["receiptA"] == "✓"
+        assert round1["receiptB"] == "✓"
+
+        rooms = await next_step(driver, "rooms")
+        assert rooms["general"] == "2"
+
+        await next_step(driver, "ready_for_restart")
+        assert await server.stop() == 0, server.text
+        driver.send({"cmd": "stopped"})
+
+        reconnecting = await next_step(driver, "reconnecting")
+        assert "reconnecting" in reconnecting["alice"]
+        assert "reconnecting" in reconnecting["bob"]
+
+        server = await start_demo(port)
+        driver.send({"cmd": "restarted"})
+
+        reconnected = await next_step(driver, "reconnected")
+        assert reconnected["transports"]["bob"] == "polling"
+
+        round2 = await next_step(driver, "chatted")
+        assert round2["round"] == 2
+        assert round2["receiptA"] == "✓"
+        assert round2["receiptB"] == "✓"
+
+        done = await driver.next_line(30)
+        assert done.get("done") is True, done
+        assert done["errors"] == []
+        assert screenshot.stat().st_size > 10_000
+        assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    finally:
+        await driver.stop()
+        await server.stop()

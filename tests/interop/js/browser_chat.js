@@ -1,0 +1,217 @@
+// Drive the chat demo in headless Chromium (Debian's /usr/bin/chromium) with playwright-core.
+//
+// usage: node browser_chat.js <base-url> <screenshot.png>
+//
+// Prints one JSON line per step on stdout. The Python side (tests/browser/test_chat.py)
+// restarts the server process in the middle, talking to us through stdin:
+//   we print {"step":"ready_for_restart"}  -> it stops the server, sends {"cmd":"stopped"}
+//   we print {"step":"reconnecting"}       -> it starts the server, sends {"cmd":"restarted"}
+//   we print {"done":true,...} at the end.
+"use strict";
+
+const readline = require("readline");
+const { chromium } = require("playwright-core");
+
+const [baseUrl, screenshotPath] = process.argv.slice(2);
+const STEP_TIMEOUT = 15000 * Number(process.env.AIOSOCKETIO_TEST_TIMEOUT_FACTOR || "1");
+
+function out(obj) {
+  process.stdout.write(JSON.stringify(obj) + "\n");
+}
+
+const commands = [];
+let waiting = null;
+readline.createInterface({ input: process.stdin }).on("line", (line) => {
+  let msg;
+  try {
+    msg = JSON.parse(line);
+  } catch {
+    return;
+  }
+  if (waiting) {
+    const resolve = waiting;
+    waiting = null;
+    resolve(msg);
+  } else {
+    commands.push(msg);
+  }
+});
+
+function nextCommand() {
+  if (commands.length) return Promise.resolve(commands.shift());
+  return new Promise((resolve) => {
+    waiting = resolve;
+  });
+}
+
+async function expectCommand(name) {
+  const msg = await nextCommand();
+  if (msg.cmd !== name) throw new Error(`expected command ${name}, got ${JSON.stringify(msg)}`);
+}
+
+async function waitState(page, state) {
+  await page.waitForSelector(`body[data-state="${state}"]`, { timeout: STEP_TIMEOUT });
+}
+
+async function statusText(page) {
+  return page.textContent("#status-text");
+}
+
+async function send(page, text) {
+  await page.fill("#input", text);
+  await page.press("#input", "Enter");
+  // The delivery receipt: the server acknowledged this message.
+  const mine = page.locator("li.msg.mine", { hasText: text });
+  await mine.waitFor({ timeout: STEP_TIMEOUT });
+  await page.waitForFunction(
+    (t) => [...document.querySelectorAll("li.msg.mine")].some(
+      (li) => li.querySelector(".text").textContent === t && li.dataset.status === "delivered",
+    ),
+    text,
+    { timeout: STEP_TIMEOUT },
+  );
+  return mine.locator(".receipt").textContent();
+}
+
+async function receive(page, from, text) {
+  await page.waitForFunction(
+    ([f, t]) => [...document.querySelectorAll("li.msg:not(.mine)")].some(
+      (li) => li.dataset.from === f && li.querySelector(".text").textContent === t,
+    ),
+    [from, text],
+    { timeout: STEP_TIMEOUT },
+  );
+}
+
+async function roomCount(page, room) {
+  return page.textContent(`#rooms li[data-room="${room}"] .count`);
+}
+
+async function waitRoomCount(page, room, count) {
+  await page.waitForFunction(
+    ([r, c]) => {
+      const el = document.querySelector(`#rooms li[data-room="${r}"] .count`);
+      return el !== null && el.textContent === String(c);
+    },
+    [room, count],
+    { timeout: STEP_TIMEOUT },
+  );
+}
+
+async function chatBothWays(alice, bob, round) {
+  const fromAlice = `hello bob, round ${round} (websocket)`;
+  const receiptA = await send(alice, fromAlice);
+  await receive(bob, "alice", fromAlice);
+  const fromBob = `hi alice, round ${round} (polling)`;
+  const receiptB = await send(bob, fromBob);
+  await receive(alice, "bob", fromBob);
+  return { receiptA, receiptB };
+}
+
+async function main() {
+  const browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  out({ step: "launched", version: browser.version() });
+  const errors = [];
+  try {
+    const ctxA = await browser.newContext({ viewport: { width: 1100, height: 680 } });
+    const ctxB = await browser.newContext({ viewport: { width: 900, height: 600 } });
+    const alice = await ctxA.newPage();
+    const bob = await ctxB.newPage();
+    for (const [name, page] of [["alice", alice], ["bob", bob]]) {
+      page.on("pageerror", (err) => errors.push(`${name}: ${err.message}`));
+    }
+
+    await alice.goto(`${baseUrl}/?nick=alice`);
+    await bob.goto(`${baseUrl}/?nick=bob&transport=polling`);
+    await waitState(alice, "connected");
+    await waitState(bob, "connected");
+    // Alice upgrades to WebSocket; Bob is forced to stay on HTTP long-polling.
+    await alice.waitForSelector('body[data-transport="websocket"]', { timeout: STEP_TIMEOUT });
+    const transports = {
+      alice: await alice.evaluate(() => window.chatSocket.io.engine.transport.name),
+      bob: await bob.evaluate(() => window.chatSocket.io.engine.transport.name),
+    };
+    await waitRoomCount(alice, "general", 2);
+    await waitRoomCount(bob, "general", 2);
+    out({ step: "connected", transports, status: await statusText(alice) });
+
+    // Typing indicator: Bob sees that Alice types.
+    await alice.type("#input", "hel", { delay: 20 });
+    await bob.waitForFunction(
+      () => document.querySelector("#typing").textContent.includes("alice is typing"),
+      null,
+      { timeout: STEP_TIMEOUT },
+    );
+    out({ step: "typing", text: await bob.textContent("#typing") });
+
+    const round1 = await chatBothWays(alice, bob, 1);
+    out({ step: "chatted", round: 1, ...round1 });
+
+    // Switch rooms: the counts follow, and messages stay in their room.
+    await bob.click('#rooms li[data-room="random"]');
+    await waitRoomCount(alice, "random", 1);
+    await waitRoomCount(alice, "general", 1);
+    await bob.click('#rooms li[data-room="general"]');
+    await waitRoomCount(alice, "general", 2);
+    out({ step: "rooms", general: await roomCount(bob, "general") });
+
+    // The server process goes away...
+    out({ step: "ready_for_restart" });
+    await expectCommand("stopped");
+    await waitState(alice, "reconnecting");
+    await waitState(bob, "reconnecting");
+    await alice.waitForFunction(
+      () => /attempt \d+/.test(document.querySelector("#status-text").textContent),
+      null,
+      { timeout: STEP_TIMEOUT },
+    );
+    out({ step: "reconnecting", alice: await statusText(alice), bob: await statusText(bob) });
+
+    // ...and comes back on the same port: both pages reconnect by themselves.
+    await expectCommand("restarted");
+    await waitState(alice, "connected");
+    await waitState(bob, "connected");
+    await waitRoomCount(alice, "general", 2);
+    await waitRoomCount(bob, "general", 2);
+    const after = {
+      alice: await alice.evaluate(() => window.chatSocket.io.engine.transport.name),
+      bob: await bob.evaluate(() => window.chatSocket.io.engine.transport.name),
+    };
+    out({ step: "reconnected", transports: after });
+
+    const round2 = await chatBothWays(alice, bob, 2);
+    out({ step: "chatted", round: 2, ...round2 });
+
+    await bob.type("#input", "see you", { delay: 20 });
+    await alice.waitForFunction(
+      () => document.querySelector("#typing").textContent.includes("bob is typing"),
+      null,
+      { timeout: STEP_TIMEOUT },
+    );
+    if (screenshotPath) await alice.screenshot({ path: screenshotPath });
+    out({ done: true, errors, screenshot: screenshotPath || null });
+  } finally {
+    await browser.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    out({ error: String((err && err.stack) || err) });
+    process.exit(1);
+  },
+);

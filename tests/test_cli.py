@@ -1,0 +1,318 @@
+"""The ``aiosocketio`` command: its --help is complete, and ``run module:attr`` really serves."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import aiosocketio
+from aiosocketio import _loop, cli
+from tests.browser.server_process import REPO_ROOT, CLIProcess, free_port
+from tests.support.timeouts import scaled
+
+APP_MODULE = textwrap.dedent(
+    """
+    from typing import Any
+
+    from aiosocketio import Server
+
+    def build() -> Server:
+        server = Server()
+
+        @server.on("connection")
+        def on_connection(socket: Any) -> None:
+            @socket.on("echo")
+            def echo(*args: Any) -> list[Any]:
+                return ["echo", *args]
+
+        return server
+
+    sio = build()
+
+    def make() -> Server:
+        return build()
+
+    async def make_async() -> Server:
+        return build()
+
+    not_a_server = 42
+    """
+)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "aiosocketio", *args],
+        capture_output=True,
+        text=True,
+        timeout=scaled(30),
+        cwd=str(REPO_ROOT),
+        check=False,
+    )
+
+
+# --------------------------------------------------------------------------- --help
+
+
+def test_top_level_help_lists_the_commands() -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: aiosocketio")
+    for word in ("run", "demo", "--version", "uvloop", "SIGTERM"):
+        assert word in result.stdout
+
+
+def test_console_script_is_installed_and_matches_python_m() -> None:
+    script = Path(sys.executable).parent / "aiosocketio"
+    assert script.exists()
+    result = subprocess.run(
+        [str(script), "--help"], capture_output=True, text=True, timeout=scaled(30), check=True
+    )
+    assert result.stdout == run_cli("--help").stdout
+
+
+def test_version() -> None:
+    result = run_cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"aiosocketio {aiosocketio.__version__}"
+
+
+def test_run_help_documents_every_option() -> None:
+    result = run_cli("run", "--help")
+    assert result.returncode == 0
+    text = result.stdout
+    for option in (
+        "APP",
+        "module:attr",
+        "--host",
+        "--port",
+        "--log-level",
+        "--factory",
+        "--redis",
+        "--workers",
+        "--app-dir",
+    ):
+        assert option in text, option
+    assert "default: 127.0.0.1" in text
+    assert "default: 3000" in text
+    assert "{critical,error,warning,info,debug}" in text
+    assert "--reuse-port" not in text  # internal flag of the worker processes
+
+
+def test_demo_help_documents_every_option() -> None:
+    result = run_cli("demo", "--help")
+    assert result.returncode == 0
+    for option in ("--host", "--port", "--log-level", "--redis", "in-memory adapter"):
+        assert option in result.stdout, option
+
+
+def test_parser_defaults_match_the_help() -> None:
+    args = cli.build_parser().parse_args(["run", "m:a"])
+    assert (args.host, args.port, args.log_level) == ("127.0.0.1", 3000, "info")
+    assert (args.factory, args.redis, args.workers, args.app_dir) == (False, None, 1, ".")
+    demo = cli.build_parser().parse_args(["demo", "--log-level", "DEBUG"])
+    assert (demo.host, demo.port, demo.log_level, demo.redis) == ("127.0.0.1", 3000, "debug", None)
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "the following arguments are required"),
+        (("run",), "the following arguments are required: APP"),
+        (("run", "nocolon"), "APP must be 'module:attr'"),
+        (("run", "no_such_module_xyz:app"), "could not import module 'no_such_module_xyz'"),
+        (("run", "json:no_such_attr"), "has no attribute 'no_such_attr'"),
+        (("run", "m:a", "--port", "70000"), "port out of range"),
+        (("run", "m:a", "--port", "http"), "not a port number"),
+        (("run", "m:a", "--workers", "0"), "must be at least 1"),
+        (("run", "m:a", "--log-level", "loud"), "invalid choice"),
+        (("serve",), "invalid choice"),
+    ],
+)
+def test_bad_input_is_a_clean_error(args: tuple[str, ...], message: str) -> None:
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_import_from_string_resolves_dotted_attributes() -> None:
+    assert cli.import_from_string("json:decoder.JSONDecoder", None) is json.decoder.JSONDecoder
+    with pytest.raises(cli.CLIError, match="module:attr"):
+        cli.import_from_string(":x", None)
+
+
+async def test_resolve_server_refuses_what_is_not_a_server() -> None:
+    with pytest.raises(cli.CLIError, match="not an aiosocketio Server"):
+        await cli.resolve_server(42, factory=False)
+    with pytest.raises(cli.CLIError, match="not callable"):
+        await cli.resolve_server(42, factory=True)
+
+
+def test_loop_helper_uses_uvloop_when_installed() -> None:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        expected = "asyncio"
+    else:
+        expected = "uvloop"
+    assert _loop.loop_name() == expected
+    loop = _loop.new_event_loop()
+    try:
+        assert ("uvloop" in type(loop).__module__) == (expected == "uvloop")
+    finally:
+        loop.close()
+
+    async def answer() -> int:
+        await asyncio.sleep(0)
+        return 42
+
+    assert _loop.run(answer()) == 42
+
+
+# --------------------------------------------------------------------------- run serves
+
+
+def _http(port: int, method: str, query: str, body: str | None = None) -> tuple[int, str]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=scaled(10))
+    try:
+        headers = {"Content-Type": "text/plain;charset=UTF-8"} if body is not None else {}
+        conn.request(method, f"/socket.io/?EIO=4&transport=polling{query}", body, headers)
+        response = conn.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        conn.close()
+
+
+async def socketio_echo(port: int) -> list[object]:
+    """Connect with raw Engine.IO long-polling, join "/", emit "echo" and return the ack."""
+    status, opened = await asyncio.to_thread(_http, port, "GET", "")
+    assert status == 200, opened
+    assert opened.startswith("0{"), opened
+    handshake = json.loads(opened[1:])
+    sid = handshake["sid"]
+    assert handshake["upgrades"] == ["websocket"]
+    query = f"&sid={sid}"
+    assert await asyncio.to_thread(_http, port, "POST", query, "40") == (200, "ok")
+    status, connected = await asyncio.to_thread(_http, port, "GET", query)
+    assert status == 200
+    assert re.fullmatch(r'40\{"sid":"[\w-]{20}"\}', connected), connected
+    assert await asyncio.to_thread(_http, port, "POST", query, '421["echo","hi",1]') == (200, "ok")
+    status, acked = await asyncio.to_thread(_http, port, "GET", query)
+    assert status == 200
+    assert acked.startswith("431"), acked
+    result: list[object] = json.loads(acked[3:])
+    return result
+
+
+@pytest.fixture
+def app_dir(tmp_path: Path) -> Path:
+    (tmp_path / "cli_test_app.py").write_text(APP_MODULE)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        ("cli_test_app:sio",),
+        ("cli_test_app:make",),
+        ("cli_test_app:make_async", "--factory"),
+    ],
+    ids=["server", "factory", "async-factory"],
+)
+async def test_run_serves_a_server(app_dir: Path, target: tuple[str, ...]) -> None:
+    port = free_port()
+    proc = await CLIProcess.start(
+        "run", *target, "--port", str(port), "--app-dir", str(app_dir), "--log-level", "info"
+    )
+    try:
+        line = await proc.wait_for_output("serving")
+        assert f"http://127.0.0.1:{port}" in line
+        assert _loop.loop_name() in line
+        assert await socketio_echo(port) == ["echo", "hi", 1]
+    finally:
+        code = await proc.stop(signal.SIGTERM)
+    assert code == 0, proc.text
+    assert "shutting down" in proc.text
+    assert "Traceback" not in proc.text
+
+
+async def test_sigint_also_stops_gracefully(app_dir: Path) -> None:
+    port = free_port()
+    proc = await CLIProcess.start(
+        "run", "cli_test_app:sio", "--port", str(port), "--app-dir", str(app_dir)
+    )
+    await proc.wait_for_output("serving")
+    await proc.wait_port(port)
+    assert await proc.stop(signal.SIGINT) == 0, proc.text
+    assert "Traceback" not in proc.text
+
+
+async def test_run_refuses_what_is_not_a_server(app_dir: Path) -> None:
+    proc = await CLIProcess.start("run", "cli_test_app:not_a_server", "--app-dir", str(app_dir))
+    assert await proc.wait() == 2
+    assert "not an aiosocketio Server (got int)" in proc.text
+    assert "Traceback" not in proc.text
+
+
+async def test_port_in_use_is_a_clean_error(app_dir: Path) -> None:
+    blocker = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = blocker.sockets[0].getsockname()[1]
+    try:
+        proc = await CLIProcess.start(
+            "run", "cli_test_app:sio", "--port", str(port), "--app-dir", str(app_dir)
+        )
+        code = await proc.wait()
+    finally:
+        blocker.close()
+        await blocker.wait_closed()
+    assert code == 1, proc.text
+    assert "aiosocketio: error:" in proc.text
+    assert "Traceback" not in proc.text
+
+
+async def test_workers_share_the_port(app_dir: Path) -> None:
+    port = free_port()
+    proc = await CLIProcess.start(
+        "run", "cli_test_app:sio", "--port", str(port), "--app-dir", str(app_dir), "--workers", "2"
+    )
+    try:
+        await proc.wait_for_output("without --redis")
+        pids: set[str] = set()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + scaled(20)
+        while len(pids) < 2 and loop.time() < deadline:
+            pids = set(re.findall(r"pid (\d+)\)", proc.text))
+            await asyncio.sleep(0.1)
+        assert len(pids) == 2, proc.text
+        for _ in range(4):
+            status, opened = await asyncio.to_thread(_http, port, "GET", "")
+            assert status == 200
+            assert opened.startswith("0{")
+    finally:
+        code = await proc.stop(signal.SIGTERM)
+    assert code == 0, proc.text
+    assert proc.text.count("shutting down") == 2
+
+
+def test_error_inside_the_app_module_is_reported_cleanly(tmp_path: Path) -> None:
+    (tmp_path / "broken_app.py").write_text("raise RuntimeError('boom')\n")
+    result = run_cli("run", "broken_app:sio", "--app-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert "error while importing 'broken_app': RuntimeError: boom" in result.stderr
+    assert "Traceback" not in result.stderr
+    verbose = run_cli("run", "broken_app:sio", "--app-dir", str(tmp_path), "--log-level", "debug")
+    assert verbose.returncode == 2
+    assert "Traceback" in verbose.stderr  # --log-level debug shows where it came from
