@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import secrets
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -11,6 +12,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from tests.support.node import NodeProcess
 from tests.support.timeouts import scaled
 
 REDIS_URL = "redis://127.0.0.1:6379"
@@ -126,3 +128,108 @@ async def eventually(
         if loop.time() > deadline:
             raise AssertionError(f"condition not met in {timeout}s: {what}")
         await asyncio.sleep(interval)
+
+
+class NodeDriver:
+    """A Node script driven by JSON commands on stdin (``{"id", "cmd", ...}``)."""
+
+    def __init__(self, proc: NodeProcess) -> None:
+        self.proc = proc
+        self._next_id = 0
+        self._results: dict[int, asyncio.Future[Any]] = {}
+        self.events: list[dict[str, Any]] = []
+        self._pump = asyncio.ensure_future(self._read())
+
+    @classmethod
+    async def start(cls, script: str, *args: str) -> NodeDriver:
+        return cls(await NodeProcess.start(script, *args))
+
+    async def _read(self) -> None:
+        while True:
+            line = await self.proc.lines.get()
+            if isinstance(line, dict) and "id" in line and line["id"] in self._results:
+                future = self._results.pop(line["id"])
+                if not future.done():
+                    future.set_result(line)
+            elif isinstance(line, dict):
+                self.events.append(revive(line))
+
+    async def call(self, cmd: str, timeout: float = 10.0, **fields: Any) -> Any:
+        self._next_id += 1
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._results[self._next_id] = future
+        self.proc.send(plain({"id": self._next_id, "cmd": cmd, **fields}))
+        try:
+            line = await asyncio.wait_for(future, scaled(timeout))
+        except TimeoutError:
+            raise AssertionError(f"no answer to {cmd}; stderr:\n{self.proc.stderr}") from None
+        if "error" in line:
+            raise AssertionError(f"{cmd} failed: {line['error']}")
+        return revive(line["result"])
+
+    async def wait_event(
+        self, match: Callable[[dict[str, Any]], bool], timeout: float = 5.0, what: str = ""
+    ) -> dict[str, Any]:
+        found: list[dict[str, Any]] = []
+
+        def check() -> bool:
+            found[:] = [e for e in self.events if match(e)]
+            return bool(found)
+
+        await eventually(check, timeout, what=what or "node event")
+        return found[0]
+
+    async def stop(self) -> None:
+        self._pump.cancel()
+        try:
+            await self._pump
+        except asyncio.CancelledError:
+            pass
+        await self.proc.stop()
+
+
+class ClientFleet(NodeDriver):
+    """socket.io-client 4.8 clients in one Node process (``cluster_clients.js``)."""
+
+    @classmethod
+    async def launch(cls) -> ClientFleet:
+        fleet = cls(await NodeProcess.start("cluster_clients.js"))
+        await fleet.wait_event(lambda e: e.get("ready") is True, 10, "clients ready")
+        return fleet
+
+    async def connect(self, name: str, url: str, **fields: Any) -> str:
+        result = await self.call("connect", name=name, url=url, **fields)
+        sid: str = result["sid"]
+        return sid
+
+    def received(self, client: str, event: str) -> list[list[Any]]:
+        return [
+            e["args"] for e in self.events if e.get("client") == client and e.get("event") == event
+        ]
+
+    def disconnected(self, client: str) -> list[str]:
+        return [
+            e["disconnect"] for e in self.events if e.get("client") == client and "disconnect" in e
+        ]
+
+    async def wait_received(
+        self, client: str, event: str, count: int = 1, timeout: float = 5.0
+    ) -> list[list[Any]]:
+        await eventually(
+            lambda: len(self.received(client, event)) >= count, timeout, what=f"{client} {event}"
+        )
+        return self.received(client, event)
+
+
+async def start_node_server(
+    key: str, mode: str = "classic", redis_url: str = REDIS_URL, **cfg: Any
+) -> tuple[NodeDriver, int]:
+    """Start ``cluster_node_server.js``; returns the driver and its port."""
+    config = {"key": key, "mode": mode, "redis": redis_url, **cfg}
+    driver = await NodeDriver.start("cluster_node_server.js", json.dumps(config))
+    line = await driver.wait_event(lambda e: "port" in e or "fatal" in e, 15, "node port")
+    if "fatal" in line:
+        await driver.stop()
+        raise AssertionError(line["fatal"])
+    port: int = line["port"]
+    return driver, port

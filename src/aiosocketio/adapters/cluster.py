@@ -1,0 +1,562 @@
+"""The cluster message model of socket.io-adapter's ``ClusterAdapter`` (types 1-13).
+
+Node's ``createShardedAdapter`` (and the other modern adapters) exchange messages
+``{type, data, uid, nsp}`` where ``uid`` is 16 hex characters and ``type`` is a
+:class:`~aiosocketio.adapters.wire.MessageType`. :class:`ClusterAdapter` implements the
+whole model on top of two transport hooks, exactly like Node's: a subclass provides
+:meth:`ClusterAdapter.do_publish` (to every server) and
+:meth:`ClusterAdapter.do_publish_response` (to one server), and calls
+:meth:`ClusterAdapter.on_message` / :meth:`ClusterAdapter.on_response` with what it receives.
+
+The helpers at the top turn our packets and options into Node's wire shapes; the classic
+Redis adapter uses them too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from aiosocketio.adapters.base import Adapter, BroadcastFlags, BroadcastOptions, ServerSideAck
+from aiosocketio.adapters.wire import (
+    MessageType,
+    decode_flags,
+    decode_rooms,
+    encode_flags,
+)
+from aiosocketio.exceptions import AckTimeout, AdapterError, RemoteProtocolError
+from aiosocketio.socketio.packets import Packet, PacketType
+
+if TYPE_CHECKING:
+    from aiosocketio.server.namespace import Namespace
+    from aiosocketio.server.remote import RemoteSocket
+    from aiosocketio.server.socket import Socket
+
+__all__ = [
+    "AdapterTimeout",
+    "ClusterAdapter",
+    "deliver_server_side_emit",
+    "make_remote_socket",
+    "options_from_wire",
+    "options_to_wire",
+    "packet_from_wire",
+    "packet_to_wire",
+    "socket_details",
+]
+
+logger = logging.getLogger("aiosocketio.adapters.cluster")
+
+# --------------------------------------------------------------------------- wire shapes
+
+
+def packet_to_wire(packet: Packet, nsp: str) -> dict[str, Any]:
+    """A Socket.IO packet as Node puts it on the wire: ``{type, data, nsp[, id]}``.
+
+    Node keeps type 2 (EVENT) for events with binary: the parser picks BINARY_EVENT later.
+    """
+    kind = int(packet.type)
+    if kind == PacketType.BINARY_EVENT:
+        kind = int(PacketType.EVENT)
+    elif kind == PacketType.BINARY_ACK:
+        kind = int(PacketType.ACK)
+    out: dict[str, Any] = {"type": kind, "data": packet.data, "nsp": nsp}
+    if packet.id is not None:
+        out["id"] = packet.id
+    return out
+
+
+def packet_from_wire(raw: Any, nsp: str) -> Packet:
+    """The inverse of :func:`packet_to_wire`; raises RemoteProtocolError on junk."""
+    if not isinstance(raw, dict):
+        raise RemoteProtocolError("packet is not a map")
+    data = raw.get("data")
+    kind = raw.get("type", 2)
+    if kind in (2, 5):
+        ptype = PacketType.EVENT
+    elif kind in (3, 6):
+        ptype = PacketType.ACK
+    else:
+        raise RemoteProtocolError(f"unexpected packet type {kind!r}")
+    if not isinstance(data, list) or not data:
+        raise RemoteProtocolError("packet data is not a non-empty list")
+    return Packet(ptype, nsp, data)
+
+
+def options_to_wire(opts: BroadcastOptions) -> dict[str, Any]:
+    """``{rooms, except, flags}`` as Node writes it."""
+    f = opts.flags
+    return {
+        "rooms": list(opts.rooms),
+        "except": list(opts.except_),
+        "flags": encode_flags(
+            volatile=f.volatile, compress=f.compress, local=f.local, timeout=f.timeout
+        ),
+    }
+
+
+def options_from_wire(raw: Any) -> BroadcastOptions:
+    """Broadcast options read leniently from the wire (never local)."""
+    if not isinstance(raw, dict):
+        return BroadcastOptions()
+    return BroadcastOptions(
+        rooms=frozenset(decode_rooms(raw.get("rooms"))),
+        except_=frozenset(decode_rooms(raw.get("except"))),
+        flags=BroadcastFlags(**decode_flags(raw.get("flags"))),
+    )
+
+
+def socket_details(socket: Socket) -> dict[str, Any]:
+    """``{id, handshake, rooms, data}`` of a local socket, as a REMOTE_FETCH answer."""
+    handshake: Any = socket.handshake
+    if not isinstance(handshake, dict):
+        to_dict = getattr(handshake, "to_dict", None)
+        if callable(to_dict):
+            handshake = to_dict()
+        elif dataclasses.is_dataclass(handshake) and not isinstance(handshake, type):
+            handshake = dataclasses.asdict(handshake)
+        else:
+            handshake = dict(getattr(handshake, "__dict__", {}))
+    handshake = {k: v for k, v in handshake.items() if k != "session_store"}
+    return {
+        "id": socket.id,
+        "handshake": handshake,
+        "rooms": list(socket.rooms),
+        "data": getattr(socket, "data", None),
+    }
+
+
+def deliver_server_side_emit(
+    nsp: Namespace, args: list[Any], ack: Callable[..., Any] | None = None
+) -> None:
+    """Hand ``[event, *args]`` from another server to the namespace's listeners."""
+    nsp._on_server_side_emit(args, ack)
+
+
+def make_remote_socket(adapter: Adapter, details: Any) -> RemoteSocket | None:
+    """A ``RemoteSocket`` for one entry of a fetch answer (None if malformed)."""
+    from aiosocketio.server.remote import RemoteSocket
+
+    if not isinstance(details, dict) or not isinstance(details.get("id"), str):
+        return None
+    details.setdefault("handshake", {})
+    details.setdefault("rooms", [])
+    details.setdefault("data", None)
+    return RemoteSocket(adapter, details)
+
+
+def _log_task_error(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning("cluster operation failed: %s", task.exception())
+
+
+def spawn(coro: Awaitable[Any]) -> None:
+    """Run ``coro`` in the background; its failure is logged."""
+    asyncio.ensure_future(coro).add_done_callback(_log_task_error)
+
+
+def random_uid() -> str:
+    """Node's ``randomId()``: 8 random bytes as 16 hex characters."""
+    return secrets.token_hex(8)
+
+
+class AdapterTimeout(AdapterError, AckTimeout):
+    """Some servers of the cluster did not answer a request in time.
+
+    Both an :class:`AdapterError` and an :class:`AckTimeout` (hence a ``TimeoutError``);
+    ``responses`` holds the answers that did arrive.
+    """
+
+
+class _PendingRequest:
+    __slots__ = ("expected", "future", "kind", "received", "responses", "timer")
+
+    def __init__(self, kind: MessageType, expected: int, responses: list[Any]) -> None:
+        self.kind = kind
+        self.expected = expected
+        self.received = 0
+        self.responses = responses
+        self.future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        self.timer: asyncio.TimerHandle | None = None
+
+
+class _PendingAck:
+    __slots__ = ("ack", "client_count_callback")
+
+    def __init__(
+        self, client_count_callback: Callable[[int], None], ack: Callable[[list[Any]], None]
+    ) -> None:
+        self.client_count_callback = client_count_callback
+        self.ack = ack
+
+
+class ClusterAdapter(Adapter):
+    """socket.io-adapter's ``ClusterAdapter`` in Python (message types 1-13).
+
+    Subclasses implement :meth:`do_publish` and :meth:`do_publish_response` and feed
+    incoming messages to :meth:`on_message` / :meth:`on_response`.
+
+    Args:
+        nsp: the namespace.
+        requests_timeout: seconds to wait for the other servers' answers (Node: 5000 ms).
+    """
+
+    def __init__(self, nsp: Namespace, *, requests_timeout: float = 5.0) -> None:
+        super().__init__(nsp)
+        self.uid = random_uid()
+        self.requests_timeout = requests_timeout
+        self._requests: dict[str, _PendingRequest] = {}
+        self._ack_requests: dict[str, _PendingAck] = {}
+
+    # -- transport hooks ----------------------------------------------------------------
+
+    def do_publish(self, message: dict[str, Any]) -> None:
+        """Send ``message`` to every server of the cluster (subclasses implement it)."""
+        raise NotImplementedError
+
+    def do_publish_response(self, requester_uid: str, response: dict[str, Any]) -> None:
+        """Send ``response`` to the server ``requester_uid`` (subclasses implement it)."""
+        raise NotImplementedError
+
+    def publish(self, message: dict[str, Any]) -> None:
+        """Stamp ``uid``/``nsp`` on ``message`` and publish it."""
+        message["uid"] = self.uid
+        message["nsp"] = self.nsp.name
+        self.do_publish(message)
+
+    def publish_response(self, requester_uid: str, response: dict[str, Any]) -> None:
+        """Stamp ``uid``/``nsp`` on ``response`` and send it to ``requester_uid``."""
+        response["uid"] = self.uid
+        response["nsp"] = self.nsp.name
+        self.do_publish_response(requester_uid, response)
+
+    async def close(self) -> None:
+        """Fail the pending requests."""
+        for request in list(self._requests.values()):
+            self._settle(request, AdapterError("the adapter was closed"))
+        self._requests.clear()
+        self._ack_requests.clear()
+
+    # -- incoming -----------------------------------------------------------------------
+
+    def on_message(self, message: Any) -> None:
+        """Handle a message from another server; malformed ones are logged and skipped."""
+        try:
+            self._on_message(message)
+        except (RemoteProtocolError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            logger.warning("ignoring a malformed cluster message: %s", exc)
+
+    def _on_message(self, message: Any) -> None:
+        if not isinstance(message, dict):
+            raise RemoteProtocolError("a cluster message is a map")
+        if message.get("uid") == self.uid:
+            return
+        if message.get("nsp") != self.nsp.name:
+            return
+        kind = message.get("type")
+        data = message.get("data")
+        if kind in (
+            MessageType.INITIAL_HEARTBEAT,
+            MessageType.HEARTBEAT,
+            MessageType.ADAPTER_CLOSE,
+        ):
+            return
+        if kind in (
+            MessageType.BROADCAST_CLIENT_COUNT,
+            MessageType.BROADCAST_ACK,
+            MessageType.FETCH_SOCKETS_RESPONSE,
+            MessageType.SERVER_SIDE_EMIT_RESPONSE,
+        ):
+            self._on_response(message)
+            return
+        if not isinstance(data, dict):
+            raise RemoteProtocolError("cluster message without data")
+        sender = message.get("uid")
+        if kind == MessageType.BROADCAST:
+            self._on_broadcast(str(sender), data)
+        elif kind == MessageType.SOCKETS_JOIN:
+            super().add_sockets(
+                options_from_wire(data.get("opts")), decode_rooms(data.get("rooms"))
+            )
+        elif kind == MessageType.SOCKETS_LEAVE:
+            super().del_sockets(
+                options_from_wire(data.get("opts")), decode_rooms(data.get("rooms"))
+            )
+        elif kind == MessageType.DISCONNECT_SOCKETS:
+            super().disconnect_sockets(options_from_wire(data.get("opts")), bool(data.get("close")))
+        elif kind == MessageType.FETCH_SOCKETS:
+            spawn(self._answer_fetch(str(sender), data))
+        elif kind == MessageType.SERVER_SIDE_EMIT:
+            self._on_server_side_emit(str(sender), data)
+        else:
+            logger.debug("ignoring cluster message of unknown type %r", kind)
+
+    def _on_broadcast(self, sender: str, data: dict[str, Any]) -> None:
+        packet = packet_from_wire(data.get("packet"), self.nsp.name)
+        opts = options_from_wire(data.get("opts"))
+        request_id = data.get("requestId")
+        if request_id is None:
+            super().broadcast(packet, opts)
+            return
+
+        def client_count(count: int) -> None:
+            self.publish_response(
+                sender,
+                {
+                    "type": MessageType.BROADCAST_CLIENT_COUNT.value,
+                    "data": {"requestId": request_id, "clientCount": count},
+                },
+            )
+
+        def ack(args: list[Any]) -> None:
+            arg = args[0] if isinstance(args, list) and args else None
+            self.publish_response(
+                sender,
+                {
+                    "type": MessageType.BROADCAST_ACK.value,
+                    "data": {"requestId": request_id, "packet": arg},
+                },
+            )
+
+        super().broadcast_with_ack(packet, opts, client_count, ack)
+
+    async def _answer_fetch(self, sender: str, data: dict[str, Any]) -> None:
+        opts = options_from_wire(data.get("opts"))
+        local = await Adapter.fetch_sockets(self, opts)
+        self.publish_response(
+            sender,
+            {
+                "type": MessageType.FETCH_SOCKETS_RESPONSE.value,
+                "data": {
+                    "requestId": data.get("requestId"),
+                    "sockets": [socket_details(s) for s in local],  # type: ignore[arg-type]
+                },
+            },
+        )
+
+    def _on_server_side_emit(self, sender: str, data: dict[str, Any]) -> None:
+        args = data.get("packet")
+        if not isinstance(args, list) or not args:
+            raise RemoteProtocolError("server-side emit without packet")
+        request_id = data.get("requestId")
+        if request_id is None:
+            deliver_server_side_emit(self.nsp, args)
+            return
+        called = False
+
+        def callback(arg: Any = None, *_: Any) -> None:
+            nonlocal called
+            if called:
+                return
+            called = True
+            self.publish_response(
+                sender,
+                {
+                    "type": MessageType.SERVER_SIDE_EMIT_RESPONSE.value,
+                    "data": {"requestId": request_id, "packet": arg},
+                },
+            )
+
+        deliver_server_side_emit(self.nsp, args, callback)
+
+    def on_response(self, response: Any) -> None:
+        """Handle a response addressed to this server; malformed ones are logged."""
+        try:
+            self._on_response(response)
+        except (RemoteProtocolError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            logger.warning("ignoring a malformed cluster response: %s", exc)
+
+    def _on_response(self, response: Any) -> None:
+        if not isinstance(response, dict) or not isinstance(response.get("data"), dict):
+            raise RemoteProtocolError("a cluster response is a map with data")
+        data = response["data"]
+        request_id = data.get("requestId")
+        kind = response.get("type")
+        if kind == MessageType.BROADCAST_CLIENT_COUNT:
+            pending_ack = self._ack_requests.get(request_id)
+            count = data.get("clientCount")
+            if pending_ack is not None and isinstance(count, int):
+                pending_ack.client_count_callback(count)
+            return
+        if kind == MessageType.BROADCAST_ACK:
+            pending_ack = self._ack_requests.get(request_id)
+            if pending_ack is not None:
+                pending_ack.ack([data.get("packet")])
+            return
+        request = self._requests.get(request_id)
+        if request is None:
+            return
+        if kind == MessageType.FETCH_SOCKETS_RESPONSE:
+            sockets = data.get("sockets")
+            if not isinstance(sockets, list):
+                raise RemoteProtocolError("fetch answer without sockets")
+            request.responses.extend(sockets)
+        elif kind == MessageType.SERVER_SIDE_EMIT_RESPONSE:
+            request.responses.append(data.get("packet"))
+        else:
+            return
+        request.received += 1
+        if request.received >= request.expected:
+            self._requests.pop(request_id, None)
+            self._settle(request, None)
+
+    # -- requests -----------------------------------------------------------------------
+
+    def _settle(self, request: _PendingRequest, exc: Exception | None) -> None:
+        if request.timer is not None:
+            request.timer.cancel()
+        if request.future.done():
+            return
+        if exc is None:
+            request.future.set_result(request.responses)
+        else:
+            request.future.set_exception(exc)
+
+    async def _request(
+        self,
+        kind: MessageType,
+        expected: int,
+        data: dict[str, Any],
+        responses: list[Any],
+        timeout: float | None,
+    ) -> list[Any]:
+        request_id = random_uid()
+        request = _PendingRequest(kind, expected, responses)
+        self._requests[request_id] = request
+
+        def on_timeout() -> None:
+            if self._requests.pop(request_id, None) is not None:
+                self._settle(
+                    request,
+                    AdapterTimeout(
+                        f"timeout reached: only {request.received} responses received "
+                        f"out of {request.expected}",
+                        request.responses,
+                    ),
+                )
+
+        loop = asyncio.get_running_loop()
+        request.timer = loop.call_later(timeout or self.requests_timeout, on_timeout)
+        self.publish({"type": kind.value, "data": {**data, "requestId": request_id}})
+        return await request.future
+
+    # -- outgoing -----------------------------------------------------------------------
+
+    def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
+        """Broadcast locally and, unless ``local``, to every other server."""
+        if not opts.flags.local:
+            self.publish(
+                {
+                    "type": MessageType.BROADCAST.value,
+                    "data": {
+                        "packet": packet_to_wire(packet, self.nsp.name),
+                        "opts": options_to_wire(opts),
+                    },
+                }
+            )
+        super().broadcast(packet, opts)
+
+    def broadcast_with_ack(
+        self,
+        packet: Packet,
+        opts: BroadcastOptions,
+        client_count_callback: Callable[[int], None],
+        ack: Callable[[list[Any]], None],
+    ) -> None:
+        """Broadcast with acks across the cluster."""
+        if not opts.flags.local:
+            request_id = random_uid()
+            self._ack_requests[request_id] = _PendingAck(client_count_callback, ack)
+            self.publish(
+                {
+                    "type": MessageType.BROADCAST.value,
+                    "data": {
+                        "packet": packet_to_wire(packet, self.nsp.name),
+                        "requestId": request_id,
+                        "opts": options_to_wire(opts),
+                    },
+                }
+            )
+            timeout = opts.flags.timeout if opts.flags.timeout is not None else 5.0
+            asyncio.get_running_loop().call_later(timeout, self._ack_requests.pop, request_id, None)
+        super().broadcast_with_ack(packet, opts, client_count_callback, ack)
+
+    def _publish_opts(self, kind: MessageType, opts: BroadcastOptions, **data: Any) -> None:
+        if not opts.flags.local:
+            self.publish({"type": kind.value, "data": {"opts": options_to_wire(opts), **data}})
+
+    def add_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
+        """Make the matching sockets of every server join ``rooms``."""
+        rooms = list(rooms)
+        self._publish_opts(MessageType.SOCKETS_JOIN, opts, rooms=rooms)
+        super().add_sockets(opts, rooms)
+
+    def del_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
+        """Make the matching sockets of every server leave ``rooms``."""
+        rooms = list(rooms)
+        self._publish_opts(MessageType.SOCKETS_LEAVE, opts, rooms=rooms)
+        super().del_sockets(opts, rooms)
+
+    def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> None:
+        """Disconnect the matching sockets of every server."""
+        self._publish_opts(MessageType.DISCONNECT_SOCKETS, opts, close=close)
+        super().disconnect_sockets(opts, close)
+
+    async def fetch_sockets(self, opts: BroadcastOptions) -> list[Socket | RemoteSocket]:
+        """The matching sockets of every server.
+
+        Raises:
+            AdapterError: some server did not answer in time.
+        """
+        local = await super().fetch_sockets(opts)
+        if opts.flags.local:
+            return local
+        expected = await self.server_count() - 1
+        if expected <= 0:
+            return local
+        remote = await self._request(
+            MessageType.FETCH_SOCKETS,
+            expected,
+            {"opts": options_to_wire(opts)},
+            [],
+            opts.flags.timeout,
+        )
+        out: list[Socket | RemoteSocket] = list(local)
+        for details in remote:
+            remote_socket = make_remote_socket(self, details)
+            if remote_socket is not None:
+                out.append(remote_socket)
+        return out
+
+    def server_side_emit(
+        self, args: list[Any], ack: ServerSideAck | None = None, timeout: float | None = None
+    ) -> None:
+        """Send ``[event, *args]`` to the other servers; ``ack(error, responses)`` if given."""
+        if ack is None:
+            self.publish({"type": MessageType.SERVER_SIDE_EMIT.value, "data": {"packet": args}})
+            return
+        spawn(self._server_side_emit_with_ack(args, ack, timeout))
+
+    async def _server_side_emit_with_ack(
+        self, args: list[Any], ack: ServerSideAck, timeout: float | None
+    ) -> None:
+        try:
+            expected = await self.server_count() - 1
+        except AdapterError as exc:
+            ack(exc, [])
+            return
+        if expected <= 0:
+            ack(None, [])
+            return
+        responses: list[Any] = []
+        try:
+            await self._request(
+                MessageType.SERVER_SIDE_EMIT, expected, {"packet": args}, responses, timeout
+            )
+        except AdapterError as exc:
+            ack(exc, responses)
+            return
+        ack(None, responses)

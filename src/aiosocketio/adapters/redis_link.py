@@ -1,0 +1,269 @@
+"""The Redis plumbing shared by the Redis adapters: one subscriber, one ordered publisher.
+
+Theory of operation: a :class:`RedisLink` holds one subscriber connection (a redis-py
+``PubSub``) and one publish queue. The reader task hands every message to a callback; when
+the connection is lost it logs a warning, reconnects with a capped backoff, subscribes to
+every channel, pattern and sharded channel again, and logs that it did. The writer task
+drains the queue in order, a batch per pipeline round trip, so a burst of broadcasts costs
+one round trip and keeps its order. A publish that fails (Redis down) is logged and
+dropped, as Node does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from aiosocketio.exceptions import AdapterError
+
+__all__ = ["MessageHandler", "RedisLink", "uid2"]
+
+logger = logging.getLogger("aiosocketio.adapters.redis")
+
+_UID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+MessageHandler = Callable[[str, bytes], None]
+
+
+def uid2(length: int = 6) -> str:
+    """A random id like Node's ``uid2(length)``."""
+    return "".join(secrets.choice(_UID_ALPHABET) for _ in range(length))
+
+
+# --------------------------------------------------------------------------- Redis plumbing
+
+
+class RedisLink:
+    """One subscriber connection and one ordered publish queue, with reconnection.
+
+    Args:
+        pub: the client used to publish (and for ``PUBSUB NUMSUB``).
+        sub: the client whose connection pool gives the subscriber connection.
+        on_message: called as ``on_message(channel, data)`` for every message received.
+    """
+
+    __slots__ = (
+        "_backoff",
+        "_channels",
+        "_closed",
+        "_lost",
+        "_on_message",
+        "_patterns",
+        "_pubsub",
+        "_queue",
+        "_reader",
+        "_ready",
+        "_shard_channels",
+        "_wakeup",
+        "_writer",
+        "pub",
+        "sub",
+    )
+
+    def __init__(
+        self, pub: aioredis.Redis, sub: aioredis.Redis, on_message: MessageHandler
+    ) -> None:
+        self.pub = pub
+        self.sub = sub
+        self._on_message = on_message
+        self._channels: set[str] = set()
+        self._patterns: set[str] = set()
+        self._shard_channels: set[str] = set()
+        self._pubsub: Any = None
+        self._reader: asyncio.Task[None] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._queue: collections.deque[tuple[str, bytes, bool]] = collections.deque()
+        self._wakeup = asyncio.Event()
+        self._ready = asyncio.Event()
+        self._closed = False
+        self._lost = False
+        self._backoff = 0.05
+
+    # -- subscriptions ------------------------------------------------------------------
+
+    async def start(
+        self,
+        channels: list[str] | None = None,
+        patterns: list[str] | None = None,
+        shard_channels: list[str] | None = None,
+    ) -> None:
+        """Subscribe and start the reader and writer tasks (waits for the subscription)."""
+        self._channels.update(channels or ())
+        self._patterns.update(patterns or ())
+        self._shard_channels.update(shard_channels or ())
+        if self._writer is None:
+            self._writer = asyncio.ensure_future(self._write_loop())
+        if self._reader is None:
+            self._reader = asyncio.ensure_future(self._read_loop())
+        try:
+            await asyncio.wait_for(self._ready.wait(), 10)
+        except TimeoutError:
+            raise AdapterError("could not subscribe to Redis") from None
+
+    async def _subscribe_all(self) -> None:
+        pubsub = self.sub.pubsub()
+        try:
+            if self._channels:
+                await pubsub.subscribe(*self._channels)
+            if self._patterns:
+                await pubsub.psubscribe(*self._patterns)
+            if self._shard_channels:
+                await pubsub.ssubscribe(*self._shard_channels)
+        except BaseException:
+            await _quiet_close(pubsub)
+            raise
+        self._pubsub = pubsub
+
+    async def ssubscribe(self, channel: str) -> None:
+        """Add a sharded channel (``SSUBSCRIBE``)."""
+        if channel in self._shard_channels:
+            return
+        self._shard_channels.add(channel)
+        if self._pubsub is not None:
+            try:
+                await self._pubsub.ssubscribe(channel)
+            except (RedisError, OSError) as exc:
+                logger.warning("SSUBSCRIBE %s failed (%s); retried on reconnect", channel, exc)
+
+    async def sunsubscribe(self, channel: str) -> None:
+        """Remove a sharded channel (``SUNSUBSCRIBE``)."""
+        if channel not in self._shard_channels:
+            return
+        self._shard_channels.discard(channel)
+        if self._pubsub is not None:
+            try:
+                await self._pubsub.sunsubscribe(channel)
+            except (RedisError, OSError) as exc:
+                logger.debug("SUNSUBSCRIBE %s failed: %s", channel, exc)
+
+    async def _read_loop(self) -> None:
+        while not self._closed:
+            try:
+                if self._pubsub is None:
+                    await self._subscribe_all()
+                    if self._lost:
+                        logger.warning("reconnected to Redis and resubscribed")
+                        self._lost = False
+                    self._backoff = 0.05
+                    self._ready.set()
+                message = await self._pubsub.get_message(
+                    ignore_subscribe_messages=True, timeout=None
+                )
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError, RuntimeError) as exc:
+                if self._closed:
+                    return
+                if not self._lost:
+                    logger.warning("lost the Redis subscription (%s); reconnecting", exc)
+                self._lost = True
+                pubsub, self._pubsub = self._pubsub, None
+                if pubsub is not None:
+                    await _quiet_close(pubsub)
+                await asyncio.sleep(self._backoff)
+                self._backoff = min(self._backoff * 2, 1.0)
+                continue
+            if message is None:
+                continue
+            kind = message.get("type")
+            if kind not in ("message", "pmessage", "smessage"):
+                continue
+            channel = message.get("channel")
+            data = message.get("data")
+            if isinstance(channel, bytes):
+                channel = channel.decode("utf-8", "replace")
+            if isinstance(data, str):
+                data = data.encode()
+            if not isinstance(channel, str) or not isinstance(data, bytes):
+                continue
+            try:
+                self._on_message(channel, data)
+            except Exception:
+                logger.exception("error while handling a message on %s", channel)
+
+    # -- publishing ---------------------------------------------------------------------
+
+    def publish(self, channel: str, data: bytes, *, sharded: bool = False) -> None:
+        """Queue a message; messages are published in order, in pipelined batches."""
+        self._queue.append((channel, data, sharded))
+        self._wakeup.set()
+
+    async def _write_loop(self) -> None:
+        queue = self._queue
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while queue:
+                batch = [queue.popleft() for _ in range(min(len(queue), 512))]
+                try:
+                    if len(batch) == 1:
+                        channel, data, sharded = batch[0]
+                        if sharded:
+                            await self.pub.spublish(channel, data)
+                        else:
+                            await self.pub.publish(channel, data)
+                    else:
+                        pipe = self.pub.pipeline(transaction=False)
+                        for channel, data, sharded in batch:
+                            if sharded:
+                                pipe.spublish(channel, data)
+                            else:
+                                pipe.publish(channel, data)
+                        await pipe.execute()
+                except asyncio.CancelledError:
+                    raise
+                except (RedisError, OSError) as exc:
+                    logger.warning("could not publish %d message(s) to Redis: %s", len(batch), exc)
+
+    async def flush(self) -> None:
+        """Wait until the publish queue is empty (for tests and graceful shutdown)."""
+        while self._queue:
+            await asyncio.sleep(0.001)
+
+    async def numsub(self, channel: str, *, sharded: bool = False) -> int:
+        """``PUBSUB NUMSUB`` (or ``SHARDNUMSUB``) of ``channel``.
+
+        Raises:
+            AdapterError: Redis cannot be reached.
+        """
+        try:
+            if sharded:
+                result = await self.pub.pubsub_shardnumsub(channel)
+            else:
+                result = await self.pub.pubsub_numsub(channel)
+        except (RedisError, OSError) as exc:
+            raise AdapterError(f"cannot count the servers: {exc}") from exc
+        return int(result[0][1]) if result else 0
+
+    async def close(self) -> None:
+        """Unsubscribe, drain the publish queue (briefly) and stop the tasks."""
+        self._closed = True
+        try:
+            await asyncio.wait_for(self.flush(), 1)
+        except TimeoutError:
+            pass
+        for task in (self._reader, self._writer):
+            if task is not None:
+                task.cancel()
+                try:
+                    await task
+                except (asyncio.CancelledError, Exception):
+                    pass
+        self._reader = self._writer = None
+        pubsub, self._pubsub = self._pubsub, None
+        if pubsub is not None:
+            await _quiet_close(pubsub)
+
+
+async def _quiet_close(pubsub: Any) -> None:
+    try:
+        await pubsub.aclose()
+    except Exception:
+        pass

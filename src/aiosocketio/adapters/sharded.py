@@ -1,0 +1,194 @@
+"""``ShardedRedisAdapter``: Redis 7 sharded pub/sub, compatible with ``createShardedAdapter``.
+
+It speaks socket.io-adapter's cluster message model (:class:`ClusterAdapter`, types 1-13)
+over SPUBLISH/SSUBSCRIBE, like @socket.io/redis-adapter 8.3's ``createShardedAdapter``.
+
+Channels, for ``channel_prefix`` (default ``"socket.io"``) and a namespace ``nsp``:
+
+* ``<prefix>#<nsp>#``: every message to every server;
+* ``<prefix>#<nsp>#<uid>#``: responses to the server ``uid``;
+* ``<prefix>#<nsp>#<room>#``: broadcasts to one room, in the dynamic subscription modes.
+
+Subscription modes (``subscription_mode``):
+
+* ``"static"``: only the two channels above; every server gets every broadcast.
+* ``"dynamic"`` (default): a server subscribes to a room's channel while it has the room,
+  except private rooms (a socket's own id). A broadcast to exactly one room that does not
+  look like a socket id (20 characters) goes on the room's channel.
+* ``"dynamic-private"``: like ``"dynamic"``, private rooms included.
+
+A broadcast with acks always goes on the main channel (the server count is global).
+A message is JSON, or msgpack when it carries binary.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
+
+import redis.asyncio as aioredis
+
+from aiosocketio.adapters.cluster import ClusterAdapter, spawn
+from aiosocketio.adapters.redis_link import RedisLink
+from aiosocketio.adapters.wire import MessageType, decode_message, dumps_json, has_binary, pack
+from aiosocketio.exceptions import RemoteProtocolError
+
+if TYPE_CHECKING:
+    from aiosocketio.server.namespace import Namespace
+
+__all__ = ["ShardedRedisAdapter", "create_sharded_redis_adapter"]
+
+logger = logging.getLogger("aiosocketio.adapters.redis")
+
+SubscriptionMode = Literal["static", "dynamic", "dynamic-private"]
+
+_MAY_CONTAIN_BINARY = frozenset(
+    {
+        MessageType.BROADCAST,
+        MessageType.BROADCAST_ACK,
+        MessageType.FETCH_SOCKETS_RESPONSE,
+        MessageType.SERVER_SIDE_EMIT,
+        MessageType.SERVER_SIDE_EMIT_RESPONSE,
+    }
+)
+
+
+def looks_like_a_socket_id(room: str) -> bool:
+    """Node's test: socket ids are 20 characters long."""
+    return len(room) == 20
+
+
+class ShardedRedisAdapter(ClusterAdapter):
+    """A cluster adapter on Redis 7 sharded pub/sub (Node's ``createShardedAdapter``).
+
+    Args:
+        nsp: the namespace.
+        pub: the Redis client used to publish.
+        sub: the Redis client that gives the subscriber connection (default: ``pub``).
+        channel_prefix: the channel prefix (default ``"socket.io"``).
+        subscription_mode: ``"static"``, ``"dynamic"`` (default) or ``"dynamic-private"``.
+        requests_timeout: seconds to wait for the other servers' answers.
+    """
+
+    def __init__(
+        self,
+        nsp: Namespace,
+        pub: aioredis.Redis,
+        sub: aioredis.Redis | None = None,
+        *,
+        channel_prefix: str = "socket.io",
+        subscription_mode: SubscriptionMode = "dynamic",
+        requests_timeout: float = 5.0,
+    ) -> None:
+        super().__init__(nsp, requests_timeout=requests_timeout)
+        if subscription_mode not in ("static", "dynamic", "dynamic-private"):
+            raise ValueError(f"unknown subscription mode {subscription_mode!r}")
+        self.subscription_mode: SubscriptionMode = subscription_mode
+        self.channel = f"{channel_prefix}#{nsp.name}#"
+        self.response_channel = f"{self.channel}{self.uid}#"
+        self.link = RedisLink(pub, sub if sub is not None else pub, self._on_redis_message)
+        self._started = False
+        if subscription_mode != "static":
+            self.on("create-room", self._on_create_room)
+            self.on("delete-room", self._on_delete_room)
+
+    @classmethod
+    def factory(
+        cls, pub: aioredis.Redis, sub: aioredis.Redis | None = None, **options: Any
+    ) -> Callable[[Namespace], ShardedRedisAdapter]:
+        """A ``Server(adapter=...)`` factory (Node's ``createShardedAdapter``)."""
+
+        def make(nsp: Namespace) -> ShardedRedisAdapter:
+            return cls(nsp, pub, sub, **options)
+
+        return make
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    async def init(self) -> None:
+        """Subscribe to the main and response channels (and existing rooms' channels)."""
+        if self._started:
+            return
+        self._started = True
+        channels = [self.channel, self.response_channel]
+        channels += [self.dynamic_channel(r) for r in self.rooms if self._separate(r)]
+        await self.link.start(shard_channels=channels)
+
+    async def close(self) -> None:
+        """Fail the pending requests and unsubscribe."""
+        await super().close()
+        await self.link.close()
+
+    async def server_count(self) -> int:
+        """``PUBSUB SHARDNUMSUB <prefix>#<nsp>#``."""
+        return await self.link.numsub(self.channel, sharded=True)
+
+    # -- dynamic subscriptions ----------------------------------------------------------
+
+    def dynamic_channel(self, room: str) -> str:
+        """The channel of one room in the dynamic modes."""
+        return f"{self.channel}{room}#"
+
+    def _separate(self, room: str) -> bool:
+        if self.subscription_mode == "dynamic-private":
+            return True
+        return self.subscription_mode == "dynamic" and room not in self.sids
+
+    def _on_create_room(self, room: str) -> None:
+        if self._started and self._separate(room):
+            spawn(self.link.ssubscribe(self.dynamic_channel(room)))
+
+    def _on_delete_room(self, room: str) -> None:
+        channel = self.dynamic_channel(room)
+        if self._started and (self.subscription_mode == "dynamic-private" or room not in self.sids):
+            spawn(self.link.sunsubscribe(channel))
+
+    # -- transport ----------------------------------------------------------------------
+
+    def _compute_channel(self, message: dict[str, Any]) -> str:
+        if message.get("type") != MessageType.BROADCAST or self.subscription_mode == "static":
+            return self.channel
+        data = message["data"]
+        if "requestId" in data:
+            return self.channel
+        rooms = data["opts"]["rooms"]
+        if len(rooms) != 1:
+            return self.channel
+        room = rooms[0]
+        if self.subscription_mode == "dynamic" and looks_like_a_socket_id(room):
+            return self.channel
+        return self.dynamic_channel(room)
+
+    @staticmethod
+    def encode(message: dict[str, Any]) -> bytes:
+        """JSON, or msgpack when a message type that may carry binary does."""
+        if message.get("type") in _MAY_CONTAIN_BINARY and has_binary(message.get("data")):
+            return pack(message)
+        return dumps_json(message)
+
+    def do_publish(self, message: dict[str, Any]) -> None:
+        """SPUBLISH on the main channel, or on a room's channel in the dynamic modes."""
+        self.link.publish(self._compute_channel(message), self.encode(message), sharded=True)
+
+    def do_publish_response(self, requester_uid: str, response: dict[str, Any]) -> None:
+        """SPUBLISH on the requester's response channel."""
+        self.link.publish(f"{self.channel}{requester_uid}#", self.encode(response), sharded=True)
+
+    def _on_redis_message(self, channel: str, data: bytes) -> None:
+        try:
+            message = decode_message(data)
+        except RemoteProtocolError as exc:
+            logger.warning("ignoring a malformed message on %s: %s", channel, exc)
+            return
+        if channel == self.response_channel:
+            self.on_response(message)
+        else:
+            self.on_message(message)
+
+
+def create_sharded_redis_adapter(
+    pub: aioredis.Redis, sub: aioredis.Redis | None = None, **options: Any
+) -> Callable[[Namespace], ShardedRedisAdapter]:
+    """Node's ``createShardedAdapter(pubClient, subClient, opts)``."""
+    return ShardedRedisAdapter.factory(pub, sub, **options)
