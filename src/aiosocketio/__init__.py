@@ -1,2 +1,37 @@
 """aiosocketio: Socket.IO v5 / Engine.IO v4 for asyncio."""
+from aiosocketio.exceptions import (
+    AckTimeout,
+    AdapterError,
+    ConnectionRefused,
+    Disconnected,
+    HandshakeError,
+    LocalProtocolError,
+    PayloadTooBig,
+    ProtocolError,
+    RemoteProtocolError,
+    SocketIOError,
+)
+from aiosocketio.server import BroadcastOperator, Namespace, RemoteSocket, Server, Socket
+from aiosocketio.types import DisconnectReason
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "AckTimeout",
+    "AdapterError",
+    "BroadcastOperator",
+    "ConnectionRefused",
+    "DisconnectReason",
+    "Disconnected",
+    "HandshakeError",
+    "LocalProtocolError",
+    "Namespace",
+    "PayloadTooBig",
+    "ProtocolError",
+    "RemoteProtocolError",
+    "RemoteSocket",
+    "Server",
+    "Socket",
+    "SocketIOError",
+    "__version__",
+]

@@ -1,0 +1,401 @@
+"""Namespaces: a communication channel multiplexed over the connections.
+
+``server.of("/chat")`` returns a :class:`Namespace`. ``server.of(re.compile(...))`` or
+``server.of(callable)`` returns a :class:`ParentNamespace`: a client connecting to a
+matching name gets a child namespace, created on demand, that inherits the parent's
+middlewares and ``connection`` handlers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import inspect
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from aiosocketio.adapters.base import Adapter, BroadcastOptions
+from aiosocketio.exceptions import AckTimeout, ConnectionRefused, LocalProtocolError
+from aiosocketio.server.broadcast import BroadcastOperator
+from aiosocketio.server.events import EventEmitter, call_listener, spawn
+from aiosocketio.server.socket import Socket
+from aiosocketio.socketio.packets import RESERVED_EVENTS, Packet, PacketType
+
+if TYPE_CHECKING:
+    from aiosocketio.server.client import Client
+    from aiosocketio.server.remote import RemoteSocket
+    from aiosocketio.server.server import Server
+
+__all__ = ["Middleware", "Namespace", "NamespaceMatcher", "ParentNamespace"]
+
+logger = logging.getLogger("aiosocketio.server")
+
+Middleware = Callable[[Socket], Awaitable[None] | None]
+"""``fn(socket)``, sync or async: raise (ideally :class:`ConnectionRefused`) to refuse."""
+
+NamespaceMatcher = Callable[[str, dict[str, Any]], "bool | Awaitable[bool]"]
+"""``fn(name, auth) -> bool`` (sync or async): whether a dynamic namespace accepts ``name``."""
+
+
+def _refusal(exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, ConnectionRefused):
+        message, data = exc.message, exc.data
+    else:
+        message, data = str(exc), getattr(exc, "data", None)
+    out: dict[str, Any] = {"message": message}
+    if data is not None:
+        out["data"] = data
+    return out
+
+
+class Namespace(EventEmitter):
+    """A namespace (Node's ``Namespace``).
+
+    Listen to ``connection`` (or its alias ``connect``) to get each new :class:`Socket`;
+    other event names receive :meth:`server_side_emit` messages from the cluster.
+
+    Attributes:
+        name: the namespace name, such as ``"/"`` or ``"/chat"``.
+        server: the :class:`Server`.
+        sockets: the connected sockets of this server, by id.
+        adapter: the namespace's :class:`Adapter`.
+    """
+
+    def __init__(self, server: Server, name: str) -> None:
+        self.name = name
+        self.server = server
+        self.sockets: dict[str, Socket] = {}
+        self._fns: list[Middleware] = []
+        self._ids = 0
+        self._parent: ParentNamespace | None = None
+        self.adapter: Adapter = self._create_adapter()
+
+    def _create_adapter(self) -> Adapter:
+        return self.server._adapter_factory(self)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} sockets={len(self.sockets)}>"
+
+    def _next_ack_id(self) -> int:
+        ack_id = self._ids
+        self._ids += 1
+        return ack_id
+
+    # -- middlewares and connections --------------------------------------------------------
+
+    def use(self, fn: Middleware) -> Middleware:
+        """Add a connection middleware, called as ``fn(socket)`` (sync or async).
+
+        Middlewares run in order before ``connection``. Raising refuses the client, who
+        receives CONNECT_ERROR ``{"message": str(exc), "data": exc.data}``
+        (:class:`ConnectionRefused` carries both). Usable as a decorator.
+        """
+        self._fns.append(fn)
+        return fn
+
+    def _add(self, client: Client, auth: dict[str, Any]) -> None:
+        """Run the middlewares for a new client and connect it (called by the client).
+
+        Synchronous middlewares run inline; the chain goes on in a task from the first
+        one that returns an awaitable.
+        """
+        socket = Socket(self, client, auth)
+        fns = self._fns
+        for i, fn in enumerate(fns):
+            try:
+                result = fn(socket)
+            except Exception as exc:
+                self._do_connect(client, socket, _refusal(exc))
+                return
+            if inspect.isawaitable(result):
+                spawn(self._add_async(client, socket, result, i + 1))
+                return
+        self._do_connect(client, socket, None)
+
+    async def _add_async(
+        self, client: Client, socket: Socket, pending: Awaitable[None], start: int
+    ) -> None:
+        refusal = None
+        try:
+            await pending
+            for fn in list(self._fns[start:]):
+                result = fn(socket)
+                if inspect.isawaitable(result):
+                    await result
+        except Exception as exc:
+            refusal = _refusal(exc)
+        self._do_connect(client, socket, refusal)
+
+    def _do_connect(self, client: Client, socket: Socket, refusal: dict[str, Any] | None) -> None:
+        if client.closed or client.conn.ready_state != "open":
+            logger.debug("client closed during the middlewares; ignoring socket %s", socket.id)
+            return
+        if refusal is not None:
+            socket._error(refusal)
+            return
+        self.sockets[socket.id] = socket
+        socket._on_connect()
+        client._on_socket_connected(socket)
+        self.emit_reserved("connect", socket)
+        self.emit_reserved("connection", socket)
+
+    def _remove(self, socket: Socket) -> None:
+        self.sockets.pop(socket.id, None)
+        parent = self._parent
+        if parent is not None and not self.sockets and self.server.cleanup_empty_child_namespaces:
+            logger.debug("closing empty child namespace %s", self.name)
+            parent._remove_child(self)
+            spawn(self.adapter.close())
+
+    # -- broadcasting -----------------------------------------------------------------------
+
+    def _operator(self) -> BroadcastOperator:
+        return BroadcastOperator(self.adapter)
+
+    def to(self, room: str | Iterable[str]) -> BroadcastOperator:
+        """Target the sockets in ``room`` (one name or several)."""
+        return self._operator().to(room)
+
+    in_ = to
+
+    def except_(self, room: str | Iterable[str]) -> BroadcastOperator:
+        """Target every socket except those in ``room`` (one name or several)."""
+        return self._operator().except_(room)
+
+    def emit(self, event: str | int, *args: Any) -> None:
+        """Emit ``event`` to every socket of the namespace (encoded once)."""
+        if isinstance(event, str) and event in RESERVED_EVENTS:
+            raise LocalProtocolError(f'"{event}" is a reserved event name')
+        self.adapter.broadcast(Packet(PacketType.EVENT, self.name, [event, *args]), _EVERYONE)
+
+    async def emit_with_ack(self, event: str | int, *args: Any) -> list[Any]:
+        """Emit ``event`` to everyone and gather the acknowledgements (see BroadcastOperator)."""
+        result: list[Any] = await self._operator().emit_with_ack(event, *args)
+        return result
+
+    def send(self, *args: Any) -> None:
+        """Emit a ``message`` event to everyone."""
+        self.emit("message", *args)
+
+    write = send
+
+    def compress(self, compress: bool) -> BroadcastOperator:
+        """Set the compress flag for the next emission."""
+        return self._operator().compress(compress)
+
+    @property
+    def volatile(self) -> BroadcastOperator:
+        """The next emission may be dropped for clients that are not ready."""
+        return self._operator().volatile
+
+    @property
+    def local(self) -> BroadcastOperator:
+        """The next emission reaches the sockets of this server only."""
+        return self._operator().local
+
+    def timeout(self, seconds: float) -> BroadcastOperator:
+        """Wait at most ``seconds`` for the acknowledgements of the next emission."""
+        return self._operator().timeout(seconds)
+
+    # -- utility methods --------------------------------------------------------------------
+
+    async def fetch_sockets(self) -> list[Socket | RemoteSocket]:
+        """Every socket of the namespace (across the cluster with a cluster adapter)."""
+        return await self._operator().fetch_sockets()
+
+    def sockets_join(self, room: str | Iterable[str]) -> None:
+        """Make every socket join ``room``."""
+        self._operator().sockets_join(room)
+
+    def sockets_leave(self, room: str | Iterable[str]) -> None:
+        """Make every socket leave ``room``."""
+        self._operator().sockets_leave(room)
+
+    def disconnect_sockets(self, close: bool = False) -> None:
+        """Disconnect every socket (and close the connections if ``close``)."""
+        self._operator().disconnect_sockets(close)
+
+    async def all_sockets(self) -> set[str]:
+        """The ids of every socket (deprecated in Node: use :meth:`fetch_sockets`)."""
+        return await self._operator().all_sockets()
+
+    # -- server-side events -----------------------------------------------------------------
+
+    def server_side_emit(self, event: str, *args: Any) -> None:
+        """Send ``event`` to the other servers of the cluster (their namespace listeners).
+
+        Raises:
+            LocalProtocolError: ``event`` is a reserved name.
+        """
+        if event in RESERVED_EVENTS:
+            raise LocalProtocolError(f'"{event}" is a reserved event name')
+        self.adapter.server_side_emit([event, *args])
+
+    async def server_side_emit_with_ack(
+        self, event: str, *args: Any, timeout: float | None = None
+    ) -> list[Any]:
+        """Send ``event`` to the other servers and gather one response per server.
+
+        On a single server the list is empty.
+
+        Raises:
+            AckTimeout: some servers did not answer in time (``responses`` holds the rest).
+        """
+        if event in RESERVED_EVENTS:
+            raise LocalProtocolError(f'"{event}" is a reserved event name')
+        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+
+        def ack(error: Exception | None, responses: list[Any]) -> None:
+            if future.done():
+                return
+            if error is not None:
+                if isinstance(error, AckTimeout):
+                    error.responses = responses
+                future.set_exception(error)
+            else:
+                future.set_result(responses)
+
+        self.adapter.server_side_emit([event, *args], ack, timeout)
+        return await future
+
+    def _on_server_side_emit(self, args: list[Any], ack: Callable[..., Any] | None = None) -> None:
+        """Called by a cluster adapter with another server's ``[event, *args]``.
+
+        When the sender wants an answer, ``ack`` is given to the listeners as their
+        ``ack``/``callback`` parameter, or called with their return value.
+        """
+        if not args:
+            return
+        event = str(args[0])
+        rest = args[1:]
+        for listener in self._take_listeners(event):
+            if ack is not None and listener.ack_param is not None:
+                call_listener(listener.fn, *rest, **{listener.ack_param: ack})
+            elif ack is not None:
+                _reply(listener.fn, rest, ack)
+            else:
+                call_listener(listener.fn, *rest)
+
+
+_EVERYONE = BroadcastOptions()
+
+
+def _reply(fn: Callable[..., Any], args: list[Any], ack: Callable[..., Any]) -> None:
+    try:
+        result = fn(*args)
+    except Exception:
+        logger.exception("error in a server-side event handler")
+        return
+    if inspect.isawaitable(result):
+
+        async def later() -> None:
+            ack(await result)
+
+        spawn(later())
+    else:
+        ack(result)
+
+
+class ParentNamespace(Namespace):
+    """A dynamic namespace: matches names with a regex or a function, creates children.
+
+    Children inherit the middlewares and ``connection`` handlers registered on the parent
+    before the child is created (register them on the parent first, as in Node).
+    Emitting on the parent emits on every child.
+    """
+
+    _count = 0
+
+    def __init__(self, server: Server, matcher: re.Pattern[str] | NamespaceMatcher) -> None:
+        ParentNamespace._count += 1
+        self.matcher = matcher
+        self.children: set[Namespace] = set()
+        super().__init__(server, f"/_{ParentNamespace._count}")
+
+    def _create_adapter(self) -> Adapter:
+        return _ParentAdapter(self)
+
+    async def matches(self, name: str, auth: dict[str, Any]) -> bool:
+        """Whether ``name`` belongs to this dynamic namespace."""
+        matcher = self.matcher
+        if isinstance(matcher, re.Pattern):
+            return matcher.fullmatch(name) is not None or matcher.match(name) is not None
+        try:
+            result = matcher(name, auth)
+            if inspect.isawaitable(result):
+                result = await result
+        except Exception:
+            logger.exception("error in a dynamic namespace matcher")
+            return False
+        return bool(result)
+
+    def create_child(self, name: str) -> Namespace:
+        """Create the child namespace ``name`` (called when a client first connects)."""
+        child = Namespace(self.server, name)
+        for fn in self._fns:
+            child.use(fn)
+        for event in ("connect", "connection"):
+            for fn in self.listeners(event):
+                child.on(event, fn)
+        self.children.add(child)
+        child._parent = self
+        self.server._nsps[name] = child
+        self.server.sockets.emit_reserved("new_namespace", child)
+        return child
+
+    def _remove_child(self, child: Namespace) -> None:
+        self.children.discard(child)
+        if self.server._nsps.get(child.name) is child:
+            del self.server._nsps[child.name]
+
+
+class _ParentAdapter(Adapter):
+    """The adapter of a parent namespace: every operation goes to the children."""
+
+    def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
+        for child in list(self._children()):
+            child.adapter.broadcast(dataclasses.replace(packet, nsp=child.name), opts)
+
+    def _children(self) -> set[Namespace]:
+        nsp = self.nsp
+        assert isinstance(nsp, ParentNamespace)
+        return nsp.children
+
+    def broadcast_with_ack(
+        self,
+        packet: Packet,
+        opts: BroadcastOptions,
+        client_count_callback: Callable[[int], None],
+        ack: Callable[[list[Any]], None],
+    ) -> None:
+        total = 0
+
+        def count(n: int) -> None:
+            nonlocal total
+            total += n
+
+        for child in list(self._children()):
+            child.adapter.broadcast_with_ack(
+                dataclasses.replace(packet, nsp=child.name), opts, count, ack
+            )
+        client_count_callback(total)
+
+    async def fetch_sockets(self, opts: BroadcastOptions) -> list[Socket | RemoteSocket]:
+        out: list[Socket | RemoteSocket] = []
+        for child in list(self._children()):
+            out.extend(await child.adapter.fetch_sockets(opts))
+        return out
+
+    def add_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
+        for child in list(self._children()):
+            child.adapter.add_sockets(opts, rooms)
+
+    def del_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
+        for child in list(self._children()):
+            child.adapter.del_sockets(opts, rooms)
+
+    def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> None:
+        for child in list(self._children()):
+            child.adapter.disconnect_sockets(opts, close)

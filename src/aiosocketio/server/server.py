@@ -1,0 +1,366 @@
+"""``Server``: the Socket.IO server (Node's ``Server``, with snake_case names and seconds).
+
+::
+
+    io = Server(cors={"origin": "*"})
+
+    @io.on("connection")
+    async def on_connection(socket):
+        socket.emit("hello", "world")
+
+    await io.listen(3000)
+
+Options that belong to Engine.IO (``ping_interval``, ``ping_timeout``, ``upgrade_timeout``,
+``max_http_buffer_size``, ``allow_request``, ``transports``, ``allow_upgrades``,
+``http_compression``, ``per_message_deflate``, ``cookie``, ``cors``, ``path``...) go to
+:class:`aiosocketio.engineio.options.EngineOptions`; ``server.engine`` is the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+from aiosocketio.adapters.memory import MemoryAdapter
+from aiosocketio.engineio.options import EngineOptions
+from aiosocketio.io.engine import Engine, EngineSocket
+from aiosocketio.server.broadcast import BroadcastOperator
+from aiosocketio.server.client import Client
+from aiosocketio.server.events import spawn
+from aiosocketio.server.namespace import Middleware, Namespace, NamespaceMatcher, ParentNamespace
+from aiosocketio.socketio.packets import Decoder, Encoder, Packet, PacketType
+
+if TYPE_CHECKING:
+    import ssl as ssl_module
+
+    from aiosocketio.adapters.base import Adapter
+    from aiosocketio.codec import JSONCodec
+    from aiosocketio.io.native import NativeServer
+    from aiosocketio.server.remote import RemoteSocket
+    from aiosocketio.server.socket import Socket
+
+__all__ = ["Server"]
+
+logger = logging.getLogger("aiosocketio.server")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+AdapterFactory = Callable[[Namespace], "Adapter"]
+
+
+class Server:
+    """The Socket.IO server.
+
+    Args:
+        connect_timeout: seconds a connection may stay without joining any namespace (45).
+        cleanup_empty_child_namespaces: remove a dynamic namespace's child once its last
+            socket leaves (False).
+        adapter: a factory ``adapter(namespace) -> Adapter`` (a subclass of
+            :class:`aiosocketio.adapters.Adapter` works); in-memory by default.
+        parser: an object with ``encoder``/``decoder`` factories (``Encoder`` and
+            ``Decoder`` attributes, such as a module); the default Socket.IO parser
+            otherwise. ``aiosocketio.socketio.msgpack_parser`` is accepted as well.
+        json: the JSON codec of the default parser (orjson by default).
+        serve_client: Node serves the browser bundle; aiosocketio does not ship it, so
+            only ``False`` is accepted.
+        engine_options: the Engine.IO options, with Node's names in snake_case and times
+            in seconds (see :class:`EngineOptions`). ``path`` defaults to ``/socket.io/``.
+
+    Attributes:
+        engine: the Engine.IO :class:`Engine` (``clients_count``, ``generate_id``,
+            ``engine.on("connection_error", ...)``).
+        sockets: the main namespace ``"/"``.
+    """
+
+    def __init__(
+        self,
+        *,
+        connect_timeout: float = 45.0,
+        cleanup_empty_child_namespaces: bool = False,
+        adapter: AdapterFactory | None = None,
+        parser: Any = None,
+        json: JSONCodec | None = None,
+        serve_client: bool = False,
+        **engine_options: Any,
+    ) -> None:
+        if serve_client:
+            raise ValueError("serve_client=True is not supported: the client bundle is not shipped")
+        self.connect_timeout = connect_timeout
+        self.cleanup_empty_child_namespaces = cleanup_empty_child_namespaces
+        self._adapter_factory: AdapterFactory = adapter if adapter is not None else MemoryAdapter
+        self._parser = parser
+        self._json = json
+        self.encoder: Any = self._make_encoder()
+        self.engine_options = EngineOptions(**engine_options)
+        self.engine = Engine(self.engine_options)
+        self.engine.on_connection = self._on_connection
+        self._nsps: dict[str, Namespace] = {}
+        self._parent_nsps: dict[ParentNamespace, None] = {}
+        self._http: NativeServer | None = None
+        self._pending_init: list[Namespace] = []
+        self._stopped: asyncio.Event | None = None
+        self.sockets: Namespace = self.of("/")
+
+    def __repr__(self) -> str:
+        return f"<Server path={self.engine_options.path!r} clients={self.engine.clients_count}>"
+
+    # -- parser -----------------------------------------------------------------------------
+
+    def _make_encoder(self) -> Any:
+        parser = self._parser
+        if parser is None:
+            return Encoder(self._json)
+        factory = getattr(parser, "Encoder", None) or getattr(parser, "MsgpackEncoder", None)
+        if factory is None:
+            raise TypeError("parser must provide an Encoder class")
+        return factory()
+
+    def _new_decoder(self) -> Any:
+        parser = self._parser
+        if parser is None:
+            return Decoder(self._json)
+        factory = getattr(parser, "Decoder", None) or getattr(parser, "MsgpackDecoder", None)
+        if factory is None:
+            raise TypeError("parser must provide a Decoder class")
+        return factory()
+
+    # -- engine -----------------------------------------------------------------------------
+
+    def _on_connection(self, conn: EngineSocket) -> None:
+        Client(self, conn)
+
+    # -- namespaces -------------------------------------------------------------------------
+
+    def of(
+        self,
+        name: str | re.Pattern[str] | NamespaceMatcher,
+        fn: Callable[[Socket], Any] | None = None,
+    ) -> Namespace:
+        """The namespace ``name`` (created on first use).
+
+        ``name`` may also be a compiled regex or a function ``fn(name, auth) -> bool``
+        (sync or async): the result is a dynamic :class:`ParentNamespace` whose children
+        are created when clients connect to matching names.
+
+        Args:
+            name: the namespace name, regex or matcher.
+            fn: optional ``connection`` handler.
+        """
+        if isinstance(name, str):
+            if not name.startswith("/"):
+                name = "/" + name
+            nsp = self._nsps.get(name)
+            if nsp is None:
+                for parent in self._parent_nsps:
+                    if isinstance(parent.matcher, re.Pattern) and parent.matcher.fullmatch(name):
+                        nsp = parent.create_child(name)
+                        break
+                else:
+                    nsp = Namespace(self, name)
+                    self._nsps[name] = nsp
+                    self._init_adapter(nsp)
+                    if name != "/":
+                        self.sockets.emit_reserved("new_namespace", nsp)
+        else:
+            nsp = ParentNamespace(self, name)
+            self._parent_nsps[nsp] = None
+            self._init_adapter(nsp)
+        if fn is not None:
+            nsp.on("connection", fn)
+        return nsp
+
+    def _init_adapter(self, nsp: Namespace) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            self._pending_init.append(nsp)
+            return
+        spawn(nsp.adapter.init())
+
+    async def _init_pending_adapters(self) -> None:
+        pending, self._pending_init = self._pending_init, []
+        for nsp in pending:
+            await nsp.adapter.init()
+
+    # -- the main namespace's API -----------------------------------------------------------
+
+    def use(self, fn: Middleware) -> Middleware:
+        """Add a connection middleware to the main namespace (see :meth:`Namespace.use`)."""
+        return self.sockets.use(fn)
+
+    @overload
+    def on(self, event: str) -> Callable[[F], F]: ...
+    @overload
+    def on(self, event: str, handler: F) -> F: ...
+    def on(self, event: str, handler: F | None = None) -> F | Callable[[F], F]:
+        """Listen on the main namespace (``connection``, ``new_namespace``...)."""
+        if handler is None:
+            return self.sockets.on(event)
+        return self.sockets.on(event, handler)
+
+    @overload
+    def once(self, event: str) -> Callable[[F], F]: ...
+    @overload
+    def once(self, event: str, handler: F) -> F: ...
+    def once(self, event: str, handler: F | None = None) -> F | Callable[[F], F]:
+        """Listen once on the main namespace."""
+        if handler is None:
+            return self.sockets.once(event)
+        return self.sockets.once(event, handler)
+
+    def off(self, event: str | None = None, handler: Callable[..., Any] | None = None) -> None:
+        """Remove listeners from the main namespace."""
+        self.sockets.off(event, handler)
+
+    def listeners(self, event: str) -> list[Callable[..., Any]]:
+        """The main namespace's listeners of ``event``."""
+        return self.sockets.listeners(event)
+
+    def to(self, room: str | Iterable[str]) -> BroadcastOperator:
+        """Target ``room`` in the main namespace."""
+        return self.sockets.to(room)
+
+    in_ = to
+
+    def except_(self, room: str | Iterable[str]) -> BroadcastOperator:
+        """Exclude ``room`` in the main namespace."""
+        return self.sockets.except_(room)
+
+    def emit(self, event: str | int, *args: Any) -> None:
+        """Emit to every socket of the main namespace."""
+        self.sockets.emit(event, *args)
+
+    async def emit_with_ack(self, event: str | int, *args: Any) -> list[Any]:
+        """Emit to everyone in the main namespace and gather the acknowledgements."""
+        return await self.sockets.emit_with_ack(event, *args)
+
+    def send(self, *args: Any) -> None:
+        """Emit a ``message`` event to everyone in the main namespace."""
+        self.sockets.send(*args)
+
+    write = send
+
+    def compress(self, compress: bool) -> BroadcastOperator:
+        """Set the compress flag for the next emission."""
+        return self.sockets.compress(compress)
+
+    @property
+    def volatile(self) -> BroadcastOperator:
+        """The next emission may be dropped for clients that are not ready."""
+        return self.sockets.volatile
+
+    @property
+    def local(self) -> BroadcastOperator:
+        """The next emission reaches the sockets of this server only."""
+        return self.sockets.local
+
+    def timeout(self, seconds: float) -> BroadcastOperator:
+        """Wait at most ``seconds`` for the acknowledgements of the next emission."""
+        return self.sockets.timeout(seconds)
+
+    async def fetch_sockets(self) -> list[Socket | RemoteSocket]:
+        """Every socket of the main namespace."""
+        return await self.sockets.fetch_sockets()
+
+    def sockets_join(self, room: str | Iterable[str]) -> None:
+        """Make every socket of the main namespace join ``room``."""
+        self.sockets.sockets_join(room)
+
+    def sockets_leave(self, room: str | Iterable[str]) -> None:
+        """Make every socket of the main namespace leave ``room``."""
+        self.sockets.sockets_leave(room)
+
+    def disconnect_sockets(self, close: bool = False) -> None:
+        """Disconnect every socket of the main namespace."""
+        self.sockets.disconnect_sockets(close)
+
+    def server_side_emit(self, event: str, *args: Any) -> None:
+        """Send ``event`` to the other servers of the cluster (main namespace)."""
+        self.sockets.server_side_emit(event, *args)
+
+    async def server_side_emit_with_ack(
+        self, event: str, *args: Any, timeout: float | None = None
+    ) -> list[Any]:
+        """Send ``event`` to the other servers and gather their answers (main namespace)."""
+        return await self.sockets.server_side_emit_with_ack(event, *args, timeout=timeout)
+
+    # -- running ----------------------------------------------------------------------------
+
+    async def listen(
+        self,
+        port: int = 3000,
+        host: str | None = "0.0.0.0",
+        *,
+        ssl: ssl_module.SSLContext | None = None,
+        app: Any = None,
+    ) -> NativeServer:
+        """Start the built-in HTTP/WebSocket server and return once it listens.
+
+        Args:
+            port: the TCP port; 0 picks a free one (read it from :attr:`port`).
+            host: the interface to bind (all IPv4 interfaces by default).
+            ssl: a server ``SSLContext`` for HTTPS/WSS.
+            app: an ASGI application for the paths outside the Socket.IO path.
+        """
+        from aiosocketio.io.native import serve
+
+        await self._init_pending_adapters()
+        self._http = await serve(self.engine, host, port, ssl=ssl, app=app)
+        return self._http
+
+    async def serve(
+        self,
+        port: int = 3000,
+        host: str | None = "0.0.0.0",
+        *,
+        ssl: ssl_module.SSLContext | None = None,
+        app: Any = None,
+    ) -> None:
+        """Listen (see :meth:`listen`) and run until cancelled or :meth:`close` is called."""
+        stopped = self._stopped = asyncio.Event()
+        await self.listen(port, host, ssl=ssl, app=app)
+        try:
+            await stopped.wait()
+        except asyncio.CancelledError:
+            await self.close()
+            raise
+
+    @property
+    def port(self) -> int:
+        """The port the built-in server listens on (after :meth:`listen`)."""
+        if self._http is None:
+            raise RuntimeError("the server is not listening")
+        return self._http.port
+
+    def asgi_app(self, other_app: Any = None) -> Any:
+        """An ASGI application serving Socket.IO; other paths go to ``other_app``."""
+        from aiosocketio.io.asgi import ASGIApp
+
+        return ASGIApp(self.engine, other_app)
+
+    async def close(self) -> None:
+        """Disconnect every socket ("server shutting down"), close the engine, stop listening.
+
+        The clients receive a DISCONNECT packet first, so they see ``io server disconnect``
+        and do not try to reconnect.
+        """
+        for nsp in list(self._nsps.values()) + list(self._parent_nsps):
+            for socket in list(nsp.sockets.values()):
+                socket._packet(Packet(PacketType.DISCONNECT, nsp.name))
+                socket._on_close("server shutting down")
+            try:
+                await nsp.adapter.close()
+            except Exception:
+                logger.exception("error while closing the adapter of %s", nsp.name)
+        await asyncio.sleep(0)
+        await self.engine.close()
+        http = self._http
+        if http is not None:
+            self._http = None
+            http.close()
+            await http.wait_closed()
+        if self._stopped is not None:
+            self._stopped.set()

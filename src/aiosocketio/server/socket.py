@@ -1,0 +1,532 @@
+"""The server-side ``Socket``: one client connected to one namespace.
+
+Handlers and acknowledgements:
+
+* ``socket.on("event", handler)`` (or ``@socket.on("event")``) registers a handler that is
+  called with the event's arguments. It may be a function or a coroutine function.
+* When the client asked for an acknowledgement, the handler's **return value** answers it
+  (awaited first for a coroutine): ``None`` answers with no argument, a ``tuple`` answers
+  with its items as separate arguments, anything else is the single argument.
+* Node-style code may instead declare a parameter named ``ack`` or ``callback``: it then
+  receives a callable ``ack(*args)`` (only when the client asked for an acknowledgement;
+  give the parameter a default such as ``None``), and the return value is ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Generator, Iterable
+from typing import TYPE_CHECKING, Any
+
+from aiosocketio.exceptions import AckTimeout, Disconnected, LocalProtocolError
+from aiosocketio.io.engine import PreparedMessage
+from aiosocketio.server.broadcast import BroadcastOperator
+from aiosocketio.server.events import EventEmitter, call_listener, logger, spawn
+from aiosocketio.server.handshake import Handshake
+from aiosocketio.socketio.packets import RESERVED_EVENTS, Packet, PacketType
+
+if TYPE_CHECKING:
+    from aiosocketio.adapters.base import Adapter
+    from aiosocketio.io.engine import EngineSocket
+    from aiosocketio.server.client import Client
+    from aiosocketio.server.namespace import Namespace
+    from aiosocketio.server.server import Server
+
+__all__ = ["Socket", "SocketEmitter"]
+
+AnyListener = Callable[..., Any]
+PacketMiddleware = Callable[[list[Any]], Awaitable[None] | None]
+
+_log = logging.getLogger("aiosocketio.server")
+
+
+def generate_sid() -> str:
+    """A fresh 20-character base64url id (as Node's ``base64id``)."""
+    return secrets.token_urlsafe(15)
+
+
+class _Done:
+    """An already-finished awaitable: ``socket.join(...)`` may be awaited or not."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return
+        yield
+
+
+_DONE = _Done()
+
+
+class _Acker:
+    """The callable that answers one client acknowledgement, at most once."""
+
+    __slots__ = ("id", "sent", "socket")
+
+    def __init__(self, socket: Socket, ack_id: int) -> None:
+        self.socket = socket
+        self.id = ack_id
+        self.sent = False
+
+    def __call__(self, *args: Any) -> None:
+        if self.sent:
+            return
+        self.sent = True
+        socket = self.socket
+        socket._packet(Packet(PacketType.ACK, socket.nsp.name, list(args), self.id))
+
+    def reply(self, value: Any) -> None:
+        if value is None:
+            self()
+        elif isinstance(value, tuple):
+            self(*value)
+        else:
+            self(value)
+
+
+class _FutureAck:
+    """A pending ``emit_with_ack`` (resolves a future; fails it on disconnect)."""
+
+    __slots__ = ("future", "timer")
+
+    def __init__(self, future: asyncio.Future[Any]) -> None:
+        self.future = future
+        self.timer: asyncio.TimerHandle | None = None
+
+    def __call__(self, args: list[Any]) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        if not self.future.done():
+            if not args:
+                self.future.set_result(None)
+            elif len(args) == 1:
+                self.future.set_result(args[0])
+            else:
+                self.future.set_result(tuple(args))
+
+    def fail(self, exc: BaseException) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        if not self.future.done():
+            self.future.set_exception(exc)
+
+
+def _check_event(event: str | int) -> None:
+    if isinstance(event, str) and event in RESERVED_EVENTS:
+        raise LocalProtocolError(f'"{event}" is a reserved event name')
+
+
+class SocketEmitter:
+    """``socket.timeout(s)``, ``socket.volatile``, ``socket.compress(c)``: emit with flags.
+
+    Immutable; every modifier returns a new emitter.
+    """
+
+    __slots__ = ("_compress", "_socket", "_timeout", "_volatile")
+
+    def __init__(
+        self, socket: Socket, volatile: bool, compress: bool, timeout: float | None
+    ) -> None:
+        self._socket = socket
+        self._volatile = volatile
+        self._compress = compress
+        self._timeout = timeout
+
+    def timeout(self, seconds: float) -> SocketEmitter:
+        """Fail ``emit_with_ack`` with :class:`AckTimeout` after ``seconds``."""
+        return SocketEmitter(self._socket, self._volatile, self._compress, seconds)
+
+    @property
+    def volatile(self) -> SocketEmitter:
+        """The packet may be dropped if the client is not ready to receive it."""
+        return SocketEmitter(self._socket, True, self._compress, self._timeout)
+
+    def compress(self, compress: bool) -> SocketEmitter:
+        """Whether to compress the packet (with permessage-deflate or HTTP compression)."""
+        return SocketEmitter(self._socket, self._volatile, compress, self._timeout)
+
+    def emit(self, event: str | int, *args: Any) -> None:
+        """Emit ``event`` to this client with the flags."""
+        self._socket._emit(event, args, self._volatile)
+
+    async def emit_with_ack(self, event: str | int, *args: Any) -> Any:
+        """Emit ``event`` and wait for the client's acknowledgement (see ``Socket``)."""
+        return await self._socket._emit_with_ack(event, args, self._timeout, self._volatile)
+
+
+class Socket(EventEmitter):
+    """One client in one namespace (Node's server-side ``Socket``).
+
+    Users may set their own attributes (``socket.user = ...``); ``socket.data`` is the
+    dict that ``fetch_sockets`` shares across a cluster.
+
+    Attributes:
+        id: the socket id (20 characters, distinct from the Engine.IO id).
+        handshake: the :class:`Handshake` of the connection.
+        data: free-form data (serialised to other servers by cluster adapters).
+        nsp: the :class:`Namespace`.
+        server: the :class:`Server`.
+        client: the connection-level client object.
+        conn: the Engine.IO connection (``EngineSocket``).
+        connected: whether the socket is connected to its namespace.
+    """
+
+    def __init__(self, nsp: Namespace, client: Client, auth: dict[str, Any]) -> None:
+        self.nsp = nsp
+        self.server: Server = nsp.server
+        self.adapter: Adapter = nsp.adapter
+        self.client = client
+        self.conn: EngineSocket = client.conn
+        self.id: str = generate_sid()
+        self.handshake = Handshake.from_connection(client.conn, auth)
+        self.data: dict[str, Any] = {}
+        self.connected = False
+        self.recovered = False
+        self._acks: dict[int, Callable[[list[Any]], None]] = {}
+        self._any: list[AnyListener] | None = None
+        self._any_outgoing: list[AnyListener] | None = None
+        self._fns: list[PacketMiddleware] = []
+
+    def __repr__(self) -> str:
+        return f"<Socket id={self.id!r} nsp={self.nsp.name!r} connected={self.connected}>"
+
+    # -- state ------------------------------------------------------------------------------
+
+    @property
+    def rooms(self) -> set[str]:
+        """The rooms this socket is in (a copy), its own id included."""
+        return set(self.adapter.socket_rooms(self.id) or ())
+
+    @property
+    def disconnected(self) -> bool:
+        """Whether the socket is disconnected from its namespace."""
+        return not self.connected
+
+    @property
+    def request(self) -> Any:
+        """The HTTP request of the connection."""
+        return self.conn.request
+
+    # -- emitting ---------------------------------------------------------------------------
+
+    def emit(self, event: str | int, *args: Any) -> None:
+        """Send ``event`` with ``args`` to this client (binary may appear anywhere).
+
+        Raises:
+            LocalProtocolError: ``event`` is a reserved name.
+        """
+        self._emit(event, args, False)
+
+    def send(self, *args: Any) -> None:
+        """Emit a ``message`` event."""
+        self._emit("message", args, False)
+
+    write = send
+
+    async def emit_with_ack(self, event: str | int, *args: Any) -> Any:
+        """Emit ``event`` and wait for the client's acknowledgement.
+
+        Returns:
+            the acknowledgement's argument: ``None`` if there was none, the value if there
+            was one, a tuple if there were several.
+
+        Raises:
+            Disconnected: the socket disconnected first.
+            AckTimeout: with ``socket.timeout(s)``, no acknowledgement came in time.
+        """
+        return await self._emit_with_ack(event, args, None, False)
+
+    def timeout(self, seconds: float) -> SocketEmitter:
+        """An emitter whose ``emit_with_ack`` fails with :class:`AckTimeout` after ``seconds``."""
+        return SocketEmitter(self, False, True, seconds)
+
+    @property
+    def volatile(self) -> SocketEmitter:
+        """An emitter whose packets may be dropped if the client is not ready."""
+        return SocketEmitter(self, True, True, None)
+
+    def compress(self, compress: bool) -> SocketEmitter:
+        """An emitter with the compress flag set to ``compress``."""
+        return SocketEmitter(self, False, compress, None)
+
+    def _emit(self, event: str | int, args: tuple[Any, ...], volatile: bool) -> None:
+        _check_event(event)
+        data = [event, *args]
+        if self._any_outgoing is not None:
+            self._notify_outgoing(data)
+        self._packet(Packet(PacketType.EVENT, self.nsp.name, data), volatile)
+
+    async def _emit_with_ack(
+        self, event: str | int, args: tuple[Any, ...], timeout: float | None, volatile: bool
+    ) -> Any:
+        _check_event(event)
+        if not self.connected:
+            raise Disconnected("socket is disconnected")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        pending = _FutureAck(future)
+        ack_id = self.nsp._next_ack_id()
+        self._acks[ack_id] = pending
+        if timeout is not None:
+            pending.timer = loop.call_later(timeout, self._ack_timed_out, ack_id, pending)
+        data = [event, *args]
+        if self._any_outgoing is not None:
+            self._notify_outgoing(data)
+        self._packet(Packet(PacketType.EVENT, self.nsp.name, data, ack_id), volatile)
+        try:
+            return await future
+        finally:
+            self._acks.pop(ack_id, None)
+            if pending.timer is not None:
+                pending.timer.cancel()
+
+    def _ack_timed_out(self, ack_id: int, pending: _FutureAck) -> None:
+        self._acks.pop(ack_id, None)
+        pending.fail(AckTimeout())
+
+    def _packet(self, packet: Packet, volatile: bool = False) -> None:
+        """Encode ``packet`` and write it to the connection."""
+        conn = self.conn
+        if conn.ready_state != "open":
+            return
+        conn.write_prepared(PreparedMessage(self.server.encoder.encode(packet)), volatile=volatile)
+
+    # -- broadcasting from this socket ------------------------------------------------------
+
+    def to(self, room: str | Iterable[str]) -> BroadcastOperator:
+        """Broadcast to ``room`` (one or several), this socket excluded."""
+        return self.broadcast.to(room)
+
+    in_ = to
+
+    def except_(self, room: str | Iterable[str]) -> BroadcastOperator:
+        """Broadcast to everyone but ``room`` (one or several) and this socket."""
+        return self.broadcast.except_(room)
+
+    @property
+    def broadcast(self) -> BroadcastOperator:
+        """Broadcast to every socket of the namespace but this one."""
+        return BroadcastOperator(self.adapter, except_=frozenset((self.id,)))
+
+    @property
+    def local(self) -> BroadcastOperator:
+        """Broadcast on this server only, this socket excluded."""
+        return self.broadcast.local
+
+    # -- rooms ------------------------------------------------------------------------------
+
+    def join(self, rooms: str | Iterable[str]) -> Awaitable[None]:
+        """Join one room or several. The result may be awaited (it is already done)."""
+        if isinstance(rooms, str):
+            rooms = (rooms,)
+        self.adapter.add_all(self.id, rooms)
+        return _DONE
+
+    def leave(self, room: str) -> Awaitable[None]:
+        """Leave ``room``. The result may be awaited (it is already done)."""
+        self.adapter.del_(self.id, room)
+        return _DONE
+
+    # -- middlewares and catch-all listeners ------------------------------------------------
+
+    def use(self, fn: PacketMiddleware) -> PacketMiddleware:
+        """Add a per-packet middleware, called as ``fn([event, *args])`` (sync or async).
+
+        It may modify the list; raising an exception drops the packet and the exception
+        goes to the socket's ``error`` listeners. Usable as a decorator.
+        """
+        self._fns.append(fn)
+        return fn
+
+    def on_any(self, fn: AnyListener) -> AnyListener:
+        """Call ``fn(event, *args)`` for every incoming event. Usable as a decorator."""
+        if self._any is None:
+            self._any = []
+        self._any.append(fn)
+        return fn
+
+    def prepend_any(self, fn: AnyListener) -> AnyListener:
+        """Like :meth:`on_any`, but ``fn`` runs before the other catch-all listeners."""
+        if self._any is None:
+            self._any = []
+        self._any.insert(0, fn)
+        return fn
+
+    def off_any(self, fn: AnyListener | None = None) -> None:
+        """Remove one catch-all listener, or all of them."""
+        self._any = _remove_from(self._any, fn)
+
+    def listeners_any(self) -> list[AnyListener]:
+        """The catch-all listeners for incoming events."""
+        return list(self._any or ())
+
+    def on_any_outgoing(self, fn: AnyListener) -> AnyListener:
+        """Call ``fn(event, *args)`` for every outgoing event. Usable as a decorator."""
+        if self._any_outgoing is None:
+            self._any_outgoing = []
+        self._any_outgoing.append(fn)
+        return fn
+
+    def prepend_any_outgoing(self, fn: AnyListener) -> AnyListener:
+        """Like :meth:`on_any_outgoing`, but ``fn`` runs first."""
+        if self._any_outgoing is None:
+            self._any_outgoing = []
+        self._any_outgoing.insert(0, fn)
+        return fn
+
+    def off_any_outgoing(self, fn: AnyListener | None = None) -> None:
+        """Remove one catch-all outgoing listener, or all of them."""
+        self._any_outgoing = _remove_from(self._any_outgoing, fn)
+
+    def listeners_any_outgoing(self) -> list[AnyListener]:
+        """The catch-all listeners for outgoing events."""
+        return list(self._any_outgoing or ())
+
+    def _notify_outgoing(self, data: list[Any]) -> None:
+        for fn in list(self._any_outgoing or ()):
+            call_listener(fn, *data)
+
+    # -- disconnecting ----------------------------------------------------------------------
+
+    def disconnect(self, close: bool = False) -> Socket:
+        """Disconnect from the namespace; with ``close``, close the whole connection.
+
+        The client sees ``io server disconnect`` and does not reconnect.
+        """
+        if not self.connected:
+            return self
+        if close:
+            self.client._disconnect()
+        else:
+            self._packet(Packet(PacketType.DISCONNECT, self.nsp.name))
+            self._on_close("server namespace disconnect")
+        return self
+
+    # -- called by the client and the namespace ---------------------------------------------
+
+    def _on_connect(self) -> None:
+        self.connected = True
+        self.join(self.id)
+        self._packet(Packet(PacketType.CONNECT, self.nsp.name, {"sid": self.id}))
+
+    def _on_packet(self, packet: Packet) -> None:
+        ptype = packet.type
+        if ptype == PacketType.EVENT or ptype == PacketType.BINARY_EVENT:
+            self._on_event(packet)
+        elif ptype == PacketType.ACK or ptype == PacketType.BINARY_ACK:
+            ack_id = packet.id
+            cb = self._acks.pop(ack_id, None) if ack_id is not None else None
+            if cb is not None:
+                cb(list(packet.data or ()))
+        elif ptype == PacketType.DISCONNECT:
+            self._on_close("client namespace disconnect")
+
+    def _on_event(self, packet: Packet) -> None:
+        args: list[Any] = list(packet.data)
+        if self._any is not None:
+            for fn in list(self._any):
+                call_listener(fn, *args)
+        if self._fns:
+            self._run_middlewares(args, packet.id, 0)
+        else:
+            self._dispatch(args, packet.id)
+
+    def _run_middlewares(self, args: list[Any], ack_id: int | None, start: int) -> None:
+        fns = self._fns
+        for i in range(start, len(fns)):
+            try:
+                result = fns[i](args)
+            except Exception as exc:
+                self._on_error(exc)
+                return
+            if inspect.isawaitable(result):
+                spawn(self._middleware_async(result, args, ack_id, i + 1))
+                return
+        self._dispatch(args, ack_id)
+
+    async def _middleware_async(
+        self, pending: Awaitable[None], args: list[Any], ack_id: int | None, nxt: int
+    ) -> None:
+        try:
+            await pending
+        except Exception as exc:
+            self._on_error(exc)
+            return
+        self._run_middlewares(args, ack_id, nxt)
+
+    def _on_error(self, exc: BaseException) -> None:
+        if not self.emit_reserved("error", exc):
+            logger.error("missing error handler on socket %s", self.id, exc_info=exc)
+
+    def _dispatch(self, args: list[Any], ack_id: int | None) -> None:
+        if not self.connected or not args:
+            return
+        event = args[0]
+        listeners = self._take_listeners(event if isinstance(event, str) else str(event))
+        if not listeners:
+            return
+        rest = args[1:]
+        if ack_id is None:
+            for listener in listeners:
+                call_listener(listener.fn, *rest)
+            return
+        acker = _Acker(self, ack_id)
+        for listener in listeners:
+            if listener.ack_param is not None:
+                call_listener(listener.fn, *rest, **{listener.ack_param: acker})
+            else:
+                _call_with_reply(listener.fn, rest, acker)
+
+    def _error(self, data: Any) -> None:
+        """Refuse the connection: send CONNECT_ERROR with ``data``."""
+        conn = self.conn
+        if conn.ready_state == "open":
+            packet = Packet(PacketType.CONNECT_ERROR, self.nsp.name, data)
+            conn.write_prepared(PreparedMessage(self.server.encoder.encode(packet)))
+
+    def _on_close(self, reason: str, description: Any = None) -> None:
+        """Disconnect from the namespace with ``reason`` (one of Node's strings)."""
+        if not self.connected:
+            return
+        self.emit_reserved("disconnecting", reason)
+        self.adapter.del_all(self.id)
+        self.nsp._remove(self)
+        self.client._remove(self)
+        self.connected = False
+        acks = self._acks
+        if acks:
+            self._acks = {}
+            error = Disconnected(reason)
+            for cb in acks.values():
+                if isinstance(cb, _FutureAck):
+                    cb.fail(error)
+        self.emit_reserved("disconnect", reason)
+
+
+def _remove_from(lst: list[AnyListener] | None, fn: AnyListener | None) -> list[AnyListener] | None:
+    if lst is None or fn is None:
+        return None
+    try:
+        lst.remove(fn)
+    except ValueError:
+        pass
+    return lst or None
+
+
+def _call_with_reply(fn: Callable[..., Any], args: list[Any], acker: _Acker) -> None:
+    try:
+        result = fn(*args)
+    except Exception:
+        _log.exception("error in an event handler")
+        return
+    if inspect.isawaitable(result):
+        spawn(_reply_later(result, acker))
+    else:
+        acker.reply(result)
+
+
+async def _reply_later(pending: Awaitable[Any], acker: _Acker) -> None:
+    acker.reply(await pending)
