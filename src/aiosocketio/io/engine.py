@@ -267,6 +267,11 @@ class EngineSocket(Emitter):
         session.close("forced close")
         self._after()
 
+    def _add(self, event: str, handler: Callable[..., Any]) -> None:
+        if event == "packet":
+            self.session.record_packets = True
+        super()._add(event, handler)
+
     # -- internals: sending -----------------------------------------------------------
 
     def _check_hard_limit(self, channel: WebSocketChannel) -> bool:
