@@ -7,7 +7,7 @@ import contextlib
 import json
 import secrets
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -128,6 +128,24 @@ async def eventually(
         if loop.time() > deadline:
             raise AssertionError(f"condition not met in {timeout}s: {what}")
         await asyncio.sleep(interval)
+
+
+async def eventually_async(
+    fetch: Callable[[], Awaitable[Any]],
+    check: Callable[[Any], bool],
+    timeout: float = 5.0,
+    what: str = "",
+) -> Any:
+    """Call ``fetch()`` until ``check(result)`` holds; return that result."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + scaled(timeout)
+    while True:
+        result = await fetch()
+        if check(result):
+            return result
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met in {timeout}s: {what} (last: {result!r})")
+        await asyncio.sleep(0.02)
 
 
 class NodeDriver:
