@@ -1,0 +1,343 @@
+"""The ASGI front end: serve the Engine from uvicorn, hypercorn, granian...
+
+:class:`ASGIApp` turns ASGI ``http`` and ``websocket`` connections under the Engine's
+path into the calls of ``docs/ARCHITECTURE.md`` §4, and hands everything else
+(``lifespan`` included) to an optional wrapped application::
+
+    app = ASGIApp(engine, other_app=starlette_app)
+    # uvicorn module:app
+
+WebSocket messages the Engine sends are queued on the connection and drained by one
+writer task per connection (never a task per message); the server does the framing,
+so ``can_write_frames`` is ``False`` here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from aiosocketio.io.http import (
+    EngineLike,
+    HttpRequest,
+    HttpResponse,
+    WebSocketAccept,
+    WebSocketHandler,
+)
+
+__all__ = ["ASGIApp", "ASGIWebSocketChannel"]
+
+logger = logging.getLogger("aiosocketio.io.asgi")
+
+Scope = MutableMapping[str, Any]
+ASGIMessage = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[ASGIMessage]]
+Send = Callable[[ASGIMessage], Awaitable[None]]
+ASGIApplication = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def _build_request(scope: Scope) -> HttpRequest:
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope.get("headers", ()):
+        name = bytes(raw_name).decode("latin-1").lower()
+        value = bytes(raw_value).decode("latin-1")
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    client = scope.get("client") or ("", 0)
+    raw_path = scope.get("raw_path")
+    path = bytes(raw_path).decode("latin-1") if raw_path else str(scope.get("path", "/"))
+    if "?" in path:  # some servers put the query string in raw_path
+        path = path.split("?", 1)[0]
+    return HttpRequest(
+        method=str(scope.get("method", "GET")).upper(),
+        path=path,
+        query_string=bytes(scope.get("query_string", b"")).decode("latin-1"),
+        headers=headers,
+        remote_address=str(client[0]),
+        remote_port=int(client[1] or 0),
+        secure=scope.get("scheme") in ("https", "wss"),
+        scope=dict(scope),
+    )
+
+
+def _encode_headers(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(k.lower().encode("latin-1"), v.encode("latin-1", "replace")) for k, v in headers]
+
+
+class _FutureResponder:
+    """The §4 ``Responder`` for one ASGI HTTP request: completes a future."""
+
+    __slots__ = ("future", "on_abort")
+
+    def __init__(self, future: asyncio.Future[tuple[int, list[tuple[str, str]], bytes]]) -> None:
+        self.future = future
+        self.on_abort: Callable[[], None] | None = None
+
+    def respond(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        if not self.future.done():
+            self.future.set_result((status, headers, body))
+
+
+class ASGIWebSocketChannel:
+    """The §4 ``WebSocketChannel`` of one ASGI WebSocket connection.
+
+    Messages are queued and sent by the connection's writer task, in order.
+    """
+
+    __slots__ = ("_queue", "_queued_bytes", "_waiter", "can_write_frames", "closed")
+
+    def __init__(self) -> None:
+        self.can_write_frames = False
+        self.closed = False
+        self._queue: deque[ASGIMessage] = deque()
+        self._queued_bytes = 0
+        self._waiter: asyncio.Future[None] | None = None
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def write_frames(self, data: bytes) -> None:
+        """Not supported: the ASGI server does the framing (``can_write_frames`` is False)."""
+        raise NotImplementedError("ASGI connections cannot write prebuilt frames")
+
+    def send_message(self, data: str | bytes) -> None:
+        """Queue one text (``str``) or binary (``bytes``) message."""
+        if self.closed:
+            return
+        if isinstance(data, str):
+            self._queue.append({"type": "websocket.send", "text": data})
+        else:
+            self._queue.append({"type": "websocket.send", "bytes": bytes(data)})
+        self._queued_bytes += len(data)
+        self._wake()
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Queue a close; nothing is sent after it."""
+        if self.closed:
+            return
+        self.closed = True
+        self._queue.append({"type": "websocket.close", "code": code, "reason": reason})
+        self._wake()
+
+    @property
+    def buffered_amount(self) -> int:
+        """Bytes of queued messages not yet handed to the server."""
+        return self._queued_bytes
+
+    async def run_writer(self, send: Send) -> None:
+        """Drain the queue into ``send`` until the close message is sent."""
+        loop = asyncio.get_running_loop()
+        queue = self._queue
+        while True:
+            while queue:
+                message = queue.popleft()
+                if message["type"] == "websocket.send":
+                    payload = message.get("text")
+                    if payload is None:
+                        payload = message["bytes"]
+                    self._queued_bytes -= len(payload)
+                await send(message)
+                if message["type"] == "websocket.close":
+                    return
+            self._waiter = loop.create_future()
+            await self._waiter
+            self._waiter = None
+
+
+class ASGIApp:
+    """An ASGI 3 application serving ``engine`` (and optionally another app).
+
+    Args:
+        engine: the Engine.IO engine (§4 surface).
+        other_app: the ASGI application for every other path and for ``lifespan``.
+    """
+
+    def __init__(self, engine: EngineLike, other_app: ASGIApplication | None = None) -> None:
+        self.engine = engine
+        self.other_app = other_app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI entry point."""
+        kind = scope["type"]
+        if kind == "lifespan":
+            if self.other_app is not None:
+                await self.other_app(scope, receive, send)
+            else:
+                await self._lifespan(receive, send)
+            return
+        path = str(scope.get("path", "/"))
+        if kind not in ("http", "websocket") or not self.engine.options.matches(path):
+            if self.other_app is not None:
+                await self.other_app(scope, receive, send)
+            elif kind == "http":
+                await self._send_response(send, 404, [("Content-Type", "text/plain")], b"Not Found")
+            elif kind == "websocket":
+                await receive()  # websocket.connect
+                await send({"type": "websocket.close", "code": 1000})
+            return
+        if kind == "http":
+            await self._http(scope, receive, send)
+        else:
+            await self._websocket(scope, receive, send)
+
+    @staticmethod
+    async def _lifespan(receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    @staticmethod
+    async def _send_response(
+        send: Send, status: int, headers: list[tuple[str, str]], body: bytes
+    ) -> None:
+        raw = _encode_headers(
+            [(k, v) for k, v in headers if k.lower() not in ("content-length", "connection")]
+        )
+        raw.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = self.engine.options.max_http_buffer_size
+        chunks: list[bytes] = []
+        size = 0
+        too_big = False
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = bytes(message.get("body", b""))
+            size += len(chunk)
+            if size > limit:
+                too_big = True
+                chunks = []
+                break  # the answer is 413 whatever follows
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        request = _build_request(scope)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[tuple[int, list[tuple[str, str]], bytes]] = loop.create_future()
+        responder = _FutureResponder(future)
+        body = None if too_big else b"".join(chunks)
+        task: asyncio.Task[Any] | None = None
+        try:
+            result = self.engine.handle_request(request, body, responder)
+            if result is not None:
+                task = asyncio.ensure_future(result)
+        except Exception:
+            logger.exception("engine.handle_request failed")
+            responder.respond(500, [], b"")
+        if not future.done():
+            if task is not None:
+                await asyncio.wait({future, task}, return_when=asyncio.FIRST_COMPLETED)
+                if task.done() and not future.done() and task.exception() is not None:
+                    logger.error("engine.handle_request failed", exc_info=task.exception())
+                    responder.respond(500, [], b"")
+            if not future.done() and not await self._wait_or_disconnect(future, receive):
+                abort = responder.on_abort
+                responder.on_abort = None
+                if abort is not None:
+                    abort()
+                return
+        status, headers, answer = future.result()
+        await self._send_response(send, status, headers, answer)
+        if task is not None and not task.done():
+            await task
+
+    @staticmethod
+    async def _wait_or_disconnect(future: asyncio.Future[Any], receive: Receive) -> bool:
+        """Wait for the answer; ``False`` if the client disconnected first."""
+        while True:
+            listener = asyncio.ensure_future(receive())
+            await asyncio.wait({future, listener}, return_when=asyncio.FIRST_COMPLETED)
+            if future.done():
+                listener.cancel()
+                return True
+            if listener.result()["type"] == "http.disconnect":
+                return False
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return
+        request = _build_request(scope)
+        try:
+            result: Any = self.engine.handle_websocket(request)
+            if not isinstance(result, WebSocketAccept | HttpResponse):
+                result = await result
+        except Exception:
+            logger.exception("engine.handle_websocket failed")
+            result = HttpResponse(500, [], b"")
+        if isinstance(result, HttpResponse):
+            await self._refuse(scope, send, result)
+            return
+        assert isinstance(result, WebSocketAccept)
+        await send({"type": "websocket.accept", "headers": _encode_headers(result.headers)})
+        channel = ASGIWebSocketChannel()
+        try:
+            handler: WebSocketHandler | None = result.attach(channel)
+        except Exception:
+            logger.exception("WebSocketAccept.attach failed")
+            await send({"type": "websocket.close", "code": 1011})
+            return
+        writer = asyncio.ensure_future(channel.run_writer(send))
+        code: int | None = None
+        limit = self.engine.options.max_http_buffer_size
+        try:
+            while True:
+                message = await receive()
+                kind = message["type"]
+                if kind == "websocket.receive":
+                    data = message.get("text")
+                    if data is None:
+                        data = message.get("bytes")
+                    if data is None:
+                        continue
+                    if len(data) > limit:
+                        channel.close(1009, "message too big")
+                        continue
+                    if handler is not None and not channel.closed:
+                        try:
+                            handler.on_message(data)
+                        except Exception:
+                            logger.exception("WebSocket message handler failed")
+                elif kind == "websocket.disconnect":
+                    code = int(message.get("code", 1005))
+                    break
+        except Exception as exc:  # the server failed the connection
+            logger.debug("WebSocket receive failed: %r", exc)
+        finally:
+            channel.closed = True
+            if not writer.done():
+                writer.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await writer
+            if handler is not None:
+                try:
+                    handler.on_close(code)
+                except Exception:
+                    logger.exception("WebSocket close handler failed")
+
+    @staticmethod
+    async def _refuse(scope: Scope, send: Send, response: HttpResponse) -> None:
+        if "websocket.http.response" in scope.get("extensions", {}):
+            raw = _encode_headers(
+                [(k, v) for k, v in response.headers if k.lower() != "content-length"]
+            )
+            raw.append((b"content-length", str(len(response.body)).encode()))
+            await send(
+                {"type": "websocket.http.response.start", "status": response.status, "headers": raw}
+            )
+            await send({"type": "websocket.http.response.body", "body": response.body})
+        else:
+            await send({"type": "websocket.close", "code": 1008})
