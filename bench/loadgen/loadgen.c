@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -115,6 +116,16 @@ static uint64_t *room_expected; /* per room: messages that should have arrived *
 static int *room_size;
 static int64_t seq_next;
 static char hostport[128];
+static int o_port2 = 0;
+static struct sockaddr_in addr2;
+static double cpu_measure_start, cpu_measure_end;
+
+static double cpu_now(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+}
 
 static double now(void) {
     struct timespec ts;
@@ -242,7 +253,8 @@ static void conn_open(conn_t *c) {
     c->fd = fd;
     c->state = ST_CONNECTING;
     c->last_seq = -1;
-    int r = connect(fd, (struct sockaddr *)&addr, sizeof addr);
+    struct sockaddr_in *a = (o_port2 && !c->controller && (c->idx % 2) == 1) ? &addr2 : &addr;
+    int r = connect(fd, (struct sockaddr *)a, sizeof *a);
     if (r < 0 && errno != EINPROGRESS) die("connect");
     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
     c->want_out = 1;
@@ -391,11 +403,16 @@ static void on_ready(conn_t *c) {
     if (ready + failed >= expected_ready() && !t_ready) on_all_ready();
 }
 
+static void phase_measure(void) {
+    printf("{\"phase\":\"measure\",\"elapsed\":%.4f}\n", now() - t_start);
+    fflush(stdout);
+    cpu_measure_start = cpu_now();
+}
+
 static void on_joined(void) {
     joined_count++;
     if (joined_count == receivers_count()) {
-        printf("{\"phase\":\"joined\",\"elapsed\":%.4f}\n", now() - t_start);
-        fflush(stdout);
+        phase_measure();
         t_measure_start = now();
         measuring = 1;
         start_round();
@@ -845,6 +862,8 @@ static void report(void) {
            "\"pings\":%.0f,\"bad_frames\":%llu",
            scenario_name(), o_clients, ready - (controller ? 1 : 0), failed, dropped, pings,
            (unsigned long long)bad_frames);
+    printf(",\"cpu_seconds\":%.4f,\"cpu_total_seconds\":%.4f", cpu_measure_end - cpu_measure_start,
+           cpu_measure_end);
     if (t_ready) printf(",\"connect_seconds\":%.4f,\"handshakes_per_s\":%.1f", t_ready - t_start,
                         (double)ready / (t_ready - t_start));
     if (o_scenario == SC_ECHO || o_scenario == SC_BINARY || o_scenario == SC_POLLING) {
@@ -877,7 +896,7 @@ static void usage(void) {
             "connect|hold|echo|binary|broadcast|rooms|polling\n"
             "  [--clients N] [--inflight K] [--duration S] [--warmup S] [--rooms R] [--emits M]\n"
             "  [--payload BYTES] [--binsize BYTES] [--concurrency N] [--hold S (-1: until "
-            "SIGUSR1)] [--timeout S] [--seed N]\n");
+            "SIGUSR1)] [--timeout S] [--seed N] [--port2 N (odd clients go there)]\n");
     exit(2);
 }
 
@@ -888,7 +907,7 @@ int main(int argc, char **argv) {
         {"duration", 1, 0, 'd'}, {"warmup", 1, 0, 'w'},      {"rooms", 1, 0, 'r'},
         {"emits", 1, 0, 'm'},    {"payload", 1, 0, 'b'},     {"binsize", 1, 0, 'B'},
         {"concurrency", 1, 0, 'C'}, {"hold", 1, 0, 'H'},     {"timeout", 1, 0, 't'},
-        {"seed", 1, 0, 'S'},     {0, 0, 0, 0}};
+        {"seed", 1, 0, 'S'},     {"port2", 1, 0, 'q'},       {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
@@ -915,6 +934,7 @@ int main(int argc, char **argv) {
         case 'H': o_hold = atof(optarg); break;
         case 't': o_timeout = atof(optarg); break;
         case 'S': o_seed = (unsigned)atoi(optarg); break;
+        case 'q': o_port2 = atoi(optarg); break;
         default: usage();
         }
     }
@@ -931,6 +951,8 @@ int main(int argc, char **argv) {
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)o_port);
     if (inet_pton(AF_INET, o_host, &addr.sin_addr) != 1) usage();
+    addr2 = addr;
+    addr2.sin_port = htons((uint16_t)o_port2);
 
     payload = malloc((size_t)o_payload + 1);
     for (int i = 0; i < o_payload; i++) payload[i] = (char)('a' + i % 26);
@@ -1003,6 +1025,7 @@ int main(int argc, char **argv) {
         int is_load = o_scenario == SC_ECHO || o_scenario == SC_BINARY || o_scenario == SC_POLLING;
         if (is_load && t_ready && !measuring && !stopping && t >= t_measure_start) {
             measuring = 1;
+            phase_measure();
             acks = 0;
             bytes_echoed = 0;
             nlat = 0;
@@ -1035,6 +1058,7 @@ int main(int argc, char **argv) {
         }
         if (finished && !report_done) {
             report_done = 1;
+            cpu_measure_end = cpu_now();
             stopping = 1;
             report();
             break;

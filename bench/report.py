@@ -1,0 +1,153 @@
+"""Turn a results dict (bench/results/<date>.json) into a console table and Markdown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_PEER_OF = {
+    "aiosocketio": "python-socketio",
+    "aiosocketio-asgi": "python-socketio-asgi",
+}
+_OURS = ("aiosocketio", "aiosocketio-asgi")
+_HEADERS = (
+    "scenario",
+    "server",
+    "throughput",
+    "p50 / p99 ms",
+    "server µs/msg",
+    "server CPU",
+    "loadgen CPU",
+    "RSS",
+    "vs Node",
+    "vs python-socketio",
+    "notes",
+)
+
+
+def _saturated(r: dict[str, Any]) -> bool:
+    return bool(r.get("loadgen_saturated"))
+
+
+def ratio(ours: dict[str, Any], peer: dict[str, Any] | None) -> str:
+    """ours/peer throughput; from server µs per message when a load generator was the limit
+    (marked "cpu")."""
+    if peer is None or (peer.get("error") and not peer.get("value")):
+        return ""
+    if ours["scenario"] in ("connect", "hold"):
+        a = ours["extra"].get("rss_per_conn_kib")
+        b = peer["extra"].get("rss_per_conn_kib")
+        tput = f"{ours['value'] / peer['value']:.2f}x" if peer.get("value") else ""
+        if a and b:
+            return f"{tput} (mem {a / b:.2f}x)"
+        return tput
+    if _saturated(ours) or _saturated(peer):
+        a, b = ours.get("server_us_per_msg"), peer.get("server_us_per_msg")
+        if a and b:
+            return f"{b / a:.2f}x cpu"
+        return ""
+    if peer.get("value"):
+        return f"{ours['value'] / peer['value']:.2f}x"
+    return ""
+
+
+def _fmt_value(r: dict[str, Any]) -> str:
+    if not r.get("unit"):
+        return "—"
+    v = r["value"]
+    return f"{v:,.1f} {r['unit']}" if v < 100 else f"{v:,.0f} {r['unit']}"
+
+
+def _rss(r: dict[str, Any]) -> str:
+    extra = r.get("extra") or {}
+    if r["scenario"] == "hold" and extra.get("steps"):
+        return ", ".join(
+            f"{s['clients'] // 1000}k: {s['rss_per_conn_kib']:.1f} KiB/conn" for s in extra["steps"]
+        )
+    if "rss_per_conn_kib" in extra:
+        return f"{extra['rss_per_conn_kib']:.1f} KiB/conn ({extra['rss_kib'] / 1024:.0f} MiB)"
+    if extra.get("rss_kib"):
+        return f"{extra['rss_kib'] / 1024:.0f} MiB"
+    return ""
+
+
+def rows(data: dict[str, Any]) -> list[list[str]]:
+    """One row per result, with ratios for aiosocketio's rows."""
+    results = data["results"]
+    by_key = {(r["scenario"], r["server"]): r for r in results}
+    out = []
+    for r in results:
+        extra = r.get("extra") or {}
+        lat = ""
+        if extra.get("p50_us") is not None and r["scenario"] in ("echo", "polling", "binary"):
+            lat = f"{extra['p50_us'] / 1000:.2f} / {extra['p99_us'] / 1000:.2f}"
+        us = r.get("server_us_per_msg")
+        scpu = r.get("server_cpu_pct")
+        lcpu = r.get("loadgen_cpu_pct")
+        vs_node = vs_py = ""
+        if r["server"] in _OURS:
+            vs_node = ratio(r, by_key.get((r["scenario"], "node")))
+            vs_py = ratio(r, by_key.get((r["scenario"], _PEER_OF[r["server"]])))
+        notes = []
+        if r.get("error"):
+            notes.append(f"ERROR: {r['error']}")
+        if r.get("loadgen_saturated"):
+            notes.append("loadgen >80%")
+        if r["scenario"] == "hold":
+            notes.append(f"{extra.get('pings', 0)} pings, {r['seconds']:.0f} s held")
+        out.append(
+            [
+                r["scenario"],
+                r["server"],
+                _fmt_value(r),
+                lat,
+                f"{us:.2f}" if us else "",
+                f"{scpu:.0f}%" if scpu is not None else "",
+                f"{lcpu:.0f}%" if lcpu is not None else "",
+                _rss(r),
+                vs_node,
+                vs_py,
+                "; ".join(notes),
+            ]
+        )
+    return out
+
+
+def render_table(data: dict[str, Any]) -> str:
+    """A plain-text table for the console."""
+    body = rows(data)
+    widths = [
+        max(len(h), *(len(row[i]) for row in body)) if body else len(h)
+        for i, h in enumerate(_HEADERS)
+    ]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(_HEADERS, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in body]
+    return "\n".join(lines)
+
+
+def render_markdown(data: dict[str, Any]) -> str:
+    """The Markdown the README includes (bench/results/latest.md)."""
+    m = data["machine"]
+    pk = m.get("packages") or {}
+    pkg = ", ".join(f"{k} {v}" for k, v in pk.items()) if isinstance(pk, dict) else str(pk)
+    lines = [
+        f"Run {data['date']}{' (--quick)' if data.get('quick') else ''}, "
+        f"{data.get('elapsed_seconds', 0):.0f} s. Machine: {m.get('cpu')}, {m.get('cores')} cores, "
+        f"kernel {m.get('kernel')}, {m.get('memory')}; Python {m.get('python')}, "
+        f"Node {m.get('node')}, socket.io {m.get('socket.io (npm)')}; {pkg}. "
+        "Server pinned to core 0, load generator to core 1.",
+        "",
+        "| " + " | ".join(_HEADERS) + " |",
+        "|" + "|".join("---" for _ in _HEADERS) + "|",
+    ]
+    for row in rows(data):
+        lines.append("| " + " | ".join(c.replace("|", "/") for c in row) + " |")
+    lines += [
+        "",
+        "Ratios are aiosocketio ÷ peer throughput (native vs python-socketio on aiohttp; ASGI vs "
+        'python-socketio under the same uvicorn). "cpu" marks a ratio read from server CPU µs '
+        "per delivered message because a load generator was above 80% of its core. connect: "
+        '"mem" is RSS per connection, lower is better.',
+        "",
+    ]
+    return "\n".join(lines)

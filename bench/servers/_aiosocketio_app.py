@@ -1,0 +1,50 @@
+"""The benchmark app on aiosocketio (shared by the native and the ASGI front ends)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from aiosocketio import Server
+
+
+def _redis_adapter() -> Any:
+    """A Redis adapter factory when ``--redis URL`` is given (the cluster scenario)."""
+    if "--redis" not in sys.argv:
+        return None
+    import redis.asyncio as aioredis
+
+    from aiosocketio.adapters.redis import RedisAdapter
+
+    url = sys.argv[sys.argv.index("--redis") + 1]
+    key = os.environ.get("BENCH_REDIS_KEY", "bench-socket.io")
+    return RedisAdapter.factory(aioredis.Redis.from_url(url), key=key)
+
+
+def make_server() -> Server:
+    """A Server running the benchmark app: echo, join, bcast, bin."""
+    adapter = _redis_adapter()
+    server = Server(adapter=adapter) if adapter is not None else Server()
+
+    @server.on("connection")
+    def on_connection(socket: Any) -> None:
+        def echo(data: Any) -> Any:
+            return data
+
+        def join(room: str) -> bool:
+            socket.join(room)
+            return True
+
+        def bcast(room: str, data: Any) -> None:
+            server.to(room).emit("m", data)
+
+        def binary(data: bytes) -> bytes:
+            return data
+
+        socket.on("echo", echo)
+        socket.on("join", join)
+        socket.on("bcast", bcast)
+        socket.on("bin", binary)
+
+    return server
