@@ -821,6 +821,7 @@ static void conn_close(conn_t *c, int by_server) {
             dropped++;
             closed_by_server++;
         } else if (before != ST_READY && !c->polling_post) {
+            if (failed < 5) fprintf(stderr, "loadgen: connection closed during the handshake\n");
             failed++;
             inprogress--;
         }

@@ -1,0 +1,152 @@
+"""Smoke test of the benchmark's load generator (bench/loadgen/loadgen.c).
+
+It builds the C load generator and runs every scenario, tiny and bounded, against the
+benchmark app on the official Node socket.io server, so the load generator's Engine.IO v4 /
+Socket.IO v5 handling (handshake, "40" connect, acks, binary attachments, broadcast order,
+long-polling) is checked against the reference. No timing is asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.node import NODE_MODULES
+from tests.support.timeouts import scaled
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+
+pytestmark = pytest.mark.interop
+
+
+@pytest.fixture(scope="module")
+def loadgen(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    gcc = shutil.which("gcc")
+    assert gcc is not None, "gcc is needed to build the load generator"
+    out = tmp_path_factory.mktemp("loadgen") / "loadgen"
+    subprocess.run(
+        [gcc, "-O2", "-Wall", "-Werror", "-o", str(out), str(BENCH / "loadgen" / "loadgen.c")],
+        check=True,
+        timeout=scaled(60),
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def node_port() -> Iterator[int]:
+    env = dict(os.environ, NODE_PATH=str(NODE_MODULES))
+    proc = subprocess.Popen(
+        ["node", str(BENCH / "servers" / "node_socketio.js"), "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line, proc.stderr.read() if proc.stderr else "node server did not start"
+        yield int(json.loads(line)["port"])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=scaled(10))
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def run_loadgen(binary: Path, port: int, scenario: str, *args: str) -> list[dict[str, Any]]:
+    """Run the load generator to the end; its JSON lines (phases, then the report)."""
+    done = subprocess.run(
+        [str(binary), "--port", str(port), "--scenario", scenario, "--timeout", "20", *args],
+        capture_output=True,
+        text=True,
+        timeout=scaled(40),
+        check=False,
+    )
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert done.returncode == 0, (done.returncode, done.stdout, done.stderr)
+    assert lines and lines[-1]["scenario"] == scenario, done.stdout
+    report = lines[-1]
+    assert report["failed"] == 0
+    assert report["dropped"] == 0
+    assert report["bad_frames"] == 0
+    return lines
+
+
+def test_connect_counts_every_handshake(loadgen: Path, node_port: int) -> None:
+    lines = run_loadgen(loadgen, node_port, "connect", "--clients", "50", "--hold", "0.1")
+    phases = [line["phase"] for line in lines if "phase" in line]
+    assert phases == ["ready"]
+    assert lines[-1]["ready"] == 50
+    assert lines[-1]["handshakes_per_s"] > 0
+
+
+def test_echo_gets_every_ack(loadgen: Path, node_port: int) -> None:
+    lines = run_loadgen(
+        loadgen, node_port, "echo", "--clients", "3", "--inflight", "4",
+        "--duration", "0.3", "--warmup", "0.1",
+    )  # fmt: skip
+    report = lines[-1]
+    assert report["acks"] > 0
+    assert 0 < report["p50_us"] <= report["p99_us"]
+
+
+def test_broadcast_delivers_everything_in_order(loadgen: Path, node_port: int) -> None:
+    lines = run_loadgen(
+        loadgen, node_port, "broadcast", "--clients", "20", "--emits", "10", "--duration", "0.2"
+    )
+    report = lines[-1]
+    assert report["all_delivered"] is True
+    assert report["order_errors"] == 0
+    assert report["deliveries"] == 20 * report["emits"]
+    assert report["emits"] == 10 * report["rounds"]
+
+
+def test_rooms_deliver_to_members_only(loadgen: Path, node_port: int) -> None:
+    lines = run_loadgen(
+        loadgen, node_port, "rooms", "--clients", "30", "--rooms", "5", "--emits", "10",
+        "--duration", "0.2",
+    )  # fmt: skip
+    report = lines[-1]
+    assert report["all_delivered"] is True
+    # every room has 6 members, so each emit reaches exactly 6 clients
+    assert report["deliveries"] == 6 * report["emits"]
+
+
+def test_binary_echo_counts_attachment_bytes(loadgen: Path, node_port: int) -> None:
+    lines = run_loadgen(
+        loadgen, node_port, "binary", "--clients", "2", "--inflight", "1", "--binsize", "4096",
+        "--duration", "0.3", "--warmup", "0.1",
+    )  # fmt: skip
+    report = lines[-1]
+    assert report["acks"] > 0
+    assert report["bytes"] == 4096 * report["acks"]
+
+
+def test_polling_echo(loadgen: Path, node_port: int) -> None:
+    lines = run_loadgen(
+        loadgen, node_port, "polling", "--clients", "3", "--inflight", "1",
+        "--duration", "0.3", "--warmup", "0.1",
+    )  # fmt: skip
+    assert lines[-1]["acks"] > 0
+
+
+def test_refused_upgrade_is_a_clean_failure(loadgen: Path, node_port: int) -> None:
+    done = subprocess.run(
+        [str(loadgen), "--port", str(node_port), "--path", "/nope/", "--scenario", "connect",
+         "--clients", "2", "--timeout", "5"],
+        capture_output=True, text=True, timeout=scaled(20), check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    report = json.loads(done.stdout.splitlines()[-1])
+    assert report["failed"] == 2
+    assert "loadgen:" in done.stderr
