@@ -104,7 +104,6 @@ async def run_asgi(port: int) -> None:
         ws_ping_interval=None,
     )
     server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     stop = _stop_event()
     task = asyncio.ensure_future(server.serve(sockets=[sock]))
     while not server.started and not task.done():
