@@ -15,7 +15,6 @@ from aiosocketio.exceptions import LocalProtocolError
 from tests.cluster.support import (
     REDIS_URL,
     ClientFleet,
-    NodeDriver,
     eventually,
     eventually_async,
     start_node_server,
@@ -56,7 +55,7 @@ class Capture:
             await self.task
         except asyncio.CancelledError:
             pass
-        await self.pubsub.aclose()
+        await self.pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
 @pytest.fixture

@@ -172,13 +172,13 @@ class NodeDriver:
             elif isinstance(line, dict):
                 self.events.append(revive(line))
 
-    async def call(self, cmd: str, timeout: float = 10.0, **fields: Any) -> Any:
+    async def call(self, cmd: str, *, wait: float = 10.0, **fields: Any) -> Any:
         self._next_id += 1
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._results[self._next_id] = future
         self.proc.send(plain({"id": self._next_id, "cmd": cmd, **fields}))
         try:
-            line = await asyncio.wait_for(future, scaled(timeout))
+            line = await asyncio.wait_for(future, scaled(wait))
         except TimeoutError:
             raise AssertionError(f"no answer to {cmd}; stderr:\n{self.proc.stderr}") from None
         if "error" in line:

@@ -1,0 +1,133 @@
+"""A mixed cluster for the tests: aiosocketio servers and one Node server on one Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from aiosocketio import Server
+from aiosocketio.adapters.base import Adapter
+from aiosocketio.adapters.redis import RedisAdapter
+from aiosocketio.adapters.sharded import ShardedRedisAdapter
+from aiosocketio.server.namespace import Namespace
+from aiosocketio.server.remote import RemoteSocket
+from aiosocketio.server.socket import Socket
+from tests.cluster.support import (
+    REDIS_URL,
+    ClientFleet,
+    NodeDriver,
+    eventually_async,
+    start_node_server,
+)
+
+
+def adapter_factory(
+    mode: str, client: aioredis.Redis, key: str, **opts: Any
+) -> Callable[[Namespace], Adapter]:
+    if mode == "sharded":
+        return ShardedRedisAdapter.factory(client, channel_prefix=key, **opts)
+    return RedisAdapter.factory(client, key=key, **opts)
+
+
+@dataclass
+class PyNode:
+    """One aiosocketio server of the cluster and what it saw."""
+
+    name: str
+    server: Server
+    server_side_events: list[list[Any]] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}"
+
+
+async def start_py_node(name: str, factory: Callable[[Namespace], Adapter]) -> PyNode:
+    server = Server(adapter=factory, ping_interval=2, ping_timeout=2)
+    node = PyNode(name, server)
+
+    @server.on("connection")
+    def on_connection(socket: Socket) -> None:
+        auth = socket.handshake.auth or {}
+        socket.data = {"name": auth.get("name"), "server": name}
+        rooms = auth.get("rooms")
+        if isinstance(rooms, list):
+            socket.join(rooms)
+
+    def on_sse(*args: Any) -> dict[str, Any]:
+        node.server_side_events.append(list(args))
+        return {"from": name, "got": list(args)}
+
+    server.on("sse", on_sse)
+    await server.listen(0, "127.0.0.1")
+    return node
+
+
+def describe(sockets: Iterable[Socket | RemoteSocket]) -> dict[str, dict[str, Any]]:
+    """fetch_sockets results, by client name: data, auth and rooms (own id room removed)."""
+    out: dict[str, dict[str, Any]] = {}
+    for s in sockets:
+        data = s.data or {}
+        rooms = set(s.rooms) - {s.id}
+        out[str(data.get("name"))] = {
+            "server": data.get("server"),
+            "auth": dict(s.handshake.auth),
+            "rooms": sorted(rooms),
+            "id": s.id,
+            "remote": isinstance(s, RemoteSocket),
+        }
+    return out
+
+
+@dataclass
+class Cluster:
+    """Two aiosocketio servers, one Node server, one client on each."""
+
+    mode: str
+    key: str
+    client: aioredis.Redis
+    py: list[PyNode]
+    node: NodeDriver
+    node_port: int
+    fleet: ClientFleet
+    sids: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    async def start(
+        cls, mode: str, key: str, redis_url: str = REDIS_URL, **adapter_opts: Any
+    ) -> Cluster:
+        client = aioredis.Redis.from_url(redis_url)
+        factory = adapter_factory(mode, client, key, **adapter_opts)
+        py = [await start_py_node("py1", factory), await start_py_node("py2", factory)]
+        node, port = await start_node_server(key, mode, redis_url)
+        fleet = await ClientFleet.launch()
+        cluster = cls(mode, key, client, py, node, port, fleet)
+        for srv in py:
+            await eventually_async(srv.server.sockets.adapter.server_count, lambda n: n == 3)
+        await eventually_async(lambda: node.call("serverCount"), lambda n: n == 3)
+        return cluster
+
+    async def connect_clients(self) -> None:
+        """a -> py1 (rooms ra, common), b -> py2 (rb, common), c -> node (rc, common)."""
+        urls = {"a": self.py[0].url, "b": self.py[1].url, "c": f"http://127.0.0.1:{self.node_port}"}
+        for name, url in urls.items():
+            self.sids[name] = await self.fleet.connect(
+                name, url, auth={"name": name, "rooms": [f"r{name}", "common"]}
+            )
+        # the dynamic subscriptions of the sharded adapter are made as rooms appear
+        await asyncio.sleep(0.1)
+
+    async def stop(self) -> None:
+        await self.fleet.stop()
+        for srv in self.py:
+            await srv.server.close()
+        try:
+            await self.node.call("close", wait=3)
+        except AssertionError:
+            pass
+        await self.node.stop()
+        await self.client.aclose()
