@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import uvloop
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
@@ -382,3 +383,45 @@ async def test_close_drops_open_connections(engine: FakeEngine) -> None:
     ws.writer.close()
     await asyncio.wait_for(engine.close_event.wait(), 5)
     assert engine.closed == [None]
+
+
+def test_on_uvloop(tmp_path: Path) -> None:
+    """uvloop's transports are not asyncio.Transport subclasses: the server must not care."""
+    server_ctx, client_ctx = make_tls_contexts(tmp_path)
+
+    async def scenario() -> None:
+        engine = FakeEngine()
+        srv = await serve(engine, "127.0.0.1", 0)
+        tls = await serve(engine, "127.0.0.1", 0, ssl=server_ctx)
+        try:
+            answers = await http_exchange(
+                srv.port,
+                get("/engine.io/?n=1&async=1") + post("/engine.io/?n=2", b"b") + get("/x"),
+                responses=3,
+            )
+            assert [a[0] for a in answers] == [201, 200, 404]
+            [(status, _, body)] = await http_exchange(
+                tls.port, get("/engine.io/"), ssl_context=client_ctx
+            )
+            assert status == 200 and json.loads(body)["secure"] is True
+            for port, ctx in ((srv.port, None), (tls.port, client_ctx)):
+                ws = await RawWebSocket.connect(port, ssl_context=ctx)
+                ws.send("uv")
+                ws.send(b"\x01")
+                assert await ws.recv() == "uv"
+                assert await ws.recv() == b"\x01"
+                ws.send("close:4003")
+                assert await ws.recv_event() == Close(4003, "bye")
+                ws.writer.close()
+            for _ in range(100):
+                if len(engine.closed) == 2:
+                    break
+                await asyncio.sleep(0.01)
+            assert engine.closed == [4003, 4003]
+        finally:
+            for server in (srv, tls):
+                server.close()
+                await server.wait_closed()
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(scenario())

@@ -23,7 +23,7 @@ import logging
 import ssl as ssl_module
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote
 
 import httptools
@@ -274,8 +274,8 @@ class HttpConnection(asyncio.Protocol):
     # -- asyncio.Protocol ---------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports implement the interface without subclassing it
+        self.transport = cast(asyncio.Transport, transport)
         self.remote_address, self.remote_port = _peer(transport)
         self.secure = transport.get_extra_info("sslcontext") is not None
         self.server.connections.add(self)
