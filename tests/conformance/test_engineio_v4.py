@@ -1,0 +1,267 @@
+"""Engine.IO v4 protocol conformance, written from docs/engine.io-protocol/v4-current.md.
+
+Every behaviour checked by the official v4 test suite is checked here, against each front
+end (built-in server, ASGI under uvicorn) and against the npm engine.io reference server.
+The server under test echoes every message; pingInterval is 300 ms, pingTimeout 200 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.conformance.helpers import (
+    FRONTENDS,
+    PING_INTERVAL,
+    PING_TIMEOUT,
+    Target,
+    check_handshake,
+    http_client,
+    open_polling_session,
+    query,
+    refused_or_closed,
+    session_url,
+    start_target,
+    text,
+    websocket,
+)
+from tests.support.timeouts import scaled
+
+
+@pytest.fixture(scope="module", params=FRONTENDS)
+def target(request: pytest.FixtureRequest) -> Iterator[Target]:
+    yield from start_target("engineio", request.param)
+
+
+# --------------------------------------------------------------------------- handshake
+
+
+async def test_polling_handshake_opens_a_session(target: Target) -> None:
+    async with http_client() as client:
+        response = await client.get(query(target, "EIO=4&transport=polling"))
+    assert response.status_code == 200
+    check_handshake(response.text, ["websocket"])
+
+
+@pytest.mark.parametrize("qs", ["transport=polling", "EIO=abc&transport=polling"])
+async def test_polling_handshake_rejects_a_bad_eio(target: Target, qs: str) -> None:
+    async with http_client() as client:
+        response = await client.get(query(target, qs))
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("qs", ["EIO=4", "EIO=4&transport=abc"])
+async def test_polling_handshake_rejects_a_bad_transport(target: Target, qs: str) -> None:
+    async with http_client() as client:
+        response = await client.get(query(target, qs))
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT"])
+async def test_polling_handshake_must_be_a_get(target: Target, method: str) -> None:
+    async with http_client() as client:
+        response = await client.request(method, query(target, "EIO=4&transport=polling"))
+    assert response.status_code == 400
+
+
+async def test_websocket_handshake_opens_a_session(target: Target) -> None:
+    async with websocket(target.ws + "?EIO=4&transport=websocket") as ws:
+        check_handshake(text(await ws.recv()), [])
+
+
+@pytest.mark.parametrize("qs", ["transport=websocket", "EIO=abc&transport=websocket"])
+async def test_websocket_handshake_rejects_a_bad_eio(target: Target, qs: str) -> None:
+    assert await refused_or_closed(f"{target.ws}?{qs}")
+
+
+@pytest.mark.parametrize("qs", ["EIO=4", "EIO=4&transport=abc"])
+async def test_websocket_handshake_rejects_a_bad_transport(target: Target, qs: str) -> None:
+    assert await refused_or_closed(f"{target.ws}?{qs}")
+
+
+# --------------------------------------------------------------------------- message
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ["4hello", "4test1\x1e4test2\x1e4test3", "4hello\x1ebAQIDBA==", "4€uro ✓\x1e4x"],
+    ids=["one-text", "several-text", "text-and-binary", "utf8-and-empty"],
+)
+async def test_polling_message_echo(target: Target, payload: str) -> None:
+    async with http_client() as client:
+        sid = await open_polling_session(client, target)
+        push = await client.post(session_url(target, sid), content=payload.encode())
+        assert push.status_code == 200
+        assert push.text == "ok"
+        poll = await client.get(session_url(target, sid))
+        assert poll.status_code == 200
+        assert poll.text == payload
+
+
+async def test_polling_invalid_packet_closes_the_session(target: Target) -> None:
+    async with http_client() as client:
+        sid = await open_polling_session(client, target)
+        with contextlib.suppress(httpx.TransportError):
+            push = await client.post(session_url(target, sid), content=b"abc")
+            # The spec wants the session closed; npm engine.io still answers 200 "ok".
+            assert push.status_code in (200, 400)
+        poll = await client.get(session_url(target, sid))
+        assert poll.status_code == 400
+
+
+async def test_polling_duplicate_get_closes_the_session(target: Target) -> None:
+    async with http_client() as client:
+        sid = await open_polling_session(client, target)
+
+        async def second() -> httpx.Response:
+            await asyncio.sleep(0.005)
+            return await client.get(session_url(target, sid, "&t=burst"))
+
+        first, dup = await asyncio.gather(client.get(session_url(target, sid)), second())
+        assert first.status_code == 200
+        assert first.text == "1"  # the session is closed: a close packet ends the first GET
+        assert dup.status_code in (400, 500)
+        again = await client.get(session_url(target, sid))
+        assert again.status_code == 400
+
+
+async def test_polling_cancelled_get_closes_the_session(target: Target) -> None:
+    async with http_client() as client:
+        sid = await open_polling_session(client, target)
+    async with http_client() as aborting:
+        task = asyncio.ensure_future(aborting.get(session_url(target, sid)))
+        await asyncio.sleep(scaled(0.05))
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await asyncio.sleep(scaled(0.05))  # let the server notice the dropped connection
+    async with http_client() as client:
+        poll = await client.get(session_url(target, sid))
+    assert poll.status_code == 400
+
+
+async def test_websocket_text_message_echo(target: Target) -> None:
+    async with websocket(target.ws + "?EIO=4&transport=websocket") as ws:
+        text(await ws.recv())  # handshake
+        await ws.send("4hello")
+        assert await ws.recv() == "4hello"
+
+
+async def test_websocket_binary_message_echo(target: Target) -> None:
+    async with websocket(target.ws + "?EIO=4&transport=websocket") as ws:
+        text(await ws.recv())  # handshake
+        await ws.send(bytes([1, 2, 3, 4]))
+        assert await ws.recv() == bytes([1, 2, 3, 4])
+
+
+async def test_websocket_invalid_packet_closes_the_session(target: Target) -> None:
+    async with websocket(target.ws + "?EIO=4&transport=websocket") as ws:
+        text(await ws.recv())  # handshake
+        await ws.send("abc")
+        assert await ws.closed()
+
+
+# --------------------------------------------------------------------------- heartbeat
+
+
+async def test_polling_ping_pong(target: Target) -> None:
+    async with http_client() as client:
+        sid = await open_polling_session(client, target)
+        for _ in range(3):
+            poll = await client.get(session_url(target, sid))
+            assert poll.status_code == 200
+            assert poll.text == "2"
+            push = await client.post(session_url(target, sid), content=b"3")
+            assert push.status_code == 200
+
+
+async def test_polling_ping_timeout_closes_the_session(target: Target) -> None:
+    async with http_client() as client:
+        sid = await open_polling_session(client, target)
+        await asyncio.sleep(scaled((PING_INTERVAL + PING_TIMEOUT + 100) / 1000))
+        poll = await client.get(session_url(target, sid))
+        assert poll.status_code == 400
+
+
+async def test_websocket_ping_pong(target: Target) -> None:
+    async with websocket(target.ws + "?EIO=4&transport=websocket") as ws:
+        text(await ws.recv())  # handshake
+        for _ in range(3):
+            assert await ws.recv() == "2"
+            await ws.send("3")
+
+
+async def test_websocket_ping_timeout_closes_the_session(target: Target) -> None:
+    async with websocket(target.ws + "?EIO=4&transport=websocket") as ws:
+        assert await ws.closed()
+
+
+# --------------------------------------------------------------------------- close
+
+
+async def test_polling_close_packet_closes_the_session(target: Target) -> None:
+    async with http_client() as client:
+        sid = await open_polling_session(client, target)
+        poll = asyncio.ensure_future(client.get(session_url(target, sid)))
+        await asyncio.sleep(scaled(0.03))  # the GET is pending when the close arrives
+        push = await client.post(session_url(target, sid), content=b"1")
+        assert push.status_code == 200
+        response = await poll
+        assert response.status_code == 200
+        assert response.text == "6"
+        again = await client.get(session_url(target, sid))
+        assert again.status_code == 400
+
+
+async def test_websocket_close_packet_closes_the_session(target: Target) -> None:
+    async with websocket(target.ws + "?EIO=4&transport=websocket") as ws:
+        text(await ws.recv())  # handshake
+        await ws.send("1")
+        assert await ws.closed()
+
+
+# --------------------------------------------------------------------------- upgrade
+
+
+async def test_upgrade_from_polling_to_websocket(target: Target) -> None:
+    async with http_client() as client:
+        sid = await open_polling_session(client, target)
+        async with websocket(f"{target.ws}?EIO=4&transport=websocket&sid={sid}") as ws:
+            await ws.send("2probe")
+            assert await ws.recv() == "3probe"
+            poll = await client.get(session_url(target, sid))
+            assert poll.status_code == 200
+            assert poll.text == "6"  # noop: ends the long-polling request cleanly
+            await ws.send("5")
+            await ws.send("4hello")
+            assert await ws.recv() == "4hello"
+
+
+async def test_polling_request_after_upgrade_is_refused(target: Target) -> None:
+    async with http_client() as client:
+        sid = await open_polling_session(client, target)
+        async with websocket(f"{target.ws}?EIO=4&transport=websocket&sid={sid}") as ws:
+            await ws.send("2probe")
+            assert await ws.recv() == "3probe"
+            await ws.send("5")
+            poll = await client.get(session_url(target, sid))
+            assert poll.status_code == 400
+            await ws.send("4hello")
+            assert await ws.recv() == "4hello"
+
+
+async def test_second_websocket_after_upgrade_is_refused(target: Target) -> None:
+    async with http_client() as client:
+        sid = await open_polling_session(client, target)
+    url = f"{target.ws}?EIO=4&transport=websocket&sid={sid}"
+    async with websocket(url) as ws:
+        await ws.send("2probe")
+        assert await ws.recv() == "3probe"
+        await ws.send("5")
+        assert await refused_or_closed(url)
+        await ws.send("4hello")
+        assert await ws.recv() == "4hello"

@@ -1,0 +1,338 @@
+"""Socket.IO v5 protocol conformance, written from docs/socket.io-protocol/v5-current.md.
+
+Every behaviour checked by the official v5 test suite is checked here, against each front
+end (built-in server, ASGI under uvicorn) and against the npm socket.io reference server.
+
+The server under test: pingInterval 300 ms, pingTimeout 200 ms, connectTimeout 1000 ms,
+path /socket.io/. Namespaces "/" and "/custom" emit "auth" with the handshake auth on
+connect; "/" echoes "message" as "message-back" and acknowledges "message-with-ack"
+with its arguments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+
+import pytest
+
+from tests.conformance.helpers import (
+    FRONTENDS,
+    PING_INTERVAL,
+    PING_TIMEOUT,
+    WS,
+    Target,
+    check_handshake,
+    http_client,
+    open_polling_session,
+    query,
+    refused_or_closed,
+    session_url,
+    start_target,
+    text,
+    websocket,
+)
+from tests.support.timeouts import scaled
+
+
+@pytest.fixture(scope="module", params=FRONTENDS)
+def target(request: pytest.FixtureRequest) -> Iterator[Target]:
+    yield from start_target("socketio", request.param)
+
+
+def ws_url(target: Target, sid: str | None = None) -> str:
+    url = f"{target.ws}?EIO=4&transport=websocket"
+    return url if sid is None else f"{url}&sid={sid}"
+
+
+@asynccontextmanager
+async def connected(target: Target) -> AsyncIterator[WS]:
+    """A WebSocket session connected to the main namespace (handshake and auth read)."""
+    async with websocket(ws_url(target)) as ws:
+        text(await ws.recv())  # Engine.IO handshake
+        await ws.send("40")
+        assert text(await ws.recv_skip_pings()).startswith("40")  # Socket.IO handshake
+        assert await ws.recv_skip_pings() == '42["auth",{}]'
+        yield ws
+
+
+def namespace_sid(message: str | bytes, prefix: str) -> str:
+    body = text(message)
+    assert body.startswith(prefix), body
+    handshake = json.loads(body[len(prefix) :])
+    assert set(handshake) == {"sid"}, handshake
+    assert isinstance(handshake["sid"], str)
+    sid: str = handshake["sid"]
+    return sid
+
+
+# ============================================================ Engine.IO layer, /socket.io/
+# --------------------------------------------------------------------------- handshake
+
+
+async def test_polling_handshake_opens_a_session(target: Target) -> None:
+    async with http_client() as client:
+        response = await client.get(query(target, "EIO=4&transport=polling"))
+    assert response.status_code == 200
+    check_handshake(response.text, ["websocket"])
+
+
+@pytest.mark.parametrize("qs", ["transport=polling", "EIO=abc&transport=polling"])
+async def test_polling_handshake_rejects_a_bad_eio(target: Target, qs: str) -> None:
+    async with http_client() as client:
+        response = await client.get(query(target, qs))
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("qs", ["EIO=4", "EIO=4&transport=abc"])
+async def test_polling_handshake_rejects_a_bad_transport(target: Target, qs: str) -> None:
+    async with http_client() as client:
+        response = await client.get(query(target, qs))
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT"])
+async def test_polling_handshake_must_be_a_get(target: Target, method: str) -> None:
+    async with http_client() as client:
+        response = await client.request(method, query(target, "EIO=4&transport=polling"))
+    assert response.status_code == 400
+
+
+async def test_websocket_handshake_opens_a_session(target: Target) -> None:
+    async with websocket(ws_url(target)) as ws:
+        check_handshake(text(await ws.recv()), [])
+
+
+@pytest.mark.parametrize("qs", ["transport=websocket", "EIO=abc&transport=websocket"])
+async def test_websocket_handshake_rejects_a_bad_eio(target: Target, qs: str) -> None:
+    assert await refused_or_closed(f"{target.ws}?{qs}")
+
+
+@pytest.mark.parametrize("qs", ["EIO=4", "EIO=4&transport=abc"])
+async def test_websocket_handshake_rejects_a_bad_transport(target: Target, qs: str) -> None:
+    assert await refused_or_closed(f"{target.ws}?{qs}")
+
+
+# --------------------------------------------------------------------------- heartbeat
+
+
+async def test_polling_ping_pong(target: Target) -> None:
+    async with http_client() as client:
+        sid = await open_polling_session(client, target)
+        for _ in range(3):
+            poll = await client.get(session_url(target, sid))
+            assert poll.status_code == 200
+            assert poll.text == "2"
+            push = await client.post(session_url(target, sid), content=b"3")
+            assert push.status_code == 200
+
+
+async def test_polling_ping_timeout_closes_the_session(target: Target) -> None:
+    async with http_client() as client:
+        sid = await open_polling_session(client, target)
+        await asyncio.sleep(scaled((PING_INTERVAL + PING_TIMEOUT + 100) / 1000))
+        poll = await client.get(session_url(target, sid))
+        assert poll.status_code == 400
+
+
+async def test_websocket_ping_pong(target: Target) -> None:
+    async with websocket(ws_url(target)) as ws:
+        text(await ws.recv())  # handshake
+        for _ in range(3):
+            assert await ws.recv() == "2"
+            await ws.send("3")
+
+
+async def test_websocket_ping_timeout_closes_the_session(target: Target) -> None:
+    async with websocket(ws_url(target)) as ws:
+        assert await ws.closed()
+
+
+# --------------------------------------------------------------------------- close
+
+
+async def test_polling_close_packet_closes_the_session(target: Target) -> None:
+    async with http_client() as client:
+        sid = await open_polling_session(client, target)
+        poll = asyncio.ensure_future(client.get(session_url(target, sid)))
+        await asyncio.sleep(scaled(0.03))  # the GET is pending when the close arrives
+        push = await client.post(session_url(target, sid), content=b"1")
+        assert push.status_code == 200
+        response = await poll
+        assert response.status_code == 200
+        assert response.text == "6"
+        again = await client.get(session_url(target, sid))
+        assert again.status_code == 400
+
+
+async def test_websocket_close_packet_closes_the_session(target: Target) -> None:
+    async with websocket(ws_url(target)) as ws:
+        text(await ws.recv())  # handshake
+        await ws.send("1")
+        assert await ws.closed()
+
+
+# --------------------------------------------------------------------------- upgrade
+
+
+async def test_upgrade_from_polling_to_websocket(target: Target) -> None:
+    async with http_client() as client:
+        sid = await open_polling_session(client, target)
+    async with websocket(ws_url(target, sid)) as ws:
+        await ws.send("2probe")
+        assert await ws.recv() == "3probe"
+        await ws.send("5")
+        # The session now lives on the WebSocket: a namespace connection works there.
+        await ws.send("40")
+        assert text(await ws.recv_skip_pings()).startswith("40{")
+
+
+async def test_polling_request_after_upgrade_is_refused(target: Target) -> None:
+    async with http_client() as client:
+        sid = await open_polling_session(client, target)
+        async with websocket(ws_url(target, sid)) as ws:
+            await ws.send("2probe")
+            await ws.send("5")
+            assert await ws.recv() == "3probe"
+            poll = await client.get(session_url(target, sid))
+            assert poll.status_code == 400
+
+
+async def test_second_websocket_after_upgrade_is_refused(target: Target) -> None:
+    async with http_client() as client:
+        sid = await open_polling_session(client, target)
+    async with websocket(ws_url(target, sid)) as ws:
+        await ws.send("2probe")
+        await ws.send("5")
+        assert await ws.recv() == "3probe"
+        assert await refused_or_closed(ws_url(target, sid))
+
+
+# ============================================================ Socket.IO layer
+# --------------------------------------------------------------------------- connect
+
+
+@pytest.mark.parametrize(
+    ("connect", "prefix", "auth_event"),
+    [
+        ("40", "40", '42["auth",{}]'),
+        ('40{"token":"123"}', "40", '42["auth",{"token":"123"}]'),
+        ("40/custom,", "40/custom,", '42/custom,["auth",{}]'),
+        ('40/custom,{"token":"abc"}', "40/custom,", '42/custom,["auth",{"token":"abc"}]'),
+    ],
+    ids=["main", "main-with-auth", "custom", "custom-with-auth"],
+)
+async def test_connect_to_a_namespace(
+    target: Target, connect: str, prefix: str, auth_event: str
+) -> None:
+    async with websocket(ws_url(target)) as ws:
+        text(await ws.recv())  # Engine.IO handshake
+        await ws.send(connect)
+        namespace_sid(await ws.recv_skip_pings(), prefix)
+        assert await ws.recv_skip_pings() == auth_event
+
+
+async def test_connect_to_an_unknown_namespace_is_refused(target: Target) -> None:
+    async with websocket(ws_url(target)) as ws:
+        text(await ws.recv())
+        await ws.send("40/random")
+        assert await ws.recv_skip_pings() == '44/random,{"message":"Invalid namespace"}'
+
+
+async def test_invalid_connect_packet_closes_the_connection(target: Target) -> None:
+    async with websocket(ws_url(target)) as ws:
+        text(await ws.recv())
+        await ws.send("4abc")
+        assert await ws.closed()
+
+
+async def test_no_connect_packet_closes_the_connection(target: Target) -> None:
+    # connectTimeout is 1000 ms; answer pings so that only the connect timeout applies.
+    async with websocket(ws_url(target)) as ws:
+        text(await ws.recv())
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        while True:
+            try:
+                message = await ws.recv(timeout=3.0)
+            except AssertionError:
+                break  # closed
+            if message == "2":
+                await ws.send("3")
+        assert loop.time() - start >= 0.9
+
+
+# --------------------------------------------------------------------------- disconnect
+
+
+async def test_disconnect_from_the_main_namespace(target: Target) -> None:
+    async with connected(target) as ws:
+        await ws.send("41")
+        # Nothing is sent back: the next packet is the server's next ping.
+        assert await ws.recv() == "2"
+
+
+async def test_connect_then_disconnect_a_custom_namespace(target: Target) -> None:
+    async with connected(target) as ws:
+        assert await ws.recv() == "2"
+        await ws.send("3")
+        await ws.send("40/custom")
+        namespace_sid(await ws.recv_skip_pings(), "40/custom,")
+        assert await ws.recv_skip_pings() == '42/custom,["auth",{}]'
+        await ws.send("41/custom")
+        await ws.send('42["message","message to main namespace"]')
+        assert await ws.recv_skip_pings() == '42["message-back","message to main namespace"]'
+
+
+# --------------------------------------------------------------------------- message
+
+
+async def test_plain_text_event(target: Target) -> None:
+    async with connected(target) as ws:
+        await ws.send('42["message",1,"2",{"3":[true]}]')
+        assert await ws.recv_skip_pings() == '42["message-back",1,"2",{"3":[true]}]'
+
+
+async def test_event_with_binary_attachments(target: Target) -> None:
+    async with connected(target) as ws:
+        await ws.send('452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]')
+        await ws.send(bytes([1, 2, 3]))
+        await ws.send(bytes([4, 5, 6]))
+        assert await ws.recv_many_skip_pings(3) == [
+            '452-["message-back",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]',
+            bytes([1, 2, 3]),
+            bytes([4, 5, 6]),
+        ]
+
+
+async def test_plain_text_event_with_ack(target: Target) -> None:
+    async with connected(target) as ws:
+        await ws.send('42456["message-with-ack",1,"2",{"3":[false]}]')
+        assert await ws.recv_skip_pings() == '43456[1,"2",{"3":[false]}]'
+
+
+async def test_binary_event_with_ack(target: Target) -> None:
+    async with connected(target) as ws:
+        await ws.send(
+            '452-789["message-with-ack",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]'
+        )
+        await ws.send(bytes([1, 2, 3]))
+        await ws.send(bytes([4, 5, 6]))
+        assert await ws.recv_many_skip_pings(3) == [
+            '462-789[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]',
+            bytes([1, 2, 3]),
+            bytes([4, 5, 6]),
+        ]
+
+
+@pytest.mark.parametrize(
+    "packet",
+    ["4abc", "42{}", '42abc["message-with-ack",1,"2",{"3":[false]}]'],
+    ids=["unknown-packet-type", "invalid-payload-format", "invalid-ack-id"],
+)
+async def test_invalid_packet_closes_the_connection(target: Target, packet: str) -> None:
+    async with connected(target) as ws:
+        await ws.send(packet)
+        assert await ws.closed()
