@@ -144,25 +144,25 @@ def create_server(redis_url: str | None = None) -> Server:
         nickname: str = socket.nickname
         logger.info("%s connected (%s)", nickname, socket.id)
 
-        def enter(room: str) -> None:
+        async def enter(room: str) -> None:
             previous = state.members.get(socket.id)
             if previous == room:
                 return
             if previous is not None:
-                socket.leave(previous)
+                await socket.leave(previous)
                 socket.to(previous).emit("notice", {"room": previous, "text": f"{nickname} left"})
                 socket.to(previous).emit("typing", {"nickname": nickname, "typing": False})
-            socket.join(room)
+            await socket.join(room)
             state.members[socket.id] = room
             socket.to(room).emit("notice", {"room": room, "text": f"{nickname} joined"})
             publish_rooms()
 
         @socket.on("join")
-        def on_join(room: Any) -> dict[str, Any]:
+        async def on_join(room: Any) -> dict[str, Any]:
             name = _clean_room(room)
             if name is None:
                 return {"error": "invalid room name"}
-            enter(name)
+            await enter(name)
             return {
                 "room": name,
                 "history": list(state.history.get(name, ())),
@@ -195,7 +195,7 @@ def create_server(redis_url: str | None = None) -> Server:
                 socket.to(room).emit("typing", {"nickname": nickname, "typing": bool(typing)})
 
         @socket.on("disconnect")
-        def on_disconnect(reason: Any) -> None:
+        def on_disconnect(reason: Any, *_details: Any) -> None:
             logger.info("%s disconnected (%s)", nickname, reason)
             room = state.members.pop(socket.id, None)
             if room is not None:

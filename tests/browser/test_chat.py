@@ -4,6 +4,7 @@ chat both ways with delivery receipts, and keep chatting after the server proces
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +61,9 @@ async def test_chat_in_two_browsers_survives_a_server_restart(chromium: Path) ->
         rooms = await next_step(driver, "rooms")
         assert rooms["general"] == "2"
 
+        # The server process dies (SIGKILL: no goodbye to the clients) and comes back.
         await next_step(driver, "ready_for_restart")
-        assert await server.stop() == 0, server.text
+        assert await server.stop(signal.SIGKILL) == -signal.SIGKILL, server.text
         driver.send({"cmd": "stopped"})
 
         reconnecting = await next_step(driver, "reconnecting")
