@@ -15,7 +15,7 @@ from _common import announce, port_from_argv
 async def main(port: int) -> None:
     server = make_server()
     await server.listen(port, host="127.0.0.1")
-    announce(port)
+    announce(server.port)
     await asyncio.Event().wait()
 
 
