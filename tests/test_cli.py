@@ -318,3 +318,30 @@ def test_error_inside_the_app_module_is_reported_cleanly(tmp_path: Path) -> None
     verbose = run_cli("run", "broken_app:sio", "--app-dir", str(tmp_path), "--log-level", "debug")
     assert verbose.returncode == 2
     assert "Traceback" in verbose.stderr  # --log-level debug shows where it came from
+
+
+async def test_the_readme_example_serves(tmp_path: Path) -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    match = re.search(r"```python\n(.*?)```", readme, re.S)
+    assert match is not None, "README.md has no python example"
+    (tmp_path / "readme_app.py").write_text(match.group(1))
+    port = free_port()
+    proc = await CLIProcess.start(
+        "run", "readme_app:sio", "--port", str(port), "--app-dir", str(tmp_path)
+    )
+    try:
+        await proc.wait_for_output("serving")
+        status, opened = await asyncio.to_thread(_http, port, "GET", "")
+        assert status == 200, opened
+        query = "&sid=" + json.loads(opened[1:])["sid"]
+        assert await asyncio.to_thread(_http, port, "POST", query, "40") == (200, "ok")
+        status, connected = await asyncio.to_thread(_http, port, "GET", query)
+        assert connected.startswith("40{")
+        assert await asyncio.to_thread(_http, port, "POST", query, '427["chat","hi"]') == (
+            200,
+            "ok",
+        )
+        status, acked = await asyncio.to_thread(_http, port, "GET", query)
+        assert acked == '437["ok"]'
+    finally:
+        assert await proc.stop() == 0, proc.text

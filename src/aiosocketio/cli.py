@@ -25,7 +25,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -230,11 +230,7 @@ def _looks_like_server(obj: Any) -> bool:
     cls = _server_class()
     if cls is not None and isinstance(obj, cls):
         return True
-    return (
-        not isinstance(obj, type)
-        and hasattr(obj, "close")
-        and (hasattr(obj, "serve") or hasattr(obj, "listen"))
-    )
+    return not isinstance(obj, type) and hasattr(obj, "close") and hasattr(obj, "listen")
 
 
 async def resolve_server(obj: Any, *, factory: bool) -> Any:
@@ -312,57 +308,29 @@ async def serve_until_stopped(
         kwargs["app"] = app
     if reuse_port:
         kwargs["reuse_port"] = True
-    serving: asyncio.Future[Any] | None = None
+    listening = False
     try:
-        start = _start_serving(server, host, port, kwargs)
-        serving = asyncio.ensure_future(start)
-        # serve()/listen() either returns once bound, or runs until the server closes:
-        # give it a moment to fail on bind errors before announcing that we listen.
-        first, _ = await asyncio.wait({serving}, timeout=0.3)
-        if serving in first:
-            serving.result()
-            serving = None
+        await _start_listening(server, host, port, kwargs)
+        listening = True
         if on_listening is not None:
             on_listening()
-        waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(stop.wait())}
-        if serving is not None:
-            waiters.add(serving)
-        done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        for fut in pending:
-            if fut is not serving:
-                fut.cancel()
-        if serving is not None and serving in done:
-            serving.result()
-            serving = None
+        await stop.wait()
     finally:
-        logger.info("shutting down")
+        if listening:
+            logger.info("shutting down")
         await server.close()
-        if serving is not None:
-            serving.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await serving
         for sig in installed:
             loop.remove_signal_handler(sig)
 
 
-def _start_serving(server: Any, host: str, port: int, kwargs: dict[str, Any]) -> Awaitable[Any]:
-    serve = getattr(server, "serve", None)
-    if callable(serve):
-        params = inspect.signature(serve).parameters
-        _check_kwargs(params, kwargs, "serve")
-        if "host" in params and "port" in params:
-            result = serve(host=host, port=port, **kwargs)
-        else:
-            result = serve(host, port, **kwargs)
-    else:
-        listen = getattr(server, "listen", None)
-        if not callable(listen):
-            raise CLIError("this Server has neither serve() nor listen()")
-        _check_kwargs(inspect.signature(listen).parameters, kwargs, "listen")
-        result = listen(port, host=host, **kwargs)
-    if not inspect.isawaitable(result):
-        raise CLIError("server.serve()/listen() did not return an awaitable")
-    return result
+async def _start_listening(server: Any, host: str, port: int, kwargs: dict[str, Any]) -> None:
+    listen = getattr(server, "listen", None)
+    if not callable(listen):
+        raise CLIError("this Server has no listen() method")
+    _check_kwargs(inspect.signature(listen).parameters, kwargs, "listen")
+    result = listen(port, host, **kwargs)
+    if inspect.isawaitable(result):
+        await result
 
 
 def _check_kwargs(params: Any, kwargs: dict[str, Any], name: str) -> None:
@@ -421,6 +389,13 @@ def _run_workers(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Start ``args.workers`` copies of this command with --reuse-port and wait for them."""
     if args.port == 0:
         raise CLIError("--workers needs a fixed --port (the workers share it)")
+    cls = _server_class()
+    listen = getattr(cls, "listen", None)
+    if listen is not None and "reuse_port" not in inspect.signature(listen).parameters:
+        raise CLIError(
+            "--workers needs Server.listen(..., reuse_port=True) (SO_REUSEPORT), "
+            "which this version of aiosocketio does not have yet"
+        )
     if not args.redis:
         print(
             "aiosocketio: warning: --workers without --redis: each process only "
