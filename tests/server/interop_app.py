@@ -21,7 +21,9 @@ class Record:
 
 def make_app(**options: Any) -> tuple[Server, Record]:
     """Build the scenario server and its record."""
-    io = Server(ping_interval=0.25, ping_timeout=1.0, **options)
+    settings: dict[str, Any] = {"ping_interval": 0.25, "ping_timeout": 1.0}
+    settings.update(options)
+    io = Server(**settings)
     record = Record()
 
     def on_engine_connection(conn: EngineSocket) -> None:
@@ -97,6 +99,10 @@ def register(io: Server, socket: Socket, record: Record) -> None:
         for room in socket.rooms:
             if room != socket.id:
                 socket.to(room).emit("peer-left", socket.id, reason, sorted(socket.rooms))
+
+    @socket.on("hello-raw")
+    def hello_raw() -> None:
+        socket.emit("hello", "world")
 
     @socket.on("echo")
     def echo(payload: Any) -> Any:
