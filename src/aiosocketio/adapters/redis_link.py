@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from aiosocketio.exceptions import AdapterError
@@ -203,24 +205,39 @@ class RedisLink:
             while queue:
                 batch = [queue.popleft() for _ in range(min(len(queue), 512))]
                 try:
-                    if len(batch) == 1:
-                        channel, data, sharded = batch[0]
-                        if sharded:
-                            await self.pub.spublish(channel, data)
-                        else:
-                            await self.pub.publish(channel, data)
-                    else:
-                        pipe = self.pub.pipeline(transaction=False)
-                        for channel, data, sharded in batch:
-                            if sharded:
-                                pipe.spublish(channel, data)
-                            else:
-                                pipe.publish(channel, data)
-                        await pipe.execute()
+                    await self._retry_once(functools.partial(self._send, batch))
                 except asyncio.CancelledError:
                     raise
                 except (RedisError, OSError) as exc:
                     logger.warning("could not publish %d message(s) to Redis: %s", len(batch), exc)
+
+    async def _send(self, batch: list[tuple[str, bytes, bool]]) -> None:
+        if len(batch) == 1:
+            channel, data, sharded = batch[0]
+            if sharded:
+                await self.pub.spublish(channel, data)
+            else:
+                await self.pub.publish(channel, data)
+            return
+        pipe = self.pub.pipeline(transaction=False)
+        for channel, data, sharded in batch:
+            if sharded:
+                pipe.spublish(channel, data)
+            else:
+                pipe.publish(channel, data)
+        await pipe.execute()
+
+    @staticmethod
+    async def _retry_once(call: Callable[[], Awaitable[Any]]) -> Any:
+        """Run ``call``; once more if it failed on a connection that Redis closed.
+
+        After a Redis restart the pooled connections are stale: the first command on each
+        fails although Redis is back.
+        """
+        try:
+            return await call()
+        except (OSError, RedisConnectionError):
+            return await call()
 
     async def flush(self) -> None:
         """Wait until the publish queue is empty (for tests and graceful shutdown)."""
@@ -235,9 +252,9 @@ class RedisLink:
         """
         try:
             if sharded:
-                result = await self.pub.pubsub_shardnumsub(channel)
+                result = await self._retry_once(lambda: self.pub.pubsub_shardnumsub(channel))
             else:
-                result = await self.pub.pubsub_numsub(channel)
+                result = await self._retry_once(lambda: self.pub.pubsub_numsub(channel))
         except (RedisError, OSError) as exc:
             raise AdapterError(f"cannot count the servers: {exc}") from exc
         return int(result[0][1]) if result else 0

@@ -1,0 +1,175 @@
+"""Resilience: a Redis restart, servers that never answer, malformed messages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from aiosocketio.adapters.base import BroadcastOptions
+from aiosocketio.adapters.cluster import AdapterTimeout
+from aiosocketio.adapters.redis import RedisAdapter
+from aiosocketio.adapters.sharded import ShardedRedisAdapter
+from aiosocketio.adapters.wire import pack
+from aiosocketio.exceptions import AckTimeout, AdapterError
+from tests.cluster.harness import Cluster, PyNode, adapter_factory, start_py_node
+from tests.cluster.support import (
+    REDIS_URL,
+    ClientFleet,
+    RedisServer,
+    eventually_async,
+    own_redis,
+    unique_key,
+)
+from tests.cluster.test_mixed import expect_exactly
+
+pytestmark = pytest.mark.cluster
+
+
+@pytest.mark.parametrize("mode", ["classic", "sharded"])
+async def test_broadcasts_after_a_redis_restart_arrive(
+    mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="aiosocketio.adapters")
+    async with own_redis() as redis_server:
+        cluster = await Cluster.start(mode, unique_key(), redis_server.url)
+        try:
+            await cluster.connect_clients()
+            cluster.py[0].server.emit("before", 1)
+            await expect_exactly(cluster, "before", {"a", "b", "c"}, [1])
+
+            await redis_server.stop()
+            await asyncio.sleep(0.3)
+            await redis_server.start()
+
+            # every server subscribes again (the count is what Redis sees)
+            for py in cluster.py:
+                adapter = py.server.sockets.adapter
+                await eventually_async(adapter.server_count, lambda n: n == 3, timeout=10)
+            await eventually_async(
+                lambda: cluster.node.call("serverCount"), lambda n: n == 3, timeout=10
+            )
+            assert "lost the Redis subscription" in caplog.text
+            assert "reconnected to Redis and resubscribed" in caplog.text
+
+            cluster.py[0].server.emit("after-py", 2)
+            await expect_exactly(cluster, "after-py", {"a", "b", "c"}, [2])
+            await cluster.node.call("emit", event="after-node", args=[3])
+            await expect_exactly(cluster, "after-node", {"a", "b", "c"}, [3])
+            cluster.py[1].server.to("rc").emit("after-room", 4)
+            await expect_exactly(cluster, "after-room", {"c"}, [4])
+        finally:
+            await cluster.stop()
+
+
+@pytest.fixture(params=["classic", "sharded"])
+async def lonely(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str, str, PyNode]]:
+    """One aiosocketio server, plus a silent subscriber that counts as a dead server."""
+    mode: str = request.param
+    key = unique_key()
+    client = aioredis.Redis.from_url(REDIS_URL)
+    node = await start_py_node("py1", adapter_factory(mode, client, key, requests_timeout=0.3))
+    silent = client.pubsub()
+    if mode == "sharded":
+        await silent.ssubscribe(f"{key}#/#")
+    else:
+        await silent.subscribe(f"{key}-request#/#")
+    try:
+        yield mode, key, node
+    finally:
+        await silent.aclose()  # type: ignore[no-untyped-call]
+        await node.server.close()
+        await client.aclose()
+
+
+async def test_requests_to_a_dead_server_time_out(lonely: tuple[str, str, PyNode]) -> None:
+    _mode, _key, node = lonely
+    server = node.server
+    assert await server.sockets.adapter.server_count() == 2
+    with pytest.raises(AdapterError, match="timeout reached") as info:
+        await server.fetch_sockets()
+    assert isinstance(info.value, AckTimeout)
+    with pytest.raises(AdapterTimeout) as info2:
+        await server.server_side_emit_with_ack("sse", 1)
+    assert info2.value.responses == []
+    # local operations do not wait for anyone
+    assert await server.local.fetch_sockets() == []
+
+
+async def test_malformed_messages_are_logged_and_skipped(
+    lonely: tuple[str, str, PyNode], caplog: pytest.LogCaptureFixture
+) -> None:
+    mode, key, node = lonely
+    caplog.set_level(logging.WARNING, logger="aiosocketio.adapters")
+    fleet = await ClientFleet.launch()
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        await fleet.connect("a", node.url, auth={"name": "a", "rooms": ["r"]})
+        junk: list[bytes] = [
+            b"",
+            b"\xc1",
+            b"{not json",
+            b"[1,2]",
+            pack([1, 2]),
+            pack(["uid", "packet", {}]),
+            pack(["uid", {"type": 2, "data": "not a list", "nsp": "/"}, {}]),
+            pack({"type": 7, "requestId": "x", "packet": 5}),
+            b'{"type":3,"data":{"packet":{"type":2,"data":7},"opts":{}},"uid":"u","nsp":"/"}',
+            b'{"type":8,"data":{"requestId":"zz","sockets":"nope"},"uid":"u","nsp":"/"}',
+            b'{"type":0,"requestId":"q","rooms":5}',
+            b'{"type":4,"opts":{"rooms":[]},"uid":"u"}'[:-2],
+        ]
+        for data in junk:
+            if mode == "sharded":
+                await client.spublish(f"{key}#/#", data)
+            else:
+                for channel in (f"{key}#/#", f"{key}-request#/#", f"{key}-response#/#"):
+                    await client.publish(channel, data)
+        node.server.emit("still-alive", 1)
+        await fleet.wait_received("a", "still-alive")
+        assert "ignoring a malformed" in caplog.text
+        assert fleet.disconnected("a") == []
+    finally:
+        await fleet.stop()
+        await client.aclose()
+
+
+async def test_publishing_while_redis_is_down_is_logged_not_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="aiosocketio.adapters")
+    async with own_redis() as redis_server:
+        client = aioredis.Redis.from_url(redis_server.url)
+        node = await start_py_node("py1", adapter_factory("classic", client, unique_key()))
+        adapter = node.server.sockets.adapter
+        assert isinstance(adapter, RedisAdapter)
+        try:
+            await redis_server.stop()
+            node.server.emit("lost", 1)
+            await eventually_async(
+                lambda: asyncio.sleep(0.01), lambda _: "could not publish" in caplog.text
+            )
+            with pytest.raises(AdapterError):
+                await adapter.server_count()
+            await redis_server.start()
+            await eventually_async(adapter.server_count, lambda n: n == 1, timeout=10)
+        finally:
+            await node.server.close()
+            await client.aclose()
+
+
+def test_unknown_subscription_mode_is_refused() -> None:
+    class FakeNsp:
+        name = "/"
+
+    with pytest.raises(ValueError, match="subscription mode"):
+        ShardedRedisAdapter(
+            FakeNsp(),  # type: ignore[arg-type]
+            aioredis.Redis(),
+            subscription_mode="bogus",  # type: ignore[arg-type]
+        )
+    assert BroadcastOptions().rooms == frozenset()
+    assert RedisServer().url.startswith("redis://127.0.0.1:")
