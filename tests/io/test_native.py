@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
-from aiosocketio.io.native import NativeServer, serve
+from aiosocketio.io.http import HttpRequest, Responder
+from aiosocketio.io.native import NativeServer, WebSocketConnection, serve
 from aiosocketio.io.websocket import Close, Message, Opcode, Pong, encode_frame
 from tests.io.fakes import (
     FakeEngine,
@@ -425,3 +426,117 @@ def test_on_uvloop(tmp_path: Path) -> None:
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(scenario())
+
+
+async def test_head_expect_continue_and_204(server: NativeServer, engine: FakeEngine) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(b"HEAD /engine.io/?h=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and b"Content-Length: " in head
+    assert b"Content-Length: 0\r\n" not in head
+    # no body followed the HEAD answer: the next response starts right away
+    writer.write(
+        b"POST /engine.io/ HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n"
+    )
+    interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+    writer.write(b"abc")
+    status, _, body = await read_response(reader)
+    assert status == 200 and json.loads(body)["body"] == "abc"
+    writer.close()
+
+
+async def test_no_content_length_on_204(engine: FakeEngine) -> None:
+    def preflight(request: object, body: bytes | None, responder: Responder) -> None:
+        responder.respond(204, [("Access-Control-Allow-Origin", "*")], b"ignored")
+
+    engine.handle_request = preflight  # type: ignore[method-assign]
+    srv = await serve(engine, "127.0.0.1", 0)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+        writer.write(b"OPTIONS /engine.io/ HTTP/1.1\r\nHost: x\r\n\r\n" + get("/engine.io/"))
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert head.startswith(b"HTTP/1.1 204 No Content\r\n")
+        assert b"content-length" not in head.lower()
+        status, _, _ = await read_response(reader)
+        assert status == 204
+        writer.close()
+    finally:
+        srv.close()
+        await srv.wait_closed()
+
+
+async def test_slow_headers_are_cut_by_the_idle_timer(engine: FakeEngine) -> None:
+    srv = NativeServer(engine, idle_timeout=0.2)
+    await srv.listen("127.0.0.1", 0)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+        writer.write(b"GET /engine.io/ HTTP/1.1\r\nHost: x\r\n")  # never finished
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+        writer.close()
+    finally:
+        srv.close()
+        await srv.wait_closed()
+
+
+async def test_slow_reader_is_buffered_without_blocking_others(
+    server: NativeServer, engine: FakeEngine
+) -> None:
+    ws = await RawWebSocket.connect(server.port)
+    ws.send("hi")
+    assert await ws.recv() == "hi"
+    channel = engine.handlers[0].channel
+    chunk = b"z" * 65536
+    for _ in range(100):
+        channel.send_message(chunk)
+    await asyncio.sleep(0.05)
+    assert channel.buffered_amount > 1_000_000  # the peer is not reading: bytes stay queued
+    # another client is served meanwhile
+    [(status, _, _)] = await http_exchange(server.port, get("/engine.io/"))
+    assert status == 200
+    for _ in range(100):
+        assert await ws.recv() == chunk
+    for _ in range(100):
+        if channel.buffered_amount == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert channel.buffered_amount == 0
+    await ws.close()
+
+
+class _CountingTransport:
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(bytes(data))
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        pass
+
+
+async def test_frames_are_flushed_once_per_tick(engine: FakeEngine) -> None:
+    srv = NativeServer(engine)
+    transport = _CountingTransport()
+    request = HttpRequest("GET", "/engine.io/", "", {}, "127.0.0.1", 1, False)
+    conns = [
+        WebSocketConnection(srv, transport, request, None)  # type: ignore[arg-type]
+        for _ in range(2)
+    ]
+    for conn in conns:
+        conn.write_frames(b"a")
+        conn.write_frames(b"b")
+        conn.send_message("c")
+    assert transport.writes == []
+    assert conns[0].buffered_amount == 5
+    await asyncio.sleep(0)
+    assert transport.writes == [b"ab\x81\x01c", b"ab\x81\x01c"]
+    conns[0].pause_writing()
+    conns[0].write_frames(b"d")
+    await asyncio.sleep(0)
+    assert len(transport.writes) == 2 and conns[0].buffered_amount == 1
+    conns[0].resume_writing()
+    assert transport.writes[-1] == b"d"

@@ -78,7 +78,7 @@ def _status_line(status: int) -> bytes:
 
 
 def _encode_response(
-    status: int, headers: list[tuple[str, str]], body: bytes, keep_alive: bool
+    status: int, headers: list[tuple[str, str]], body: bytes, keep_alive: bool, head: bool = False
 ) -> bytes:
     parts = [_status_line(status)]
     for name, value in headers:
@@ -86,9 +86,13 @@ def _encode_response(
         if low in ("content-length", "connection", "transfer-encoding"):
             continue
         parts.append(f"{name}: {value}\r\n".encode("latin-1", "replace"))
-    parts.append(b"Content-Length: %d\r\n" % len(body))
+    if status in (204, 304) or status < 200:
+        body = b""  # RFC 9110 §8.6: no Content-Length (and no body) on these
+    else:
+        parts.append(b"Content-Length: %d\r\n" % len(body))
     parts.append(b"Connection: keep-alive\r\n\r\n" if keep_alive else b"Connection: close\r\n\r\n")
-    parts.append(body)
+    if not head:
+        parts.append(body)
     return b"".join(parts)
 
 
@@ -100,11 +104,12 @@ def _log_task_result(task: asyncio.Task[Any]) -> None:
 class _Responder:
     """One request's place in the connection's response queue (the §4 ``Responder``)."""
 
-    __slots__ = ("conn", "data", "done", "keep_alive", "on_abort")
+    __slots__ = ("conn", "data", "done", "head", "keep_alive", "on_abort")
 
-    def __init__(self, conn: HttpConnection, keep_alive: bool) -> None:
+    def __init__(self, conn: HttpConnection, keep_alive: bool, head: bool = False) -> None:
         self.conn = conn
         self.keep_alive = keep_alive
+        self.head = head
         self.data: bytes | None = None
         self.done = False
         self.on_abort: Callable[[], None] | None = None
@@ -114,7 +119,7 @@ class _Responder:
             return
         self.done = True
         self.on_abort = None
-        self.data = _encode_response(status, headers, body, self.keep_alive)
+        self.data = _encode_response(status, headers, body, self.keep_alive, self.head)
         self.conn._flush_responses()
 
 
@@ -324,9 +329,6 @@ class HttpConnection(asyncio.Protocol):
     # -- httptools callbacks ---------------------------------------------------------------
 
     def on_message_begin(self) -> None:
-        if self._idle_handle is not None:
-            self._idle_handle.cancel()
-            self._idle_handle = None
         self._url = b""
         self._headers = {}
         self._body = []
@@ -346,6 +348,10 @@ class HttpConnection(asyncio.Protocol):
             headers[key] = text
 
     def on_headers_complete(self) -> None:
+        # the idle timer also bounds how long a client may take to send its headers
+        if self._idle_handle is not None:
+            self._idle_handle.cancel()
+            self._idle_handle = None
         path = self._url.split(b"?", 1)[0].decode("latin-1")
         if self.server.engine.options.matches(path):
             self._body_limit = self.server.engine.options.max_http_buffer_size
@@ -354,6 +360,12 @@ class HttpConnection(asyncio.Protocol):
         length = self._headers.get("content-length", "")
         if length.isdigit() and int(length) > self._body_limit:
             self._too_big = True
+        elif (
+            self._headers.get("expect", "").lower() == "100-continue"
+            and not self._queue
+            and self.transport is not None
+        ):
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, body: bytes) -> None:
         if self._too_big:
@@ -369,7 +381,7 @@ class HttpConnection(asyncio.Protocol):
         if self.parser.should_upgrade():
             return  # handled by the HttpParserUpgrade branch of data_received
         keep_alive = bool(self.parser.should_keep_alive()) and not self._too_big
-        responder = _Responder(self, keep_alive)
+        responder = _Responder(self, keep_alive, self.parser.get_method() == b"HEAD")
         self._queue.append(responder)
         if len(self._queue) >= MAX_PIPELINE and self.transport is not None:
             self._reading_paused = True
