@@ -1,0 +1,46 @@
+"""Our RFC 6455 / RFC 7692 implementation against the npm ``ws`` client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from aiosocketio.io.engine import Engine, EngineSocket
+from aiosocketio.io.native import NativeServer, serve
+from tests.support.node import run_node
+
+pytestmark = pytest.mark.interop
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[NativeServer]:
+    engine = Engine(path="/engine.io/", per_message_deflate=True)
+
+    def on_connection(conn: EngineSocket) -> None:
+        conn.on_message = conn.send
+
+    engine.on_connection = on_connection
+    srv = await serve(engine, "127.0.0.1", 0)
+    yield srv
+    await engine.close()
+    srv.close()
+    await srv.wait_closed()
+
+
+@pytest.mark.parametrize("no_context", ["0", "1"])
+async def test_permessage_deflate_with_npm_ws(server: NativeServer, no_context: str) -> None:
+    url = f"ws://127.0.0.1:{server.port}/engine.io/?EIO=4&transport=websocket"
+    result = (
+        await run_node("ws_client_deflate.js", "--url", url, "--no-context", no_context)
+    ).check()
+    lines = result.lines
+    extensions = lines[0]["extensions"]
+    assert extensions.startswith("permessage-deflate")
+    if no_context == "1":
+        assert "server_no_context_takeover" in extensions
+        assert "client_no_context_takeover" in extensions
+    assert {"open": "0"} in lines
+    echoes = [line for line in lines if "echo" in line]
+    assert echoes == [{"echo": i, "ok": True} for i in range(4)], lines
+    assert lines[-1] == {"done": True, "code": 1000}
