@@ -380,8 +380,8 @@ async def test_close_drops_open_connections(engine: FakeEngine) -> None:
     assert len(srv.sockets) == 1
     srv.close()
     await srv.wait_closed()
-    assert await ws.recv_event() == Close(1006, "eof")
-    ws.writer.close()
+    assert await ws.recv_event() == Close(1001, "server shutting down")
+    assert await ws.wait_eof() == b""
     await asyncio.wait_for(engine.close_event.wait(), 5)
     assert engine.closed == [None]
 

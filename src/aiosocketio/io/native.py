@@ -188,11 +188,15 @@ class NativeServer:
         raise RuntimeError("the server is not listening on TCP")
 
     def close(self) -> None:
-        """Stop listening and close every open connection."""
+        """Stop listening and close every open connection.
+
+        WebSockets get a 1001 ("going away") close frame; connections still open
+        :data:`CLOSE_TIMEOUT` seconds later are dropped.
+        """
         if self.server is not None:
             self.server.close()
         for conn in list(self.connections):
-            conn.abort()
+            conn.shutdown()
 
     async def wait_closed(self) -> None:
         """Wait until the listening server is closed."""
@@ -325,6 +329,15 @@ class HttpConnection(asyncio.Protocol):
         """Drop the connection immediately."""
         if self.transport is not None:
             self.transport.abort()
+
+    def shutdown(self) -> None:
+        """Close after writing what is queued (dropped if that takes too long)."""
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            self._closing = True
+            self._no_input = True
+            transport.close()
+            asyncio.get_running_loop().call_later(CLOSE_TIMEOUT, transport.abort)
 
     # -- httptools callbacks ---------------------------------------------------------------
 
@@ -670,6 +683,20 @@ class WebSocketConnection(asyncio.Protocol):
     def abort(self) -> None:
         """Drop the connection immediately."""
         self.transport.abort()
+
+    def shutdown(self) -> None:
+        """Server shutdown: send a 1001 close frame, close the TCP connection."""
+        transport = self.transport
+        if transport.is_closing():
+            return
+        frame = self.protocol.send_close(1001, "server shutting down")
+        if frame:
+            self._pending.append(frame)
+        self._writing_paused = False
+        self.flush()
+        self.closed = True
+        transport.close()
+        asyncio.get_running_loop().call_later(CLOSE_TIMEOUT, transport.abort)
 
     # -- reading --------------------------------------------------------------------------
 
