@@ -66,7 +66,7 @@ if TYPE_CHECKING:
     from aiosocketio.server.remote import RemoteSocket
     from aiosocketio.server.socket import Socket
 
-__all__ = ["RedisAdapter", "create_redis_adapter"]
+__all__ = ["RedisAdapter", "create_adapter", "create_redis_adapter"]
 
 logger = logging.getLogger("aiosocketio.adapters.redis")
 
@@ -566,4 +566,18 @@ def create_redis_adapter(
     pub: aioredis.Redis, sub: aioredis.Redis | None = None, **options: Any
 ) -> Callable[[Namespace], RedisAdapter]:
     """Node's ``createAdapter(pubClient, subClient, opts)``: a factory for ``Server(adapter=)``."""
+    return RedisAdapter.factory(pub, sub, **options)
+
+
+def create_adapter(
+    redis: str | aioredis.Redis, sub: aioredis.Redis | None = None, **options: Any
+) -> Callable[[Namespace], RedisAdapter]:
+    """A ``Server(adapter=...)`` factory from a Redis URL or client (used by ``--redis URL``).
+
+    Args:
+        redis: ``"redis://host:port/db"``, or a ``redis.asyncio.Redis`` client.
+        sub: the client for the subscriber connection (default: the same as ``redis``).
+        **options: :class:`RedisAdapter` options (``key``, ``requests_timeout``...).
+    """
+    pub = aioredis.Redis.from_url(redis) if isinstance(redis, str) else redis
     return RedisAdapter.factory(pub, sub, **options)

@@ -1,0 +1,40 @@
+"""The example app of the cluster deployment (examples/cluster/README.md).
+
+Run it as several processes joined through Redis, behind nginx::
+
+    REDIS_URL=redis://127.0.0.1:6379 aiosocketio run app:sio --app-dir examples/cluster --port 3001
+    REDIS_URL=redis://127.0.0.1:6379 aiosocketio run app:sio --app-dir examples/cluster --port 3002
+
+With ``REDIS_URL`` set the app builds its own Redis adapter; without it, give the command
+``--redis URL`` instead.
+
+Every client is told which process serves it (``welcome``); a ``shout`` from any client is
+broadcast to every client of every process (``shouted``).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aiosocketio import Server
+from aiosocketio.adapters.redis import create_adapter
+from aiosocketio.server.socket import Socket
+
+WORKER = f"{os.getpid()}"
+
+_redis_url = os.environ.get("REDIS_URL")
+sio = Server(adapter=create_adapter(_redis_url)) if _redis_url else Server()
+
+
+@sio.on("connection")
+def on_connection(socket: Socket) -> None:
+    socket.emit("welcome", {"worker": WORKER})
+
+    @socket.on("shout")
+    def on_shout(message: Any) -> None:
+        sio.emit("shouted", {"worker": WORKER, "message": message})
+
+    @socket.on("count")
+    async def on_count() -> int:
+        return await sio.sockets.adapter.server_count()
