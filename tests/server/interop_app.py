@@ -29,6 +29,11 @@ def make_app(**options: Any) -> tuple[Server, Record]:
     def on_engine_connection(conn: EngineSocket) -> None:
         record.engine_connections += 1
 
+        def on_upgrading(transport: Transport) -> None:
+            record.upgrading.append(transport.name)
+
+        conn.on("upgrading", on_upgrading)
+
     io.engine.on("connection", on_engine_connection)
     io.engine.on("connection_error", record.connection_errors.append)
 
@@ -81,14 +86,14 @@ def make_app(**options: Any) -> tuple[Server, Record]:
 def register(io: Server, socket: Socket, record: Record) -> None:
     """The per-socket handlers of every scenario."""
 
-    def on_upgrading(transport: Transport) -> None:
-        record.upgrading.append(transport.name)
-
     def on_upgrade(transport: Transport) -> None:
         socket.emit("upgraded", transport.name)
 
-    socket.conn.on("upgrading", on_upgrading)
-    socket.conn.on("upgrade", on_upgrade)
+    if socket.conn.upgraded:
+        # the upgrade may finish before the namespace CONNECT arrives
+        socket.emit("upgraded", socket.conn.transport.name)
+    else:
+        socket.conn.on("upgrade", on_upgrade)
 
     @socket.on("disconnect")
     def on_disconnect(reason: str) -> None:

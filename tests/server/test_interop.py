@@ -7,10 +7,15 @@ and prints its observations; the assertions are here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib.util
+import socket
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
+from aiosocketio import Server
 from tests.server.interop_app import make_app
 from tests.support.node import run_node
 
@@ -19,11 +24,43 @@ pytestmark = pytest.mark.interop
 MODES = ["websocket", "polling", "upgrade"]
 
 
-@pytest.mark.parametrize("mode", MODES)
-async def test_scenarios(mode: str) -> None:
-    io, record = make_app()
-    await io.listen(0, "127.0.0.1")
+@contextlib.asynccontextmanager
+async def running(io: Server, frontend: str) -> AsyncIterator[int]:
+    """Serve ``io`` on 127.0.0.1 with the built-in server or uvicorn; yield the port."""
+    if frontend == "native":
+        await io.listen(0, "127.0.0.1")
+        try:
+            yield io.port
+        finally:
+            await io.close()
+        return
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    ws = "websockets-sansio" if importlib.util.find_spec("websockets") else "wsproto"
+    config = uvicorn.Config(
+        io.asgi_app(), http="httptools", ws=ws, lifespan="off", log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.ensure_future(server.serve(sockets=[sock]))
     try:
+        while not server.started:
+            assert not task.done(), "uvicorn did not start"
+            await asyncio.sleep(0.01)
+        yield int(sock.getsockname()[1])
+    finally:
+        await io.close()
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+@pytest.mark.parametrize("frontend", ["native", "asgi"])
+@pytest.mark.parametrize("mode", MODES)
+async def test_scenarios(mode: str, frontend: str) -> None:
+    io, record = make_app()
+    async with running(io, frontend) as port:
         scenarios = [
             "events",
             "acks",
@@ -37,7 +74,7 @@ async def test_scenarios(mode: str) -> None:
         if mode == "upgrade":
             scenarios.append("upgrade")
         result = await run_node(
-            "server_scenarios.js", f"http://127.0.0.1:{io.port}", mode, *scenarios, timeout=60
+            "server_scenarios.js", f"http://127.0.0.1:{port}", mode, *scenarios, timeout=60
         )
         result.check()
         by_name: dict[str, dict[str, Any]] = {line["scenario"]: line for line in result.lines}
@@ -63,8 +100,6 @@ async def test_scenarios(mode: str) -> None:
             assert record.upgrading == []
         assert record.engine_connections >= 10
         assert record.disconnects[by_name["events"]["clientId"]] == "client namespace disconnect"
-    finally:
-        await io.close()
 
 
 def check_events(r: dict[str, Any], mode: str) -> None:
