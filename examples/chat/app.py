@@ -28,10 +28,10 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aiosocketio.exceptions import ConnectionRefused
+from aiosocketio.exceptions import ConnectionRefused, SocketIOError
 
 if TYPE_CHECKING:
-    from aiosocketio import Server
+    from aiosocketio import Server, Socket
 
 __all__ = [
     "DEFAULT_ROOMS",
@@ -42,6 +42,7 @@ __all__ = [
     "create_server",
     "create_static_app",
     "install_vendor_bundle",
+    "room_list",
 ]
 
 logger = logging.getLogger("aiosocketio.examples.chat")
@@ -70,25 +71,37 @@ Send = Callable[[Message], Awaitable[None]]
 
 
 class ChatState:
-    """What the chat server remembers: recent messages per room and who is where."""
+    """What one chat process remembers: recent messages per room and who is where.
 
-    __slots__ = ("history", "ids", "members")
+    With the Redis adapter the member counts come from every process
+    (``server.fetch_sockets()``); the history stays per process.
+    """
+
+    __slots__ = ("history", "ids", "members", "refresh_pending", "tasks")
 
     def __init__(self) -> None:
         self.history: dict[str, deque[dict[str, Any]]] = {}
-        self.members: dict[str, str] = {}  # sid -> room
+        self.members: dict[str, str] = {}  # sid -> room, for this process's sockets
         self.ids = itertools.count(1)
-
-    def room_list(self) -> list[dict[str, Any]]:
-        """The default rooms plus every room somebody is in, with member counts."""
-        counts: dict[str, int] = dict.fromkeys(DEFAULT_ROOMS, 0)
-        for room in self.members.values():
-            counts[room] = counts.get(room, 0) + 1
-        return [{"name": name, "members": n} for name, n in counts.items()]
+        self.refresh_pending = False
+        self.tasks: set[asyncio.Future[None]] = set()
 
     def remember(self, room: str, message: dict[str, Any]) -> None:
         """Keep ``message`` in the room's recent history."""
         self.history.setdefault(room, deque(maxlen=HISTORY)).append(message)
+
+
+async def room_list(server: Server) -> list[dict[str, Any]]:
+    """The default rooms plus every room somebody is in, with member counts.
+
+    Counted over ``server.fetch_sockets()``: every process of a Redis cluster.
+    """
+    counts: dict[str, int] = dict.fromkeys(DEFAULT_ROOMS, 0)
+    for socket in await server.fetch_sockets():
+        for room in socket.rooms:
+            if room != socket.id:
+                counts[room] = counts.get(room, 0) + 1
+    return [{"name": name, "members": n} for name, n in counts.items()]
 
 
 def _clean_room(value: Any) -> str | None:
@@ -115,14 +128,15 @@ def create_server(redis_url: str | None = None) -> Server:
     """
     from aiosocketio import Server
 
-    server = Server()
+    adapter = None
     if redis_url:
-        from aiosocketio.cli import attach_redis
+        from aiosocketio.cli import redis_adapter_factory
 
-        attach_redis(server, redis_url)
+        adapter = redis_adapter_factory(redis_url)
+    server = Server(adapter=adapter)
     state = ChatState()
 
-    def authenticate(socket: Any) -> None:
+    def authenticate(socket: Socket) -> None:
         auth = socket.handshake.auth
         nickname = auth.get("nickname") if isinstance(auth, dict) else None
         if not isinstance(nickname, str) or not nickname.strip():
@@ -132,16 +146,29 @@ def create_server(redis_url: str | None = None) -> Server:
             raise ConnectionRefused(
                 f"nickname longer than {MAX_NICKNAME} characters", {"field": "nickname"}
             )
-        socket.nickname = nickname
+        socket.data["nickname"] = nickname
 
     server.use(authenticate)
 
+    async def refresh_rooms() -> None:
+        await asyncio.sleep(0.05)  # one update for a burst of joins and leaves
+        state.refresh_pending = False
+        try:
+            server.emit("rooms", await room_list(server))
+        except SocketIOError as exc:  # a cluster peer did not answer in time
+            logger.warning("could not count the rooms' members: %s", exc)
+
     def publish_rooms() -> None:
-        server.emit("rooms", state.room_list())
+        if state.refresh_pending:
+            return
+        state.refresh_pending = True
+        task = asyncio.ensure_future(refresh_rooms())
+        state.tasks.add(task)
+        task.add_done_callback(state.tasks.discard)
 
     @server.on("connection")
-    def on_connection(socket: Any) -> None:
-        nickname: str = socket.nickname
+    def on_connection(socket: Socket) -> None:
+        nickname: str = socket.data["nickname"]
         logger.info("%s connected (%s)", nickname, socket.id)
 
         async def enter(room: str) -> None:
@@ -166,7 +193,7 @@ def create_server(redis_url: str | None = None) -> Server:
             return {
                 "room": name,
                 "history": list(state.history.get(name, ())),
-                "rooms": state.room_list(),
+                "rooms": await room_list(server),
             }
 
         @socket.on("message")

@@ -31,7 +31,16 @@ from typing import Any
 
 from aiosocketio import __version__, _loop
 
-__all__ = ["CLIError", "attach_redis", "build_parser", "import_from_string", "main"]
+__all__ = [
+    "CLIError",
+    "attach_redis",
+    "build_parser",
+    "import_from_string",
+    "main",
+    "redis_adapter_factory",
+    "resolve_server",
+    "serve_until_stopped",
+]
 
 logger = logging.getLogger("aiosocketio.cli")
 
@@ -250,29 +259,61 @@ async def resolve_server(obj: Any, *, factory: bool) -> Any:
     return obj
 
 
-def attach_redis(server: Any, url: str) -> None:
-    """Make ``server`` use the Redis adapter connected to ``url``.
+#: Redis clients opened by :func:`redis_adapter_factory`; closed when serving stops.
+_redis_clients: list[Any] = []
 
-    ``aiosocketio.adapters.redis`` is imported lazily, so the ``redis`` extra is needed
-    only when this is called.
+
+def redis_adapter_factory(url: str) -> Callable[[Any], Any]:
+    """A ``Server(adapter=...)`` factory for the Redis adapter connected to ``url``.
+
+    ``aiosocketio.adapters.redis`` (and redis-py) are imported lazily, so the ``redis``
+    extra is needed only when this is called. The client connects on first use; the
+    command closes it after the server.
 
     Raises:
-        CLIError: The Redis adapter (or the redis package) is not available.
+        CLIError: The Redis adapter (or the redis package) is not available, or the URL
+            is not a Redis URL.
     """
     try:
-        module = importlib.import_module("aiosocketio.adapters.redis")
+        adapters = importlib.import_module("aiosocketio.adapters.redis")
+        redis_asyncio = importlib.import_module("redis.asyncio")
     except ImportError as exc:
         raise CLIError(
-            f"--redis needs the Redis adapter (aiosocketio.adapters.redis) and the 'redis' "
+            "--redis needs the Redis adapter (aiosocketio.adapters.redis) and the 'redis' "
             f"package (pip install 'aiosocketio[redis]'): {exc}"
         ) from exc
-    create = getattr(module, "create_adapter", None)
-    if create is None:
-        raise CLIError("aiosocketio.adapters.redis has no create_adapter(url)")
+    try:
+        client = redis_asyncio.Redis.from_url(url)
+    except ValueError as exc:
+        raise CLIError(f"--redis: {exc}") from exc
+    _redis_clients.append(client)
+    factory: Callable[[Any], Any] = adapters.RedisAdapter.factory(client)
+    return factory
+
+
+def attach_redis(server: Any, url: str) -> None:
+    """Switch an existing ``server`` to the Redis adapter connected to ``url``.
+
+    This needs ``server.adapter(factory)`` (Node's ``io.adapter()``); a server built by
+    your own code can instead take ``Server(adapter=redis_adapter_factory(url))``.
+
+    Raises:
+        CLIError: The adapter is not available or the server cannot switch adapters.
+    """
     set_adapter = getattr(server, "adapter", None)
     if not callable(set_adapter):
-        raise CLIError("this Server cannot switch adapters (no server.adapter())")
-    set_adapter(create(url))
+        raise CLIError(
+            "--redis: this Server cannot switch adapters once built (it has no "
+            "server.adapter(factory)); build it with Server(adapter=...) instead"
+        )
+    set_adapter(redis_adapter_factory(url))
+
+
+async def _close_redis_clients() -> None:
+    while _redis_clients:
+        client = _redis_clients.pop()
+        with contextlib.suppress(Exception):
+            await client.aclose()
 
 
 async def serve_until_stopped(
@@ -319,6 +360,7 @@ async def serve_until_stopped(
         if listening:
             logger.info("shutting down")
         await server.close()
+        await _close_redis_clients()
         for sig in installed:
             loop.remove_signal_handler(sig)
 
