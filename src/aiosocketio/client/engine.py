@@ -42,6 +42,9 @@ logger = logging.getLogger("aiosocketio.engineio")
 # engine.io-client's Socket.priorWebsocketSuccess: shared by every connection of the process.
 _prior_websocket_success = False
 
+# Closing POSTs still running (a strong reference keeps each task alive).
+_closing_tasks: set[asyncio.Task[None]] = set()
+
 
 def _timestamp() -> str:
     return secrets.token_urlsafe(6)
@@ -198,8 +201,7 @@ class EngineConnection:
             self._ssl,
         )
         self._ws = ws
-        ws.on_message = self._on_ws_message
-        ws.on_close = self._on_ws_close
+        ws.attach(self._on_ws_message, self._on_ws_close)
         handshake = self._handshake
         assert handshake is not None
         await handshake
@@ -372,8 +374,7 @@ class EngineConnection:
             if not reply.done():
                 reply.set_exception(TransportError("probe error", reason))
 
-        ws.on_message = on_message
-        ws.on_close = on_close
+        ws.attach(on_message, on_close)
         try:
             ws.send([encode_packet(Packet(PacketType.PING, "probe"))])
             data = await asyncio.wait_for(reply, self.session.ping_timeout)
@@ -402,8 +403,7 @@ class EngineConnection:
             return
         finally:
             self._probe_task = None
-        ws.on_message = self._on_ws_message
-        ws.on_close = self._on_ws_close
+        ws.attach(self._on_ws_message, self._on_ws_close)
         ws.send([encode_packet(Packet(PacketType.UPGRADE))])
         self._ws = ws
         self.transport_name = "websocket"
@@ -464,38 +464,51 @@ class EngineConnection:
             self._shutdown()
             return
         post = self._post_conn
+        poll = self._get_conn
         sid = self.session.sid
-        self._post_conn = None  # keep it out of _shutdown; it carries the close packet
+        # keep both connections out of _shutdown: the POST carries the close packet, and
+        # the pending GET must not be aborted before the server has read it (Node would
+        # see "transport close" instead of the namespace disconnect).
+        self._post_conn = self._get_conn = None
         self._shutdown()
         if sid is None:
-            if post is not None:
-                post.close()
+            for conn in (post, poll):
+                if conn is not None:
+                    conn.close()
             return
-        packets.append(Packet(PacketType.CLOSE))
-        body = encode_payload(packets).encode("utf-8")
-        target = self._target("polling", timestamp=True)
-        self._loop.create_task(self._final_post(post, target, body))
+        # engine.io-client waits for the write buffer to drain before it sends the close
+        # packet: Node's server handles a namespace DISCONNECT on the next tick, so a
+        # close packet in the same payload would win and turn it into "transport close".
+        bodies = [encode_payload(packets).encode("utf-8")] if packets else []
+        bodies.append(encode_payload([Packet(PacketType.CLOSE)]).encode("utf-8"))
+        task = self._loop.create_task(self._final_post(post, poll, bodies))
+        _closing_tasks.add(task)
+        task.add_done_callback(_closing_tasks.discard)
 
-    async def _final_post(self, conn: HttpConnection | None, target: str, body: bytes) -> None:
+    async def _final_post(
+        self, conn: HttpConnection | None, poll: HttpConnection | None, bodies: list[bytes]
+    ) -> None:
         try:
             if conn is None or conn.closed or conn.busy:
                 if conn is not None:
                     conn.close()
                 conn = await HttpConnection.open(self._endpoint, self._ssl, timeout=5)
-            await asyncio.wait_for(
-                conn.request(
-                    "POST",
-                    target,
-                    [*self._headers, ("content-type", "text/plain;charset=UTF-8")],
-                    body,
-                ),
-                5,
-            )
+            for body in bodies:
+                await asyncio.wait_for(
+                    conn.request(
+                        "POST",
+                        self._target("polling", timestamp=True),
+                        [*self._headers, ("content-type", "text/plain;charset=UTF-8")],
+                        body,
+                    ),
+                    5,
+                )
         except (TransportError, TimeoutError):
             pass
         finally:
-            if conn is not None:
-                conn.close()
+            for c in (conn, poll):
+                if c is not None:
+                    c.close()
 
 
 def _error_description(status: int, body: bytes) -> str:

@@ -252,8 +252,10 @@ class WebSocketConnection(asyncio.Protocol):
 
     __slots__ = (
         "_closed",
+        "_early",
         "_handshake",
         "_key",
+        "_lost_reason",
         "_parser",
         "_status",
         "_ws",
@@ -276,6 +278,8 @@ class WebSocketConnection(asyncio.Protocol):
         self._status = 0
         self._handshake: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._closed = False
+        self._early: list[str | bytes] = []
+        self._lost_reason: tuple[str, str | None] | None = None
 
     @classmethod
     async def open(
@@ -387,7 +391,12 @@ class WebSocketConnection(asyncio.Protocol):
         ws.receive_data(data)
         for event in ws.events_received():
             if isinstance(event, Message):
-                if self.on_message is not None and not self._closed:
+                if self._closed:
+                    continue
+                if self.on_message is None:
+                    # arrived with the 101 response, before the owner attached: keep it
+                    self._early.append(event.data)
+                else:
                     self.on_message(event.data)
             elif isinstance(event, Close):
                 code = event.code
@@ -416,6 +425,26 @@ class WebSocketConnection(asyncio.Protocol):
         self.on_close = None
         if callback is not None:
             callback(reason, description)
+        else:
+            self._lost_reason = (reason, description)
+
+    def attach(
+        self,
+        on_message: Callable[[str | bytes], None],
+        on_close: Callable[[str, str | None], None],
+    ) -> None:
+        """Set the callbacks, then deliver what arrived before (messages, a close)."""
+        self.on_message = on_message
+        self.on_close = on_close
+        early = self._early
+        self._early = []
+        for data in early:
+            on_message(data)
+        lost = self._lost_reason
+        if lost is not None:
+            self._lost_reason = None
+            self.on_close = None
+            on_close(*lost)
 
     # -- API -------------------------------------------------------------------------
     @property

@@ -1,0 +1,103 @@
+// Official socket.io 4.8 server for the aiosocketio client's interop tests.
+// Usage: node client_node_server.js [port]   (port 0 = ephemeral)
+// Prints {"port":N} once listening, then one JSON line per observed event.
+"use strict";
+const http = require("http");
+const { Server } = require("socket.io");
+
+const port = parseInt(process.argv[2] || "0", 10);
+const pingInterval = parseInt(process.env.PING_INTERVAL || "25000", 10);
+const pingTimeout = parseInt(process.env.PING_TIMEOUT || "20000", 10);
+
+const httpServer = http.createServer();
+const io = new Server(httpServer, { pingInterval, pingTimeout, maxHttpBufferSize: 1e7 });
+
+function log(obj) {
+  process.stdout.write(JSON.stringify(obj) + "\n");
+}
+
+const seen = new Map(); // value -> how many times "flaky" was received
+
+function setup(socket) {
+  socket.on("echo", (...args) => {
+    const cb = typeof args[args.length - 1] === "function" ? args.pop() : null;
+    if (cb) cb(...args);
+    else socket.emit("echo", ...args);
+  });
+  socket.on("record", (value) => log({ record: value, nsp: socket.nsp.name }));
+  socket.on("no_ack", () => {});
+  socket.on("flaky", (value, cb) => {
+    const n = (seen.get(value) || 0) + 1;
+    seen.set(value, n);
+    log({ flaky: value, n });
+    if (n >= 2) cb({ value, n });
+  });
+  socket.on("binary", (cb) => cb({ buf: Buffer.from([1, 2, 3]), list: [Buffer.from("x"), 4] }));
+  socket.on("describe", (...args) => {
+    const cb = args.pop();
+    cb(args.map((a) => (Buffer.isBuffer(a) ? { bin: [...a] } : a)));
+  });
+  socket.on("whoami", (cb) =>
+    cb({
+      id: socket.id,
+      auth: socket.handshake.auth,
+      query: socket.handshake.query,
+      header: socket.handshake.headers["x-custom"] || null,
+      transport: socket.conn.transport.name,
+    })
+  );
+  socket.on("ask", async (question) => {
+    try {
+      const answer = await socket.timeout(2000).emitWithAck("question", question);
+      socket.emit("answer", answer);
+    } catch (e) {
+      socket.emit("answer", { error: e.message });
+    }
+  });
+  socket.on("ask_binary", async () => {
+    const answer = await socket.timeout(2000).emitWithAck("question", Buffer.from([9, 8]));
+    socket.emit("answer", Buffer.isBuffer(answer) ? { bin: [...answer] } : answer);
+  });
+  socket.on("push", (event, ...args) => socket.emit(event, ...args));
+  socket.on("push_binary", (event) => socket.emit(event, Buffer.from([0, 255]), { nested: [Buffer.from([7])] }));
+  socket.on("burst", (n) => {
+    for (let i = 0; i < n; i++) socket.emit("burst", i);
+  });
+  socket.on("server_disconnect", () => socket.disconnect());
+  socket.on("close_engine", () => socket.conn.close());
+  socket.on("transport", (cb) => cb(socket.conn.transport.name));
+  socket.on("disconnect", (reason) => log({ disconnect: reason, nsp: socket.nsp.name }));
+  socket.onAny((event) => {
+    if (event === "any") log({ any: true });
+  });
+}
+
+io.on("connection", (socket) => {
+  log({ connection: socket.id, nsp: "/" });
+  setup(socket);
+});
+
+const admin = io.of("/admin");
+admin.use((socket, next) => {
+  const auth = socket.handshake.auth || {};
+  if (auth.token === "secret") return next();
+  const err = new Error("not authorized");
+  err.data = { content: "Please retry later", token: auth.token === undefined ? null : auth.token };
+  next(err);
+});
+admin.on("connection", (socket) => {
+  log({ connection: socket.id, nsp: "/admin" });
+  socket.emit("welcome", socket.handshake.auth);
+  setup(socket);
+});
+
+const chat = io.of("/chat");
+chat.on("connection", (socket) => {
+  setup(socket);
+});
+
+httpServer.listen(port, "127.0.0.1", () => {
+  log({ port: httpServer.address().port });
+});
+
+process.on("SIGTERM", () => process.exit(0));
