@@ -17,7 +17,7 @@ from hypercorn.config import Config as HypercornConfig
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from aiosocketio.io.asgi import ASGIApp, ASGIWebSocketChannel
 from tests.io.fakes import (
@@ -276,3 +276,17 @@ async def test_channel_queue_accounting() -> None:
         {"type": "websocket.send", "bytes": b"\x01\x02"},
         {"type": "websocket.close", "code": 4000, "reason": "done"},
     ]
+
+
+async def test_mounted_under_a_prefix() -> None:
+    engine = FakeEngine()
+    outer = Starlette(routes=[Mount("/sio", app=ASGIApp(engine))])
+    async with running(outer, "uvicorn") as port:
+        [(status, _, body)] = await http_exchange(port, get("/sio/engine.io/?m=1"))
+        assert status == 200
+        info = json.loads(body)
+        assert info["path"] == "/engine.io/" and info["query"] == {"m": "1"}
+        ws = await RawWebSocket.connect(port, "/sio/engine.io/?transport=websocket")
+        ws.send("mounted")
+        assert await ws.recv() == "mounted"
+        await ws.close()

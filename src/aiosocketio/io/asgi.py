@@ -40,6 +40,15 @@ Send = Callable[[ASGIMessage], Awaitable[None]]
 ASGIApplication = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
+def _route_path(scope: Scope) -> str:
+    """The path below the mount point (ASGI: ``path`` includes ``root_path``)."""
+    path = str(scope.get("path", "/"))
+    root = str(scope.get("root_path", ""))
+    if root and path.startswith(root):
+        path = path[len(root) :] or "/"
+    return path
+
+
 def _build_request(scope: Scope) -> HttpRequest:
     headers: dict[str, str] = {}
     for raw_name, raw_value in scope.get("headers", ()):
@@ -47,10 +56,7 @@ def _build_request(scope: Scope) -> HttpRequest:
         value = bytes(raw_value).decode("latin-1")
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
     client = scope.get("client") or ("", 0)
-    raw_path = scope.get("raw_path")
-    path = bytes(raw_path).decode("latin-1") if raw_path else str(scope.get("path", "/"))
-    if "?" in path:  # some servers put the query string in raw_path
-        path = path.split("?", 1)[0]
+    path = _route_path(scope)
     return HttpRequest(
         method=str(scope.get("method", "GET")).upper(),
         path=path,
@@ -170,7 +176,7 @@ class ASGIApp:
             else:
                 await self._lifespan(receive, send)
             return
-        path = str(scope.get("path", "/"))
+        path = _route_path(scope)
         if kind not in ("http", "websocket") or not self.engine.options.matches(path):
             if self.other_app is not None:
                 await self.other_app(scope, receive, send)
