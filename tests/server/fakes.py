@@ -31,6 +31,8 @@ class FakeConn:
         headers: dict[str, str] | None = None,
         query_string: str = "EIO=4&transport=websocket",
         secure: bool = False,
+        encoder: Any = None,
+        decoder_factory: Any = None,
     ) -> None:
         global _counter
         _counter += 1
@@ -53,8 +55,8 @@ class FakeConn:
         self.prepared: list[PreparedMessage] = []
         self.volatile_flags: list[bool] = []
         self.closed_by_server = False
-        self._decoder = Decoder()
-        self._encoder = Encoder()
+        self._decoder_factory = decoder_factory or Decoder
+        self._encoder = encoder or Encoder()
         self._seen = 0
 
     @property
@@ -86,7 +88,7 @@ class FakeConn:
 
     def packets(self) -> list[Packet]:
         """Every Socket.IO packet written so far, decoded."""
-        decoder = Decoder()
+        decoder = self._decoder_factory()
         out: list[Packet] = []
         for part in self.raw:
             packet = decoder.receive(part)

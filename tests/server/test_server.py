@@ -1,0 +1,97 @@
+"""Server construction and running: options, parser, serve(), close()."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from aiosocketio import Server, Socket
+from aiosocketio.socketio import msgpack_parser
+from aiosocketio.socketio.packets import PacketType
+from tests.server.fakes import FakeConn, connect_client, event, settle
+
+
+def test_engine_options_pass_through() -> None:
+    io = Server(
+        ping_interval=1.5,
+        ping_timeout=2,
+        max_http_buffer_size=1e5,
+        transports=["websocket"],
+        cors={"origin": "*"},
+        path="/custom",
+    )
+    opts = io.engine.options
+    assert opts.ping_interval == 1.5 and opts.ping_timeout == 2
+    assert opts.max_http_buffer_size == 100_000 and opts.transports == ("websocket",)
+    assert opts.path == "/custom/" and opts.cors is not None
+    assert io.connect_timeout == 45.0 and io.cleanup_empty_child_namespaces is False
+    with pytest.raises(TypeError):
+        Server(no_such_option=1)
+    with pytest.raises(ValueError, match="serve_client"):
+        Server(serve_client=True)
+
+
+async def test_msgpack_parser() -> None:
+    io = Server(parser=msgpack_parser)
+
+    @io.on("connection")
+    def on_connection(socket: Socket) -> None:
+        socket.on("echo", lambda x: x)
+
+    conn = FakeConn(
+        encoder=msgpack_parser.MsgpackEncoder(), decoder_factory=msgpack_parser.MsgpackDecoder
+    )
+    io._on_connection(conn)  # type: ignore[arg-type]
+    conn, answer = await connect_client(io, conn=conn)
+    assert answer.type == PacketType.CONNECT
+    conn.inject(event("/", "echo", {"b": b"\x01"}, id=3))
+    await settle()
+    ack = conn.new_packets()[-1]
+    assert ack.id == 3 and ack.data == [{"b": b"\x01"}]
+    assert all(isinstance(part, bytes) for part in conn.raw)
+
+
+async def test_serve_runs_until_close() -> None:
+    io = Server()
+    task = asyncio.ensure_future(io.serve(0, "127.0.0.1"))
+    for _ in range(100):
+        if io._http is not None:
+            break
+        await asyncio.sleep(0.01)
+    port = io.port
+    _, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.close()
+    await io.close()
+    await asyncio.wait_for(task, 5)
+    with pytest.raises(RuntimeError):
+        _ = io.port
+
+
+async def test_serve_cancelled_closes() -> None:
+    io = Server()
+    disconnected: list[str] = []
+    task = asyncio.ensure_future(io.serve(0, "127.0.0.1"))
+    for _ in range(100):
+        if io._http is not None:
+            break
+        await asyncio.sleep(0.01)
+    io.on("connection", lambda s: s.on("disconnect", disconnected.append))
+    await connect_client(io)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert disconnected == ["server shutting down"]
+    assert io._http is None
+
+
+async def test_close_sends_disconnect_first() -> None:
+    io = Server()
+    conn, _ = await connect_client(io)
+    io.of("/b")
+    await connect_client(io, "/b", conn=conn)
+    await io.close()
+    kinds: list[Any] = [(p.type, p.nsp) for p in conn.new_packets()]
+    assert (PacketType.DISCONNECT, "/") in kinds and (PacketType.DISCONNECT, "/b") in kinds
+    assert io.sockets.sockets == {} and io.of("/b").sockets == {}
