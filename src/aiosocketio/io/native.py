@@ -322,6 +322,9 @@ class HttpConnection(asyncio.Protocol):
         except httptools.HttpParserUpgrade as exc:
             offset = exc.args[0] if exc.args else len(data)
             self._upgrade(data[offset:])
+        except httptools.HttpParserCallbackError:
+            logger.exception("error while handling an HTTP request")
+            self._bad_request()
         except httptools.HttpParserError:
             self._bad_request()
 
