@@ -21,6 +21,7 @@ import asyncio
 import itertools
 import logging
 import mimetypes
+import secrets
 import shutil
 import time
 from collections import deque
@@ -55,6 +56,7 @@ REPO_ROOT = HERE.parents[1]
 VENDOR_BUNDLE = REPO_ROOT / "tests" / "interop" / "node_modules" / "socket.io-client" / "dist"
 BUNDLE_FILES = ("socket.io.min.js", "socket.io.min.js.map")
 
+PROCESS_TAG = secrets.token_hex(3)  # message ids stay unique across a cluster
 DEFAULT_ROOMS = ("general", "random", "python", "node")
 MAX_NICKNAME = 24
 MAX_ROOM = 32
@@ -82,7 +84,7 @@ class ChatState:
     def __init__(self) -> None:
         self.history: dict[str, deque[dict[str, Any]]] = {}
         self.members: dict[str, str] = {}  # sid -> room, for this process's sockets
-        self.ids = itertools.count(1)
+        self.ids = (f"{PROCESS_TAG}-{n}" for n in itertools.count(1))
         self.refresh_pending = False
         self.tasks: set[asyncio.Future[None]] = set()
 
@@ -115,12 +117,14 @@ def _clean_room(value: Any) -> str | None:
     return name
 
 
-def create_server(redis_url: str | None = None) -> Server:
+def create_server(redis_url: str | None = None, *, redis_key: str = "socket.io") -> Server:
     """Build the chat's Socket.IO server.
 
     Args:
         redis_url: Use the Redis adapter on this URL (several demo processes then share
             rooms and broadcasts); ``None`` keeps the in-memory adapter.
+        redis_key: The adapter's channel prefix (Node's ``key``); processes with the
+            same key form one chat.
 
     Returns:
         The server; serve it with the static page as its wrapped app
@@ -132,7 +136,7 @@ def create_server(redis_url: str | None = None) -> Server:
     if redis_url:
         from aiosocketio.cli import redis_adapter_factory
 
-        adapter = redis_adapter_factory(redis_url)
+        adapter = redis_adapter_factory(redis_url, key=redis_key)
     server = Server(adapter=adapter)
     state = ChatState()
 

@@ -263,8 +263,10 @@ async def resolve_server(obj: Any, *, factory: bool) -> Any:
 _redis_clients: list[Any] = []
 
 
-def redis_adapter_factory(url: str) -> Callable[[Any], Any]:
+def redis_adapter_factory(url: str, **options: Any) -> Callable[[Any], Any]:
     """A ``Server(adapter=...)`` factory for the Redis adapter connected to ``url``.
+
+    ``options`` go to :class:`aiosocketio.adapters.redis.RedisAdapter` (``key=``, ...).
 
     ``aiosocketio.adapters.redis`` (and redis-py) are imported lazily, so the ``redis``
     extra is needed only when this is called. The client connects on first use; the
@@ -287,7 +289,7 @@ def redis_adapter_factory(url: str) -> Callable[[Any], Any]:
     except ValueError as exc:
         raise CLIError(f"--redis: {exc}") from exc
     _redis_clients.append(client)
-    factory: Callable[[Any], Any] = adapters.RedisAdapter.factory(client)
+    factory: Callable[[Any], Any] = adapters.RedisAdapter.factory(client, **options)
     return factory
 
 
