@@ -28,7 +28,9 @@ async def until(predicate: Any, timeout: float = 5.0) -> None:
         await asyncio.sleep(0.01)
 
 
-async def test_connect_id_and_state(node_server: NodeServer, transport_opts: dict[str, Any]) -> None:
+async def test_connect_id_and_state(
+    node_server: NodeServer, transport_opts: dict[str, Any]
+) -> None:
     sock = await connect(node_server.url, **transport_opts)
     try:
         assert sock.connected and not sock.disconnected and sock.active
@@ -378,8 +380,12 @@ async def test_disconnect_reasons(node_server: NodeServer, transport_opts: dict[
     sock.disconnect()
     assert (await asyncio.wait_for(reasons.get(), scaled(5)))[0] == "io client disconnect"
     assert one_arg == ["io client disconnect"]
-    assert (await node_server.proc.wait_for("disconnect"))["disconnect"] == "server namespace disconnect"
-    assert (await node_server.proc.wait_for("disconnect"))["disconnect"] == "client namespace disconnect"
+    assert (await node_server.proc.wait_for("disconnect"))[
+        "disconnect"
+    ] == "server namespace disconnect"
+    assert (await node_server.proc.wait_for("disconnect"))[
+        "disconnect"
+    ] == "client namespace disconnect"
 
 
 async def test_transport_close_reconnects(
@@ -437,7 +443,9 @@ async def test_manual_manager(node_server: NodeServer) -> None:
 async def test_upgrade_happens_and_remember_upgrade(node_server: NodeServer) -> None:
     sock = await connect(node_server.url, force_new=True)
     try:
-        await until(lambda: sock.io.engine is not None and sock.io.engine.transport_name == "websocket")
+        await until(
+            lambda: sock.io.engine is not None and sock.io.engine.transport_name == "websocket"
+        )
         assert await sock.emit_with_ack("transport") == "websocket"
     finally:
         sock.disconnect()

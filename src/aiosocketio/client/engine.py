@@ -151,11 +151,7 @@ class EngineConnection:
         if not self._transports:
             raise TransportError("No transports available")
         first = self._transports[0]
-        if (
-            self._remember_upgrade
-            and _prior_websocket_success
-            and "websocket" in self._transports
-        ):
+        if self._remember_upgrade and _prior_websocket_success and "websocket" in self._transports:
             first = "websocket"
         self._handshake = self._loop.create_future()
         try:
@@ -514,4 +510,3 @@ class EngineConnection:
 def _error_description(status: int, body: bytes) -> str:
     text = body[:200].decode("utf-8", "replace")
     return f"{status} {text}" if text else str(status)
-

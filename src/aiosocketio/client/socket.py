@@ -54,7 +54,7 @@ class _Ack:
 class _Queued:
     """A packet in the at-least-once queue (``retries``)."""
 
-    __slots__ = ("callback", "event", "args", "flags", "pending", "tries")
+    __slots__ = ("args", "callback", "event", "flags", "pending", "tries")
 
     def __init__(
         self, event: str, args: tuple[Any, ...], flags: _Flags, callback: AckCallback | None
@@ -371,7 +371,9 @@ class Socket(EventEmitter):
         else:
             self._send_buffer.append(packet)
 
-    def _register_ack(self, packet_id: int, ack: AckCallback, flags: _Flags, with_error: bool) -> None:
+    def _register_ack(
+        self, packet_id: int, ack: AckCallback, flags: _Flags, with_error: bool
+    ) -> None:
         timeout = flags.timeout if flags.timeout is not None else self.ack_timeout
         timer: asyncio.TimerHandle | None = None
         if timeout is not None:
@@ -483,7 +485,7 @@ class Socket(EventEmitter):
                 self._emit_reserved("connect_error", ConnectionError(str(exc)))
                 return
             if inspect.isawaitable(result):
-                asyncio.ensure_future(self._send_connect_later(result))
+                call_handler(self._send_connect_later, (result,))
                 return
             self._send_connect(result)
         else:
@@ -617,4 +619,3 @@ class Socket(EventEmitter):
     def __repr__(self) -> str:
         state = f"id={self.id!r}" if self.connected else "disconnected"
         return f"<aiosocketio.client.Socket nsp={self.nsp!r} {state}>"
-

@@ -367,12 +367,16 @@ class WebSocketConnection(asyncio.Protocol):
         assert self._parser is not None
         self._status = self._parser.get_status_code()
         if self._status != 101:
-            self._fail_handshake(TransportError("websocket error", f"unexpected status {self._status}"))
+            self._fail_handshake(
+                TransportError("websocket error", f"unexpected status {self._status}")
+            )
 
     def _finish_handshake(self) -> bool:
         self._parser = None
         if self._status != 101:
-            self._fail_handshake(TransportError("websocket error", f"unexpected status {self._status}"))
+            self._fail_handshake(
+                TransportError("websocket error", f"unexpected status {self._status}")
+            )
             return False
         if self._wsheaders.get("sec-websocket-accept") != accept_key(self._key):
             self._fail_handshake(TransportError("websocket error", "bad Sec-WebSocket-Accept"))
@@ -403,7 +407,9 @@ class WebSocketConnection(asyncio.Protocol):
                 reply = ws.data_to_send()
                 if reply and self.transport is not None:
                     self.transport.write(reply)
-                reason = "transport close" if code in (None, 1000, 1001, 1005) else "transport error"
+                reason = (
+                    "transport close" if code in (None, 1000, 1001, 1005) else "transport error"
+                )
                 self._lost(reason, f"websocket closed with code {code}")
                 if self.transport is not None:
                     self.transport.close()

@@ -1,0 +1,140 @@
+"""Reconnection after the server process is killed and restarted on the same port."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from aiosocketio.client import connect
+from aiosocketio.exceptions import ConnectionError
+from tests.client.conftest import NodeServer, start_node_server
+from tests.support.timeouts import scaled
+
+pytestmark = pytest.mark.interop
+
+
+async def test_offline_buffer_is_delivered_once_and_in_order_after_a_restart(
+    transport_opts: dict[str, Any],
+) -> None:
+    first = await start_node_server()
+    server: NodeServer | None = first
+    port = first.port
+    sock = await connect(
+        first.url,
+        reconnection_delay=0.1,
+        reconnection_delay_max=0.3,
+        randomization_factor=0.0,
+        **transport_opts,
+    )
+    disconnects: asyncio.Queue[str] = asyncio.Queue()
+    connects: asyncio.Queue[str | None] = asyncio.Queue()
+    manager_events: list[tuple[str, Any]] = []
+    connect_errors: list[ConnectionError] = []
+    sock.on("disconnect", disconnects.put_nowait)
+    sock.on("connect", lambda: connects.put_nowait(sock.id))
+    sock.on("connect_error", connect_errors.append)
+    for name in ("reconnect_attempt", "reconnect_error", "reconnect"):
+        sock.io.on(name, lambda arg=None, name=name: manager_events.append((name, arg)))
+    try:
+        sock.emit("record", "before")
+        assert (await first.proc.wait_for("record"))["record"] == "before"
+        await asyncio.sleep(0.2)  # let the upgrade (if any) finish
+
+        await first.proc.stop()  # kill the server process (ours, by PID)
+        server = None
+        reason = await asyncio.wait_for(disconnects.get(), scaled(10))
+        assert reason in ("transport close", "transport error")
+        assert not sock.connected
+
+        for i in range(10):
+            sock.emit("record", i)
+        sock.volatile.emit("record", "volatile-must-be-dropped")
+        await asyncio.sleep(0.5)  # a few failing reconnection attempts
+        assert any(name == "reconnect_error" for name, _ in manager_events)
+        assert connect_errors, "each failed attempt reports connect_error"
+
+        second = server = await start_node_server(port)
+        await asyncio.wait_for(connects.get(), scaled(10))
+        assert sock.connected
+        got = [(await second.proc.wait_for("record"))["record"] for _ in range(10)]
+        assert got == list(range(10))
+        # nothing more: no duplicate, and the volatile packet was dropped
+        assert await sock.emit_with_ack("echo", "sync") == "sync"
+        await asyncio.sleep(0.1)
+        while not second.proc.lines.empty():
+            line = second.proc.lines.get_nowait()
+            assert "record" not in line, line
+        attempts = [arg for name, arg in manager_events if name == "reconnect_attempt"]
+        assert attempts == list(range(1, len(attempts) + 1))
+        assert manager_events[-1] == ("reconnect", attempts[-1])
+    finally:
+        sock.disconnect()
+        if server is not None:
+            await server.proc.stop()
+
+
+async def test_reconnection_attempts_limit_gives_reconnect_failed() -> None:
+    server = await start_node_server()
+    sock = await connect(
+        server.url,
+        force_new=True,
+        reconnection_attempts=2,
+        reconnection_delay=0.05,
+        reconnection_delay_max=0.05,
+    )
+    failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    attempts: list[int] = []
+    sock.io.on("reconnect_attempt", attempts.append)
+    sock.io.on("reconnect_failed", lambda: failed.set_result(None))
+    try:
+        await server.proc.stop()
+        await asyncio.wait_for(failed, scaled(10))
+        assert attempts == [1, 2]
+        assert not sock.connected
+    finally:
+        sock.disconnect()
+
+
+async def test_no_reconnection_when_disabled() -> None:
+    server = await start_node_server()
+    sock = await connect(server.url, force_new=True, reconnection=False)
+    reasons: asyncio.Queue[str] = asyncio.Queue()
+    sock.on("disconnect", reasons.put_nowait)
+    attempts: list[int] = []
+    sock.io.on("reconnect_attempt", attempts.append)
+    try:
+        sock.emit("close_engine")
+        assert await asyncio.wait_for(reasons.get(), scaled(5)) == "transport close"
+        await asyncio.sleep(0.3)
+        assert attempts == [] and not sock.connected
+    finally:
+        sock.disconnect()
+        await server.proc.stop()
+
+
+async def test_first_connection_refused_then_server_comes_up() -> None:
+    # find a free port, then start the server there only after the client began trying
+    probe = await start_node_server()
+    port = probe.port
+    await probe.proc.stop()
+    sock = await connect(
+        f"http://127.0.0.1:{port}",
+        wait=False,
+        force_new=True,
+        reconnection_delay=0.1,
+        reconnection_delay_max=0.2,
+    )
+    errors: list[ConnectionError] = []
+    sock.on("connect_error", errors.append)
+    sock.emit("record", "early")
+    await asyncio.sleep(0.3)
+    assert errors and not sock.connected
+    server = await start_node_server(port)
+    try:
+        await sock.wait_connected(scaled(10))
+        assert (await server.proc.wait_for("record"))["record"] == "early"
+    finally:
+        sock.disconnect()
+        await server.proc.stop()
