@@ -37,7 +37,7 @@ def summarize(raw: Path, out: Path, top: int = 30) -> str:
 
 
 def _short(frame: str) -> str:
-    """``func (path/to/module.py:12)`` -> ``func (module.py:12)``; strips the site path."""
+    """``func (path/to/module.py:12)`` -> ``func (module.py)``: per function, not per line."""
     name, _, where = frame.partition(" (")
     where = where.rstrip(")")
     parts = where.split("/")
@@ -45,6 +45,7 @@ def _short(frame: str) -> str:
         where = "/".join(parts[parts.index("aiosocketio") :])
     else:
         where = "/".join(parts[-2:])
+    where = where.rsplit(":", 1)[0]
     return f"{name} ({where})"
 
 

@@ -33,7 +33,12 @@ def ratio(ours: dict[str, Any], peer: dict[str, Any] | None) -> str:
     (marked "cpu")."""
     if peer is None or (peer.get("error") and not peer.get("value")):
         return ""
-    if ours["scenario"] in ("connect", "hold"):
+    if ours["scenario"] == "hold":
+        sa, sb = ours["extra"].get("steps") or [], peer["extra"].get("steps") or []
+        if sa and sb and sb[-1]["rss_per_conn_kib"]:
+            return f"mem {sa[-1]['rss_per_conn_kib'] / sb[-1]['rss_per_conn_kib']:.2f}x"
+        return ""
+    if ours["scenario"] == "connect":
         a = ours["extra"].get("rss_per_conn_kib")
         b = peer["extra"].get("rss_per_conn_kib")
         tput = f"{ours['value'] / peer['value']:.2f}x" if peer.get("value") else ""
@@ -61,7 +66,7 @@ def _rss(r: dict[str, Any]) -> str:
     extra = r.get("extra") or {}
     if r["scenario"] == "hold" and extra.get("steps"):
         return ", ".join(
-            f"{s['clients'] // 1000}k: {s['rss_per_conn_kib']:.1f} KiB/conn" for s in extra["steps"]
+            f"{s['clients']:,}: {s['rss_per_conn_kib']:.1f} KiB/conn" for s in extra["steps"]
         )
     if "rss_per_conn_kib" in extra:
         return f"{extra['rss_per_conn_kib']:.1f} KiB/conn ({extra['rss_kib'] / 1024:.0f} MiB)"

@@ -545,8 +545,13 @@ def run_hold(server: ServerProcess, p: Params, seconds: float) -> Result:
         messages=float(pings),
         seconds=held,
         server_cpu_s=cpu1 - cpu0,
-        loadgen_cpu_s=sum(r.get("cpu_total_seconds", 0.0) for r in reports),
-        extra={"steps": steps, "dropped": dropped, "pings": pings, "rss_base_kib": base},
+        extra={
+            "steps": steps,
+            "dropped": dropped,
+            "pings": pings,
+            "rss_base_kib": base,
+            "loadgen_cpu_total_s": sum(r.get("cpu_total_seconds", 0.0) for r in reports),
+        },
         error=error,
     )
 
@@ -611,6 +616,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small counts, for a fast run")
     parser.add_argument("--profile", action="store_true", help="py-spy the aiosocketio servers")
     parser.add_argument("--no-write", action="store_true", help="do not write bench/results/")
+    parser.add_argument(
+        "--hold-seconds",
+        type=float,
+        help="how long aiosocketio holds 15k clients (default 300; 5 with --quick)",
+    )
     args = parser.parse_args(argv)
 
     scenarios = [s for s in args.scenarios.split(",") if s]
@@ -625,6 +635,8 @@ def main(argv: list[str] | None = None) -> int:
         print("warning: fewer than 2 cores; server and load generator share a core")
     ensure_all()
     params = Params.quick() if args.quick else Params()
+    if args.hold_seconds is not None:
+        params.hold_seconds = args.hold_seconds
     profile_dir = BENCH / "profiles" if args.profile else None
 
     results: list[Result] = []
