@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -152,29 +152,29 @@ class Adapter(EventEmitter):
                 out |= members
         return out
 
-    def _apply(self, opts: BroadcastOptions) -> Iterator[Socket]:
-        """The local sockets that ``opts`` targets, each once."""
+    def _apply(self, opts: BroadcastOptions) -> list[Socket]:
+        """The local sockets that ``opts`` targets, each once (a new list)."""
         sockets = self.nsp.sockets
-        except_sids = self._except_sids(opts.except_) if opts.except_ else None
-        if opts.rooms:
-            seen: set[str] = set()
-            for room in opts.rooms:
-                members = self.rooms.get(room)
+        rooms = opts.rooms
+        except_ = opts.except_
+        if rooms:
+            index = self.rooms
+            if len(rooms) == 1:
+                for room in rooms:
+                    members = index.get(room)
                 if not members:
-                    continue
-                for sid in tuple(members):
-                    if sid in seen or (except_sids is not None and sid in except_sids):
-                        continue
-                    seen.add(sid)
-                    socket = sockets.get(sid)
-                    if socket is not None:
-                        yield socket
-        elif except_sids:
-            for sid, socket in tuple(sockets.items()):
-                if sid not in except_sids:
-                    yield socket
-        else:
-            yield from tuple(sockets.values())
+                    return []
+                sids: set[str] = members - self._except_sids(except_) if except_ else members
+            else:
+                sids = set().union(*[index[room] for room in rooms if room in index])
+                if except_:
+                    sids -= self._except_sids(except_)
+            get = sockets.get
+            return [socket for socket in map(get, sids) if socket is not None]
+        if except_:
+            excluded = self._except_sids(except_)
+            return [socket for sid, socket in sockets.items() if sid not in excluded]
+        return list(sockets.values())
 
     # -- broadcasting -----------------------------------------------------------------------
 
@@ -222,24 +222,26 @@ class Adapter(EventEmitter):
 
     async def fetch_sockets(self, opts: BroadcastOptions) -> list[Socket | RemoteSocket]:
         """The sockets that ``opts`` targets (local ones only in this base class)."""
-        return list(self._apply(opts))
+        found: list[Socket | RemoteSocket] = []
+        found.extend(self._apply(opts))
+        return found
 
     def add_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
         """Make the targeted sockets join ``rooms``."""
         rooms = list(rooms)
-        for socket in list(self._apply(opts)):
+        for socket in self._apply(opts):
             socket.join(rooms)
 
     def del_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
         """Make the targeted sockets leave ``rooms``."""
         rooms = list(rooms)
-        for socket in list(self._apply(opts)):
+        for socket in self._apply(opts):
             for room in rooms:
                 socket.leave(room)
 
     def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> None:
         """Disconnect the targeted sockets (and close their connections if ``close``)."""
-        for socket in list(self._apply(opts)):
+        for socket in self._apply(opts):
             socket.disconnect(close)
 
     def server_side_emit(
