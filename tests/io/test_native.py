@@ -12,7 +12,7 @@ import pytest
 import uvloop
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from starlette.routing import Route
 
 from aiosocketio.io.http import HttpRequest, Responder
@@ -540,3 +540,41 @@ async def test_frames_are_flushed_once_per_tick(engine: FakeEngine) -> None:
     assert len(transport.writes) == 2 and conns[0].buffered_amount == 1
     conns[0].resume_writing()
     assert transport.writes[-1] == b"d"
+
+
+async def test_wrapped_app_streaming_and_errors(engine: FakeEngine) -> None:
+    async def numbers() -> AsyncIterator[bytes]:
+        for i in range(3):
+            yield f"part{i};".encode()
+            await asyncio.sleep(0.01)
+
+    async def stream(request: Request) -> StreamingResponse:
+        return StreamingResponse(numbers(), media_type="text/plain")
+
+    async def broken(request: Request) -> PlainTextResponse:
+        raise RuntimeError("app bug")
+
+    app = Starlette(routes=[Route("/stream", stream), Route("/broken", broken)])
+    srv = await serve(engine, "127.0.0.1", 0, app=app)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+        writer.write(get("/stream") + get("/engine.io/?after=1"))
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert b"Transfer-Encoding: chunked" in head and b"Content-Length" not in head
+        body = b""
+        while True:
+            size = int(await asyncio.wait_for(reader.readuntil(b"\r\n"), 5), 16)
+            chunk = await reader.readexactly(size + 2)
+            if size == 0:
+                break
+            body += chunk[:-2]
+        assert body == b"part0;part1;part2;"
+        # the pipelined request behind the stream is answered after it, on the same connection
+        status, _, answer = await read_response(reader)
+        assert status == 200 and json.loads(answer)["query"] == {"after": "1"}
+        writer.close()
+        [(status, _, _)] = await http_exchange(srv.port, get("/broken"))
+        assert status == 500
+    finally:
+        srv.close()
+        await srv.wait_closed()

@@ -12,7 +12,7 @@ written during one loop tick are flushed together: every dirty connection is wri
 once by a single ``loop.call_soon`` callback shared by the whole server.
 
 Paths outside the Engine's path get 404, or go to a wrapped ASGI application (a minimal
-HTTP-only bridge, enough for Starlette/FastAPI routes; responses are buffered).
+HTTP-only bridge, enough for Starlette/FastAPI routes, streaming included).
 """
 
 from __future__ import annotations
@@ -78,7 +78,12 @@ def _status_line(status: int) -> bytes:
 
 
 def _encode_response(
-    status: int, headers: list[tuple[str, str]], body: bytes, keep_alive: bool, head: bool = False
+    status: int,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    keep_alive: bool,
+    head: bool = False,
+    chunked: bool = False,
 ) -> bytes:
     parts = [_status_line(status)]
     for name, value in headers:
@@ -88,6 +93,8 @@ def _encode_response(
         parts.append(f"{name}: {value}\r\n".encode("latin-1", "replace"))
     if status in (204, 304) or status < 200:
         body = b""  # RFC 9110 §8.6: no Content-Length (and no body) on these
+    elif chunked:
+        parts.append(b"Transfer-Encoding: chunked\r\n")
     else:
         parts.append(b"Content-Length: %d\r\n" % len(body))
     parts.append(b"Connection: keep-alive\r\n\r\n" if keep_alive else b"Connection: close\r\n\r\n")
@@ -104,14 +111,16 @@ def _log_task_result(task: asyncio.Task[Any]) -> None:
 class _Responder:
     """One request's place in the connection's response queue (the §4 ``Responder``)."""
 
-    __slots__ = ("conn", "data", "done", "head", "keep_alive", "on_abort")
+    __slots__ = ("chunks", "complete", "conn", "done", "head", "keep_alive", "on_abort", "started")
 
     def __init__(self, conn: HttpConnection, keep_alive: bool, head: bool = False) -> None:
         self.conn = conn
         self.keep_alive = keep_alive
         self.head = head
-        self.data: bytes | None = None
-        self.done = False
+        self.chunks: list[bytes] = []  # bytes ready to go out once this is the head
+        self.complete = False  # the whole answer is in (or has gone through) ``chunks``
+        self.done = False  # respond() or start() was called
+        self.started = False
         self.on_abort: Callable[[], None] | None = None
 
     def respond(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
@@ -119,8 +128,33 @@ class _Responder:
             return
         self.done = True
         self.on_abort = None
-        self.data = _encode_response(status, headers, body, self.keep_alive, self.head)
+        self.chunks.append(_encode_response(status, headers, body, self.keep_alive, self.head))
+        self.complete = True
         self.conn._flush_responses()
+
+    # streaming (chunked) answers, used by the ASGI bridge
+
+    def start(self, status: int, headers: list[tuple[str, str]]) -> None:
+        """Begin a chunked answer; follow with :meth:`write` and :meth:`end`."""
+        if self.done:
+            return
+        self.done = self.started = True
+        self.chunks.append(
+            _encode_response(status, headers, b"", self.keep_alive, self.head, chunked=True)
+        )
+        self.conn._flush_responses()
+
+    def write(self, data: bytes) -> None:
+        if self.started and not self.complete and data and not self.head and not self.conn._closing:
+            self.chunks.append(b"%x\r\n%b\r\n" % (len(data), data))
+            self.conn._flush_responses()
+
+    def end(self) -> None:
+        if self.started and not self.complete:
+            if not self.head:
+                self.chunks.append(b"0\r\n\r\n")
+            self.complete = True
+            self.conn._flush_responses()
 
 
 class NativeServer:
@@ -244,6 +278,7 @@ class HttpConnection(asyncio.Protocol):
         "_body_limit",
         "_body_size",
         "_closing",
+        "_drain_waiter",
         "_headers",
         "_idle_handle",
         "_no_input",
@@ -279,6 +314,7 @@ class HttpConnection(asyncio.Protocol):
         self._idle_handle: asyncio.TimerHandle | None = None
         self._reading_paused = False
         self._writing_paused = False
+        self._drain_waiter: asyncio.Future[None] | None = None
 
     # -- asyncio.Protocol ---------------------------------------------------------------
 
@@ -296,6 +332,8 @@ class HttpConnection(asyncio.Protocol):
         if self._idle_handle is not None:
             self._idle_handle.cancel()
             self._idle_handle = None
+        if self._drain_waiter is not None and not self._drain_waiter.done():
+            self._drain_waiter.set_result(None)
         queue = self._queue
         self._queue = deque()
         for responder in queue:
@@ -313,6 +351,18 @@ class HttpConnection(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._writing_paused = False
+        waiter = self._drain_waiter
+        if waiter is not None:
+            self._drain_waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def drain(self) -> None:
+        """Wait until the transport accepts more data (streamed answers)."""
+        if self._writing_paused and not self._closing:
+            if self._drain_waiter is None:
+                self._drain_waiter = asyncio.get_running_loop().create_future()
+            await self._drain_waiter
 
     def data_received(self, data: bytes) -> None:
         if self._no_input:
@@ -451,10 +501,14 @@ class HttpConnection(asyncio.Protocol):
             return
         out: list[bytes] = []
         close = False
-        while queue and queue[0].data is not None:
-            responder = queue.popleft()
-            assert responder.data is not None
-            out.append(responder.data)
+        while queue:
+            responder = queue[0]
+            if responder.chunks:
+                out.extend(responder.chunks)
+                responder.chunks = []
+            if not responder.complete:
+                break
+            queue.popleft()
             if not responder.keep_alive:
                 close = True
                 break
@@ -756,7 +810,11 @@ async def _run_asgi(
     responder: _Responder,
     conn: HttpConnection,
 ) -> None:
-    """Run a wrapped ASGI application for one HTTP request (buffered response)."""
+    """Run a wrapped ASGI application for one HTTP request.
+
+    A response body sent in one message goes out with ``Content-Length``; one sent in
+    several parts is streamed with chunked transfer-encoding.
+    """
     scope: dict[str, Any] = {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
@@ -795,10 +853,10 @@ async def _run_asgi(
     status = 500
     headers: list[tuple[str, str]] = []
     chunks: list[bytes] = []
-    started = finished = False
+    started = finished = streaming = False
 
     async def send(message: MutableMapping[str, Any]) -> None:
-        nonlocal status, headers, started, finished
+        nonlocal status, headers, started, finished, streaming
         kind = message["type"]
         if kind == "http.response.start" and not started:
             started = True
@@ -808,18 +866,38 @@ async def _run_asgi(
                 for k, v in message.get("headers", [])
             ]
         elif kind == "http.response.body" and started and not finished:
-            chunks.append(bytes(message.get("body", b"")))
-            if not message.get("more_body", False):
+            data = bytes(message.get("body", b""))
+            more = bool(message.get("more_body", False))
+            if not more:
                 finished = True
-                responder.respond(status, headers, b"".join(chunks))
+                if streaming:
+                    responder.write(data)
+                    responder.end()
+                else:
+                    chunks.append(data)
+                    responder.respond(status, headers, b"".join(chunks))
+                return
+            if not streaming:
+                # a body in several parts: stream it with chunked transfer-encoding
+                streaming = True
+                responder.start(status, headers)
+            responder.write(data)
+            await conn.drain()
 
+    failed = False
     try:
         await app(scope, receive, send)
     except Exception:
+        failed = True
         logger.exception("ASGI application failed")
     finally:
         if not finished:
-            if started:
+            if streaming:
+                if failed:
+                    conn.abort()  # a truncated chunked body must not look complete
+                else:
+                    responder.end()
+            elif started and not failed:
                 responder.respond(status, headers, b"".join(chunks))
             else:
                 responder.respond(500, [("Content-Type", "text/plain")], b"Internal Server Error")
