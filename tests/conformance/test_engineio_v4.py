@@ -238,7 +238,7 @@ async def test_upgrade_from_polling_to_websocket(target: Target) -> None:
             assert poll.text == "6"  # noop: ends the long-polling request cleanly
             await ws.send("5")
             await ws.send("4hello")
-            assert await ws.recv() == "4hello"
+            assert await ws.recv_skip_pings() == "4hello"
 
 
 async def test_polling_request_after_upgrade_is_refused(target: Target) -> None:
@@ -248,10 +248,13 @@ async def test_polling_request_after_upgrade_is_refused(target: Target) -> None:
             await ws.send("2probe")
             assert await ws.recv() == "3probe"
             await ws.send("5")
+            # An echo on the WebSocket proves the server has handled "5" (frames are ordered).
+            await ws.send("4hello")
+            assert await ws.recv_skip_pings() == "4hello"
             poll = await client.get(session_url(target, sid))
             assert poll.status_code == 400
-            await ws.send("4hello")
-            assert await ws.recv() == "4hello"
+            await ws.send("4world")
+            assert await ws.recv_skip_pings() == "4world"
 
 
 async def test_second_websocket_after_upgrade_is_refused(target: Target) -> None:
@@ -262,6 +265,8 @@ async def test_second_websocket_after_upgrade_is_refused(target: Target) -> None
         await ws.send("2probe")
         assert await ws.recv() == "3probe"
         await ws.send("5")
-        assert await refused_or_closed(url)
         await ws.send("4hello")
-        assert await ws.recv() == "4hello"
+        assert await ws.recv_skip_pings() == "4hello"
+        assert await refused_or_closed(url)
+        await ws.send("4world")
+        assert await ws.recv_skip_pings() == "4world"

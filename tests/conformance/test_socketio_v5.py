@@ -196,6 +196,9 @@ async def test_polling_request_after_upgrade_is_refused(target: Target) -> None:
             await ws.send("2probe")
             await ws.send("5")
             assert await ws.recv() == "3probe"
+            # A namespace connection answered on the WebSocket proves "5" was handled.
+            await ws.send("40")
+            assert text(await ws.recv_skip_pings()).startswith("40{")
             poll = await client.get(session_url(target, sid))
             assert poll.status_code == 400
 
@@ -207,7 +210,15 @@ async def test_second_websocket_after_upgrade_is_refused(target: Target) -> None
         await ws.send("2probe")
         await ws.send("5")
         assert await ws.recv() == "3probe"
+        await ws.send("40")
+        assert text(await ws.recv_skip_pings()).startswith("40{")
         assert await refused_or_closed(ws_url(target, sid))
+        # The first WebSocket still works.
+        await ws.send('42["message","still here"]')
+        message = await ws.recv_skip_pings()
+        if message == '42["auth",{}]':
+            message = await ws.recv_skip_pings()
+        assert message == '42["message-back","still here"]'
 
 
 # ============================================================ Socket.IO layer
