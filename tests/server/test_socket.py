@@ -395,3 +395,39 @@ async def test_invalid_namespace_and_connect_timeout() -> None:
     conn2, _ = await connect_client(io)
     await asyncio.sleep(0.05)
     assert not conn2.closed_by_server
+
+
+async def test_rooms_joined_in_a_refusing_middleware_are_left() -> None:
+    io = Server()
+
+    @io.use
+    def mw(socket: Socket) -> None:
+        socket.join("vip")
+        if not socket.handshake.auth.get("ok"):
+            raise ConnectionRefused("no")
+
+    _, answer = await connect_client(io, auth={"ok": True})
+    assert answer.type == PacketType.CONNECT
+    sid = answer.data["sid"]
+    _, answer = await connect_client(io)
+    assert answer.type == PacketType.CONNECT_ERROR
+    assert io.sockets.adapter.rooms["vip"] == {sid}
+    socket = only_socket(io)
+    socket.disconnect()
+    socket.join("after")
+    assert io.sockets.adapter.rooms == {} and io.sockets.adapter.sids == {}
+
+
+async def test_double_connect_during_async_middleware_closes() -> None:
+    io = Server()
+
+    @io.use
+    async def slow(socket: Socket) -> None:
+        await asyncio.sleep(0.01)
+
+    conn = await open_conn(io)
+    conn.inject(Packet(PacketType.CONNECT, "/"))
+    conn.inject(Packet(PacketType.CONNECT, "/"))
+    await asyncio.sleep(0.05)
+    assert conn.closed_by_server
+    assert io.sockets.sockets == {} and io.sockets.adapter.sids == {}

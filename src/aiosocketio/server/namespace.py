@@ -131,9 +131,16 @@ class Namespace(EventEmitter):
     def _do_connect(self, client: Client, socket: Socket, refusal: dict[str, Any] | None) -> None:
         if client.closed or client.conn.ready_state != "open":
             logger.debug("client closed during the middlewares; ignoring socket %s", socket.id)
+            socket._cleanup()
             return
         if refusal is not None:
+            socket._cleanup()
             socket._error(refusal)
+            return
+        if self.name in client.nsps:
+            # a second CONNECT for a namespace that connected meanwhile: invalid state
+            socket._cleanup()
+            client.close()
             return
         self.sockets[socket.id] = socket
         socket._on_connect()

@@ -185,6 +185,7 @@ class Socket(EventEmitter):
         self.data: dict[str, Any] = {}
         self.connected = False
         self.recovered = False
+        self._cleaned = False
         self._acks: dict[int, Callable[[list[Any]], None]] = {}
         self._any: list[AnyListener] | None = None
         self._any_outgoing: list[AnyListener] | None = None
@@ -320,6 +321,8 @@ class Socket(EventEmitter):
 
     def join(self, rooms: str | Iterable[str]) -> Awaitable[None]:
         """Join one room or several. The result may be awaited (it is already done)."""
+        if self._cleaned:
+            return _DONE
         if isinstance(rooms, str):
             rooms = (rooms,)
         self.adapter.add_all(self.id, rooms)
@@ -480,6 +483,11 @@ class Socket(EventEmitter):
             else:
                 _call_with_reply(listener.fn, rest, acker)
 
+    def _cleanup(self) -> None:
+        """Leave every room; later ``join`` calls do nothing."""
+        self._cleaned = True
+        self.adapter.del_all(self.id)
+
     def _error(self, data: Any) -> None:
         """Refuse the connection: send CONNECT_ERROR with ``data``."""
         conn = self.conn
@@ -492,7 +500,7 @@ class Socket(EventEmitter):
         if not self.connected:
             return
         self.emit_reserved("disconnecting", reason)
-        self.adapter.del_all(self.id)
+        self._cleanup()
         self.nsp._remove(self)
         self.client._remove(self)
         self.connected = False
