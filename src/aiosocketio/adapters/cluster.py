@@ -53,17 +53,20 @@ logger = logging.getLogger("aiosocketio.adapters.cluster")
 # --------------------------------------------------------------------------- wire shapes
 
 
-def packet_to_wire(packet: Packet, nsp: str) -> dict[str, Any]:
-    """A Socket.IO packet as Node puts it on the wire: ``{type, data, nsp[, id]}``.
+def packet_to_wire(packet: Packet, nsp: str | None) -> dict[str, Any]:
+    """A Socket.IO packet as Node puts it on the wire: ``{type, data[, nsp][, id]}``.
 
     Node keeps type 2 (EVENT) for events with binary: the parser picks BINARY_EVENT later.
+    The classic Redis adapter writes ``nsp``; the cluster model does not (``nsp=None``).
     """
     kind = int(packet.type)
     if kind == PacketType.BINARY_EVENT:
         kind = int(PacketType.EVENT)
     elif kind == PacketType.BINARY_ACK:
         kind = int(PacketType.ACK)
-    out: dict[str, Any] = {"type": kind, "data": packet.data, "nsp": nsp}
+    out: dict[str, Any] = {"type": kind, "data": packet.data}
+    if nsp is not None:
+        out["nsp"] = nsp
     if packet.id is not None:
         out["id"] = packet.id
     return out
@@ -419,10 +422,11 @@ class ClusterAdapter(Adapter):
         self,
         kind: MessageType,
         expected: int,
-        data: dict[str, Any],
+        data: Callable[[str], dict[str, Any]],
         responses: list[Any],
         timeout: float | None,
     ) -> list[Any]:
+        """Publish ``{type: kind, data: data(request_id)}`` and gather ``expected`` answers."""
         request_id = random_uid()
         request = _PendingRequest(kind, expected, responses)
         self._requests[request_id] = request
@@ -440,7 +444,7 @@ class ClusterAdapter(Adapter):
 
         loop = asyncio.get_running_loop()
         request.timer = loop.call_later(timeout or self.requests_timeout, on_timeout)
-        self.publish({"type": kind.value, "data": {**data, "requestId": request_id}})
+        self.publish({"type": kind.value, "data": data(request_id)})
         return await request.future
 
     # -- outgoing -----------------------------------------------------------------------
@@ -452,7 +456,7 @@ class ClusterAdapter(Adapter):
                 {
                     "type": MessageType.BROADCAST.value,
                     "data": {
-                        "packet": packet_to_wire(packet, self.nsp.name),
+                        "packet": packet_to_wire(packet, None),
                         "opts": options_to_wire(opts),
                     },
                 }
@@ -474,7 +478,7 @@ class ClusterAdapter(Adapter):
                 {
                     "type": MessageType.BROADCAST.value,
                     "data": {
-                        "packet": packet_to_wire(packet, self.nsp.name),
+                        "packet": packet_to_wire(packet, None),
                         "requestId": request_id,
                         "opts": options_to_wire(opts),
                     },
@@ -520,7 +524,7 @@ class ClusterAdapter(Adapter):
         remote = await self._request(
             MessageType.FETCH_SOCKETS,
             expected,
-            {"opts": options_to_wire(opts)},
+            lambda request_id: {"opts": options_to_wire(opts), "requestId": request_id},
             [],
             opts.flags.timeout,
         )
@@ -554,7 +558,12 @@ class ClusterAdapter(Adapter):
         responses: list[Any] = []
         try:
             await self._request(
-                MessageType.SERVER_SIDE_EMIT, expected, {"packet": args}, responses, timeout
+                MessageType.SERVER_SIDE_EMIT,
+                expected,
+                # Node puts the request id first: {requestId, packet}
+                lambda request_id: {"requestId": request_id, "packet": args},
+                responses,
+                timeout,
             )
         except AdapterError as exc:
             ack(exc, responses)

@@ -55,11 +55,18 @@ async function main() {
     if (msg.except && msg.except.length) op = op.except(msg.except);
     if (msg.local) op = op.local;
     if (msg.volatile) op = op.volatile;
+    if (msg.compress === false) op = op.compress(false);
     if (msg.timeout) op = op.timeout(msg.timeout);
     return op;
   }
 
-  onLines(async (msg) => {
+  onLines((msg) => {
+    if (!msg.nowait) return handle(msg);
+    handle(msg).catch(() => {});
+    return true;
+  });
+
+  async function handle(msg) {
     const op = () => target(msg.nsp, msg);
     switch (msg.cmd) {
       case "emit":
@@ -116,6 +123,8 @@ async function main() {
         } catch (e) {
           return { error: e.message, responses: e.responses };
         }
+      case "uid":
+        return io.of(msg.nsp || "/").adapter.uid;
       case "serverCount":
         return await io.of(msg.nsp || "/").adapter.serverCount();
       case "localRooms": {
@@ -143,7 +152,7 @@ async function main() {
       default:
         throw new Error("unknown command " + msg.cmd);
     }
-  });
+  }
 
   httpServer.listen(0, "127.0.0.1", () => print({ port: httpServer.address().port }));
 }
