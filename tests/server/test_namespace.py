@@ -97,3 +97,12 @@ async def test_multiplexed_namespaces_on_one_connection() -> None:
     conn.client_close("transport error")
     assert reasons == ["transport error"]
     assert io.sockets.sockets == {} and io.of("/other").sockets == {}
+
+
+async def test_of_with_a_name_matching_a_regex_parent_creates_a_child() -> None:
+    io = Server()
+    parent = io.of(re.compile(r"^/room-\d+$"))
+    assert isinstance(parent, ParentNamespace)
+    child = io.of("/room-7")
+    assert child in parent.children and io.of("/room-7") is child
+    assert io.of("/room-x") not in parent.children

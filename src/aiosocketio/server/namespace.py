@@ -328,7 +328,7 @@ class ParentNamespace(Namespace):
         """Whether ``name`` belongs to this dynamic namespace."""
         matcher = self.matcher
         if isinstance(matcher, re.Pattern):
-            return matcher.fullmatch(name) is not None or matcher.match(name) is not None
+            return matcher.search(name) is not None  # as JavaScript's regex.test()
         try:
             result = matcher(name, auth)
             if inspect.isawaitable(result):

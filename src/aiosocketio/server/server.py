@@ -155,7 +155,7 @@ class Server:
             nsp = self._nsps.get(name)
             if nsp is None:
                 for parent in self._parent_nsps:
-                    if isinstance(parent.matcher, re.Pattern) and parent.matcher.fullmatch(name):
+                    if isinstance(parent.matcher, re.Pattern) and parent.matcher.search(name):
                         nsp = parent.create_child(name)
                         break
                 else:
