@@ -98,12 +98,17 @@ class Cluster:
 
     @classmethod
     async def start(
-        cls, mode: str, key: str, redis_url: str = REDIS_URL, **adapter_opts: Any
+        cls,
+        mode: str,
+        key: str,
+        redis_url: str = REDIS_URL,
+        node_cfg: dict[str, Any] | None = None,
+        **adapter_opts: Any,
     ) -> Cluster:
         client = aioredis.Redis.from_url(redis_url)
         factory = adapter_factory(mode, client, key, **adapter_opts)
         py = [await start_py_node("py1", factory), await start_py_node("py2", factory)]
-        node, port = await start_node_server(key, mode, redis_url)
+        node, port = await start_node_server(key, mode, redis_url, **(node_cfg or {}))
         fleet = await ClientFleet.launch()
         cluster = cls(mode, key, client, py, node, port, fleet)
         for srv in py:

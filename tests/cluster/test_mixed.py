@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from aiosocketio.adapters.redis import RedisAdapter
 from aiosocketio.server.remote import RemoteSocket
 from tests.cluster.harness import Cluster, PyNode, describe
 from tests.cluster.support import NodeDriver, eventually, eventually_async, unique_key
@@ -135,9 +136,32 @@ class NodeOrigin:
         return result
 
 
-@pytest.fixture(params=["classic", "sharded"])
+VARIANTS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
+    # name: (mode, aiosocketio adapter options, Node adapter options)
+    "classic": ("classic", {}, {}),
+    "classic-specific-response-channel": (
+        "classic",
+        {"publish_on_specific_response_channel": True},
+        {"specific": True},
+    ),
+    "sharded-dynamic": ("sharded", {}, {}),
+    "sharded-static": (
+        "sharded",
+        {"subscription_mode": "static"},
+        {"subscriptionMode": "static"},
+    ),
+    "sharded-dynamic-private": (
+        "sharded",
+        {"subscription_mode": "dynamic-private"},
+        {"subscriptionMode": "dynamic-private"},
+    ),
+}
+
+
+@pytest.fixture(params=list(VARIANTS))
 async def cluster(request: pytest.FixtureRequest) -> AsyncIterator[Cluster]:
-    c = await Cluster.start(request.param, unique_key(), requests_timeout=3)
+    mode, py_opts, node_cfg = VARIANTS[request.param]
+    c = await Cluster.start(mode, unique_key(), node_cfg=node_cfg, requests_timeout=3, **py_opts)
     try:
         await c.connect_clients()
         yield c
@@ -252,6 +276,13 @@ async def test_mixed_cluster(cluster: Cluster) -> None:
         await check_broadcasts(cluster, origin, home)
         await check_rooms_and_fetch(cluster, origin)
         await check_server_side(cluster, origin)
+
+    if cluster.mode == "classic":
+        # ALL_ROOMS: Node's adapter answers it
+        adapter = cluster.py[0].server.sockets.adapter
+        assert isinstance(adapter, RedisAdapter)
+        rooms = await adapter.all_rooms()
+        assert {"ra", "rb", "rc", "common", *cluster.sids.values()} <= rooms
 
     # disconnect_sockets, from each side
     await py1.disconnect_sockets(["rc"], False)
