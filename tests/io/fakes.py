@@ -181,6 +181,7 @@ class RawWebSocket:
         target: str = "/engine.io/?EIO=4&transport=websocket",
         *,
         extensions: str | None = None,
+        protocols: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
         max_size: int = 10_000_000,
     ) -> RawWebSocket:
@@ -194,6 +195,8 @@ class RawWebSocket:
             f"Sec-WebSocket-Key: {key}",
             "Sec-WebSocket-Version: 13",
         ]
+        if protocols:
+            lines.append(f"Sec-WebSocket-Protocol: {protocols}")
         if extensions:
             lines.append(f"Sec-WebSocket-Extensions: {extensions}")
         writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())

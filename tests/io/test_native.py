@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import uvloop
+from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, StreamingResponse
@@ -575,6 +576,57 @@ async def test_wrapped_app_streaming_and_errors(engine: FakeEngine) -> None:
         writer.close()
         [(status, _, _)] = await http_exchange(srv.port, get("/broken"))
         assert status == 500
+    finally:
+        srv.close()
+        await srv.wait_closed()
+
+
+async def test_wrapped_app_websocket_route(engine: FakeEngine) -> None:
+    app = FastAPI()
+    events: list[object] = []
+
+    @app.websocket("/ws/{room}")
+    async def room_ws(websocket: WebSocket, room: str) -> None:
+        await websocket.accept(subprotocol="chat")
+        try:
+            while True:
+                text = await websocket.receive_text()
+                if text == "bye":
+                    await websocket.close(4100)
+                    return
+                await websocket.send_text(f"{room}:{text}")
+        except WebSocketDisconnect as exc:
+            events.append(exc.code)
+
+    @app.websocket("/deny")
+    async def deny(websocket: WebSocket) -> None:
+        await websocket.close()
+
+    srv = await serve(engine, "127.0.0.1", 0, app=app)
+    try:
+        ws = await RawWebSocket.connect(srv.port, "/ws/lobby", protocols="chat, other")
+        assert ws.headers["sec-websocket-protocol"] == "chat"
+        ws.send("hi")
+        assert await ws.recv() == "lobby:hi"
+        ws.send("bye")
+        assert await ws.recv_event() == Close(4100, "")
+        await ws.wait_eof()
+        ws = await RawWebSocket.connect(srv.port, "/ws/a")
+        ws.send("x")
+        assert await ws.recv() == "a:x"
+        await ws.close(1000)
+        for _ in range(100):
+            if events:
+                break
+            await asyncio.sleep(0.01)
+        assert events == [1000]
+        with pytest.raises(ConnectionRefusedError, match="403"):
+            await RawWebSocket.connect(srv.port, "/deny")
+        # the engine's own WebSocket still works next to the app
+        ws = await RawWebSocket.connect(srv.port)
+        ws.send("engine")
+        assert await ws.recv() == "engine"
+        await ws.close()
     finally:
         srv.close()
         await srv.wait_closed()

@@ -22,17 +22,18 @@ import http
 import logging
 import ssl as ssl_module
 from collections import deque
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
-from urllib.parse import unquote
 
 import httptools
 
+from aiosocketio.io.asgi_bridge import AppWebSocketHandler, ASGIApp, run_http, run_websocket
 from aiosocketio.io.http import (
     EngineLike,
     HttpRequest,
     HttpResponse,
     WebSocketAccept,
+    WebSocketChannel,
     WebSocketHandler,
 )
 from aiosocketio.io.websocket import (
@@ -45,18 +46,9 @@ from aiosocketio.io.websocket import (
     server_negotiate_deflate,
 )
 
-__all__ = ["HttpConnection", "NativeServer", "WebSocketConnection", "serve"]
+__all__ = ["ASGIApp", "HttpConnection", "NativeServer", "WebSocketConnection", "serve"]
 
 logger = logging.getLogger("aiosocketio.io.native")
-
-ASGIApp = Callable[
-    [
-        MutableMapping[str, Any],
-        Callable[[], Awaitable[MutableMapping[str, Any]]],
-        Callable[[MutableMapping[str, Any]], Awaitable[None]],
-    ],
-    Awaitable[None],
-]
 
 IDLE_TIMEOUT = 60.0
 CLOSE_TIMEOUT = 5.0
@@ -282,6 +274,7 @@ class HttpConnection(asyncio.Protocol):
         "_headers",
         "_idle_handle",
         "_no_input",
+        "_on_lost",
         "_queue",
         "_reading_paused",
         "_too_big",
@@ -315,6 +308,7 @@ class HttpConnection(asyncio.Protocol):
         self._reading_paused = False
         self._writing_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
+        self._on_lost: Callable[[], None] | None = None
 
     # -- asyncio.Protocol ---------------------------------------------------------------
 
@@ -334,6 +328,9 @@ class HttpConnection(asyncio.Protocol):
             self._idle_handle = None
         if self._drain_waiter is not None and not self._drain_waiter.done():
             self._drain_waiter.set_result(None)
+        if self._on_lost is not None:
+            self._on_lost()
+            self._on_lost = None
         queue = self._queue
         self._queue = deque()
         for responder in queue:
@@ -469,7 +466,17 @@ class HttpConnection(asyncio.Protocol):
             if body is None:
                 responder.respond(413, [("Content-Type", "text/plain")], b"Payload Too Large")
             else:
-                self.server.spawn(_run_asgi(self.server.app, request, body, responder, self))
+                self.server.spawn(
+                    run_http(
+                        self.server.app,
+                        request,
+                        body,
+                        responder,
+                        server=self._sockname(),
+                        drain=self.drain,
+                        abort=self.abort,
+                    )
+                )
         else:
             responder.respond(404, [("Content-Type", "text/plain")], b"Not Found")
 
@@ -555,10 +562,10 @@ class HttpConnection(asyncio.Protocol):
         request = self._build_request()
         headers = request.headers
         engine = self.server.engine
-        if "websocket" not in headers.get("upgrade", "").lower() or not engine.options.matches(
-            request.path
-        ):
-            self._refuse(400 if engine.options.matches(request.path) else 404, [], b"")
+        ours = engine.options.matches(request.path)
+        app = self.server.app
+        if "websocket" not in headers.get("upgrade", "").lower() or not (ours or app):
+            self._refuse(400 if ours else 404, [], b"")
             return
         error = check_upgrade_request(request.method, headers)
         if error is not None:
@@ -570,6 +577,36 @@ class HttpConnection(asyncio.Protocol):
         if self._idle_handle is not None:
             self._idle_handle.cancel()
             self._idle_handle = None
+        if not ours:
+            assert app is not None
+            transport.pause_reading()
+            app_handler = AppWebSocketHandler()
+            self._on_lost = lambda: app_handler.on_close(None)
+
+            def accept(
+                extra: list[tuple[str, str]], handler: WebSocketHandler
+            ) -> WebSocketChannel | None:
+                if transport.is_closing():
+                    return None
+                self._on_lost = None
+                ws = self._switch(request, extra, lambda channel: handler, rest)
+                transport.resume_reading()
+                return ws
+
+            def refuse(status: int) -> None:
+                self._refuse(status, [], b"")
+
+            self.server.spawn(
+                run_websocket(
+                    app,
+                    request,
+                    app_handler,
+                    server=self._sockname(),
+                    accept=accept,
+                    refuse=refuse,
+                )
+            )
+            return
         try:
             result = engine.handle_websocket(request)
         except Exception:
@@ -606,6 +643,18 @@ class HttpConnection(asyncio.Protocol):
         if isinstance(result, HttpResponse):
             self._refuse(result.status, result.headers, result.body)
             return
+        self._switch(request, result.headers, result.attach, rest)
+
+    def _switch(
+        self,
+        request: HttpRequest,
+        extra_headers: list[tuple[str, str]],
+        attach: Callable[[WebSocketChannel], WebSocketHandler],
+        rest: bytes,
+    ) -> WebSocketConnection | None:
+        """Write the 101, switch the transport to a WebSocketConnection, attach."""
+        transport = self.transport
+        assert transport is not None
         headers = request.headers
         lines = [
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n",
@@ -620,7 +669,7 @@ class HttpConnection(asyncio.Protocol):
             if negotiated is not None:
                 deflate = negotiated[0]
                 lines.append(f"Sec-WebSocket-Extensions: {negotiated[1]}\r\n".encode())
-        for name, value in result.headers:
+        for name, value in extra_headers:
             lines.append(f"{name}: {value}\r\n".encode("latin-1", "replace"))
         lines.append(b"\r\n")
         # flush any HTTP answers still queued (there should be none) before the 101
@@ -631,14 +680,21 @@ class HttpConnection(asyncio.Protocol):
         transport.set_protocol(ws)
         self.server.connections.add(ws)
         try:
-            ws.handler = result.attach(ws)
+            ws.handler = attach(ws)
         except Exception:
             logger.exception("WebSocketAccept.attach failed")
             transport.write(ws.protocol.send_close(1011))
             transport.close()
-            return
+            return None
         if rest:
             ws.data_received(rest)
+        return ws
+
+    def _sockname(self) -> tuple[str, int] | None:
+        name = self.transport.get_extra_info("sockname") if self.transport else None
+        if isinstance(name, tuple) and len(name) >= 2:
+            return str(name[0]), int(name[1])
+        return None
 
 
 class WebSocketConnection(asyncio.Protocol):
@@ -801,107 +857,6 @@ class WebSocketConnection(asyncio.Protocol):
             handler.on_close(code)
         except Exception:
             logger.exception("WebSocket close handler failed")
-
-
-async def _run_asgi(
-    app: ASGIApp,
-    request: HttpRequest,
-    body: bytes,
-    responder: _Responder,
-    conn: HttpConnection,
-) -> None:
-    """Run a wrapped ASGI application for one HTTP request.
-
-    A response body sent in one message goes out with ``Content-Length``; one sent in
-    several parts is streamed with chunked transfer-encoding.
-    """
-    scope: dict[str, Any] = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": request.method,
-        "scheme": "https" if request.secure else "http",
-        "path": unquote(request.path),
-        "raw_path": request.path.encode("latin-1"),
-        "query_string": request.query_string.encode("latin-1"),
-        "root_path": "",
-        "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in request.headers.items()],
-        "client": (request.remote_address, request.remote_port),
-        "server": None,
-        "state": {},
-    }
-    sockname = conn.transport.get_extra_info("sockname") if conn.transport else None
-    if isinstance(sockname, tuple):
-        scope["server"] = (str(sockname[0]), int(sockname[1]))
-    body_sent = False
-    disconnected = asyncio.get_running_loop().create_future()
-
-    def on_abort() -> None:
-        if not disconnected.done():
-            disconnected.set_result(None)
-
-    responder.on_abort = on_abort
-
-    async def receive() -> MutableMapping[str, Any]:
-        nonlocal body_sent
-        if not body_sent:
-            body_sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await disconnected
-        return {"type": "http.disconnect"}
-
-    status = 500
-    headers: list[tuple[str, str]] = []
-    chunks: list[bytes] = []
-    started = finished = streaming = False
-
-    async def send(message: MutableMapping[str, Any]) -> None:
-        nonlocal status, headers, started, finished, streaming
-        kind = message["type"]
-        if kind == "http.response.start" and not started:
-            started = True
-            status = int(message["status"])
-            headers = [
-                (bytes(k).decode("latin-1"), bytes(v).decode("latin-1"))
-                for k, v in message.get("headers", [])
-            ]
-        elif kind == "http.response.body" and started and not finished:
-            data = bytes(message.get("body", b""))
-            more = bool(message.get("more_body", False))
-            if not more:
-                finished = True
-                if streaming:
-                    responder.write(data)
-                    responder.end()
-                else:
-                    chunks.append(data)
-                    responder.respond(status, headers, b"".join(chunks))
-                return
-            if not streaming:
-                # a body in several parts: stream it with chunked transfer-encoding
-                streaming = True
-                responder.start(status, headers)
-            responder.write(data)
-            await conn.drain()
-
-    failed = False
-    try:
-        await app(scope, receive, send)
-    except Exception:
-        failed = True
-        logger.exception("ASGI application failed")
-    finally:
-        if not finished:
-            if streaming:
-                if failed:
-                    conn.abort()  # a truncated chunked body must not look complete
-                else:
-                    responder.end()
-            elif started and not failed:
-                responder.respond(status, headers, b"".join(chunks))
-            else:
-                responder.respond(500, [("Content-Type", "text/plain")], b"Internal Server Error")
-        on_abort()
 
 
 async def serve(
