@@ -190,3 +190,16 @@ async def test_reserved_names_in_server_side_emit() -> None:
     io = Server()
     with pytest.raises(LocalProtocolError):
         io.server_side_emit("disconnect")
+
+
+async def test_broadcast_ack_without_timeout_stops_waiting_for_departed_clients() -> None:
+    io = Server()
+    (c1, _), (c2, _) = await clients(io, 2)
+    task = asyncio.ensure_future(io.emit_with_ack("q"))
+    await settle()
+    sent = c1.new_packets()[-1]
+    c1.inject(Packet(PacketType.ACK, "/", ["one"], sent.id))
+    await settle()
+    assert not task.done()
+    c2.client_close("transport close")
+    assert await asyncio.wait_for(task, 1) == ["one"]

@@ -138,39 +138,20 @@ class BroadcastOperator:
         if isinstance(event, str) and event in RESERVED_EVENTS:
             raise LocalProtocolError(f'"{event}" is a reserved event name')
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[list[Any]] = loop.create_future()
-        responses: list[Any] = []
-        state = {"expected_servers": -1, "servers": 0, "clients": 0}
-
-        def check() -> None:
-            if (
-                not future.done()
-                and state["expected_servers"] == state["servers"]
-                and len(responses) == state["clients"]
-            ):
-                future.set_result(responses)
-
-        def on_count(count: int) -> None:
-            state["clients"] += count
-            state["servers"] += 1
-            check()
-
-        def on_ack(args: list[Any]) -> None:
-            responses.append(args[0] if args else None)
-            check()
-
         timeout = self._opts.flags.timeout
+        gather = _Gather(loop.create_future(), track_departures=timeout is None)
         timer = None
         if timeout is not None:
-            timer = loop.call_later(timeout, _time_out, future, responses)
+            timer = loop.call_later(timeout, gather.time_out)
         packet = Packet(PacketType.EVENT, self.adapter.nsp.name, [event, *args])
         try:
-            self.adapter.broadcast_with_ack(packet, self._opts, on_count, on_ack)
-            state["expected_servers"] = await self.adapter.server_count()
-            check()
-            result = await future
+            self.adapter.broadcast_with_ack(packet, self._opts, gather.on_count, gather)
+            gather.expected_servers = await self.adapter.server_count()
+            gather.check()
+            result = await gather.future
         except AckTimeout as exc:
             if self._single:
+                responses = gather.responses
                 exc.responses = responses[0] if responses else None
             raise
         finally:
@@ -208,9 +189,51 @@ class BroadcastOperator:
         return {socket.id for socket in await self.fetch_sockets()}
 
 
-def _time_out(future: asyncio.Future[list[Any]], responses: list[Any]) -> None:
-    if not future.done():
-        future.set_exception(AckTimeout(responses=list(responses)))
+class _Gather:
+    """Collects the acknowledgements of one broadcast (the ``ack`` given to the adapter).
+
+    The broadcast is complete when every server has reported its client count and every
+    counted client has answered. Without a timeout, a client that disconnects before
+    answering is no longer waited for (``client_gone``, called by the socket), so the
+    wait cannot hang; with a timeout, Node's semantics hold (AckTimeout with the partial
+    responses).
+    """
+
+    __slots__ = ("clients", "expected_servers", "future", "responses", "servers", "track")
+
+    def __init__(self, future: asyncio.Future[list[Any]], track_departures: bool) -> None:
+        self.future = future
+        self.responses: list[Any] = []
+        self.expected_servers = -1
+        self.servers = 0
+        self.clients = 0
+        self.track = track_departures
+
+    def check(self) -> None:
+        if (
+            not self.future.done()
+            and self.expected_servers == self.servers
+            and len(self.responses) >= self.clients
+        ):
+            self.future.set_result(self.responses)
+
+    def on_count(self, count: int) -> None:
+        self.clients += count
+        self.servers += 1
+        self.check()
+
+    def __call__(self, args: list[Any]) -> None:
+        self.responses.append(args[0] if args else None)
+        self.check()
+
+    def client_gone(self) -> None:
+        if self.track:
+            self.clients -= 1
+            self.check()
+
+    def time_out(self) -> None:
+        if not self.future.done():
+            self.future.set_exception(AckTimeout(responses=list(self.responses)))
 
 
 def _replace(flags: BroadcastFlags, **changes: Any) -> BroadcastFlags:

@@ -511,6 +511,10 @@ class Socket(EventEmitter):
             for cb in acks.values():
                 if isinstance(cb, _FutureAck):
                     cb.fail(error)
+                else:
+                    gone = getattr(cb, "client_gone", None)
+                    if gone is not None:
+                        gone()
         self.emit_reserved("disconnect", reason)
 
 
