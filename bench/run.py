@@ -688,7 +688,20 @@ def main(argv: list[str] | None = None) -> int:
         (out / f"{stamp}.json").write_text(json.dumps(data, indent=2) + "\n")
         (out / "latest.md").write_text(render_markdown(data))
         print(f"\nwrote bench/results/{stamp}.json and bench/results/latest.md")
+        if not args.quick:
+            update_readme(render_markdown(data))
     return 0
+
+
+def update_readme(markdown: str) -> None:
+    """Put the latest table between the markers of bench/README.md."""
+    readme = BENCH / "README.md"
+    text = readme.read_text()
+    begin, end = "<!-- latest:begin -->", "<!-- latest:end -->"
+    if begin in text and end in text:
+        head, _, rest = text.partition(begin)
+        _, _, tail = rest.partition(end)
+        readme.write_text(f"{head}{begin}\n{markdown}{end}{tail}")
 
 
 def _line(r: Result) -> str:
