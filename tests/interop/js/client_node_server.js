@@ -2,14 +2,19 @@
 // Usage: node client_node_server.js [port]   (port 0 = ephemeral)
 // Prints {"port":N} once listening, then one JSON line per observed event.
 "use strict";
+const fs = require("fs");
 const http = require("http");
+const https = require("https");
 const { Server } = require("socket.io");
 
 const port = parseInt(process.argv[2] || "0", 10);
 const pingInterval = parseInt(process.env.PING_INTERVAL || "25000", 10);
 const pingTimeout = parseInt(process.env.PING_TIMEOUT || "20000", 10);
 
-const httpServer = http.createServer();
+// TLS_KEY / TLS_CERT (file paths) switch the server to https.
+const httpServer = process.env.TLS_KEY
+  ? https.createServer({ key: fs.readFileSync(process.env.TLS_KEY), cert: fs.readFileSync(process.env.TLS_CERT) })
+  : http.createServer();
 const io = new Server(httpServer, { pingInterval, pingTimeout, maxHttpBufferSize: 1e7 });
 
 function log(obj) {

@@ -1,0 +1,99 @@
+"""Scripted servers for what a real server will not do (stop pinging, send garbage)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiosocketio.io.websocket import Message, WebSocketProtocol, accept_key
+
+OPEN_PACKET = "0" + json.dumps(
+    {"sid": "fakesid", "upgrades": [], "pingInterval": 100, "pingTimeout": 100, "maxPayload": 1e6}
+)
+
+
+@dataclass
+class FakeWebSocketPeer:
+    """The server's side of one accepted WebSocket."""
+
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    ws: WebSocketProtocol = field(
+        default_factory=lambda: WebSocketProtocol("server", max_message_size=1 << 20)
+    )
+    received: list[str | bytes] = field(default_factory=list)
+
+    def send(self, data: str | bytes) -> None:
+        self.writer.write(self.ws.send_message(data))
+
+    async def receive(self) -> str | bytes:
+        while True:
+            for event in self.ws.events_received():
+                if isinstance(event, Message):
+                    self.received.append(event.data)
+                    return event.data
+            out = self.ws.data_to_send()
+            if out:
+                self.writer.write(out)
+            chunk = await self.reader.read(65536)
+            if not chunk:
+                raise ConnectionError("peer closed")
+            self.ws.receive_data(chunk)
+
+
+Script = Callable[[FakeWebSocketPeer], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def fake_websocket_server(script: Script) -> AsyncIterator[int]:
+    """Serve WebSocket upgrades on an ephemeral port; run ``script`` for each connection."""
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        headers = {}
+        for line in head.decode("latin-1").split("\r\n")[1:]:
+            if ":" in line:
+                name, value = line.split(":", 1)
+                headers[name.strip().lower()] = value.strip()
+        writer.write(
+            (
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                "Connection: Upgrade\r\n"
+                f"Sec-WebSocket-Accept: {accept_key(headers['sec-websocket-key'])}\r\n\r\n"
+            ).encode()
+        )
+        peer = FakeWebSocketPeer(reader, writer)
+        peer.send(OPEN_PACKET)
+        try:
+            await script(peer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.ensure_future(handle(reader, writer))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield port
+    finally:
+        server.close()
+        for task in list(tasks):
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await server.wait_closed()
+
+
+async def accept_namespace(peer: FakeWebSocketPeer) -> None:
+    """Answer the client's CONNECT for "/"."""
+    data = await peer.receive()
+    assert isinstance(data, str) and data.startswith("40"), data
+    peer.send('40{"sid":"socket-id-of-twenty!"}')

@@ -1,0 +1,114 @@
+"""Heartbeat watchdog and bad input, against a scripted WebSocket server."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiosocketio.client import connect
+from tests.client.fake_server import FakeWebSocketPeer, accept_namespace, fake_websocket_server
+from tests.support.timeouts import scaled
+
+
+async def test_no_ping_closes_with_ping_timeout() -> None:
+    async def silent(peer: FakeWebSocketPeer) -> None:
+        await accept_namespace(peer)
+        await asyncio.sleep(10)
+
+    async with fake_websocket_server(silent) as port:
+        sock = await connect(
+            f"http://127.0.0.1:{port}", transports=["websocket"], reconnection=False, force_new=True
+        )
+        reasons: asyncio.Queue[str] = asyncio.Queue()
+        sock.on("disconnect", reasons.put_nowait)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        assert await asyncio.wait_for(reasons.get(), scaled(5)) == "ping timeout"
+        # pingInterval + pingTimeout = 0.2 s
+        assert 0.15 <= loop.time() - started < scaled(2)
+        sock.disconnect()
+
+
+async def test_pings_keep_the_connection_and_get_pongs() -> None:
+    pongs: list[str | bytes] = []
+
+    async def pinging(peer: FakeWebSocketPeer) -> None:
+        await accept_namespace(peer)
+        for _ in range(20):
+            await asyncio.sleep(0.08)
+            peer.send("2")
+            pongs.append(await peer.receive())
+        await asyncio.sleep(10)
+
+    async with fake_websocket_server(pinging) as port:
+        sock = await connect(
+            f"http://127.0.0.1:{port}", transports=["websocket"], reconnection=False, force_new=True
+        )
+        pings: list[bool] = []
+        sock.io.on("ping", lambda: pings.append(True))
+        await asyncio.sleep(0.6)
+        assert sock.connected
+        assert pongs[:5] == ["3"] * 5
+        sock.disconnect()
+
+
+async def test_garbage_from_the_server_is_a_parse_error() -> None:
+    async def garbage(peer: FakeWebSocketPeer) -> None:
+        await accept_namespace(peer)
+        await asyncio.sleep(0.1)  # let the test attach its listener
+        peer.send("4" + "2[not json")
+        await asyncio.sleep(10)
+
+    async with fake_websocket_server(garbage) as port:
+        sock = await connect(
+            f"http://127.0.0.1:{port}", transports=["websocket"], reconnection=False, force_new=True
+        )
+        reasons: asyncio.Queue[str] = asyncio.Queue()
+        sock.on("disconnect", reasons.put_nowait)
+        assert await asyncio.wait_for(reasons.get(), scaled(5)) == "parse error"
+        sock.disconnect()
+
+
+async def test_garbage_engine_packet_is_a_parse_error() -> None:
+    async def garbage(peer: FakeWebSocketPeer) -> None:
+        await accept_namespace(peer)
+        await asyncio.sleep(0.1)
+        peer.send("9what")
+        await asyncio.sleep(10)
+
+    async with fake_websocket_server(garbage) as port:
+        sock = await connect(
+            f"http://127.0.0.1:{port}", transports=["websocket"], reconnection=False, force_new=True
+        )
+        reasons: asyncio.Queue[str] = asyncio.Queue()
+        sock.on("disconnect", reasons.put_nowait)
+        assert await asyncio.wait_for(reasons.get(), scaled(5)) == "parse error"
+        sock.disconnect()
+
+
+async def test_server_close_packet_is_transport_close_and_reconnects() -> None:
+    connections = 0
+
+    async def closing(peer: FakeWebSocketPeer) -> None:
+        nonlocal connections
+        connections += 1
+        await accept_namespace(peer)
+        if connections == 1:
+            await asyncio.sleep(0.1)
+            peer.send("1")
+        await asyncio.sleep(10)
+
+    async with fake_websocket_server(closing) as port:
+        sock = await connect(
+            f"http://127.0.0.1:{port}",
+            transports=["websocket"],
+            reconnection_delay=0.01,
+            force_new=True,
+        )
+        reasons: asyncio.Queue[str] = asyncio.Queue()
+        sock.on("disconnect", reasons.put_nowait)
+        reconnected: asyncio.Queue[int] = asyncio.Queue()
+        sock.io.on("reconnect", reconnected.put_nowait)
+        assert await asyncio.wait_for(reasons.get(), scaled(5)) == "transport close"
+        assert await asyncio.wait_for(reconnected.get(), scaled(5)) == 1
+        await sock.wait_connected(scaled(5))
+        sock.disconnect()
