@@ -1,4 +1,7 @@
 """aiosocketio: Socket.IO v5 / Engine.IO v4 for asyncio."""
+
+from aiosocketio.client import Manager, connect
+from aiosocketio.client import Socket as ClientSocket
 from aiosocketio.exceptions import (
     AckTimeout,
     AdapterError,
@@ -20,11 +23,13 @@ __all__ = [
     "AckTimeout",
     "AdapterError",
     "BroadcastOperator",
+    "ClientSocket",
     "ConnectionRefused",
     "DisconnectReason",
     "Disconnected",
     "HandshakeError",
     "LocalProtocolError",
+    "Manager",
     "Namespace",
     "PayloadTooBig",
     "ProtocolError",
@@ -34,4 +39,5 @@ __all__ = [
     "Socket",
     "SocketIOError",
     "__version__",
+    "connect",
 ]
