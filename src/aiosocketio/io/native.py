@@ -36,11 +36,9 @@ from aiosocketio.io.http import (
     WebSocketChannel,
     WebSocketHandler,
 )
+from aiosocketio.io.native_ws import CLOSE_TIMEOUT, WebSocketConnection
 from aiosocketio.io.websocket import (
-    Close,
     DeflateParams,
-    Message,
-    WebSocketProtocol,
     accept_key,
     check_upgrade_request,
     server_negotiate_deflate,
@@ -51,7 +49,6 @@ __all__ = ["ASGIApp", "HttpConnection", "NativeServer", "WebSocketConnection", "
 logger = logging.getLogger("aiosocketio.io.native")
 
 IDLE_TIMEOUT = 60.0
-CLOSE_TIMEOUT = 5.0
 APP_MAX_BODY = 16 * 1024 * 1024
 MAX_PIPELINE = 64
 
@@ -695,168 +692,6 @@ class HttpConnection(asyncio.Protocol):
         if isinstance(name, tuple) and len(name) >= 2:
             return str(name[0]), int(name[1])
         return None
-
-
-class WebSocketConnection(asyncio.Protocol):
-    """An accepted WebSocket on the native server; implements ``WebSocketChannel``."""
-
-    __slots__ = (
-        "_close_handle",
-        "_dirty",
-        "_pending",
-        "_pending_size",
-        "_writing_paused",
-        "can_write_frames",
-        "closed",
-        "handler",
-        "protocol",
-        "request",
-        "server",
-        "transport",
-    )
-
-    def __init__(
-        self,
-        server: NativeServer,
-        transport: asyncio.Transport,
-        request: HttpRequest,
-        deflate: DeflateParams | None,
-    ) -> None:
-        self.server = server
-        self.transport = transport
-        self.request = request
-        self.protocol = WebSocketProtocol(
-            "server",
-            max_message_size=server.engine.options.max_http_buffer_size,
-            deflate=deflate,
-        )
-        self.can_write_frames = deflate is None
-        self.handler: WebSocketHandler | None = None
-        self.closed = False
-        self._pending: list[bytes] = []
-        self._pending_size = 0
-        self._dirty = False
-        self._writing_paused = False
-        self._close_handle: asyncio.TimerHandle | None = None
-
-    # -- WebSocketChannel ----------------------------------------------------------------
-
-    def write_frames(self, data: bytes) -> None:
-        """Queue prebuilt frames; flushed once per loop tick."""
-        if self.closed or self.protocol.close_sent:
-            return
-        self._pending.append(data)
-        self._pending_size += len(data)
-        if not self._dirty:
-            self._dirty = True
-            self.server.mark_dirty(self)
-
-    def send_message(self, data: str | bytes) -> None:
-        """Encode (and compress if negotiated) one message and queue it."""
-        frame = self.protocol.send_message(data)
-        if frame:
-            self.write_frames(frame)
-
-    def close(self, code: int = 1000, reason: str = "") -> None:
-        """Send a close frame; the TCP connection closes when the peer answers."""
-        if self.closed:
-            return
-        frame = self.protocol.send_close(code, reason)
-        if frame:
-            self._pending.append(frame)
-            self._pending_size += len(frame)
-            self.flush()
-            loop = asyncio.get_running_loop()
-            self._close_handle = loop.call_later(CLOSE_TIMEOUT, self.abort)
-
-    @property
-    def buffered_amount(self) -> int:
-        """Bytes queued here plus the transport's write buffer."""
-        return self._pending_size + self.transport.get_write_buffer_size()
-
-    # -- writing -------------------------------------------------------------------------
-
-    def flush(self) -> None:
-        """Write the queued frames (unless the transport asked us to pause)."""
-        self._dirty = False
-        if self._writing_paused or not self._pending or self.closed:
-            return
-        pending = self._pending
-        self._pending = []
-        self._pending_size = 0
-        self.transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
-
-    def pause_writing(self) -> None:
-        self._writing_paused = True
-
-    def resume_writing(self) -> None:
-        self._writing_paused = False
-        self.flush()
-
-    def abort(self) -> None:
-        """Drop the connection immediately."""
-        self.transport.abort()
-
-    def shutdown(self) -> None:
-        """Server shutdown: send a 1001 close frame, close the TCP connection."""
-        transport = self.transport
-        if transport.is_closing():
-            return
-        frame = self.protocol.send_close(1001, "server shutting down")
-        if frame:
-            self._pending.append(frame)
-        self._writing_paused = False
-        self.flush()
-        self.closed = True
-        transport.close()
-        asyncio.get_running_loop().call_later(CLOSE_TIMEOUT, transport.abort)
-
-    # -- reading --------------------------------------------------------------------------
-
-    def data_received(self, data: bytes) -> None:
-        protocol = self.protocol
-        protocol.receive_data(data)
-        out = protocol.data_to_send()  # automatic pongs and close replies go out first
-        if out:
-            self._pending.append(out)
-            self._pending_size += len(out)
-            if not self._dirty:
-                self._dirty = True
-                self.server.mark_dirty(self)
-        for event in protocol.events_received():
-            if isinstance(event, Message):
-                if self.handler is not None:
-                    try:
-                        self.handler.on_message(event.data)
-                    except Exception:
-                        logger.exception("WebSocket message handler failed")
-            elif isinstance(event, Close):
-                self._report_close(event.code)
-        if protocol.closed and not self.closed:
-            # RFC 6455 §7.1.1: the server closes the TCP connection first.
-            self.flush()
-            self.closed = True
-            self.transport.close()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.server.connections.discard(self)
-        self.closed = True
-        self._pending = []
-        self._pending_size = 0
-        if self._close_handle is not None:
-            self._close_handle.cancel()
-            self._close_handle = None
-        self._report_close(None)
-
-    def _report_close(self, code: int | None) -> None:
-        handler = self.handler
-        if handler is None:
-            return
-        self.handler = None
-        try:
-            handler.on_close(code)
-        except Exception:
-            logger.exception("WebSocket close handler failed")
 
 
 async def serve(
