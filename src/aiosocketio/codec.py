@@ -23,6 +23,7 @@ from aiosocketio.exceptions import LocalProtocolError
 
 __all__ = [
     "BINARY_TYPES",
+    "ORJSON_OPTIONS",
     "EncodeError",
     "JSONCodec",
     "OrjsonCodec",
@@ -55,7 +56,9 @@ class JSONCodec(Protocol):
         ...
 
 
-_OPTIONS = orjson.OPT_NON_STR_KEYS
+ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS
+"""The orjson options :class:`OrjsonCodec` uses (non-str dict keys become strings)."""
+_OPTIONS = ORJSON_OPTIONS
 
 
 def _reject(obj: Any) -> Any:
@@ -80,6 +83,11 @@ class OrjsonCodec:
 
     def __init__(self, default: Callable[[Any], Any] | None = None) -> None:
         self._default = default
+
+    @property
+    def default(self) -> Callable[[Any], Any] | None:
+        """The ``default`` hook given to the constructor, if any."""
+        return self._default
 
     def dumps(self, obj: Any) -> str:
         """Serialise ``obj`` to compact JSON text.
@@ -111,6 +119,12 @@ class OrjsonCodec:
         Raises:
             EncodeError: ``obj`` holds a value that has no JSON form.
         """
+        if self._default is None:
+            # Fast path: no binary and nothing exotic, one plain orjson call.
+            try:
+                return orjson.dumps(obj, option=_OPTIONS).decode(), []
+            except TypeError:
+                pass  # binary values (or unserialisable ones): take the slow path
         attachments: list[bytes] = []
         user_default = self._default or _reject
 

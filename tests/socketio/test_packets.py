@@ -503,3 +503,20 @@ def test_decoder_on_protocol_alphabet(tokens: list[str], buffers: list[bytes]) -
             decoder.receive(buffer)
     except RemoteProtocolError:
         pass
+
+
+_portable = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | st.text(alphabet=st.characters(blacklist_categories=["Cs"]))
+    | st.binary(max_size=3),
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=4), c, max_size=3),
+    max_leaves=10,
+)
+
+
+@given(st.lists(_portable, max_size=4), st.sampled_from(["/", "", "/admin"]), _ids)
+def test_fast_path_matches_the_general_path(args: list[Any], nsp: str, ack: int | None) -> None:
+    packet = Packet(PacketType.EVENT, nsp, ["ev", *args], ack)
+    assert Encoder().encode(packet) == Encoder(_StdlibCodec()).encode(packet)

@@ -19,7 +19,7 @@ MESSAGE holding the same string).
 from __future__ import annotations
 
 import binascii
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -64,6 +64,24 @@ class Packet:
     type: PacketType
     data: str | bytes | None = None
 
+
+def _packet_factory() -> Callable[[PacketType, str | bytes | None], Packet]:
+    """A constructor for the decoding hot path: writes the slots through their
+    descriptors instead of the frozen dataclass's per-field ``object.__setattr__``."""
+    new = object.__new__
+    set_type = Packet.__dict__["type"].__set__
+    set_data = Packet.__dict__["data"].__set__
+
+    def make(ptype: PacketType, data: str | bytes | None) -> Packet:
+        packet: Packet = new(Packet)
+        set_type(packet, ptype)
+        set_data(packet, data)
+        return packet
+
+    return make
+
+
+_make_packet = _packet_factory()
 
 # "0".."6" -> PacketType, and PacketType -> its digit, precomputed for the hot path.
 _TYPE_BY_CHAR: dict[str, PacketType] = {str(int(t)): t for t in PacketType}
@@ -137,13 +155,13 @@ def decode_packet(data: str | bytes) -> Packet:
         ptype = _TYPE_BY_CHAR.get(data[0])
         if ptype is None:
             if data[0] == "b":
-                return Packet(_MESSAGE, _decode_base64(data))
+                return _make_packet(_MESSAGE, _decode_base64(data))
             raise RemoteProtocolError(f"unknown Engine.IO packet type {data[0]!r}")
         if len(data) > 1:
-            return Packet(ptype, data[1:])
-        return Packet(ptype, "" if ptype is _MESSAGE else None)
+            return _make_packet(ptype, data[1:])
+        return _make_packet(ptype, "" if ptype is _MESSAGE else None)
     if isinstance(data, (bytes, bytearray, memoryview)):
-        return Packet(_MESSAGE, bytes(data))
+        return _make_packet(_MESSAGE, data if type(data) is bytes else bytes(data))
     if isinstance(data, str):
         return decode_packet(str(data))
     raise RemoteProtocolError(f"cannot decode an Engine.IO packet from {type(data).__name__}")

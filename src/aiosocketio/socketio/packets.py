@@ -31,7 +31,9 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from aiosocketio.codec import BINARY_TYPES, JSONCodec, default_codec
+import orjson
+
+from aiosocketio.codec import BINARY_TYPES, ORJSON_OPTIONS, JSONCodec, OrjsonCodec, default_codec
 from aiosocketio.exceptions import RemoteProtocolError
 
 __all__ = [
@@ -79,6 +81,31 @@ class Packet:
     id: int | None = None
 
 
+def _packet_factory() -> Callable[[PacketType, str, Any, int | None], Packet]:
+    """A constructor for the decoder's hot path.
+
+    A frozen dataclass's ``__init__`` goes through ``object.__setattr__`` once per field;
+    writing the slots through their descriptors gives the same object for less.
+    """
+    new = object.__new__
+    set_type = Packet.__dict__["type"].__set__
+    set_nsp = Packet.__dict__["nsp"].__set__
+    set_data = Packet.__dict__["data"].__set__
+    set_id = Packet.__dict__["id"].__set__
+
+    def make(ptype: PacketType, nsp: str, data: Any, ack_id: int | None) -> Packet:
+        packet: Packet = new(Packet)
+        set_type(packet, ptype)
+        set_nsp(packet, nsp)
+        set_data(packet, data)
+        set_id(packet, ack_id)
+        return packet
+
+    return make
+
+
+_make_packet = _packet_factory()
+
 _CONNECT = PacketType.CONNECT
 _DISCONNECT = PacketType.DISCONNECT
 _EVENT = PacketType.EVENT
@@ -91,6 +118,8 @@ _TYPE_BY_CHAR: dict[str, PacketType] = {str(int(t)): t for t in PacketType}
 _CHAR_BY_TYPE: dict[PacketType, str] = {t: str(int(t)) for t in PacketType}
 _DIGITS = frozenset("0123456789")
 _CONTAINERS = (list, tuple, dict)
+_orjson_dumps = orjson.dumps
+_ORJSON_OPTIONS = ORJSON_OPTIONS
 
 
 # --------------------------------------------------------------------------- encoding
@@ -130,7 +159,7 @@ class Encoder:
         codec: the JSON codec; the default is :func:`aiosocketio.codec.default_codec`.
     """
 
-    __slots__ = ("_codec", "_dumps", "_dumps_bin")
+    __slots__ = ("_codec", "_dumps", "_dumps_bin", "_plain")
 
     def __init__(self, codec: JSONCodec | None = None) -> None:
         self._codec: JSONCodec = codec if codec is not None else default_codec()
@@ -140,6 +169,8 @@ class Encoder:
         self._dumps_bin: Callable[[Any], tuple[str, list[bytes]]] | None = getattr(
             self._codec, "dumps_with_attachments", None
         )
+        # The default codec without a ``default`` hook: EVENTs can call orjson directly.
+        self._plain = isinstance(self._codec, OrjsonCodec) and self._codec.default is None
 
     def encode(self, packet: Packet) -> list[str | bytes]:
         """Encode a packet.
@@ -153,6 +184,27 @@ class Encoder:
             aiosocketio.codec.EncodeError: the data has no JSON form (a
                 ``LocalProtocolError`` that is also a ``TypeError``).
         """
+        ptype = packet.type
+        data = packet.data
+        if ptype is _EVENT and self._plain and data is not None:
+            # Hot path: a plain EVENT is one orjson call plus string concatenation. Binary
+            # (or unserialisable) data makes orjson raise TypeError: take the general path.
+            try:
+                payload = _orjson_dumps(data, option=_ORJSON_OPTIONS).decode()
+            except TypeError:
+                return self._encode(packet)
+            nsp = packet.nsp
+            ack_id = packet.id
+            if ack_id is None:
+                if nsp == "/" or not nsp:
+                    return ["2" + payload]
+                return ["2" + nsp + "," + payload]
+            if nsp == "/" or not nsp:
+                return ["2" + str(ack_id) + payload]
+            return ["2" + nsp + "," + str(ack_id) + payload]
+        return self._encode(packet)
+
+    def _encode(self, packet: Packet) -> list[str | bytes]:
         ptype = packet.type
         data = packet.data
         buffers: list[bytes] = []
@@ -244,9 +296,11 @@ class Decoder:
     __slots__ = ("_buffers", "_expected", "_loads", "_max_attachments", "_pending")
 
     def __init__(self, codec: JSONCodec | None = None, max_attachments: int = 10) -> None:
+        codec = codec if codec is not None else default_codec()
+        # OrjsonCodec.loads is orjson.loads: call it without the extra Python frame.
         self._loads: Callable[[str | bytes], Any] = (
-            codec if codec is not None else default_codec()
-        ).loads
+            orjson.loads if type(codec) is OrjsonCodec else codec.loads
+        )
         self._max_attachments = max_attachments
         self._pending: Packet | None = None
         self._expected = 0
@@ -281,14 +335,18 @@ class Decoder:
                 self.reset()
                 raise RemoteProtocolError("got plaintext data when reconstructing a packet")
             # Fast path: a plain EVENT in the main namespace without ack id, "2[...]".
-            if data[:2] == "2[":
+            if data.startswith("2["):
                 try:
                     payload = self._loads(data[1:])
                 except Exception as exc:
                     raise RemoteProtocolError("invalid payload") from exc
-                if not _is_valid_payload(_EVENT, payload):
+                if type(payload) is not list or not payload:
                     raise RemoteProtocolError("invalid payload")
-                return Packet(_EVENT, "/", payload, None)
+                name = payload[0]
+                if type(name) is not str or name in RESERVED_EVENTS:
+                    if not _is_valid_payload(_EVENT, payload):
+                        raise RemoteProtocolError("invalid payload")
+                return _make_packet(_EVENT, "/", payload, None)
             return self._decode_string(data)
         if isinstance(data, (bytes, bytearray, memoryview)):
             if self._pending is None:
@@ -302,7 +360,7 @@ class Decoder:
                 data_out = _reconstruct(pending.data, buffers)
             except RecursionError as exc:
                 raise RemoteProtocolError("payload nested too deeply") from exc
-            return Packet(pending.type, pending.nsp, data_out, pending.id)
+            return _make_packet(pending.type, pending.nsp, data_out, pending.id)
         if isinstance(data, str):
             return self.receive(str(data))
         raise RemoteProtocolError(f"cannot decode a Socket.IO packet from {type(data).__name__}")
@@ -362,7 +420,7 @@ class Decoder:
             # EVENT and ACK need their array; CONNECT_ERROR needs its message.
             raise RemoteProtocolError("invalid payload")
 
-        packet = Packet(ptype, nsp, payload, ack_id)
+        packet = _make_packet(ptype, nsp, payload, ack_id)
         if binary:
             self._pending = packet
             self._expected = attachments
