@@ -20,7 +20,7 @@ from aiosocketio.adapters.sharded import ShardedRedisAdapter, create_sharded_red
 from aiosocketio.adapters.wire import decode_message, dumps_json, pack
 from aiosocketio.exceptions import AdapterError
 from tests.cluster.harness import PyNode, adapter_factory, start_py_node
-from tests.cluster.support import REDIS_URL, ClientFleet, eventually, unique_key
+from tests.cluster.support import REDIS_URL, ClientFleet, eventually, eventually_async, unique_key
 
 pytestmark = pytest.mark.cluster
 
@@ -285,3 +285,18 @@ def test_factories() -> None:
     assert len(sharded.uid) == 16
     assert sharded.dynamic_channel("room") == "p#/chat#room#"
     assert BroadcastOptions().flags.local is False
+
+
+async def test_a_client_made_from_a_url_closes_with_the_last_adapter() -> None:
+    node = await start_py_node("py1", create_adapter(REDIS_URL, key=unique_key()))
+    chat = node.server.of("/chat").adapter
+    main = node.server.sockets.adapter
+    assert isinstance(main, RedisAdapter)
+    assert isinstance(chat, RedisAdapter)
+    owned = main._owned
+    assert owned is not None and owned is chat._owned
+    assert owned.users == 2
+    await eventually_async(main.server_count, lambda n: n == 1)
+    await node.server.close()
+    assert owned.users == 0
+    assert main._owned is None

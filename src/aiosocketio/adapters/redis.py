@@ -130,6 +130,7 @@ class RedisAdapter(Adapter):
         self._requests: dict[str, _Request] = {}
         self._ack_requests: dict[str, _AckRequest] = {}
         self._init_task: asyncio.Future[None] | None = None
+        self._owned: _OwnedClient | None = None
 
     @classmethod
     def factory(
@@ -166,6 +167,9 @@ class RedisAdapter(Adapter):
         self._requests.clear()
         self._ack_requests.clear()
         await self.link.close()
+        owned, self._owned = self._owned, None
+        if owned is not None:
+            await owned.release()
 
     async def server_count(self) -> int:
         """``PUBSUB NUMSUB <key>-request#<nsp>#``: the servers subscribed to this namespace."""
@@ -569,15 +573,41 @@ def create_redis_adapter(
     return RedisAdapter.factory(pub, sub, **options)
 
 
+class _OwnedClient:
+    """A client that ``create_adapter(url)`` made: closed with the last adapter using it."""
+
+    __slots__ = ("client", "users")
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.client = client
+        self.users = 0
+
+    async def release(self) -> None:
+        self.users -= 1
+        if self.users == 0:
+            await self.client.aclose()
+
+
 def create_adapter(
     redis: str | aioredis.Redis, sub: aioredis.Redis | None = None, **options: Any
 ) -> Callable[[Namespace], RedisAdapter]:
     """A ``Server(adapter=...)`` factory from a Redis URL or client (used by ``--redis URL``).
+
+    A client made from a URL belongs to the adapters: the last one closed closes it.
 
     Args:
         redis: ``"redis://host:port/db"``, or a ``redis.asyncio.Redis`` client.
         sub: the client for the subscriber connection (default: the same as ``redis``).
         **options: :class:`RedisAdapter` options (``key``, ``requests_timeout``...).
     """
-    pub = aioredis.Redis.from_url(redis) if isinstance(redis, str) else redis
-    return RedisAdapter.factory(pub, sub, **options)
+    if not isinstance(redis, str):
+        return RedisAdapter.factory(redis, sub, **options)
+    owned = _OwnedClient(aioredis.Redis.from_url(redis))
+
+    def make(nsp: Namespace) -> RedisAdapter:
+        adapter = RedisAdapter(nsp, owned.client, sub, **options)
+        adapter._owned = owned
+        owned.users += 1
+        return adapter
+
+    return make
