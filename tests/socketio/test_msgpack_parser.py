@@ -161,3 +161,10 @@ def test_decoder_on_packet_shaped_maps(obj: dict[str, Any]) -> None:
     assert packet is not None
     assert packet.type in (0, 1, 2, 3, 4)
     assert isinstance(packet.nsp, str)
+
+
+def test_module_is_a_parser_like_the_npm_package() -> None:
+    from aiosocketio.socketio import msgpack_parser
+
+    assert msgpack_parser.Encoder is MsgpackEncoder
+    assert msgpack_parser.Decoder is MsgpackDecoder

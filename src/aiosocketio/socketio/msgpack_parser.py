@@ -1,7 +1,9 @@
 """The msgpack parser, compatible with the npm ``socket.io-msgpack-parser`` 3.x (sans-I/O).
 
-Install the ``msgpack`` extra (``pip install aiosocketio[msgpack]``); the package is
-imported when a parser object is created, not when this module is imported.
+Pass the module itself as the parser (``Server(parser=msgpack_parser)``): it exports
+``Encoder`` and ``Decoder`` like the npm package. Install the ``msgpack`` extra
+(``pip install aiosocketio[msgpack]``); the package is imported when a parser object is
+created, not when this module is imported.
 
 Wire format: every Socket.IO packet is ONE binary Engine.IO message holding a msgpack
 map ``{"type": t, "data": d, "nsp": n, "id": i}``, where keys whose value is undefined
@@ -26,7 +28,7 @@ from aiosocketio.codec import EncodeError
 from aiosocketio.exceptions import RemoteProtocolError
 from aiosocketio.socketio.packets import RESERVED_EVENTS, Packet, PacketType
 
-__all__ = ["MsgpackDecoder", "MsgpackEncoder"]
+__all__ = ["Decoder", "Encoder", "MsgpackDecoder", "MsgpackEncoder"]
 
 _WIRE_TYPE = {
     PacketType.CONNECT: 0,
@@ -158,3 +160,9 @@ class MsgpackDecoder:
         if ack_id is not None and (type(ack_id) is not int or ack_id < 0):
             raise RemoteProtocolError("invalid packet id")
         return Packet(PacketType(ptype), nsp, payload, ack_id)
+
+
+# Node-style names, so that this module can be passed as a parser the way
+# ``require("socket.io-msgpack-parser")`` is: ``Server(parser=msgpack_parser)``.
+Encoder = MsgpackEncoder
+Decoder = MsgpackDecoder
