@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import random
 import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -630,3 +632,30 @@ async def test_wrapped_app_websocket_route(engine: FakeEngine) -> None:
     finally:
         srv.close()
         await srv.wait_closed()
+
+
+async def test_websocket_garbage_never_crashes(
+    server: NativeServer, engine: FakeEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    rng = random.Random(1234)
+    masked_text = encode_frame(Opcode.TEXT, b"ok", mask=True)
+    for i in range(40):
+        ws = await RawWebSocket.connect(server.port)
+        garbage = rng.randbytes(rng.randint(1, 300))
+        if i % 2:
+            # a valid frame first, then garbage; the valid one must still be echoed
+            ws.send_raw(masked_text)
+            assert await ws.recv() == "ok"
+        ws.send_raw(garbage)
+        try:
+            while not isinstance(await ws.recv_event(timeout=0.2), Close):
+                pass
+            ws.writer.close()
+        except TimeoutError:  # an unfinished frame: the server is still waiting for it
+            ws.writer.transport.abort()
+    for _ in range(100):
+        if len(engine.closed) == 40:
+            break
+        await asyncio.sleep(0.01)
+    assert len(engine.closed) == 40
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
