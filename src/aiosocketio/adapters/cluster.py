@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiosocketio.adapters.base import Adapter, BroadcastFlags, BroadcastOptions, ServerSideAck
 from aiosocketio.adapters.wire import (
+    EMITTER_UID,
     MessageType,
     decode_flags,
     decode_rooms,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AdapterTimeout",
     "ClusterAdapter",
+    "ClusterAdapterWithHeartbeat",
     "deliver_server_side_emit",
     "make_remote_socket",
     "options_from_wire",
@@ -175,11 +177,13 @@ class AdapterTimeout(AdapterError, AckTimeout):
 
 
 class _PendingRequest:
-    __slots__ = ("expected", "future", "kind", "received", "responses", "timer")
+    __slots__ = ("expected", "future", "kind", "missing", "received", "responses", "timer")
 
-    def __init__(self, kind: MessageType, expected: int, responses: list[Any]) -> None:
+    def __init__(self, kind: MessageType, expected: int | set[str], responses: list[Any]) -> None:
         self.kind = kind
-        self.expected = expected
+        # either a number of answers, or the uids of the servers that must answer
+        self.missing = expected if isinstance(expected, set) else None
+        self.expected = len(expected) if isinstance(expected, set) else expected
         self.received = 0
         self.responses = responses
         self.future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
@@ -402,11 +406,20 @@ class ClusterAdapter(Adapter):
         else:
             return
         request.received += 1
-        if request.received >= request.expected:
+        if request.missing is not None:
+            request.missing.discard(str(response.get("uid")))
+            done = not request.missing
+        else:
+            done = request.received >= request.expected
+        if done:
             self._requests.pop(request_id, None)
             self._settle(request, None)
 
     # -- requests -----------------------------------------------------------------------
+
+    async def _expected_answers(self) -> int | set[str]:
+        """Who must answer a request: a number of servers (here), or their uids."""
+        return max(await self.server_count() - 1, 0)
 
     def _settle(self, request: _PendingRequest, exc: Exception | None) -> None:
         if request.timer is not None:
@@ -421,7 +434,7 @@ class ClusterAdapter(Adapter):
     async def _request(
         self,
         kind: MessageType,
-        expected: int,
+        expected: int | set[str],
         data: Callable[[str], dict[str, Any]],
         responses: list[Any],
         timeout: float | None,
@@ -518,8 +531,8 @@ class ClusterAdapter(Adapter):
         local = await super().fetch_sockets(opts)
         if opts.flags.local:
             return local
-        expected = await self.server_count() - 1
-        if expected <= 0:
+        expected = await self._expected_answers()
+        if not expected:
             return local
         remote = await self._request(
             MessageType.FETCH_SOCKETS,
@@ -548,11 +561,11 @@ class ClusterAdapter(Adapter):
         self, args: list[Any], ack: ServerSideAck, timeout: float | None
     ) -> None:
         try:
-            expected = await self.server_count() - 1
+            expected = await self._expected_answers()
         except AdapterError as exc:
             ack(exc, [])
             return
-        if expected <= 0:
+        if not expected:
             ack(None, [])
             return
         responses: list[Any] = []
@@ -569,3 +582,119 @@ class ClusterAdapter(Adapter):
             ack(exc, responses)
             return
         ack(None, responses)
+
+
+class ClusterAdapterWithHeartbeat(ClusterAdapter):
+    """socket.io-adapter's ``ClusterAdapterWithHeartbeat``: the servers know each other.
+
+    For transports that cannot count their subscribers: each server announces itself
+    (INITIAL_HEARTBEAT, answered by HEARTBEAT), publishes a HEARTBEAT when it has been
+    silent for ``heartbeat_interval`` seconds, and says ADAPTER_CLOSE when it closes. A
+    server not heard from for ``heartbeat_timeout`` seconds is forgotten, and the requests
+    that waited for it complete without its answer. ``server_count`` is 1 + the servers seen.
+    """
+
+    def __init__(
+        self,
+        nsp: Namespace,
+        *,
+        heartbeat_interval: float = 5.0,
+        heartbeat_timeout: float = 10.0,
+        requests_timeout: float = 5.0,
+    ) -> None:
+        super().__init__(nsp, requests_timeout=requests_timeout)
+        self.heartbeat_interval = heartbeat_interval
+        self.heartbeat_timeout = heartbeat_timeout
+        self.nodes: dict[str, float] = {}  # uid -> loop time of its last message
+        self._heartbeat: asyncio.TimerHandle | None = None
+        self._cleanup: asyncio.TimerHandle | None = None
+        self._closed = False
+
+    async def init(self) -> None:
+        """Announce this server and start looking for silent ones."""
+        self.publish({"type": MessageType.INITIAL_HEARTBEAT.value})
+        self._schedule_cleanup()
+
+    async def close(self) -> None:
+        """Say goodbye, stop the timers and fail the pending requests."""
+        if not self._closed:
+            self.publish({"type": MessageType.ADAPTER_CLOSE.value})
+        self._closed = True
+        for handle in (self._heartbeat, self._cleanup):
+            if handle is not None:
+                handle.cancel()
+        await super().close()
+
+    async def server_count(self) -> int:
+        """1 + the servers heard from recently."""
+        return 1 + len(self.nodes)
+
+    async def _expected_answers(self) -> int | set[str]:
+        return set(self.nodes)
+
+    def publish(self, message: dict[str, Any]) -> None:
+        """Publish; any message also counts as this server's heartbeat."""
+        self._schedule_heartbeat()
+        super().publish(message)
+
+    def _schedule_heartbeat(self) -> None:
+        if self._closed:
+            return
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+        loop = asyncio.get_running_loop()
+        self._heartbeat = loop.call_later(self.heartbeat_interval, self._send_heartbeat)
+
+    def _send_heartbeat(self) -> None:
+        self._heartbeat = None
+        if not self._closed:
+            self.publish({"type": MessageType.HEARTBEAT.value})
+
+    def _schedule_cleanup(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._cleanup = loop.call_later(min(1.0, self.heartbeat_timeout / 2), self._check_nodes)
+
+    def _check_nodes(self) -> None:
+        if self._closed:
+            return
+        now = asyncio.get_running_loop().time()
+        for uid, seen in list(self.nodes.items()):
+            if now - seen > self.heartbeat_timeout:
+                logger.info("server %s seems down", uid)
+                self.remove_node(uid)
+        self._schedule_cleanup()
+
+    def remove_node(self, uid: str) -> None:
+        """Forget ``uid``; the requests that only waited for it complete."""
+        self.nodes.pop(uid, None)
+        for request_id, request in list(self._requests.items()):
+            if request.missing is None:
+                continue
+            request.missing.discard(uid)
+            if not request.missing:
+                self._requests.pop(request_id, None)
+                self._settle(request, None)
+
+    def _on_message(self, message: Any) -> None:
+        if not isinstance(message, dict):
+            raise RemoteProtocolError("a cluster message is a map")
+        uid = message.get("uid")
+        if uid == self.uid:
+            return
+        if message.get("nsp") != self.nsp.name:
+            return
+        if isinstance(uid, str) and uid and uid != EMITTER_UID:
+            self.nodes[uid] = asyncio.get_running_loop().time()
+        kind = message.get("type")
+        if kind == MessageType.INITIAL_HEARTBEAT:
+            self.publish({"type": MessageType.HEARTBEAT.value})
+        elif kind == MessageType.ADAPTER_CLOSE and isinstance(uid, str):
+            self.remove_node(uid)
+        elif kind != MessageType.HEARTBEAT:
+            super()._on_message(message)
+
+    def _on_response(self, response: Any) -> None:
+        uid = response.get("uid") if isinstance(response, dict) else None
+        if isinstance(uid, str) and uid and uid != EMITTER_UID:
+            self.nodes[uid] = asyncio.get_running_loop().time()
+        super()._on_response(response)
