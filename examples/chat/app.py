@@ -7,7 +7,7 @@ served from the same port as Socket.IO: the built-in server hands every request 
 
 Events (client -> server, each acknowledged):
 
-* ``join(room) -> {room, history, rooms}``: leave the current room and enter ``room``;
+* ``join(room) -> {room, history}``: leave the current room and enter ``room``;
 * ``message({room, text}) -> {id, ts}``: the ack is the delivery receipt (the ✓);
 * ``typing(bool)``: relayed to the others in the room.
 
@@ -178,6 +178,7 @@ def create_server(redis_url: str | None = None, *, redis_key: str = "socket.io")
         async def enter(room: str) -> None:
             previous = state.members.get(socket.id)
             if previous == room:
+                publish_rooms()
                 return
             if previous is not None:
                 await socket.leave(previous)
@@ -194,11 +195,8 @@ def create_server(redis_url: str | None = None, *, redis_key: str = "socket.io")
             if name is None:
                 return {"error": "invalid room name"}
             await enter(name)
-            return {
-                "room": name,
-                "history": list(state.history.get(name, ())),
-                "rooms": await room_list(server),
-            }
+            # The room list (with this join counted) follows in a "rooms" broadcast.
+            return {"room": name, "history": list(state.history.get(name, ()))}
 
         @socket.on("message")
         def on_message(payload: Any) -> dict[str, Any]:

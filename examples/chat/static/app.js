@@ -21,6 +21,14 @@
     typers: new Map(), // nickname -> timeout handle
   };
 
+  // A short log of what the page received (window.chatLog), for debugging.
+  function trace(text) {
+    const log = (window.chatLog = window.chatLog || []);
+    const transport = state.socket && state.socket.io.engine ? state.socket.io.engine.transport.name : "-";
+    log.push(`${new Date().toISOString()} [${transport}] ${text}`);
+    if (log.length > 200) log.shift();
+  }
+
   // ------------------------------------------------------------------ rendering
 
   function setState(name, text) {
@@ -145,6 +153,7 @@
     }
     stopTyping();
     socket.timeout(5000).emit("join", name, (err, reply) => {
+      trace(`join ack ${err ? err.message : JSON.stringify(reply)}`);
       if (err || !reply || reply.error) return addNotice(`could not join #${name}`);
       state.room = reply.room;
       state.typers.clear();
@@ -162,7 +171,6 @@
         }
         addNotice(`you joined #${reply.room}`);
       }
-      if (reply.rooms) state.rooms = reply.rooms;
       renderRooms();
     });
   }
@@ -241,6 +249,8 @@
         showLogin(err.message);
       }
     });
+
+    socket.onAny((event, ...args) => trace(`<- ${event} ${JSON.stringify(args)}`));
 
     socket.on("rooms", (rooms) => {
       state.rooms = rooms;

@@ -88,14 +88,20 @@ async function roomCount(page, room) {
 }
 
 async function waitRoomCount(page, room, count) {
-  await page.waitForFunction(
-    ([r, c]) => {
-      const el = document.querySelector(`#rooms li[data-room="${r}"] .count`);
-      return el !== null && el.textContent === String(c);
-    },
-    [room, count],
-    { timeout: STEP_TIMEOUT },
-  );
+  try {
+    await page.waitForFunction(
+      ([r, c]) => {
+        const el = document.querySelector(`#rooms li[data-room="${r}"] .count`);
+        return el !== null && el.textContent === String(c);
+      },
+      [room, count],
+      { timeout: STEP_TIMEOUT },
+    );
+  } catch (err) {
+    const shown = await page.evaluate(() => document.querySelector("#rooms").innerText);
+    const log = await page.evaluate(() => (window.chatLog || []).join("\n"));
+    throw new Error(`#${room} never showed ${count} members; rooms:\n${shown}\nlog:\n${log}`);
+  }
 }
 
 async function chatBothWays(alice, bob, round) {

@@ -30,7 +30,7 @@ bob.on("message", (message) => {
 
 let joined = 0;
 function onJoined(reply) {
-  out({ joined: reply.room, rooms: reply.rooms });
+  out({ joined: reply.room });
   joined += 1;
   if (joined === 2) {
     // Both are in #general, on different processes: wait until the counts show it.
