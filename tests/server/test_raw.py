@@ -87,7 +87,7 @@ async def test_close_disconnects_everyone() -> None:
     result = (await proc_task).check()
     finals = [line for line in result.lines if "reason" in line]
     assert len(finals) == 4, result.stdout
-    assert {line["reason"] for line in finals} == {"io server disconnect"}
+    assert {line["reason"] for line in finals} == {"io server disconnect"}, result.stdout
     assert not any(line["active"] for line in finals)
     assert reasons == ["server shutting down"] * 4
     with pytest.raises(OSError):

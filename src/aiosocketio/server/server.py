@@ -341,21 +341,31 @@ class Server:
 
         return ASGIApp(self.engine, other_app)
 
-    async def close(self) -> None:
+    async def close(self, grace: float = 1.0) -> None:
         """Disconnect every socket ("server shutting down"), close the engine, stop listening.
 
         The clients receive a DISCONNECT packet first, so they see ``io server disconnect``
-        and do not try to reconnect.
+        and do not try to reconnect. Long-polling clients fetch that packet with their next
+        request, so the engine stays up until they have closed their sessions, for at most
+        ``grace`` seconds.
         """
+        polling: list[EngineSocket] = []
         for nsp in list(self._nsps.values()) + list(self._parent_nsps):
             for socket in list(nsp.sockets.values()):
                 socket._packet(Packet(PacketType.DISCONNECT, nsp.name))
+                if socket.conn.transport.name == "polling":
+                    polling.append(socket.conn)
                 socket._on_close("server shutting down")
             try:
                 await nsp.adapter.close()
             except Exception:
                 logger.exception("error while closing the adapter of %s", nsp.name)
         await asyncio.sleep(0)
+        if polling:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + grace
+            while loop.time() < deadline and any(c.ready_state == "open" for c in polling):
+                await asyncio.sleep(0.01)
         await self.engine.close()
         http = self._http
         if http is not None:
