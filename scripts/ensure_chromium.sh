@@ -21,6 +21,6 @@ fi
 echo "ensure_chromium: installing Debian chromium (apt-get)..." >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+$SUDO apt-get install -y -qq chromium >/dev/null
 test -x "$CHROMIUM"
 echo "ensure_chromium: $("$CHROMIUM" --version 2>/dev/null || echo installed)" >&2

@@ -421,6 +421,19 @@ def _announce(server: Any, host: str, port: int, what: str) -> None:
     )
 
 
+def _announce_demo(server: Any, host: str, port: int, redis: str | None) -> None:
+    _announce(server, host, port, "the chat demo")
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    url = f"http://{shown}:{_bound_port(server) or port}/"
+    adapter = f"the Redis adapter at {redis}" if redis else "the in-memory adapter"
+    print(
+        f"aiosocketio: open {url} in two browser windows to chat "
+        f"(add ?transport=polling to force HTTP long-polling); using {adapter}; "
+        "Ctrl-C stops it",
+        flush=True,
+    )
+
+
 def _bound_port(server: Any) -> int | None:
     for name in ("port", "bound_port"):
         value = getattr(server, name, None)
@@ -496,7 +509,7 @@ async def _run_demo(args: argparse.Namespace) -> None:
         args.host,
         args.port,
         app=chat.create_static_app(),
-        on_listening=lambda: _announce(server, args.host, args.port, "the chat demo"),
+        on_listening=lambda: _announce_demo(server, args.host, args.port, args.redis),
     )
 
 
