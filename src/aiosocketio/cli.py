@@ -436,7 +436,10 @@ def _announce_demo(server: Any, host: str, port: int, redis: str | None) -> None
 
 def _bound_port(server: Any) -> int | None:
     for name in ("port", "bound_port"):
-        value = getattr(server, name, None)
+        try:
+            value = getattr(server, name, None)
+        except RuntimeError:  # not listening
+            return None
         if isinstance(value, int) and value > 0:
             return value
     return None
