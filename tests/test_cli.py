@@ -345,3 +345,18 @@ async def test_the_readme_example_serves(tmp_path: Path) -> None:
         assert acked == '437["ok"]'
     finally:
         assert await proc.stop() == 0, proc.text
+
+
+async def test_port_zero_picks_a_free_port_and_says_which(app_dir: Path) -> None:
+    proc = await CLIProcess.start(
+        "run", "cli_test_app:sio", "--port", "0", "--app-dir", str(app_dir)
+    )
+    try:
+        line = await proc.wait_for_output("serving")
+        match = re.search(r"http://127\.0\.0\.1:(\d+) ", line)
+        assert match is not None, line
+        port = int(match.group(1))
+        assert port > 0
+        assert await socketio_echo(port) == [["echo", "hi", 1]]
+    finally:
+        assert await proc.stop() == 0, proc.text
