@@ -14,7 +14,7 @@ from aiosocketio.adapters.cluster import AdapterTimeout
 from aiosocketio.adapters.redis import RedisAdapter
 from aiosocketio.adapters.sharded import ShardedRedisAdapter
 from aiosocketio.adapters.wire import pack
-from aiosocketio.exceptions import AckTimeout, AdapterError
+from aiosocketio.exceptions import AckTimeout, AdapterError, LocalProtocolError
 from tests.cluster.harness import Cluster, PyNode, adapter_factory, start_py_node
 from tests.cluster.support import (
     REDIS_URL,
@@ -97,6 +97,11 @@ async def test_requests_to_a_dead_server_time_out(lonely: tuple[str, str, PyNode
     assert info2.value.responses == []
     # local operations do not wait for anyone
     assert await server.local.fetch_sockets() == []
+    # arguments that cannot be sent fail at once, they do not wait for the timeout
+    with pytest.raises(LocalProtocolError):
+        await asyncio.wait_for(server.server_side_emit_with_ack("sse", object()), 0.2)
+    with pytest.raises(LocalProtocolError):
+        server.server_side_emit("sse", object())
 
 
 async def test_malformed_messages_are_logged_and_skipped(

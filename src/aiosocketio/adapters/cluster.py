@@ -29,7 +29,7 @@ from aiosocketio.adapters.wire import (
     decode_rooms,
     encode_flags,
 )
-from aiosocketio.exceptions import AckTimeout, AdapterError, RemoteProtocolError
+from aiosocketio.exceptions import AckTimeout, AdapterError, RemoteProtocolError, SocketIOError
 from aiosocketio.socketio.packets import Packet, PacketType
 
 if TYPE_CHECKING:
@@ -441,6 +441,7 @@ class ClusterAdapter(Adapter):
     ) -> list[Any]:
         """Publish ``{type: kind, data: data(request_id)}`` and gather ``expected`` answers."""
         request_id = random_uid()
+        message = {"type": kind.value, "data": data(request_id)}
         request = _PendingRequest(kind, expected, responses)
         self._requests[request_id] = request
 
@@ -457,7 +458,12 @@ class ClusterAdapter(Adapter):
 
         loop = asyncio.get_running_loop()
         request.timer = loop.call_later(timeout or self.requests_timeout, on_timeout)
-        self.publish({"type": kind.value, "data": data(request_id)})
+        try:
+            self.publish(message)
+        except BaseException:
+            self._requests.pop(request_id, None)
+            self._settle(request, None)
+            raise
         return await request.future
 
     # -- outgoing -----------------------------------------------------------------------
@@ -578,7 +584,7 @@ class ClusterAdapter(Adapter):
                 responses,
                 timeout,
             )
-        except AdapterError as exc:
+        except SocketIOError as exc:  # a timeout, or arguments that cannot be sent
             ack(exc, responses)
             return
         ack(None, responses)

@@ -58,7 +58,7 @@ from aiosocketio.adapters.wire import (
     pack,
     unpack,
 )
-from aiosocketio.exceptions import AdapterError, RemoteProtocolError
+from aiosocketio.exceptions import AdapterError, RemoteProtocolError, SocketIOError
 from aiosocketio.socketio.packets import Packet
 
 if TYPE_CHECKING:
@@ -396,6 +396,8 @@ class RedisAdapter(Adapter):
         timeout: float | None = None,
     ) -> list[Any]:
         request_id = uid2(6)
+        # encode first: a payload that cannot be sent fails here, before anything waits
+        data = dumps_json({"uid": self.uid, "requestId": request_id, **body})
         request = _Request(kind, expected, responses)
         self._requests[request_id] = request
         loop = asyncio.get_running_loop()
@@ -412,9 +414,7 @@ class RedisAdapter(Adapter):
                 )
 
         request.timer = loop.call_later(timeout or self.requests_timeout, on_timeout)
-        self.link.publish(
-            self.request_channel, dumps_json({"uid": self.uid, "requestId": request_id, **body})
-        )
+        self.link.publish(self.request_channel, data)
         return await request.future
 
     # -- outgoing -----------------------------------------------------------------------
@@ -555,7 +555,7 @@ class RedisAdapter(Adapter):
             await self._request(
                 RequestType.SERVER_SIDE_EMIT, expected, body, responses, "serverSideEmit", timeout
             )
-        except AdapterError as exc:
+        except SocketIOError as exc:  # a timeout, or arguments that cannot be sent
             ack(exc, responses)
             return
         ack(None, responses)
