@@ -383,3 +383,47 @@ def test_module_is_sans_io() -> None:
         elif isinstance(node, ast.ImportFrom) and node.module:
             names.add(node.module.split(".")[0])
     assert not names & {"asyncio", "socket", "ssl", "httptools", "redis"}
+
+
+def test_on_message_callback_replaces_message_events() -> None:
+    got: list[str | bytes] = []
+    s = server(deflate=DeflateParams(threshold=0))
+    s.on_message = got.append
+    c = client(deflate=DeflateParams(threshold=0))
+    wire = (
+        c.send_message("small")
+        + masked(Opcode.BINARY, b"ab", fin=False)
+        + masked(Opcode.PING, b"p")
+        + masked(Opcode.CONT, b"cd")
+        + c.send_message("x" * 70_000)
+        + masked(Opcode.CLOSE, struct.pack("!H", 1000))
+    )
+    for i in range(0, len(wire), 7):
+        s.receive_data(wire[i : i + 7])
+    assert got == ["small", b"abcd", "x" * 70_000]
+    assert s.events_received() == [Ping(b"p"), Close(1000, "")]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    messages=st.lists(st.one_of(st.text(max_size=200), st.binary(max_size=200)), max_size=6),
+    chunk=st.integers(1, 40),
+)
+def test_fuzz_callback_matches_events(messages: list[str | bytes], chunk: int) -> None:
+    c = client()
+    wire = b"".join(c.send_message(m) for m in messages)
+    got: list[str | bytes] = []
+    s = server()
+    s.on_message = got.append
+    for i in range(0, len(wire), chunk):
+        s.receive_data(wire[i : i + chunk])
+    assert got == messages
+    assert s.events_received() == []
+
+
+def test_fast_path_still_enforces_limits() -> None:
+    s = server(max_size=10)
+    s.receive_data(masked(Opcode.TEXT, b"0123456789"))
+    assert s.events_received() == [Message("0123456789")]
+    s.receive_data(masked(Opcode.TEXT, b"0123456789a"))
+    assert s.events_received()[-1] == Close(1009, "message too big")

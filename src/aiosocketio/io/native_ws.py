@@ -15,7 +15,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from aiosocketio.io.http import HttpRequest, WebSocketHandler
-from aiosocketio.io.websocket import Close, DeflateParams, Message, WebSocketProtocol
+from aiosocketio.io.websocket import Close, DeflateParams, WebSocketProtocol
 
 if TYPE_CHECKING:
     from aiosocketio.io.native import NativeServer
@@ -61,6 +61,7 @@ class WebSocketConnection(asyncio.Protocol):
             max_message_size=server.engine.options.max_http_buffer_size,
             deflate=deflate,
         )
+        self.protocol.on_message = self._on_message
         self.can_write_frames = deflate is None
         self.handler: WebSocketHandler | None = None
         self.closed = False
@@ -146,28 +147,35 @@ class WebSocketConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         protocol = self.protocol
-        protocol.receive_data(data)
-        out = protocol.data_to_send()  # automatic pongs and close replies go out first
-        if out:
-            self._pending.append(out)
-            self._pending_size += len(out)
-            if not self._dirty:
-                self._dirty = True
-                self.server.mark_dirty(self)
+        protocol.receive_data(data)  # messages go to _on_message as they are parsed
+        self._queue_control()
         for event in protocol.events_received():
-            if isinstance(event, Message):
-                if self.handler is not None:
-                    try:
-                        self.handler.on_message(event.data)
-                    except Exception:
-                        logger.exception("WebSocket message handler failed")
-            elif isinstance(event, Close):
+            if isinstance(event, Close):
                 self._report_close(event.code)
         if protocol.closed and not self.closed:
             # RFC 6455 §7.1.1: the server closes the TCP connection first.
             self.flush()
             self.closed = True
             self.transport.close()
+
+    def _queue_control(self) -> None:
+        """Queue the protocol's own frames (pongs, close replies)."""
+        out = self.protocol.data_to_send()
+        if out:
+            self._pending.append(out)
+            self._pending_size += len(out)
+            if not self._dirty:
+                self._dirty = True
+                self.server.mark_dirty(self)
+
+    def _on_message(self, data: str | bytes) -> None:
+        self._queue_control()  # a pong for an earlier ping goes out before any answer
+        handler = self.handler
+        if handler is not None:
+            try:
+                handler.on_message(data)
+            except Exception:
+                logger.exception("WebSocket message handler failed")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)

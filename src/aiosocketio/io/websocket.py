@@ -28,7 +28,7 @@ import hashlib
 import os
 import struct
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Literal
@@ -134,7 +134,7 @@ _pack_H = struct.Struct("!BBH").pack
 _pack_Q = struct.Struct("!BBQ").pack
 
 
-def _mask(payload: bytes, key: bytes) -> bytes:
+def _mask(payload: bytes | bytearray, key: bytes | bytearray) -> bytes:
     """XOR ``payload`` with the 4-byte masking ``key`` (RFC 6455 §5.3)."""
     n = len(payload)
     if n == 0:
@@ -408,6 +408,7 @@ class WebSocketProtocol:
         "_frag_opcode",
         "_frag_parts",
         "_frag_size",
+        "_need",
         "_out",
         "close_code",
         "close_reason",
@@ -416,6 +417,7 @@ class WebSocketProtocol:
         "closed",
         "deflate",
         "max_message_size",
+        "on_message",
         "side",
     )
 
@@ -435,6 +437,8 @@ class WebSocketProtocol:
         self._frag_opcode: int | None = None
         self._frag_parts: list[bytes] = []
         self._frag_size = 0
+        self._need = 0
+        self.on_message: Callable[[str | bytes], None] | None = None
         self._compressed = False
         self._compressor: zlib._Compress | None = None
         self._decompressor: zlib._Decompress | None = None
@@ -449,31 +453,88 @@ class WebSocketProtocol:
     def receive_data(self, data: bytes) -> None:
         """Feed bytes from the network.
 
-        After this, call :meth:`events_received` and :meth:`data_to_send`.
+        After this, call :meth:`events_received` and :meth:`data_to_send`. Complete
+        messages go to :attr:`on_message` when it is set (the fast path of the I/O
+        layer), else they are :class:`Message` events.
         Never raises; protocol violations fail the connection (see the module docstring).
         """
         if self.closed or self.close_received:
             return
-        buf = self._buf
-        buf += data
+        buf: bytes | bytearray
+        if self._buf:
+            self._buf += data
+            if len(self._buf) < self._need:
+                return  # the frame in progress is still incomplete
+            buf = self._buf
+        else:
+            buf = data
+        pos = self._parse(buf)
+        if self.closed or self.close_received:
+            self._buf = bytearray()
+        elif buf is self._buf:
+            if pos:
+                del self._buf[:pos]
+        elif pos < len(buf):
+            self._buf = bytearray(buf[pos:])
+
+    def _parse(self, buf: bytes | bytearray) -> int:
+        """Parse every complete frame in ``buf``; return how many bytes were used."""
         pos = 0
         n = len(buf)
-        masked_expected = self.side == "server"
+        self._need = 0
+        mask_bit = 0x80 if self.side == "server" else 0
+        mlen = 4 if mask_bit else 0
         while not self.closed and not self.close_received:
             if n - pos < 2:
+                self._need = 2
                 break
             b0 = buf[pos]
             b1 = buf[pos + 1]
+            # Fast path: an unfragmented, uncompressed TEXT/BINARY frame under 126 bytes,
+            # masked as this side expects.
+            if (
+                (b0 == 0x81 or b0 == 0x82)
+                and (b1 ^ mask_bit) < 126
+                and self._frag_opcode is None
+                and (b1 ^ mask_bit) <= self.max_message_size
+            ):
+                start = pos + 2 + mlen
+                end = start + (b1 ^ mask_bit)
+                if end > n:
+                    self._need = end - pos
+                    break
+                if mlen:
+                    # _mask() inlined: the key repeated 32 times covers any length < 126
+                    size = end - start
+                    payload = (
+                        int.from_bytes(buf[start:end], "little")
+                        ^ int.from_bytes((buf[pos + 2 : start] * 32)[:size], "little")
+                    ).to_bytes(size, "little")
+                else:
+                    payload = bytes(buf[start:end])
+                pos = end
+                if b0 == 0x81:
+                    try:
+                        text = payload.decode()
+                    except UnicodeDecodeError:
+                        self._fail(1007, "invalid UTF-8")
+                        break
+                    self._deliver(text)
+                else:
+                    self._deliver(payload)
+                continue
             length = b1 & 0x7F
             hlen = 2
             if length == 126:
                 hlen = 4
                 if n - pos < 4:
+                    self._need = 4
                     break
                 length = (buf[pos + 2] << 8) | buf[pos + 3]
             elif length == 127:
                 hlen = 10
                 if n - pos < 10:
+                    self._need = 10
                     break
                 length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
                 if length >> 63:
@@ -485,7 +546,7 @@ class WebSocketProtocol:
             rsv1 = bool(b0 & 0x40)
             # RFC 6455 §5.1: a server MUST close on an unmasked client frame; a client
             # MUST close on a masked server frame.
-            if masked != masked_expected:
+            if masked != bool(mask_bit):
                 self._fail(1002, "unexpected masking")
                 break
             # §5.2: RSV bits must be 0 unless an extension defines them.
@@ -514,22 +575,28 @@ class WebSocketProtocol:
             if opcode < 8 and self._frag_size + length > self.max_message_size:
                 self._fail(1009, "message too big")
                 break
-            mlen = 4 if masked else 0
             total = hlen + mlen + length
             if n - pos < total:
+                self._need = total
                 break
-            payload = bytes(buf[pos + hlen + mlen : pos + total])
-            if masked:
-                payload = _mask(payload, bytes(buf[pos + hlen : pos + hlen + 4]))
+            start = pos + hlen + mlen
+            if mlen:
+                payload = _mask(buf[start : pos + total], buf[pos + hlen : start])
+            else:
+                payload = bytes(buf[start : pos + total])
             pos += total
             if opcode >= 8:
                 self._control(opcode, payload)
             else:
                 self._data(opcode, payload, fin, rsv1)
-        if self.closed or self.close_received:
-            self._buf = bytearray()
-        elif pos:
-            del buf[:pos]
+        return pos
+
+    def _deliver(self, data: str | bytes) -> None:
+        callback = self.on_message
+        if callback is not None:
+            callback(data)
+        else:
+            self._events.append(Message(data))
 
     def _control(self, opcode: int, payload: bytes) -> None:
         if opcode == Opcode.PING:
@@ -594,9 +661,9 @@ class WebSocketProtocol:
             except UnicodeDecodeError:
                 self._fail(1007, "invalid UTF-8")
                 return
-            self._events.append(Message(text))
+            self._deliver(text)
         else:
-            self._events.append(Message(payload))
+            self._deliver(payload)
 
     def _inflate(self, payload: bytes) -> bytes | None:
         params = self.deflate
