@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aiosocketio.engineio.packets import (
@@ -191,16 +191,19 @@ def _normalise(packet: Packet) -> Packet:
     return packet
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_text_packets | _binary_packets)
 def test_round_trip_websocket(packet: Packet) -> None:
     assert decode_packet(encode_packet(packet)) == _normalise(packet)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_text_packets | _binary_packets, min_size=1, max_size=8))
 def test_round_trip_polling_payload(packets: list[Packet]) -> None:
     assert decode_payload(encode_payload(packets)) == [_normalise(p) for p in packets]
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text())
 def test_decode_packet_text_raises_only_remote_protocol_error(text: str) -> None:
     try:
@@ -210,11 +213,13 @@ def test_decode_packet_text_raises_only_remote_protocol_error(text: str) -> None
     assert isinstance(packet.type, PacketType)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary())
 def test_decode_packet_bytes_never_fails(data: bytes) -> None:
     assert decode_packet(data) == Packet(PacketType.MESSAGE, data)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text())
 def test_decode_payload_raises_only_remote_protocol_error(text: str) -> None:
     try:
@@ -224,6 +229,7 @@ def test_decode_payload_raises_only_remote_protocol_error(text: str) -> None:
     assert len(packets) == text.count(SEPARATOR) + 1
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(["4", "2", "3", "b", "\x1e", "A", "=", "x", "6"]), max_size=12))
 def test_decode_payload_on_protocol_alphabet(chars: list[str]) -> None:
     text = "".join(chars)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aiosocketio.codec import EncodeError, JSONCodec, OrjsonCodec, default_codec
@@ -84,6 +84,7 @@ _json = st.recursive(
 )
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_json)
 def test_round_trip(value: object) -> None:
     codec = default_codec()

@@ -6,7 +6,7 @@ from typing import Any
 
 import msgpack
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aiosocketio.codec import EncodeError
@@ -132,6 +132,7 @@ def test_unencodable_data() -> None:
         MsgpackEncoder().encode(Packet(PacketType.EVENT, "/", ["a", object()]))
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary())
 def test_decoder_raises_only_remote_protocol_error(raw: bytes) -> None:
     try:
@@ -152,6 +153,7 @@ _values = st.recursive(
 )
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(st.sampled_from(["type", "nsp", "data", "id", "x"]), _values))
 def test_decoder_on_packet_shaped_maps(obj: dict[str, Any]) -> None:
     try:

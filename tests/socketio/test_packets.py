@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aiosocketio.codec import EncodeError, OrjsonCodec
@@ -420,6 +420,7 @@ def _expected(packet: Packet, parts: list[str | bytes]) -> Packet:
     return Packet(ptype, packet.nsp, packet.data, packet.id)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_names, st.lists(_json, max_size=4), _nsps, _ids)
 def test_event_round_trip(name: str | int, args: list[Any], nsp: str, ack: int | None) -> None:
     packet = Packet(PacketType.EVENT, nsp, [name, *args], ack)
@@ -429,6 +430,7 @@ def test_event_round_trip(name: str | int, args: list[Any], nsp: str, ack: int |
     assert decode_all(parts) == _expected(packet, parts)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_json, max_size=4), _nsps, st.integers(min_value=0, max_value=2**53))
 def test_ack_round_trip(args: list[Any], nsp: str, ack: int) -> None:
     packet = Packet(PacketType.ACK, nsp, args, ack)
@@ -438,12 +440,14 @@ def test_ack_round_trip(args: list[Any], nsp: str, ack: int) -> None:
     assert decode_all(parts) == _expected(packet, parts)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.none() | st.dictionaries(st.text(max_size=5), _json_scalars, max_size=4), _nsps)
 def test_connect_round_trip(auth: dict[str, Any] | None, nsp: str) -> None:
     packet = Packet(PacketType.CONNECT, nsp, auth)
     assert decode_all(Encoder().encode(packet)) == packet
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text())
 def test_decoder_text_raises_only_remote_protocol_error(text: str) -> None:
     try:
@@ -452,6 +456,7 @@ def test_decoder_text_raises_only_remote_protocol_error(text: str) -> None:
         pass
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.text(max_size=30) | st.binary(max_size=10), max_size=6))
 def test_decoder_sequences_raise_only_remote_protocol_error(parts: list[str | bytes]) -> None:
     decoder = Decoder()
@@ -494,6 +499,7 @@ _grammar = st.lists(
 )
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_grammar, st.lists(st.binary(max_size=3), max_size=3))
 def test_decoder_on_protocol_alphabet(tokens: list[str], buffers: list[bytes]) -> None:
     decoder = Decoder()
@@ -516,6 +522,7 @@ _portable = st.recursive(
 )
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_portable, max_size=4), st.sampled_from(["/", "", "/admin"]), _ids)
 def test_fast_path_matches_the_general_path(args: list[Any], nsp: str, ack: int | None) -> None:
     packet = Packet(PacketType.EVENT, nsp, ["ev", *args], ack)
