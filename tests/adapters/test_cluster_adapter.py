@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from aiosocketio import Server
 from aiosocketio.adapters.cluster import ClusterAdapter, ClusterAdapterWithHeartbeat
 from aiosocketio.adapters.sharded import ShardedRedisAdapter
 from aiosocketio.adapters.wire import decode_message
 from aiosocketio.server.namespace import Namespace
-from tests.cluster.support import eventually, eventually_async
+from tests.cluster.support import eventually, eventually_async, junk_messages
 
 
 class Bus:
@@ -140,5 +142,29 @@ async def test_plain_cluster_adapter_counts_answers() -> None:
         assert [m["type"] for m in bus.sent[-4:]] == [4, 5, 6, 3]
         assert await s1.timeout(0.2).emit_with_ack("ask") == []
     finally:
+        await s1.close()
+        await s2.close()
+
+
+async def test_junk_messages_never_escape_the_adapter(caplog: pytest.LogCaptureFixture) -> None:
+    bus = Bus(heartbeat_interval=0.1, heartbeat_timeout=0.3, requests_timeout=0.2)
+    seen: list[Any] = []
+    s1, s2 = make_server(bus, "s1", seen), make_server(bus, "s2", seen)
+    loop = asyncio.get_running_loop()
+    errors: list[Any] = []
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    try:
+        adapter: Any = bus.members[0]
+        for message in junk_messages(seed=6, count=600):
+            adapter.on_message(message)
+            adapter.on_response(message)
+        await asyncio.sleep(0.1)
+        assert errors == []
+        # the junk senders counted as servers for a while, then were forgotten
+        await eventually_async(adapter.server_count, lambda n: n == 2, timeout=3)
+        # still a working cluster
+        assert await s1.server_side_emit_with_ack("sse", "ok") == ["s2 got ok"]
+    finally:
+        loop.set_exception_handler(None)
         await s1.close()
         await s2.close()

@@ -17,10 +17,17 @@ import redis.asyncio as aioredis
 from aiosocketio.adapters.base import BroadcastOptions
 from aiosocketio.adapters.redis import RedisAdapter, create_adapter, create_redis_adapter
 from aiosocketio.adapters.sharded import ShardedRedisAdapter, create_sharded_redis_adapter
-from aiosocketio.adapters.wire import decode_message, dumps_json, pack
+from aiosocketio.adapters.wire import decode_message, dumps_json, has_binary, pack
 from aiosocketio.exceptions import AdapterError
 from tests.cluster.harness import PyNode, adapter_factory, start_py_node
-from tests.cluster.support import REDIS_URL, ClientFleet, eventually, eventually_async, unique_key
+from tests.cluster.support import (
+    REDIS_URL,
+    ClientFleet,
+    eventually,
+    eventually_async,
+    junk_messages,
+    unique_key,
+)
 
 pytestmark = pytest.mark.cluster
 
@@ -300,3 +307,32 @@ async def test_a_client_made_from_a_url_closes_with_the_last_adapter() -> None:
     await node.server.close()
     assert owned.users == 0
     assert main._owned is None
+
+
+@pytest.mark.parametrize("mode", ["classic", "sharded"])
+async def test_junk_on_every_channel_is_skipped(mode: str) -> None:
+    key = unique_key()
+    client = aioredis.Redis.from_url(REDIS_URL)
+    node = await start_py_node("py1", adapter_factory(mode, client, key, requests_timeout=0.3))
+    loop = asyncio.get_running_loop()
+    errors: list[Any] = []
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    adapter: Any = node.server.sockets.adapter
+    if mode == "classic":
+        channels = [f"{key}#/#", f"{key}#/#r#", f"{key}-request#/#", f"{key}-response#/#"]
+    else:
+        channels = [f"{key}#/#", adapter.response_channel]
+    try:
+        for i, message in enumerate(junk_messages(seed=9, count=400)):
+            encodings = [pack(message), pack(["uid", message, message])]
+            if not has_binary(message):
+                encodings.append(dumps_json(message))
+            for encoded in encodings:
+                adapter._on_redis_message(channels[i % len(channels)], encoded)
+        await asyncio.sleep(0.4)
+        assert errors == []
+        assert await adapter.server_count() == 1
+    finally:
+        loop.set_exception_handler(None)
+        await node.server.close()
+        await client.aclose()

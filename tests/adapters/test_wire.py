@@ -9,6 +9,8 @@ import tempfile
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aiosocketio.adapters import wire
 from aiosocketio.exceptions import LocalProtocolError, RemoteProtocolError
@@ -111,6 +113,13 @@ async def test_dates_and_extensions() -> None:
     assert wire.unpack(bytes.fromhex("d50501ff")) == [5, b"\x01\xff"]
 
 
+def test_numbers_beyond_64_bits_become_floats() -> None:
+    assert wire.unpack(wire.pack(2**70)) == float(2**70)
+    assert wire.unpack(wire.pack(-(2**70))) == float(-(2**70))
+    assert wire.pack(1e300)[0] == 0xCB
+    assert wire.pack(2**64 - 1)[0] == 0xCF
+
+
 def test_normalizes_python_containers() -> None:
     assert wire.unpack(wire.pack((1, 2))) == [1, 2]
     assert wire.unpack(wire.pack(bytearray(b"ab"))) == b"ab"
@@ -170,3 +179,44 @@ def test_has_binary() -> None:
     assert wire.has_binary([1, {"a": [b"x"]}])
     assert wire.has_binary(bytearray(b"x"))
     assert not wire.has_binary({"a": [1, "b", None]})
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(allow_nan=False)
+    | st.text()
+    | st.binary(),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=8), children, max_size=5)
+    ),
+    max_leaves=20,
+)
+
+
+def _js(value: Any) -> Any:
+    """What JavaScript would hold after a round trip: integral floats are integers."""
+    if isinstance(value, float) and value.is_integer() and -(2**63) <= value <= 2**64 - 1:
+        return int(value)
+    if isinstance(value, list):
+        return [_js(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _js(v) for k, v in value.items()}
+    return value
+
+
+@given(JSON_VALUES)
+@settings(max_examples=200, deadline=None)
+def test_pack_round_trips(value: Any) -> None:
+    assert wire.unpack(wire.pack(value)) == _js(value)
+
+
+@given(st.binary(max_size=64))
+@settings(max_examples=300, deadline=None)
+def test_decoders_raise_only_remote_protocol_error(data: bytes) -> None:
+    for decode in (wire.unpack, wire.decode_message):
+        try:
+            decode(data)
+        except RemoteProtocolError:
+            pass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import secrets
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -251,3 +252,48 @@ async def start_node_server(
         raise AssertionError(line["fatal"])
     port: int = line["port"]
     return driver, port
+
+
+_WORDS = [
+    "type", "data", "opts", "rooms", "except", "flags", "requestId", "uid", "nsp", "packet",
+    "sockets", "close", "timeout", "clientCount", "sid", "room", "id", "/", "r", "sse",
+]  # fmt: skip
+
+
+def junk_value(rng: random.Random, depth: int = 0) -> Any:
+    """A random value shaped like the cluster messages (their keys, small type numbers)."""
+    kind = rng.randrange(9 if depth < 3 else 6)
+    if kind == 0:
+        return None
+    if kind == 1:
+        return rng.random() < 0.5
+    if kind == 2:
+        return rng.randrange(-2, 15)
+    if kind == 3:
+        return rng.choice([1.5, -0.0, 1e300, 2.0])
+    if kind == 4:
+        return rng.choice(_WORDS)
+    if kind == 5:
+        return rng.randbytes(rng.randrange(4))
+    if kind == 6:
+        return [junk_value(rng, depth + 1) for _ in range(rng.randrange(4))]
+    return {rng.choice(_WORDS): junk_value(rng, depth + 1) for _ in range(rng.randrange(6))}
+
+
+def junk_messages(seed: int, count: int) -> list[Any]:
+    """Messages that look like cluster messages: right keys, random values and types."""
+    rng = random.Random(seed)
+    out: list[Any] = []
+    for _ in range(count):
+        message = {k: junk_value(rng) for k in rng.sample(_WORDS[:9], rng.randrange(1, 6))}
+        message["type"] = rng.randrange(0, 15)
+        if rng.random() < 0.7:
+            message["nsp"] = "/"
+        if rng.random() < 0.5:
+            message["data"] = (
+                junk_value(rng, 1)
+                if rng.random() < 0.3
+                else {k: junk_value(rng, 2) for k in rng.sample(_WORDS[:13], rng.randrange(1, 5))}
+            )
+        out.append(message if rng.random() < 0.9 else junk_value(rng))
+    return out

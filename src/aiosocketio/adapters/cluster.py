@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from aiosocketio.server.socket import Socket
 
 __all__ = [
+    "MALFORMED",
     "AdapterTimeout",
     "ClusterAdapter",
     "ClusterAdapterWithHeartbeat",
@@ -51,6 +52,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger("aiosocketio.adapters.cluster")
+
+MALFORMED = (SocketIOError, KeyError, TypeError, ValueError, AttributeError, IndexError)
+"""What a message with the wrong shape raises somewhere down the line: logged and skipped."""
+_MALFORMED = MALFORMED
 
 # --------------------------------------------------------------------------- wire shapes
 
@@ -253,7 +258,7 @@ class ClusterAdapter(Adapter):
         """Handle a message from another server; malformed ones are logged and skipped."""
         try:
             self._on_message(message)
-        except (RemoteProtocolError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        except _MALFORMED as exc:
             logger.warning("ignoring a malformed cluster message: %s", exc)
 
     def _on_message(self, message: Any) -> None:
@@ -373,7 +378,7 @@ class ClusterAdapter(Adapter):
         """Handle a response addressed to this server; malformed ones are logged."""
         try:
             self._on_response(response)
-        except (RemoteProtocolError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        except _MALFORMED as exc:
             logger.warning("ignoring a malformed cluster response: %s", exc)
 
     def _on_response(self, response: Any) -> None:

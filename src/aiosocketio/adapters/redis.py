@@ -40,6 +40,9 @@ import redis.asyncio as aioredis
 
 from aiosocketio.adapters.base import Adapter, BroadcastOptions, ServerSideAck
 from aiosocketio.adapters.cluster import (
+    MALFORMED as _MALFORMED,
+)
+from aiosocketio.adapters.cluster import (
     AdapterTimeout,
     deliver_server_side_emit,
     make_remote_socket,
@@ -185,7 +188,7 @@ class RedisAdapter(Adapter):
                 self._on_request(data)
             elif channel.startswith(self.channel):
                 self._on_broadcast(channel, data)
-        except (RemoteProtocolError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        except _MALFORMED as exc:
             logger.warning("ignoring a malformed message on %s: %s", channel, exc)
 
     def _on_broadcast(self, channel: str, data: bytes) -> None:

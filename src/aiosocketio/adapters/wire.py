@@ -88,13 +88,20 @@ class MessageType(IntEnum):
 # --------------------------------------------------------------------------- msgpack
 
 
+_INT_MIN = -(2**63)
+_UINT_MAX = 2**64 - 1
+
+
 def _normalize(value: Any) -> Any:
     """Turn a Python value into the value notepack would have seen in JavaScript."""
-    if value is None or isinstance(value, (str, bool, int)):
+    if value is None or isinstance(value, (str, bool)):
         return value
+    if isinstance(value, int):
+        # beyond 64 bits msgpack has no integer: JavaScript would hold a float anyway
+        return value if _INT_MIN <= value <= _UINT_MAX else float(value)
     if isinstance(value, float):
         # notepack: `Math.floor(value) !== value || !isFinite(value)` -> float 64, else int
-        if math.isfinite(value) and value.is_integer():
+        if math.isfinite(value) and value.is_integer() and _INT_MIN <= value <= _UINT_MAX:
             return int(value)
         return value
     if isinstance(value, bytes):
