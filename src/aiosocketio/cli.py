@@ -324,7 +324,6 @@ async def serve_until_stopped(
     port: int,
     *,
     app: Any = None,
-    reuse_port: bool = False,
     stop: asyncio.Event | None = None,
     on_listening: Callable[[], None] | None = None,
 ) -> None:
@@ -335,7 +334,6 @@ async def serve_until_stopped(
         host: Interface to bind.
         port: Port to bind.
         app: An ASGI app that gets the requests outside the Socket.IO path.
-        reuse_port: Bind with SO_REUSEPORT (several worker processes on one port).
         stop: Set it to stop serving (the signals set it too).
         on_listening: Called once the port is bound.
     """
@@ -349,8 +347,6 @@ async def serve_until_stopped(
     kwargs: dict[str, Any] = {}
     if app is not None:
         kwargs["app"] = app
-    if reuse_port:
-        kwargs["reuse_port"] = True
     listening = False
     try:
         await _start_listening(server, host, port, kwargs)
@@ -381,8 +377,7 @@ def _check_kwargs(params: Any, kwargs: dict[str, Any], name: str) -> None:
     accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     for key in kwargs:
         if key not in params and not accepts_any:
-            option = "--workers" if key == "reuse_port" else key
-            raise CLIError(f"this Server's {name}() does not support {key}= (needed by {option})")
+            raise CLIError(f"this Server's {name}() does not support {key}=")
 
 
 def _configure_logging(level: str) -> None:
@@ -406,7 +401,6 @@ async def _run_app(args: argparse.Namespace) -> None:
         server,
         args.host,
         args.port,
-        reuse_port=args.reuse_port,
         on_listening=lambda: _announce(server, args.host, args.port, args.app),
     )
 
@@ -449,13 +443,6 @@ def _run_workers(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Start ``args.workers`` copies of this command with --reuse-port and wait for them."""
     if args.port == 0:
         raise CLIError("--workers needs a fixed --port (the workers share it)")
-    cls = _server_class()
-    listen = getattr(cls, "listen", None)
-    if listen is not None and "reuse_port" not in inspect.signature(listen).parameters:
-        raise CLIError(
-            "--workers needs Server.listen(..., reuse_port=True) (SO_REUSEPORT), "
-            "which this version of aiosocketio does not have yet"
-        )
     if not args.redis:
         print(
             "aiosocketio: warning: --workers without --redis: each process only "
@@ -543,7 +530,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             if args.workers > 1:
                 return _run_workers(args, raw)
-            _loop.run(_run_app(args))
+            _loop.run(_run_app(args), reuse_port=args.reuse_port)
         else:
             _loop.run(_run_demo(args))
     except CLIError as exc:
