@@ -527,3 +527,15 @@ _portable = st.recursive(
 def test_fast_path_matches_the_general_path(args: list[Any], nsp: str, ack: int | None) -> None:
     packet = Packet(PacketType.EVENT, nsp, ["ev", *args], ack)
     assert Encoder().encode(packet) == Encoder(_StdlibCodec()).encode(packet)
+
+
+def test_codec_subclass_overrides_are_respected() -> None:
+    class Upper(OrjsonCodec):
+        def dumps(self, obj: Any) -> str:
+            return super().dumps(obj).upper()
+
+        def dumps_with_attachments(self, obj: Any) -> tuple[str, list[bytes]]:
+            text, attachments = super().dumps_with_attachments(obj)
+            return text.upper(), attachments
+
+    assert Encoder(Upper()).encode(Packet(PacketType.EVENT, "/", ["ev", "x"])) == ['2["EV","X"]']

@@ -170,7 +170,7 @@ class Encoder:
             self._codec, "dumps_with_attachments", None
         )
         # The default codec without a ``default`` hook: EVENTs can call orjson directly.
-        self._plain = isinstance(self._codec, OrjsonCodec) and self._codec.default is None
+        self._plain = type(self._codec) is OrjsonCodec and self._codec.default is None
 
     def encode(self, packet: Packet) -> list[str | bytes]:
         """Encode a packet.
