@@ -360,3 +360,24 @@ async def test_port_zero_picks_a_free_port_and_says_which(app_dir: Path) -> None
         assert await socketio_echo(port) == [["echo", "hi", 1]]
     finally:
         assert await proc.stop() == 0, proc.text
+
+
+async def test_redis_flag_without_adapter_switching_is_a_clean_error(app_dir: Path) -> None:
+    proc = await CLIProcess.start(
+        "run", "cli_test_app:sio", "--port", "0", "--app-dir", str(app_dir),
+        "--redis", "redis://127.0.0.1:6379",
+    )  # fmt: skip
+    try:
+        first = await proc.wait_for_output("aiosocketio")
+        if "serving" in first:  # the Server can switch adapters (server.adapter(factory))
+            match = re.search(r":(\d+) ", first)
+            assert match is not None, first
+            assert await socketio_echo(int(match.group(1))) == [["echo", "hi", 1]]
+    finally:
+        code = await proc.stop()
+    if "serving" in first:
+        assert code == 0, proc.text
+    else:
+        assert code == 2, proc.text
+        assert "build it with Server(adapter=...)" in proc.text
+    assert "Traceback" not in proc.text
