@@ -659,3 +659,22 @@ async def test_websocket_garbage_never_crashes(
         await asyncio.sleep(0.01)
     assert len(engine.closed) == 40
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize("upgrade", [False, True])
+async def test_oversized_headers_get_431(
+    server: NativeServer, engine: FakeEngine, upgrade: bool
+) -> None:
+    extra = "".join(f"X-Filler-{i}: {'v' * 100}\r\n" for i in range(200))
+    if upgrade:
+        extra += (
+            "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        )
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(get("/engine.io/", extra=extra))
+    status, headers, _ = await read_response(reader)
+    assert status == 431 and headers["connection"] == "close"
+    assert await asyncio.wait_for(reader.read(), 5) == b""
+    writer.close()
+    assert engine.requests == []

@@ -51,6 +51,7 @@ logger = logging.getLogger("aiosocketio.io.native")
 IDLE_TIMEOUT = 60.0
 APP_MAX_BODY = 16 * 1024 * 1024
 MAX_PIPELINE = 64
+MAX_HEAD_SIZE = 16 * 1024  # Node's default maxHeaderSize
 
 _STATUS_LINES: dict[int, bytes] = {}
 
@@ -268,6 +269,7 @@ class HttpConnection(asyncio.Protocol):
         "_body_size",
         "_closing",
         "_drain_waiter",
+        "_head_size",
         "_headers",
         "_idle_handle",
         "_no_input",
@@ -298,6 +300,7 @@ class HttpConnection(asyncio.Protocol):
         self._body_size = 0
         self._body_limit = 0
         self._too_big = False
+        self._head_size = 0
         self._queue: deque[_Responder] = deque()
         self._closing = False
         self._no_input = False
@@ -394,11 +397,17 @@ class HttpConnection(asyncio.Protocol):
         self._body = []
         self._body_size = 0
         self._too_big = False
+        self._head_size = 0
 
     def on_url(self, url: bytes) -> None:
-        self._url += url
+        self._head_size += len(url)
+        if self._head_size <= MAX_HEAD_SIZE:
+            self._url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        self._head_size += len(name) + len(value) + 4
+        if self._head_size > MAX_HEAD_SIZE:
+            return  # answered with 431 once the request is complete
         key = name.decode("latin-1").lower()
         text = value.decode("latin-1")
         headers = self._headers
@@ -438,6 +447,9 @@ class HttpConnection(asyncio.Protocol):
             self._body.append(body)
 
     def on_message_complete(self) -> None:
+        if self._head_size > MAX_HEAD_SIZE:
+            self._refuse(431, [("Content-Type", "text/plain")], b"Request Header Fields Too Large")
+            return
         if self.parser.should_upgrade():
             return  # handled by the HttpParserUpgrade branch of data_received
         keep_alive = bool(self.parser.should_keep_alive()) and not self._too_big
@@ -556,6 +568,8 @@ class HttpConnection(asyncio.Protocol):
         responder.respond(status, headers, body)
 
     def _upgrade(self, rest: bytes) -> None:
+        if self._no_input:
+            return  # already refused (431)
         request = self._build_request()
         headers = request.headers
         engine = self.server.engine
