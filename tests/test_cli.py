@@ -373,8 +373,11 @@ async def test_redis_flag_without_adapter_switching_is_a_clean_error(app_dir: Pa
             match = re.search(r":(\d+) ", first)
             assert match is not None, first
             assert await socketio_echo(int(match.group(1))) == [["echo", "hi", 1]]
+            code = await proc.stop()
+        else:
+            code = await proc.wait()
     finally:
-        code = await proc.stop()
+        await proc.stop()
     if "serving" in first:
         assert code == 0, proc.text
     else:
