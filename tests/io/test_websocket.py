@@ -275,6 +275,7 @@ def test_negotiation_server_side() -> None:
     assert server_negotiate_deflate(None) is None
     assert server_negotiate_deflate("x-webkit-deflate-frame") is None
     assert server_negotiate_deflate("permessage-deflate; server_max_window_bits=7") is None
+    assert server_negotiate_deflate("permessage-deflate; server_max_window_bits=8") is None
     assert server_negotiate_deflate("permessage-deflate; foo") is None
     assert server_negotiate_deflate("permessage-deflate; server_no_context_takeover=1") is None
     dup = "permessage-deflate; server_no_context_takeover; server_no_context_takeover"
@@ -286,9 +287,7 @@ def test_negotiation_server_side() -> None:
 
 def test_negotiation_client_side() -> None:
     offer = client_deflate_offer(client_no_context_takeover=True)
-    assert parse_extensions(offer) == [
-        ("permessage-deflate", {"client_max_window_bits": None, "client_no_context_takeover": None})
-    ]
+    assert parse_extensions(offer) == [("permessage-deflate", {"client_no_context_takeover": None})]
     result = server_negotiate_deflate(offer)
     assert result is not None
     params = client_parse_deflate_response(result[1])
@@ -307,7 +306,7 @@ def test_negotiation_client_side() -> None:
     [
         DeflateParams(threshold=0),
         DeflateParams(True, True, threshold=0),
-        DeflateParams(server_max_window_bits=8, client_max_window_bits=9, threshold=0),
+        DeflateParams(server_max_window_bits=9, client_max_window_bits=10, threshold=0),
     ],
 )
 def test_deflate_round_trip(params: DeflateParams) -> None:

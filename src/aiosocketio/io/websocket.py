@@ -299,7 +299,8 @@ def server_negotiate_deflate(
                 reply.append(key)
             elif key == "server_max_window_bits":
                 bits = _window_bits(value)
-                if bits is None:
+                # zlib cannot produce raw deflate with an 8-bit window: decline that offer
+                if bits is None or bits == 8:
                     ok = False
                     break
                 smwb = bits
@@ -326,8 +327,12 @@ def server_negotiate_deflate(
 def client_deflate_offer(
     *, client_no_context_takeover: bool = False, server_no_context_takeover: bool = False
 ) -> str:
-    """Build the client's ``Sec-WebSocket-Extensions`` offer for permessage-deflate."""
-    parts = ["permessage-deflate", "client_max_window_bits"]
+    """Build the client's ``Sec-WebSocket-Extensions`` offer for permessage-deflate.
+
+    ``client_max_window_bits`` is not offered: the server could then ask for an 8-bit
+    window, which zlib cannot produce.
+    """
+    parts = ["permessage-deflate"]
     if client_no_context_takeover:
         parts.append("client_no_context_takeover")
     if server_no_context_takeover:
