@@ -678,3 +678,19 @@ async def test_oversized_headers_get_431(
     assert await asyncio.wait_for(reader.read(), 5) == b""
     writer.close()
     assert engine.requests == []
+
+
+async def test_no_header_injection(engine: FakeEngine) -> None:
+    def evil(request: object, body: bytes | None, responder: Responder) -> None:
+        responder.respond(200, [("X-Echo", "a\r\nX-Injected: 1")], b"ok")
+
+    engine.handle_request = evil  # type: ignore[method-assign]
+    srv = await serve(engine, "127.0.0.1", 0)
+    try:
+        [(status, headers, body)] = await http_exchange(srv.port, get("/engine.io/"))
+        assert status == 200 and body == b"ok"
+        assert "x-injected" not in headers
+        assert headers["x-echo"] == "aX-Injected: 1"
+    finally:
+        srv.close()
+        await srv.wait_closed()

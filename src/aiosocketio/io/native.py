@@ -67,6 +67,15 @@ def _status_line(status: int) -> bytes:
     return line
 
 
+def _header_line(name: str, value: str) -> bytes:
+    """``name: value\\r\\n``; CR/LF in either part is dropped (no header injection)."""
+    line = f"{name}: {value}"
+    if "\r" in line or "\n" in line:
+        logger.warning("dropping CR/LF from response header %r", name)
+        line = line.replace("\r", "").replace("\n", "")
+    return line.encode("latin-1", "replace") + b"\r\n"
+
+
 def _encode_response(
     status: int,
     headers: list[tuple[str, str]],
@@ -80,7 +89,7 @@ def _encode_response(
         low = name.lower()
         if low in ("content-length", "connection", "transfer-encoding"):
             continue
-        parts.append(f"{name}: {value}\r\n".encode("latin-1", "replace"))
+        parts.append(_header_line(name, value))
     if status in (204, 304) or status < 200:
         body = b""  # RFC 9110 §8.6: no Content-Length (and no body) on these
     elif chunked:
@@ -681,7 +690,7 @@ class HttpConnection(asyncio.Protocol):
                 deflate = negotiated[0]
                 lines.append(f"Sec-WebSocket-Extensions: {negotiated[1]}\r\n".encode())
         for name, value in extra_headers:
-            lines.append(f"{name}: {value}\r\n".encode("latin-1", "replace"))
+            lines.append(_header_line(name, value))
         lines.append(b"\r\n")
         # flush any HTTP answers still queued (there should be none) before the 101
         transport.write(b"".join(lines))
