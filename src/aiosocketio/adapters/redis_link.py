@@ -62,6 +62,7 @@ class RedisLink:
         "_queue",
         "_reader",
         "_ready",
+        "_sending",
         "_shard_channels",
         "_wakeup",
         "_writer",
@@ -86,6 +87,7 @@ class RedisLink:
         self._ready = asyncio.Event()
         self._closed = False
         self._lost = False
+        self._sending = False
         self._backoff = 0.05
 
     # -- subscriptions ------------------------------------------------------------------
@@ -204,12 +206,15 @@ class RedisLink:
             self._wakeup.clear()
             while queue:
                 batch = [queue.popleft() for _ in range(min(len(queue), 512))]
+                self._sending = True
                 try:
                     await self._retry_once(functools.partial(self._send, batch))
                 except asyncio.CancelledError:
                     raise
                 except (RedisError, OSError) as exc:
                     logger.warning("could not publish %d message(s) to Redis: %s", len(batch), exc)
+                finally:
+                    self._sending = False
 
     async def _send(self, batch: list[tuple[str, bytes, bool]]) -> None:
         if len(batch) == 1:
@@ -240,8 +245,8 @@ class RedisLink:
             return await call()
 
     async def flush(self) -> None:
-        """Wait until the publish queue is empty (for tests and graceful shutdown)."""
-        while self._queue:
+        """Wait until every queued message was handed to Redis (or given up)."""
+        while self._queue or self._sending:
             await asyncio.sleep(0.001)
 
     async def numsub(self, channel: str, *, sharded: bool = False) -> int:
