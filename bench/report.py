@@ -29,8 +29,13 @@ def _saturated(r: dict[str, Any]) -> bool:
 
 
 def ratio(ours: dict[str, Any], peer: dict[str, Any] | None) -> str:
-    """ours/peer throughput; from server µs per message when a load generator was the limit
-    (marked "cpu")."""
+    """ "<throughput ratio> / cpu <efficiency ratio>" of aiosocketio over a peer.
+
+    The throughput ratio is ours ÷ peer; the efficiency ratio is the peer's server µs per
+    message ÷ ours. When a load generator was above 80% of its core the throughput ratio is
+    left out (it measures the load generator) and the efficiency ratio is the one to read.
+    For connect and hold, "mem" is RSS per connection, ours ÷ peer (lower is better).
+    """
     if peer is None or (peer.get("error") and not peer.get("value")):
         return ""
     if ours["scenario"] == "hold":
@@ -38,21 +43,18 @@ def ratio(ours: dict[str, Any], peer: dict[str, Any] | None) -> str:
         if sa and sb and sb[-1]["rss_per_conn_kib"]:
             return f"mem {sa[-1]['rss_per_conn_kib'] / sb[-1]['rss_per_conn_kib']:.2f}x"
         return ""
+    parts = []
+    if peer.get("value") and not (_saturated(ours) or _saturated(peer)):
+        parts.append(f"{ours['value'] / peer['value']:.2f}x")
+    a, b = ours.get("server_us_per_msg"), peer.get("server_us_per_msg")
+    if a and b:
+        parts.append(f"cpu {b / a:.2f}x")
     if ours["scenario"] == "connect":
-        a = ours["extra"].get("rss_per_conn_kib")
-        b = peer["extra"].get("rss_per_conn_kib")
-        tput = f"{ours['value'] / peer['value']:.2f}x" if peer.get("value") else ""
-        if a and b:
-            return f"{tput} (mem {a / b:.2f}x)"
-        return tput
-    if _saturated(ours) or _saturated(peer):
-        a, b = ours.get("server_us_per_msg"), peer.get("server_us_per_msg")
-        if a and b:
-            return f"{b / a:.2f}x cpu"
-        return ""
-    if peer.get("value"):
-        return f"{ours['value'] / peer['value']:.2f}x"
-    return ""
+        ma = ours["extra"].get("rss_per_conn_kib")
+        mb = peer["extra"].get("rss_per_conn_kib")
+        if ma and mb:
+            parts.append(f"mem {ma / mb:.2f}x")
+    return " / ".join(parts)
 
 
 def _fmt_value(r: dict[str, Any]) -> str:
@@ -130,6 +132,17 @@ def render_table(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def rerender(path: str) -> str:
+    """Re-render bench/results/latest.md from a results file; returns the Markdown."""
+    import json
+    from pathlib import Path
+
+    data = json.loads(Path(path).read_text())
+    md = render_markdown(data)
+    (Path(__file__).resolve().parent / "results" / "latest.md").write_text(md)
+    return md
+
+
 def render_markdown(data: dict[str, Any]) -> str:
     """The Markdown the README includes (bench/results/latest.md)."""
     m = data["machine"]
@@ -156,3 +169,10 @@ def render_markdown(data: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import sys
+
+    for arg in sys.argv[1:]:
+        print(rerender(arg))
