@@ -1,0 +1,570 @@
+"""One Engine.IO connection (Node's ``conn``) and the broadcast's prepared message.
+
+:class:`EngineSocket` pumps one sans-I/O
+:class:`~aiosocketio.engineio.session.EngineSession`: it feeds it what arrives on the
+polling requests or the WebSocket, writes what the session returns, and runs its timer
+with one ``loop.call_at`` handle — no task per connection.
+
+The hot path is :meth:`EngineSocket.write_prepared`: a :class:`PreparedMessage` holds a
+Socket.IO packet encoded once, and its WebSocket frame bytes are built once and appended
+to every recipient's write buffer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from aiosocketio.engineio.packets import Packet, PacketType, decode_packet, encode_packet
+from aiosocketio.engineio.session import (
+    Closed,
+    EngineSession,
+    Heartbeat,
+    Message,
+    PacketReceived,
+    UpgradeAbandoned,
+    Upgraded,
+    Upgrading,
+)
+from aiosocketio.exceptions import RemoteProtocolError
+from aiosocketio.io.emitter import Emitter
+from aiosocketio.io.http import HttpRequest, Responder, WebSocketChannel, WebSocketHandler
+from aiosocketio.io.websocket import binary_frame, text_frame
+
+if TYPE_CHECKING:
+    from aiosocketio.io.engine import Engine
+
+__all__ = ["POLLING", "WEBSOCKET", "EngineSocket", "PreparedMessage", "Transport"]
+
+logger = logging.getLogger("aiosocketio.engineio")
+
+_MESSAGE = PacketType.MESSAGE
+_CLOSE_PAYLOAD = "1"
+_HARD_LIMIT_FACTOR = 16
+
+
+class Transport:
+    """What ``conn.transport`` shows: its ``name`` ("polling" or "websocket")."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<Transport {self.name}>"
+
+
+POLLING = Transport("polling")
+WEBSOCKET = Transport("websocket")
+
+
+class PreparedMessage:
+    """One Socket.IO packet encoded once and shared by every recipient.
+
+    Args:
+        parts: ``Encoder.encode()`` output: the text, then any binary attachments.
+    """
+
+    __slots__ = ("_ws", "parts")
+
+    def __init__(self, parts: Sequence[str | bytes]) -> None:
+        self.parts = tuple(parts)
+        self._ws: bytes | None = None
+
+    @property
+    def ws_bytes(self) -> bytes:
+        """The WebSocket frames of every part, built on first use."""
+        ws = self._ws
+        if ws is None:
+            frames = []
+            for part in self.parts:
+                if isinstance(part, str):
+                    frames.append(text_frame("4" + part))
+                else:
+                    frames.append(binary_frame(part))
+            ws = self._ws = b"".join(frames)
+        return ws
+
+    def packets(self) -> list[Packet]:
+        """The parts as Engine.IO MESSAGE packets (for polling and the slow path)."""
+        return [Packet(_MESSAGE, part) for part in self.parts]
+
+
+class _NullHandler:
+    """The handler of a WebSocket that was closed on arrival."""
+
+    __slots__ = ()
+
+    def on_message(self, data: str | bytes) -> None:
+        pass
+
+    def on_close(self, code: int | None) -> None:
+        pass
+
+
+class _MainHandler:
+    """Messages from the session's own WebSocket."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: EngineSocket) -> None:
+        self.conn = conn
+
+    def on_message(self, data: str | bytes) -> None:
+        self.conn._ws_message(data)
+
+    def on_close(self, code: int | None) -> None:
+        self.conn._ws_closed(code)
+
+
+class _ProbeHandler:
+    """Messages from a WebSocket that is probing an upgrade (until it becomes main)."""
+
+    __slots__ = ("channel", "conn")
+
+    def __init__(self, conn: EngineSocket, channel: WebSocketChannel) -> None:
+        self.conn = conn
+        self.channel = channel
+
+    def on_message(self, data: str | bytes) -> None:
+        conn = self.conn
+        if conn._channel is self.channel:
+            conn._ws_message(data)
+        else:
+            conn._probe_message(self.channel, data)
+
+    def on_close(self, code: int | None) -> None:
+        conn = self.conn
+        if conn._channel is self.channel:
+            conn._ws_closed(code)
+        else:
+            conn._probe_closed(self.channel)
+
+
+class EngineSocket(Emitter):
+    """One Engine.IO connection: Node's ``conn`` (``socket.conn`` in Socket.IO).
+
+    Events (``conn.on(...)``): ``message``, ``close(reason, description)``, ``upgrading``,
+    ``upgrade``, ``packet``, ``packet_create``, ``drain``, ``heartbeat``.
+
+    Attributes:
+        id: the session id (20 characters).
+        request: the handshake request.
+        protocol: the Engine.IO protocol revision (4).
+        transport: the current transport; ``transport.name`` is "polling" or "websocket".
+        on_message: the Socket.IO layer's fast hook for incoming messages.
+        on_close_hook: the Socket.IO layer's fast hook for the close.
+    """
+
+    __slots__ = (
+        "_channel",
+        "_direct",
+        "_flush_scheduled",
+        "_loop",
+        "_probe",
+        "_responder",
+        "_timer",
+        "_timer_at",
+        "engine",
+        "id",
+        "on_close_hook",
+        "on_message",
+        "protocol",
+        "request",
+        "session",
+        "transport",
+    )
+
+    def __init__(
+        self, engine: Engine, sid: str, request: HttpRequest, transport: Transport
+    ) -> None:
+        super().__init__()
+        self.engine = engine
+        self.id = sid
+        self.request = request
+        self.protocol = 4
+        self.transport = transport
+        self._loop = asyncio.get_running_loop()
+        self.session = EngineSession(sid, transport.name, engine.options, self._loop.time())
+        self._channel: WebSocketChannel | None = None
+        self._probe: WebSocketChannel | None = None
+        self._responder: Responder | None = None
+        self._direct = False
+        self._flush_scheduled = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
+        self.on_message: Callable[[str | bytes], None] | None = None
+        self.on_close_hook: Callable[[str, str | None], None] | None = None
+
+    # -- public API -------------------------------------------------------------------
+
+    @property
+    def ready_state(self) -> str:
+        """``"open"``, ``"closing"`` or ``"closed"``."""
+        s = self.session
+        if s.state == "open":
+            return "open"
+        return "closing" if s.closing_payload_pending else "closed"
+
+    @property
+    def upgraded(self) -> bool:
+        """Whether the session moved from polling to WebSocket."""
+        return self.session.upgraded
+
+    @property
+    def upgrading(self) -> bool:
+        return self.session.upgrading
+
+    @property
+    def remote_address(self) -> str:
+        return self.request.remote_address
+
+    def send(self, data: str | bytes, *, volatile: bool = False, compress: bool = True) -> None:
+        """Send one MESSAGE packet (text or binary)."""
+        if isinstance(data, str):
+            self.write_prepared(PreparedMessage((data,)), volatile=volatile)
+        else:
+            self._send_packets([Packet(_MESSAGE, bytes(data))], volatile)
+
+    def write_prepared(self, msg: PreparedMessage, *, volatile: bool = False) -> None:
+        """Send a prepared message. On a WebSocket this is one append to a write buffer."""
+        if self._direct:
+            channel = self._channel
+            assert channel is not None
+            if channel.buffered_amount > self.engine.options.max_send_buffer:
+                if volatile:
+                    return
+                if not self._check_hard_limit(channel):
+                    return
+            if self._listeners:
+                self._emit_created(msg.packets())
+            channel.write_frames(msg.ws_bytes)
+            return
+        self._send_packets(msg.packets(), volatile)
+
+    def close(self, discard: bool = False) -> None:
+        """Close the connection from the server side (reason "forced close")."""
+        session = self.session
+        if session.state != "open":
+            return
+        session.close("forced close")
+        self._after()
+
+    def _add(self, event: str, handler: Callable[..., Any]) -> None:
+        if event == "packet":
+            self.session.record_packets = True
+        super()._add(event, handler)
+
+    # -- internals: sending -----------------------------------------------------------
+
+    def _check_hard_limit(self, channel: WebSocketChannel) -> bool:
+        limit = self.engine.options.max_send_buffer * _HARD_LIMIT_FACTOR
+        if channel.buffered_amount > limit:
+            logger.warning("closing %s: send buffer over %d bytes", self.id, limit)
+            self.session.transport_closed(True, "send buffer full")
+            self._after()
+            return False
+        return True
+
+    def _emit_created(self, packets: list[Packet]) -> None:
+        if self.has_listeners("packet_create"):
+            for packet in packets:
+                self.emit("packet_create", packet)
+
+    def _send_packets(self, packets: list[Packet], volatile: bool) -> None:
+        session = self.session
+        if session.state != "open":
+            return
+        if volatile:
+            if session.transport == "polling" and not session.poll_pending:
+                return
+            channel = self._channel
+            if (
+                session.transport == "websocket"
+                and channel is not None
+                and channel.buffered_amount > self.engine.options.max_send_buffer
+            ):
+                return
+        if self._listeners:
+            self._emit_created(packets)
+        for packet in packets:
+            session.send(packet)
+        if session.transport == "websocket":
+            self._write_ws(session.take_outgoing())
+        elif session.poll_ready:
+            self._schedule_poll_flush()
+
+    def _write_ws(self, packets: list[Packet]) -> None:
+        channel = self._channel
+        if channel is None or not packets:
+            return
+        if channel.can_write_frames:
+            frames = []
+            for packet in packets:
+                encoded = encode_packet(packet)
+                if isinstance(encoded, str):
+                    frames.append(text_frame(encoded))
+                else:
+                    frames.append(binary_frame(encoded))
+            channel.write_frames(b"".join(frames))
+        else:
+            for packet in packets:
+                channel.send_message(encode_packet(packet))
+        if self.has_listeners("drain"):
+            self.emit("drain")
+
+    def _schedule_poll_flush(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush_poll)
+
+    def _flush_poll(self) -> None:
+        self._flush_scheduled = False
+        responder = self._responder
+        session = self.session
+        if responder is None or not session.poll_ready:
+            return
+        self._responder = None
+        responder.on_abort = None
+        self.engine._respond_payload(self, responder, session.take_payload())
+        if self.has_listeners("drain"):
+            self.emit("drain")
+        if session.state != "open":
+            self.engine._forget(self)
+
+    # -- internals: after every session call ------------------------------------------
+
+    def _after(self) -> None:
+        """Dispatch the session's events, write its outbox, re-arm its timer."""
+        session = self.session
+        for event in session.events_received():
+            self._dispatch(event)
+        if session.has_outgoing:
+            if session.transport == "websocket" and session.state == "open":
+                self._write_ws(session.take_outgoing())
+            elif session.poll_ready:
+                self._schedule_poll_flush()
+        elif session.poll_ready:
+            self._schedule_poll_flush()
+        self._arm()
+
+    def _dispatch(self, event: object) -> None:
+        if isinstance(event, Message):
+            self._deliver(event.data)
+        elif isinstance(event, Closed):
+            self._on_closed(event.reason, event.description)
+        elif isinstance(event, Heartbeat):
+            self.emit("heartbeat")
+        elif isinstance(event, PacketReceived):
+            self.emit("packet", event.packet)
+        elif isinstance(event, Upgrading):
+            self.emit("upgrading", WEBSOCKET)
+            released = self.session.release_poll()
+            if released is not None:
+                self._answer_poll(released)
+        elif isinstance(event, Upgraded):
+            self._on_upgraded()
+        elif isinstance(event, UpgradeAbandoned):
+            probe = self._probe
+            self._probe = None
+            if probe is not None:
+                probe.close(1000)
+
+    def _deliver(self, data: str | bytes) -> None:
+        hook = self.on_message
+        if hook is not None:
+            try:
+                hook(data)
+            except Exception:
+                logger.exception("message handler failed on %s", self.id)
+        if self._listeners:
+            self.emit("message", data)
+
+    def _answer_poll(self, payload: str) -> None:
+        responder = self._responder
+        if responder is not None:
+            self._responder = None
+            responder.on_abort = None
+            self.engine._respond_payload(self, responder, payload)
+
+    def _arm(self) -> None:
+        deadline = self.session.next_deadline()
+        timer = self._timer
+        if deadline is None:
+            if timer is not None:
+                timer.cancel()
+                self._timer = None
+            return
+        if timer is not None:
+            if self._timer_at <= deadline:
+                return
+            timer.cancel()
+        self._timer_at = deadline
+        self._timer = self._loop.call_at(deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self.session.handle_timer(self._loop.time())
+        self._after()
+
+    # -- internals: polling -----------------------------------------------------------
+
+    def _handle_poll(self, responder: Responder) -> None:
+        session = self.session
+        try:
+            payload = session.poll(self._loop.time())
+        except RemoteProtocolError:
+            self.engine._respond_plain(responder, 400, b"")
+            self._after()
+            return
+        if payload is not None:
+            self.engine._respond_payload(self, responder, payload)
+            if session.state != "open":
+                self.engine._forget(self)
+            self._after()
+            return
+        self._responder = responder
+        responder.on_abort = self._poll_aborted
+
+    def _poll_aborted(self) -> None:
+        self._responder = None
+        self.session.poll_aborted()
+        self._after()
+
+    def _handle_post(self, request: HttpRequest, body: bytes, responder: Responder) -> None:
+        session = self.session
+        engine = self.engine
+        if request.headers.get("content-type") == "application/octet-stream":
+            engine._respond_plain(responder, 400, b"")
+            session.transport_closed(True, "invalid content")
+            self._after()
+            return
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            engine._respond_ok(request, responder)
+            session._close("parse error", "invalid UTF-8")
+            self._after()
+            return
+        session.receive_payload(text, self._loop.time())
+        engine._respond_ok(request, responder)
+        self._after()
+
+    # -- internals: WebSocket ---------------------------------------------------------
+
+    def _attach_main(self, channel: WebSocketChannel) -> WebSocketHandler:
+        self._channel = channel
+        self._direct = channel.can_write_frames
+        return _MainHandler(self)
+
+    def _attach_probe(self, channel: WebSocketChannel) -> WebSocketHandler:
+        if not self.session.begin_upgrade(self._loop.time()) or self._probe is not None:
+            channel.close(1000)
+            return _NullHandler()
+        self._probe = channel
+        self._arm()
+        return _ProbeHandler(self, channel)
+
+    def _probe_message(self, channel: WebSocketChannel, data: str | bytes) -> None:
+        if channel is not self._probe:
+            return
+        try:
+            packet = decode_packet(data)
+        except RemoteProtocolError:
+            self.session.abort_upgrade()
+            self._after()
+            return
+        reply = self.session.receive_probe_packet(packet, self._loop.time())
+        if reply is not None:
+            encoded = encode_packet(reply)
+            if channel.can_write_frames and isinstance(encoded, str):
+                channel.write_frames(text_frame(encoded))
+            else:
+                channel.send_message(encoded)
+        self._after()
+
+    def _probe_closed(self, channel: WebSocketChannel) -> None:
+        if channel is self._probe:
+            self._probe = None
+            self.session.abort_upgrade()
+            self._after()
+
+    def _on_upgraded(self) -> None:
+        probe = self._probe
+        self._probe = None
+        assert probe is not None
+        released = self.session.release_poll()
+        if released is not None:
+            self._answer_poll(released)
+        self._channel = probe
+        self._direct = probe.can_write_frames
+        self.transport = WEBSOCKET
+        self.emit("upgrade", WEBSOCKET)
+
+    def _ws_message(self, data: str | bytes) -> None:
+        session = self.session
+        if type(data) is str and data[:1] == "4" and not session.record_packets:
+            # Fast path: a text MESSAGE needs no packet object.
+            if session.state != "open":
+                return
+            if session.pong_deadline is not None:
+                session.note_activity(self._loop.time())
+            self._deliver(data[1:])
+            return
+        try:
+            packet = decode_packet(data)
+        except RemoteProtocolError as exc:
+            session._close("parse error", str(exc))
+            self._after()
+            return
+        session.receive_packet(packet, self._loop.time())
+        self._after()
+
+    def _ws_closed(self, code: int | None) -> None:
+        self._channel = None
+        self._direct = False
+        session = self.session
+        if session.state == "open":
+            if code is None or code in (1000, 1001, 1005):
+                session.transport_closed(False)
+            else:
+                session.transport_closed(True, f"websocket closed with code {code}")
+            self._after()
+
+    # -- internals: closing -----------------------------------------------------------
+
+    def _on_closed(self, reason: str, description: str | None) -> None:
+        timer = self._timer
+        if timer is not None:
+            timer.cancel()
+            self._timer = None
+        self._direct = False
+        probe = self._probe
+        self._probe = None
+        if probe is not None:
+            probe.close(1000)
+        channel = self._channel
+        if channel is not None:
+            self._channel = None
+            channel.close(1000)
+        session = self.session
+        responder = self._responder
+        if responder is not None:
+            self._responder = None
+            responder.on_abort = None
+            if session.closing_payload_pending:
+                payload = session.take_payload()
+            else:
+                payload = _CLOSE_PAYLOAD
+            self.engine._respond_payload(self, responder, payload)
+        self.engine._session_closed(self)
+        hook = self.on_close_hook
+        if hook is not None:
+            try:
+                hook(reason, description)
+            except Exception:
+                logger.exception("close handler failed on %s", self.id)
+        self.emit("close", reason, description)
