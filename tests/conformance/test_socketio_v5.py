@@ -16,6 +16,7 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
+import httpx
 import pytest
 
 from tests.conformance.helpers import (
@@ -346,4 +347,98 @@ async def test_binary_event_with_ack(target: Target) -> None:
 async def test_invalid_packet_closes_the_connection(target: Target, packet: str) -> None:
     async with connected(target) as ws:
         await ws.send(packet)
+        assert await ws.closed()
+
+
+# ================================================ beyond the official suite (spec, Node)
+
+
+async def _poll_packets(client: httpx.AsyncClient, url: str, count: int) -> list[str]:
+    """GET until ``count`` non-ping packets have arrived (pings are answered)."""
+    packets: list[str] = []
+    while len(packets) < count:
+        poll = await client.get(url)
+        assert poll.status_code == 200, poll.text
+        for packet in poll.text.split("\x1e"):
+            if packet == "2":
+                await client.post(url, content=b"3")
+            else:
+                packets.append(packet)
+    return packets
+
+
+async def test_socketio_over_long_polling(target: Target) -> None:
+    # The spec's "Sample session", requests 1 to 5, against this server's handlers.
+    async with http_client() as client:
+        sid = await open_polling_session(client, target)
+        url = session_url(target, sid)
+        assert (await client.post(url, content=b'40{"token":"xyz"}')).text == "ok"
+        connect, auth = await _poll_packets(client, url, 2)
+        namespace_sid(connect, "40")
+        assert auth == '42["auth",{"token":"xyz"}]'
+        body = '42["message","hello"]\x1e4212["message-with-ack","world"]'
+        assert (await client.post(url, content=body.encode())).text == "ok"
+        assert await _poll_packets(client, url, 2) == [
+            '42["message-back","hello"]',
+            '4312["world"]',
+        ]
+
+
+async def test_binary_event_over_long_polling(target: Target) -> None:
+    async with http_client() as client:
+        sid = await open_polling_session(client, target)
+        url = session_url(target, sid)
+        await client.post(url, content=b"40")
+        await _poll_packets(client, url, 2)
+        body = '451-["message",{"_placeholder":true,"num":0}]\x1ebAQID'
+        assert (await client.post(url, content=body.encode())).text == "ok"
+        assert await _poll_packets(client, url, 2) == [
+            '451-["message-back",{"_placeholder":true,"num":0}]',
+            "bAQID",
+        ]
+
+
+async def test_packet_for_a_namespace_not_joined_closes_the_connection(target: Target) -> None:
+    # Node's Client closes the connection on anything but CONNECT for an unknown socket.
+    async with connected(target) as ws:
+        await ws.send('42/custom,["message","nobody"]')
+        assert await ws.closed()
+
+
+@pytest.mark.parametrize(
+    "packet",
+    [
+        '42["connect"]',  # reserved event names
+        '42["disconnecting"]',
+        "42[]",  # EVENT: non-empty array
+        "42[null]",  # first element: string or number
+        '43["x"]',  # well-formed ACK without an id: ignored (special-cased below)
+        "43",  # ACK without its array
+        "40[]",  # CONNECT: object or nothing
+        '41{"a":1}',  # DISCONNECT: nothing
+        '4511-["message"]',  # more than 10 attachments
+        '450-["message"]',  # zero attachments declared
+    ],
+)
+async def test_more_invalid_packets_close_the_connection(target: Target, packet: str) -> None:
+    async with connected(target) as ws:
+        await ws.send(packet)
+        if packet == '43["x"]':
+            # An ACK with an array and no id is well-formed; like Node, the server drops it.
+            await ws.send('42["message","still open"]')
+            assert await ws.recv_skip_pings() == '42["message-back","still open"]'
+            return
+        assert await ws.closed()
+
+
+async def test_binary_data_without_a_binary_packet_closes_the_connection(target: Target) -> None:
+    async with connected(target) as ws:
+        await ws.send(b"\x01\x02")
+        assert await ws.closed()
+
+
+async def test_text_while_waiting_for_attachments_closes_the_connection(target: Target) -> None:
+    async with connected(target) as ws:
+        await ws.send('451-["message",{"_placeholder":true,"num":0}]')
+        await ws.send('42["message","too early"]')
         assert await ws.closed()
