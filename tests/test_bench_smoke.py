@@ -3,11 +3,13 @@
 It builds the C load generator and runs every scenario, tiny and bounded, against the
 benchmark app on the official Node socket.io server, so the load generator's Engine.IO v4 /
 Socket.IO v5 handling (handshake, "40" connect, acks, binary attachments, broadcast order,
-long-polling) is checked against the reference. No timing is asserted.
+long-polling) is checked against the reference; then against aiosocketio's own server.
+No timing is asserted.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -18,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from aiosocketio import Server, Socket
 from tests.support.node import NODE_MODULES
 from tests.support.timeouts import scaled
 
@@ -150,3 +153,54 @@ def test_refused_upgrade_is_a_clean_failure(loadgen: Path, node_port: int) -> No
     report = json.loads(done.stdout.splitlines()[-1])
     assert report["failed"] == 2
     assert "loadgen:" in done.stderr
+
+
+async def run_loadgen_async(binary: Path, port: int, scenario: str, *args: str) -> dict[str, Any]:
+    """Like :func:`run_loadgen`, without blocking the event loop that runs the server."""
+    proc = await asyncio.create_subprocess_exec(
+        str(binary), "--port", str(port), "--scenario", scenario, "--timeout", "20", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), scaled(40))
+    assert proc.returncode == 0, (proc.returncode, out, err)
+    report: dict[str, Any] = json.loads(out.decode().splitlines()[-1])
+    assert report["scenario"] == scenario
+    assert report["failed"] == 0
+    assert report["bad_frames"] == 0
+    return report
+
+
+async def test_aiosocketio_runs_the_bench_app(loadgen: Path) -> None:
+    server = Server()
+
+    @server.on("connection")
+    def on_connection(socket: Socket) -> None:
+        def join(room: str) -> bool:
+            socket.join(room)
+            return True
+
+        socket.on("echo", lambda data: data)
+        socket.on("join", join)
+        socket.on("bcast", lambda room, data: server.to(room).emit("m", data))
+        socket.on("bin", lambda data: data)
+
+    await server.listen(0, "127.0.0.1")
+    try:
+        echo = await run_loadgen_async(
+            loadgen, server.port, "echo", "--clients", "3", "--inflight", "4",
+            "--duration", "0.3", "--warmup", "0.1",
+        )  # fmt: skip
+        assert echo["acks"] > 0
+        bcast = await run_loadgen_async(
+            loadgen, server.port, "rooms", "--clients", "20", "--rooms", "4", "--emits", "10",
+            "--duration", "0.2",
+        )  # fmt: skip
+        assert bcast["all_delivered"] is True
+        assert bcast["deliveries"] == 5 * bcast["emits"]
+        binary = await run_loadgen_async(
+            loadgen, server.port, "binary", "--clients", "1", "--inflight", "1",
+            "--binsize", "2048", "--duration", "0.2", "--warmup", "0.05",
+        )  # fmt: skip
+        assert binary["bytes"] == 2048 * binary["acks"] > 0
+    finally:
+        await server.close()
