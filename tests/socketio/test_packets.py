@@ -467,36 +467,32 @@ def test_decoder_sequences_raise_only_remote_protocol_error(parts: list[str | by
             pass
 
 
-_grammar = st.lists(
-    st.sampled_from(
-        [
-            "0",
-            "1",
-            "2",
-            "3",
-            "4",
-            "5",
-            "6",
-            "-",
-            "/",
-            ",",
-            "a",
-            "[",
-            "]",
-            "{",
-            "}",
-            '"',
-            ":",
-            '"_placeholder"',
-            "true",
-            "null",
-            '"num"',
-            "12",
-            "9",
-        ]
-    ),
-    max_size=20,
-)
+_GRAMMAR_TOKENS = [
+    "0",
+    "1",
+    "2",
+    "3",
+    "4",
+    "5",
+    "6",
+    "-",
+    "/",
+    ",",
+    "a",
+    "[",
+    "]",
+    "{",
+    "}",
+    '"',
+    ":",
+    '"_placeholder"',
+    "true",
+    "null",
+    '"num"',
+    "12",
+    "9",
+]
+_grammar = st.lists(st.sampled_from(_GRAMMAR_TOKENS), max_size=20)
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -539,3 +535,22 @@ def test_codec_subclass_overrides_are_respected() -> None:
             return text.upper(), attachments
 
     assert Encoder(Upper()).encode(Packet(PacketType.EVENT, "/", ["ev", "x"])) == ['2["EV","X"]']
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.sampled_from(_GRAMMAR_TOKENS) | st.just("\x1e4") | st.just("\x1eb"), max_size=25)
+)
+def test_polling_body_pipeline_raises_only_remote_protocol_error(tokens: list[str]) -> None:
+    # What a server does with a POST body: Engine.IO payload, then each MESSAGE's data.
+    from aiosocketio.engineio.packets import PacketType as EIOType
+    from aiosocketio.engineio.packets import decode_payload
+
+    decoder = Decoder()
+    try:
+        for eio_packet in decode_payload("4" + "".join(tokens)):
+            if eio_packet.type is EIOType.MESSAGE:
+                assert eio_packet.data is not None
+                decoder.receive(eio_packet.data)
+    except RemoteProtocolError:
+        pass
