@@ -74,9 +74,11 @@ async def run_native(port: int) -> None:
 
 
 def _uvicorn_ws() -> str:
-    if importlib.util.find_spec("websockets") is not None:
-        return "websockets-sansio"
-    return "wsproto"
+    # wsproto first: uvicorn's websockets-sansio logs a spurious "returned without
+    # completing handshake" after a refused upgrade answered with websocket.http.response
+    if importlib.util.find_spec("wsproto") is not None:
+        return "wsproto"
+    return "websockets-sansio"
 
 
 async def run_asgi(port: int) -> None:

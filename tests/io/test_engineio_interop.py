@@ -43,7 +43,7 @@ async def server_port(request: pytest.FixtureRequest) -> AsyncIterator[int]:
         if proc.returncode is None:
             proc.terminate()  # our own child, by PID
         _, err = await asyncio.wait_for(proc.communicate(), scaled(10))
-        assert b"Traceback" not in err, err.decode()
+        assert b"Traceback" not in err and b"ERROR" not in err, err.decode()
 
 
 def _check(lines: list[Any], mode: str) -> None:
@@ -85,3 +85,14 @@ async def test_official_client_polling_websocket_and_upgrade(server_port: int) -
     for mode, result in zip(modes, results, strict=True):
         result.check()
         _check(result.lines, mode)
+
+
+async def test_protocol_checks(server_port: int) -> None:
+    """Status codes, aborts, heartbeats, upgrades and closes, driven by Node (fetch + ws)."""
+    result = (
+        await run_node("eio_protocol_checks.js", "--port", str(server_port), timeout=60)
+    ).check()
+    checks = [line for line in result.lines if "check" in line]
+    failed = [line for line in checks if not line["ok"]]
+    assert not failed, failed
+    assert len(checks) == result.lines[-1]["done"] == 13
