@@ -694,3 +694,22 @@ async def test_no_header_injection(engine: FakeEngine) -> None:
     finally:
         srv.close()
         await srv.wait_closed()
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+async def test_413_does_not_wait_for_the_whole_body(
+    server: NativeServer, engine: FakeEngine, chunked: bool
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    if chunked:
+        writer.write(
+            b"POST /engine.io/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + b"%x\r\n" % 1200
+            + b"z" * 1200
+            + b"\r\n"
+        )
+    else:
+        writer.write(b"POST /engine.io/ HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\nabc")
+    status, headers, body = await read_response(reader)  # the rest is never sent
+    assert status == 413 and body == b"too big" and headers["connection"] == "close"
+    writer.close()

@@ -437,7 +437,7 @@ class HttpConnection(asyncio.Protocol):
             self._body_limit = APP_MAX_BODY
         length = self._headers.get("content-length", "")
         if length.isdigit() and int(length) > self._body_limit:
-            self._too_big = True
+            self._reject_body()
         elif (
             self._headers.get("expect", "").lower() == "100-continue"
             and not self._queue
@@ -450,8 +450,7 @@ class HttpConnection(asyncio.Protocol):
             return
         self._body_size += len(body)
         if self._body_size > self._body_limit:
-            self._too_big = True
-            self._body = []
+            self._reject_body()
         else:
             self._body.append(body)
 
@@ -461,15 +460,27 @@ class HttpConnection(asyncio.Protocol):
             return
         if self.parser.should_upgrade():
             return  # handled by the HttpParserUpgrade branch of data_received
-        keep_alive = bool(self.parser.should_keep_alive()) and not self._too_big
+        if self._too_big:
+            return  # already answered by _reject_body()
+        body = b"".join(self._body)
+        self._body = []
+        self._dispatch(body, bool(self.parser.should_keep_alive()))
+
+    def _reject_body(self) -> None:
+        """The body is over the limit: answer now (413) and read nothing more."""
+        self._too_big = True
+        self._body = []
+        self._no_input = True
+        self._dispatch(None, False)
+
+    def _dispatch(self, body: bytes | None, keep_alive: bool) -> None:
+        """Queue a responder for the current request and hand the request over."""
         responder = _Responder(self, keep_alive, self.parser.get_method() == b"HEAD")
         self._queue.append(responder)
         if len(self._queue) >= MAX_PIPELINE and self.transport is not None:
             self._reading_paused = True
             self.transport.pause_reading()
         request = self._build_request()
-        body: bytes | None = None if self._too_big else b"".join(self._body)
-        self._body = []
         engine = self.server.engine
         if engine.options.matches(request.path):
             try:
