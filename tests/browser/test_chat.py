@@ -46,6 +46,10 @@ async def test_chat_in_two_browsers_survives_a_server_restart(chromium: Path) ->
         launched = await next_step(driver, "launched")
         assert launched["version"]
 
+        login = await next_step(driver, "login")
+        assert login["refused"] == "nickname longer than 24 characters"
+        assert login["me"] == "carol"
+
         connected = await next_step(driver, "connected")
         assert connected["transports"] == {"alice": "websocket", "bob": "polling"}
         assert connected["status"] == "connected"

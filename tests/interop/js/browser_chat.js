@@ -132,6 +132,26 @@ async function main() {
   out({ step: "launched", version: browser.version() });
   const errors = [];
   try {
+    // A nickname the server's middleware refuses (ConnectionRefused -> connect_error):
+    // the page goes back to its login form with the server's message, and a good
+    // nickname typed there gets in.
+    const ctxC = await browser.newContext();
+    const carol = await ctxC.newPage();
+    carol.on("pageerror", (err) => errors.push(`carol: ${err.message}`));
+    await carol.goto(`${baseUrl}/?nick=${"c".repeat(30)}`);
+    await carol.waitForSelector("#login:not([hidden])", { timeout: STEP_TIMEOUT });
+    await carol.waitForFunction(
+      () => document.querySelector("#login-error").textContent.length > 0,
+      null,
+      { timeout: STEP_TIMEOUT },
+    );
+    const refused = await carol.textContent("#login-error");
+    await carol.fill("#nickname", "carol");
+    await carol.press("#nickname", "Enter");
+    await waitState(carol, "connected");
+    out({ step: "login", refused, me: await carol.textContent("#me") });
+    await ctxC.close();
+
     const ctxA = await browser.newContext({ viewport: { width: 1100, height: 680 } });
     const ctxB = await browser.newContext({ viewport: { width: 900, height: 600 } });
     const alice = await ctxA.newPage();
