@@ -1,0 +1,55 @@
+"""Headless Chromium's WebSocket against the native server, with and without deflate."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from aiosocketio.io.engine import Engine, EngineSocket
+from aiosocketio.io.native import NativeServer, serve
+from tests.support.node import run_node
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    if not CHROMIUM.exists():
+        subprocess.run([str(REPO_ROOT / "scripts" / "ensure_chromium.sh")], check=True)
+    assert CHROMIUM.exists(), "chromium is not installed"
+    return CHROMIUM
+
+
+@pytest.fixture(params=[False, True], ids=["plain", "deflate"])
+async def server(request: pytest.FixtureRequest) -> AsyncIterator[NativeServer]:
+    engine = Engine(path="/engine.io/", per_message_deflate=request.param)
+
+    def on_connection(conn: EngineSocket) -> None:
+        conn.on_message = conn.send
+
+    engine.on_connection = on_connection
+    srv = await serve(engine, "127.0.0.1", 0)
+    yield srv
+    await engine.close()
+    srv.close()
+    await srv.wait_closed()
+
+
+async def test_chromium_websocket_echo(chromium: Path, server: NativeServer) -> None:
+    url = f"ws://127.0.0.1:{server.port}/engine.io/?EIO=4&transport=websocket"
+    result = (await run_node("browser_ws_deflate.js", url, timeout=60)).check()
+    [line] = result.lines
+    assert "error" not in line, line
+    assert line["echoes"] == [True, True, True, True]
+    assert line["closeCode"] == 1000
+    if server.engine.options.deflate_threshold is None:
+        assert line["extensions"] == ""
+    else:
+        # Chromium offers permessage-deflate; our answer is what it uses
+        assert line["extensions"].startswith("permessage-deflate")
