@@ -95,3 +95,27 @@ async def test_close_sends_disconnect_first() -> None:
     kinds: list[Any] = [(p.type, p.nsp) for p in conn.new_packets()]
     assert (PacketType.DISCONNECT, "/") in kinds and (PacketType.DISCONNECT, "/b") in kinds
     assert io.sockets.sockets == {} and io.of("/b").sockets == {}
+
+
+async def test_switching_adapters_keeps_rooms() -> None:
+    from aiosocketio.adapters import Adapter, MemoryAdapter
+    from aiosocketio.server import Namespace
+
+    class Tagged(MemoryAdapter):
+        pass
+
+    def tagged(nsp: Namespace) -> Adapter:
+        return Tagged(nsp)
+
+    io = Server()
+    assert io.adapter() is MemoryAdapter
+    conn, answer = await connect_client(io)
+    socket = io.sockets.sockets[answer.data["sid"]]
+    socket.join("r")
+    old = io.sockets.adapter
+    assert io.adapter(tagged) is io
+    assert isinstance(io.sockets.adapter, Tagged) and io.sockets.adapter is not old
+    assert socket.rooms == {socket.id, "r"} and socket.adapter is io.sockets.adapter
+    io.to("r").emit("still-here")
+    assert conn.new_packets()[-1].data == ["still-here"]
+    assert isinstance(io.of("/new").adapter, Tagged)

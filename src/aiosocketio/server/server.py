@@ -172,6 +172,32 @@ class Server:
             nsp.on("connection", fn)
         return nsp
 
+    @overload
+    def adapter(self) -> AdapterFactory: ...
+    @overload
+    def adapter(self, factory: AdapterFactory) -> Server: ...
+    def adapter(self, factory: AdapterFactory | None = None) -> AdapterFactory | Server:
+        """Get the adapter factory, or switch every namespace to ``factory`` (Node's ``adapter()``).
+
+        The namespaces get new adapters, which take over the room memberships of the old
+        ones; the old adapters are closed.
+        """
+        if factory is None:
+            return self._adapter_factory
+        self._adapter_factory = factory
+        for nsp in list(self._nsps.values()) + list(self._parent_nsps):
+            old = nsp.adapter
+            nsp.adapter = nsp._create_adapter()
+            for sid, rooms in list(old.sids.items()):
+                nsp.adapter.add_all(sid, rooms)
+            self._init_adapter(nsp)
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                continue
+            spawn(old.close())
+        return self
+
     def _init_adapter(self, nsp: Namespace) -> None:
         try:
             asyncio.get_running_loop()

@@ -177,7 +177,6 @@ class Socket(EventEmitter):
     def __init__(self, nsp: Namespace, client: Client, auth: dict[str, Any]) -> None:
         self.nsp = nsp
         self.server: Server = nsp.server
-        self.adapter: Adapter = nsp.adapter
         self.client = client
         self.conn: EngineSocket = client.conn
         self.id: str = generate_sid()
@@ -195,6 +194,11 @@ class Socket(EventEmitter):
         return f"<Socket id={self.id!r} nsp={self.nsp.name!r} connected={self.connected}>"
 
     # -- state ------------------------------------------------------------------------------
+
+    @property
+    def adapter(self) -> Adapter:
+        """The adapter of the namespace."""
+        return self.nsp.adapter
 
     @property
     def rooms(self) -> set[str]:
