@@ -65,7 +65,7 @@ def _build_request(scope: Scope) -> HttpRequest:
         remote_address=str(client[0]),
         remote_port=int(client[1] or 0),
         secure=scope.get("scheme") in ("https", "wss"),
-        scope=dict(scope),
+        scope=scope if isinstance(scope, dict) else dict(scope),
     )
 
 
