@@ -173,6 +173,12 @@ class Adapter(EventEmitter):
             return [socket for socket in map(get, sids) if socket is not None]
         if except_:
             excluded = self._except_sids(except_)
+            if len(excluded) * 4 < len(sockets):
+                # few exclusions (socket.broadcast): copy in C, then drop them
+                remaining = sockets.copy()
+                for sid in excluded:
+                    remaining.pop(sid, None)
+                return list(remaining.values())
             return [socket for sid, socket in sockets.items() if sid not in excluded]
         return list(sockets.values())
 
