@@ -384,3 +384,18 @@ async def test_redis_flag_without_adapter_switching_is_a_clean_error(app_dir: Pa
         assert code == 2, proc.text
         assert "build it with Server(adapter=...)" in proc.text
     assert "Traceback" not in proc.text
+
+
+@pytest.mark.parametrize(
+    ("url", "code", "message"),
+    [
+        ("http://127.0.0.1:6379", 2, "--redis: Redis URL must specify one of the following"),
+        ("redis://127.0.0.1:1", 1, "--redis: cannot reach Redis at redis://127.0.0.1:1"),
+    ],
+)
+def test_demo_with_a_bad_redis_is_a_clean_error(url: str, code: int, message: str) -> None:
+    result = run_cli("demo", "--port", "0", "--redis", url)
+    assert result.returncode == code, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "serving" not in result.stdout

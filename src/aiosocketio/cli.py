@@ -53,7 +53,16 @@ SOURCE_ROOT = Path(__file__).resolve().parents[2]
 
 
 class CLIError(Exception):
-    """A user error on the command line; printed as ``aiosocketio: error: ...``, exit 2."""
+    """A user error on the command line; printed as ``aiosocketio: error: ...``.
+
+    Args:
+        message: What went wrong.
+        exit_code: The process exit status (2: bad usage, 1: a failure at run time).
+    """
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 # --------------------------------------------------------------------------- parser
@@ -259,8 +268,9 @@ async def resolve_server(obj: Any, *, factory: bool) -> Any:
     return obj
 
 
-#: Redis clients opened by :func:`redis_adapter_factory`; closed when serving stops.
-_redis_clients: list[Any] = []
+#: (url, client) of the Redis clients opened by :func:`redis_adapter_factory`; checked
+#: before listening, closed when serving stops.
+_redis_clients: list[tuple[str, Any]] = []
 
 
 def redis_adapter_factory(url: str, **options: Any) -> Callable[[Any], Any]:
@@ -288,7 +298,7 @@ def redis_adapter_factory(url: str, **options: Any) -> Callable[[Any], Any]:
         client = redis_asyncio.Redis.from_url(url)
     except ValueError as exc:
         raise CLIError(f"--redis: {exc}") from exc
-    _redis_clients.append(client)
+    _redis_clients.append((url, client))
     factory: Callable[[Any], Any] = adapters.RedisAdapter.factory(client, **options)
     return factory
 
@@ -311,9 +321,17 @@ def attach_redis(server: Any, url: str) -> None:
     set_adapter(redis_adapter_factory(url))
 
 
+async def _check_redis_clients(timeout: float = 5.0) -> None:
+    for url, client in _redis_clients:
+        try:
+            await asyncio.wait_for(client.ping(), timeout)
+        except Exception as exc:
+            raise CLIError(f"--redis: cannot reach Redis at {url}: {exc}", 1) from exc
+
+
 async def _close_redis_clients() -> None:
     while _redis_clients:
-        client = _redis_clients.pop()
+        _, client = _redis_clients.pop()
         with contextlib.suppress(Exception):
             await client.aclose()
 
@@ -349,6 +367,7 @@ async def serve_until_stopped(
         kwargs["app"] = app
     listening = False
     try:
+        await _check_redis_clients()
         await _start_listening(server, host, port, kwargs)
         listening = True
         if on_listening is not None:
@@ -534,7 +553,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             _loop.run(_run_demo(args))
     except CLIError as exc:
-        parser.exit(2, f"aiosocketio: error: {exc}\n")
+        parser.exit(exc.exit_code, f"aiosocketio: error: {exc}\n")
     except OSError as exc:
         parser.exit(1, f"aiosocketio: error: {exc}\n")
     except KeyboardInterrupt:
