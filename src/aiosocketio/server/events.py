@@ -92,26 +92,29 @@ def call_listener(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 class EventEmitter:
     """Mixin: named listeners with the call form and the decorator form."""
 
-    _events: dict[str, list[Listener]]
+    # event -> listeners; the tuples are replaced, never mutated, so dispatching needs no
+    # snapshot copy. ``_once_events`` names the events that have ``once`` listeners.
+    _events: dict[str, tuple[Listener, ...]]
+    _once_events: set[str]
 
-    def _listeners_of(self, event: str) -> list[Listener]:
+    def _listeners_of(self, event: str) -> tuple[Listener, ...]:
         try:
             events = self._events
         except AttributeError:
-            return []
-        return events.get(event, [])
+            return ()
+        return events.get(event, ())
 
     def _add_listener(self, event: str, fn: Callable[..., Any], once: bool, prepend: bool) -> None:
         try:
             events = self._events
         except AttributeError:
             events = self._events = {}
+            self._once_events = set()
         listener = Listener(fn, once)
-        lst = events.setdefault(event, [])
-        if prepend:
-            lst.insert(0, listener)
-        else:
-            lst.append(listener)
+        lst = events.get(event, ())
+        events[event] = (listener, *lst) if prepend else (*lst, listener)
+        if once:
+            self._once_events.add(event)
 
     @overload
     def on(self, event: str) -> Callable[[F], F]: ...
@@ -153,19 +156,20 @@ class EventEmitter:
             return
         if event is None:
             events.clear()
+            self._once_events.clear()
             return
         if handler is None:
             events.pop(event, None)
             return
-        lst = events.get(event)
-        if not lst:
-            return
+        lst = list(events.get(event, ()))
         for i, listener in enumerate(lst):
             if listener.fn is handler:
                 del lst[i]
                 break
-        if not lst:
-            del events[event]
+        if lst:
+            events[event] = tuple(lst)
+        else:
+            events.pop(event, None)
 
     def listeners(self, event: str) -> list[Callable[..., Any]]:
         """The handlers registered for ``event``, in call order."""
@@ -175,19 +179,21 @@ class EventEmitter:
         """How many handlers are registered for ``event``."""
         return len(self._listeners_of(event))
 
-    def _take_listeners(self, event: str) -> list[Listener]:
-        """A snapshot of ``event``'s listeners; ``once`` listeners are removed."""
-        lst = self._listeners_of(event)
-        if not lst:
-            return lst
-        snapshot = list(lst)
-        if any(listener.once for listener in snapshot):
-            remaining = [listener for listener in lst if not listener.once]
+    def _take_listeners(self, event: str) -> tuple[Listener, ...]:
+        """``event``'s listeners (an immutable snapshot); ``once`` listeners are removed."""
+        try:
+            events = self._events
+        except AttributeError:
+            return ()
+        lst = events.get(event, ())
+        if lst and event in self._once_events:
+            self._once_events.discard(event)
+            remaining = tuple(listener for listener in lst if not listener.once)
             if remaining:
-                self._events[event] = remaining
+                events[event] = remaining
             else:
-                del self._events[event]
-        return snapshot
+                del events[event]
+        return lst
 
     def emit_reserved(self, event: str, *args: Any) -> bool:
         """Call ``event``'s listeners locally with ``args``; True if there was one."""
