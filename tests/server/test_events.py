@@ -1,0 +1,91 @@
+"""The EventEmitter mixin shared by Server, Namespace, Socket and Adapter."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from aiosocketio.server.events import EventEmitter
+
+
+class Emitter(EventEmitter):
+    pass
+
+
+def test_on_once_off_and_order() -> None:
+    em = Emitter()
+    log: list[str] = []
+    assert em.emit_reserved("x") is False
+
+    @em.on("x")
+    def first() -> None:
+        log.append("first")
+
+    em.once("x", lambda: log.append("once"))
+
+    @em.once("x")
+    def once_decorated() -> None:
+        log.append("once2")
+
+    def last() -> None:
+        log.append("last")
+
+    em.on("x", last)
+    assert em.listener_count("x") == 4
+    assert em.emit_reserved("x") is True
+    assert log == ["first", "once", "once2", "last"]
+    log.clear()
+    em.emit_reserved("x")
+    assert log == ["first", "last"] and em.listeners("x") == [first, last]
+    em.off("x", first)
+    em.off("x", first)
+    em.emit_reserved("x")
+    assert log == ["first", "last", "last"]
+    em.off("x")
+    assert em.listener_count("x") == 0
+    em.on("y", last)
+    em.off()
+    assert em.listeners("y") == []
+
+
+def test_a_listener_added_while_dispatching_waits_for_the_next_event() -> None:
+    em = Emitter()
+    log: list[str] = []
+
+    def adder() -> None:
+        log.append("adder")
+        em.on("x", lambda: log.append("added"))
+
+    em.on("x", adder)
+    em.emit_reserved("x")
+    assert log == ["adder"]
+    em.emit_reserved("x")
+    assert log == ["adder", "adder", "added"]
+
+
+async def test_async_listeners_run_and_errors_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+    em = Emitter()
+    done = asyncio.Event()
+
+    async def ok(value: int) -> None:
+        assert value == 1
+        done.set()
+
+    async def broken(value: int) -> None:
+        raise RuntimeError("boom in async listener")
+
+    def sync_broken(value: int) -> None:
+        raise ValueError("boom in sync listener")
+
+    em.on("e", ok)
+    em.on("e", broken)
+    em.on("e", sync_broken)
+    with caplog.at_level(logging.ERROR, logger="aiosocketio.server"):
+        em.emit_reserved("e", 1)
+        await asyncio.wait_for(done.wait(), 1)
+        for _ in range(3):
+            await asyncio.sleep(0)
+    messages = "\n".join(str(r.exc_info[1]) for r in caplog.records if r.exc_info)
+    assert "boom in async listener" in messages and "boom in sync listener" in messages
