@@ -28,6 +28,7 @@ from tests.conformance.helpers import (
     start_target,
     text,
     websocket,
+    with_retries,
 )
 from tests.support.timeouts import scaled
 
@@ -169,14 +170,17 @@ async def test_websocket_invalid_packet_closes_the_session(target: Target) -> No
 
 
 async def test_polling_ping_pong(target: Target) -> None:
-    async with http_client() as client:
-        sid = await open_polling_session(client, target)
-        for _ in range(3):
-            poll = await client.get(session_url(target, sid))
-            assert poll.status_code == 200
-            assert poll.text == "2"
-            push = await client.post(session_url(target, sid), content=b"3")
-            assert push.status_code == 200
+    async def scenario() -> None:
+        async with http_client() as client:
+            sid = await open_polling_session(client, target)
+            for _ in range(3):
+                poll = await client.get(session_url(target, sid))
+                assert poll.status_code == 200
+                assert poll.text == "2"
+                push = await client.post(session_url(target, sid), content=b"3")
+                assert push.status_code == 200
+
+    await with_retries(scenario)
 
 
 async def test_polling_ping_timeout_closes_the_session(target: Target) -> None:
@@ -188,11 +192,14 @@ async def test_polling_ping_timeout_closes_the_session(target: Target) -> None:
 
 
 async def test_websocket_ping_pong(target: Target) -> None:
-    async with websocket(target.ws + "?EIO=4&transport=websocket") as ws:
-        text(await ws.recv())  # handshake
-        for _ in range(3):
-            assert await ws.recv() == "2"
-            await ws.send("3")
+    async def scenario() -> None:
+        async with websocket(target.ws + "?EIO=4&transport=websocket") as ws:
+            text(await ws.recv())  # handshake
+            for _ in range(3):
+                assert await ws.recv() == "2"
+                await ws.send("3")
+
+    await with_retries(scenario)
 
 
 async def test_websocket_ping_timeout_closes_the_session(target: Target) -> None:
