@@ -1,6 +1,11 @@
-"""Engine.IO v4 packet and payload codec: spec vectors, round trips, errors, fuzzing."""
+"""Engine.IO v4 packet and payload codec: spec vectors, round trips, errors, fuzzing, and a
+cross-check with the npm engine.io-parser 5.2 (engine.io 6.6)."""
 
 from __future__ import annotations
+
+import base64
+import json
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,6 +22,7 @@ from aiosocketio.engineio.packets import (
     encode_payload,
 )
 from aiosocketio.exceptions import LocalProtocolError, RemoteProtocolError
+from tests.support.node import run_node
 
 # --------------------------------------------------------------------- spec vectors
 # docs/engine.io-protocol/v4-current.md, "Packet encoding".
@@ -237,3 +243,69 @@ def test_decode_payload_on_protocol_alphabet(chars: list[str]) -> None:
         decode_payload(text)
     except RemoteProtocolError:
         pass
+
+
+# --------------------------------------------------------------------- npm engine.io-parser
+
+_NAMES = {t.name.lower(): t for t in PacketType}
+
+
+def _wire(packet: Packet) -> dict[str, Any]:
+    if isinstance(packet.data, bytes):
+        return {"type": packet.type.name.lower(), "b64": base64.b64encode(packet.data).decode()}
+    data = packet.data
+    if data == "" and packet.type is PacketType.MESSAGE:
+        data = None  # engine.io-parser leaves an empty message's data undefined
+    return {"type": packet.type.name.lower(), "text": data}
+
+
+@pytest.mark.interop
+async def test_node_payloads_and_frames_are_byte_identical() -> None:
+    vectors = (await run_node("parser_engineio.js", "encode")).check().lines
+    assert len(vectors) >= 7
+    for vector in vectors:
+        packets = decode_payload(vector["payload"])
+        assert encode_payload(packets) == vector["payload"], vector["name"]
+        frames = [w["text"] if "text" in w else base64.b64decode(w["b64"]) for w in vector["ws"]]
+        assert [encode_packet(p) for p in packets] == frames, vector["name"]
+        assert [decode_packet(f) for f in frames] == packets, vector["name"]
+    assert {t.name.lower() for t in PacketType} <= {
+        _wire(p)["type"] for v in vectors for p in decode_payload(v["payload"])
+    }
+
+
+PAYLOADS = [
+    "4hello",
+    "4a\x1e2\x1ebAQ==",
+    "4",
+    "6",
+    "2probe",
+    "4€\x1e4",
+    "b",
+    "bAQIDBA==",
+    "",
+    "abc",
+    "7",
+    "4a\x1e",
+    "\x1e4a",
+    "4a\x1e\x1e4b",
+    "4a\x1ex",
+    "0{}\x1e1",
+]
+
+
+@pytest.mark.interop
+async def test_payload_decoding_agrees_with_node() -> None:
+    lines = (await run_node("parser_engineio.js", "decode", json.dumps(PAYLOADS))).check().lines
+    assert len(lines) == len(PAYLOADS)
+    for line, payload in zip(lines, PAYLOADS, strict=True):
+        node_packets = line["packets"]
+        node_ok = all(p["type"] != "error" for p in node_packets)
+        try:
+            ours = decode_payload(payload)
+        except RemoteProtocolError:
+            assert not node_ok, (payload, node_packets)
+            continue
+        assert node_ok, (payload, node_packets)
+        assert [_wire(p) for p in ours] == node_packets, payload
+        assert all(p.type is _NAMES[w["type"]] for p, w in zip(ours, node_packets, strict=True))
