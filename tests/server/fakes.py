@@ -31,6 +31,7 @@ class FakeConn:
         headers: dict[str, str] | None = None,
         query_string: str = "EIO=4&transport=websocket",
         secure: bool = False,
+        transport: str = "websocket",
         encoder: Any = None,
         decoder_factory: Any = None,
     ) -> None:
@@ -47,7 +48,8 @@ class FakeConn:
             secure=secure,
         )
         self.protocol = 4
-        self.transport = FakeTransport("websocket")
+        self.transport = FakeTransport(transport)
+        self.once_handlers: dict[str, list[Any]] = {}
         self.upgraded = False
         self.ready_state = "open"
         self.on_message: Any = None
@@ -79,6 +81,9 @@ class FakeConn:
         if self.on_close_hook is not None:
             self.on_close_hook("forced close", None)
 
+    def once(self, event: str, handler: Any) -> None:
+        self.once_handlers.setdefault(event, []).append(handler)
+
     # -- test helpers -----------------------------------------------------------------------
 
     @property
@@ -102,6 +107,11 @@ class FakeConn:
         fresh = packets[self._seen :]
         self._seen = len(packets)
         return fresh
+
+    def drain(self) -> None:
+        """The client fetched the buffered packets (a long-polling GET was answered)."""
+        for handler in self.once_handlers.pop("drain", []):
+            handler()
 
     def inject(self, packet: Packet) -> None:
         """Deliver ``packet`` as if the client had sent it."""

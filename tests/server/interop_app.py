@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from aiosocketio import AckTimeout, ConnectionRefused, Server, Socket
@@ -38,6 +39,12 @@ def make_app(**options: Any) -> tuple[Server, Record]:
     io.engine.on("connection_error", record.connection_errors.append)
 
     admin = io.of("/admin")
+
+    dynamic = io.of(re.compile(r"^/dyn-\d+$"))
+
+    @dynamic.on("connection")
+    def on_dynamic(socket: Socket) -> None:
+        socket.emit("dyn-welcome", socket.nsp.name)
 
     @admin.use
     def check_token(socket: Socket) -> None:
@@ -104,6 +111,25 @@ def register(io: Server, socket: Socket, record: Record) -> None:
         for room in socket.rooms:
             if room != socket.id:
                 socket.to(room).emit("peer-left", socket.id, reason, sorted(socket.rooms))
+
+    seen_by_any: list[str] = []
+    socket.on_any(lambda event, *args: seen_by_any.append(event))
+
+    @socket.on("message")
+    def on_message(*args: Any) -> None:
+        socket.send({"echo": list(args)})
+
+    @socket.on("seen-by-any")
+    def seen() -> list[str]:
+        return list(seen_by_any)
+
+    @socket.on("burst-request")
+    def burst(i: int) -> None:
+        socket.emit("burst", i)
+
+    @socket.on("close-me")
+    def close_me() -> None:
+        socket.disconnect(close=True)
 
     @socket.on("hello-raw")
     def hello_raw() -> None:

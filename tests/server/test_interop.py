@@ -70,6 +70,8 @@ async def test_scenarios(mode: str, frontend: str) -> None:
             "disconnecting",
             "utility",
             "heartbeat",
+            "misc",
+            "dynamic",
         ]
         if mode == "upgrade":
             scenarios.append("upgrade")
@@ -89,6 +91,9 @@ async def test_scenarios(mode: str, frontend: str) -> None:
         check_socket_use(by_name["socketUse"])
         check_disconnecting(by_name["disconnecting"])
         check_utility(by_name["utility"], record.disconnects)
+        check_misc(by_name["misc"])
+        assert by_name["dynamic"]["welcome"] == "/dyn-123"
+        assert by_name["dynamic"]["bad"] == {"message": "Invalid namespace", "data": None}
         assert by_name["heartbeat"]["stillConnected"] is True
         assert by_name["heartbeat"]["after"] == 2
         if mode == "upgrade":
@@ -117,6 +122,15 @@ def check_events(r: dict[str, Any], mode: str) -> None:
     assert hs["xdomain"] is False and hs["secure"] is False
     assert hs["headers"]["host"].startswith("127.0.0.1:")
     assert isinstance(hs["issued"], int) and hs["time"]
+
+
+def check_misc(r: dict[str, Any]) -> None:
+    assert r["back"] == {"echo": ["hi", 1]}
+    assert r["seen"][:4] == ["message", "volatile-ping", "uncompressed", "seen-by-any"]
+    assert r["bigOk"] is True and r["burstsInOrder"] is True
+    assert r["newIdAfterReconnect"] is True
+    assert r["closeReason"] == "io server disconnect" and r["engineClosed"] is True
+    assert r["outgoing"] == ["message", "volatile-ping", "uncompressed"]
 
 
 def check_acks(r: dict[str, Any]) -> None:

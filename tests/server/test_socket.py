@@ -431,3 +431,17 @@ async def test_double_connect_during_async_middleware_closes() -> None:
     await asyncio.sleep(0.05)
     assert conn.closed_by_server
     assert io.sockets.sockets == {} and io.sockets.adapter.sids == {}
+
+
+async def test_close_on_long_polling_waits_for_the_disconnect_to_be_fetched() -> None:
+    io = Server()
+    reasons: list[str] = []
+    io.on("connection", lambda s: s.on("disconnect", reasons.append))
+    conn = await open_conn(io, FakeConn(transport="polling"))
+    await connect_client(io, conn=conn)
+    only_socket(io).disconnect(close=True)
+    assert reasons == ["server namespace disconnect"]
+    assert conn.new_packets()[-1].type == PacketType.DISCONNECT
+    assert conn.ready_state == "open" and not conn.closed_by_server
+    conn.drain()
+    assert conn.closed_by_server

@@ -142,12 +142,23 @@ class Client:
             self.nsps.pop(socket.nsp.name, None)
 
     def _disconnect(self) -> None:
-        """Disconnect every socket of this connection, then close it."""
+        """Disconnect every socket of this connection, then close it.
+
+        On long-polling the connection is closed once the DISCONNECT packets have been
+        fetched (the ``drain`` event), as Node's engine does: socket.io-client handles a
+        packet one tick after it arrives, so a CLOSE in the same answer would win and the
+        client would report "transport close" instead of "io server disconnect".
+        """
         for socket in list(self.sockets.values()):
             socket.disconnect()
         self.sockets.clear()
         self.nsps.clear()
-        self.close()
+        conn = self.conn
+        if conn.transport.name == "polling" and conn.ready_state == "open":
+            self._on_close("forced server close")
+            conn.once("drain", conn.close)
+        else:
+            self.close()
 
     def close(self) -> None:
         """Close the connection; the sockets see ``forced server close``."""

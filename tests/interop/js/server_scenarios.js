@@ -190,6 +190,58 @@ const scenarios = {
     return { ...result, fetchedIdIsB: fetchedId === bId, aId, bId, bReason: reason };
   },
 
+  async misc() {
+    const s = client();
+    await connected(s);
+    const outgoing = [];
+    s.onAnyOutgoing((ev) => outgoing.push(ev));
+    const message = once(s, "message");
+    s.send("hi", 1);
+    const [back] = await message;
+    s.volatile.emit("volatile-ping");
+    s.compress(false).emit("uncompressed", "x");
+    const seen = await s.emitWithAck("seen-by-any");
+    const big = Buffer.alloc(200000, 7);
+    const bigBack = await s.emitWithAck("echo", { big });
+    const bursts = [];
+    const burstDone = new Promise((resolve) => {
+      s.on("burst", (i) => {
+        bursts.push(i);
+        if (i === 199) resolve();
+      });
+    });
+    for (let i = 0; i < 200; i++) s.emit("burst-request", i);
+    await burstDone;
+    const firstId = s.id;
+    s.disconnect();
+    s.connect();
+    await connected(s);
+    const secondId = s.id;
+    const closing = once(s, "disconnect");
+    s.emit("close-me");
+    const [closeReason] = await closing;
+    return {
+      back,
+      seen,
+      bigOk: Buffer.from(bigBack.big).equals(big),
+      burstsInOrder: bursts.every((v, i) => v === i) && bursts.length === 200,
+      newIdAfterReconnect: firstId !== secondId && !!secondId,
+      closeReason,
+      engineClosed: s.io.engine === null || s.io.engine.readyState !== "open",
+      outgoing: outgoing.slice(0, 3),
+    };
+  },
+
+  async dynamic() {
+    const ok = client("/dyn-123");
+    const welcome = once(ok, "dyn-welcome");
+    await connected(ok);
+    const [w] = await welcome;
+    const bad = await connectError(client("/dyn-abc"));
+    ok.disconnect();
+    return { welcome: w, bad };
+  },
+
   async upgrade() {
     const s = client();
     const upgraded = once(s, "upgraded");
