@@ -119,3 +119,24 @@ async def test_switching_adapters_keeps_rooms() -> None:
     io.to("r").emit("still-here")
     assert conn.new_packets()[-1].data == ["still-here"]
     assert isinstance(io.of("/new").adapter, Tagged)
+
+
+async def test_bind_to_another_engine() -> None:
+    from aiosocketio.io.engine import Engine
+
+    io = Server()
+    old = io.engine
+    engine = Engine(path="/other/")
+    assert io.bind(engine) is io
+    assert io.engine is engine and old.on_connection is None
+    assert io.engine_options.path == "/other/"
+    await io.listen(0, "127.0.0.1")
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", io.port)
+        writer.write(b"GET /other/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert head.startswith(b"HTTP/1.1 200")
+        writer.close()
+        assert engine.clients_count == 1
+    finally:
+        await io.close()

@@ -132,6 +132,15 @@ class Server:
     def _on_connection(self, conn: EngineSocket) -> None:
         Client(self, conn)
 
+    def bind(self, engine: Engine) -> Server:
+        """Serve Socket.IO on another ``Engine`` (Node's ``io.bind(engine)``)."""
+        if self.engine.on_connection == self._on_connection:
+            self.engine.on_connection = None
+        self.engine = engine
+        self.engine_options = engine.options
+        engine.on_connection = self._on_connection
+        return self
+
     # -- namespaces -------------------------------------------------------------------------
 
     def of(

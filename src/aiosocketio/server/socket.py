@@ -31,6 +31,7 @@ from aiosocketio.socketio.packets import RESERVED_EVENTS, Packet, PacketType
 if TYPE_CHECKING:
     from aiosocketio.adapters.base import Adapter
     from aiosocketio.io.engine import EngineSocket
+    from aiosocketio.io.http import HttpRequest
     from aiosocketio.server.client import Client
     from aiosocketio.server.namespace import Namespace
     from aiosocketio.server.server import Server
@@ -211,8 +212,8 @@ class Socket(EventEmitter):
         return not self.connected
 
     @property
-    def request(self) -> Any:
-        """The HTTP request of the connection."""
+    def request(self) -> HttpRequest:
+        """The HTTP request that opened the connection."""
         return self.conn.request
 
     # -- emitting ---------------------------------------------------------------------------
