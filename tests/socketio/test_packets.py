@@ -554,3 +554,12 @@ def test_polling_body_pipeline_raises_only_remote_protocol_error(tokens: list[st
                 decoder.receive(eio_packet.data)
     except RemoteProtocolError:
         pass
+
+
+@pytest.mark.parametrize("nsp", ["/a,b", "admin", "x/"])
+@pytest.mark.parametrize("ptype", [PacketType.EVENT, PacketType.CONNECT, PacketType.ACK])
+def test_unencodable_namespaces_are_local_errors(nsp: str, ptype: PacketType) -> None:
+    data = {} if ptype is PacketType.CONNECT else ["ev"]
+    for ack in (None, 1):
+        with pytest.raises(LocalProtocolError, match="namespace"):
+            Encoder().encode(Packet(ptype, nsp, data, ack))

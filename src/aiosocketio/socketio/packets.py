@@ -34,7 +34,7 @@ from typing import Any
 import orjson
 
 from aiosocketio.codec import BINARY_TYPES, ORJSON_OPTIONS, JSONCodec, OrjsonCodec, default_codec
-from aiosocketio.exceptions import RemoteProtocolError
+from aiosocketio.exceptions import LocalProtocolError, RemoteProtocolError
 
 __all__ = [
     "RESERVED_EVENTS",
@@ -149,6 +149,16 @@ def _deconstruct(obj: Any, buffers: list[bytes]) -> Any:
     return obj
 
 
+def _nsp_prefix(nsp: str) -> str:
+    """``"<nsp>,"`` for a namespace other than ``"/"`` (spec "Format": delimited by a
+    comma, with no escape sequence, so the name cannot hold one)."""
+    if nsp[0] != "/" or "," in nsp:
+        raise LocalProtocolError(
+            f"namespace {nsp!r} must start with '/' and cannot contain ',' (default parser)"
+        )
+    return nsp + ","
+
+
 class Encoder:
     """Encode :class:`Packet` objects into Engine.IO message payloads.
 
@@ -183,6 +193,8 @@ class Encoder:
         Raises:
             aiosocketio.codec.EncodeError: the data has no JSON form (a
                 ``LocalProtocolError`` that is also a ``TypeError``).
+            LocalProtocolError: the namespace cannot be written with this parser (it does
+                not start with ``/`` or holds a ``,``).
         """
         ptype = packet.type
         data = packet.data
@@ -198,10 +210,10 @@ class Encoder:
             if ack_id is None:
                 if nsp == "/" or not nsp:
                     return ["2" + payload]
-                return ["2" + nsp + "," + payload]
+                return ["2" + _nsp_prefix(nsp) + payload]
             if nsp == "/" or not nsp:
                 return ["2" + str(ack_id) + payload]
-            return ["2" + nsp + "," + str(ack_id) + payload]
+            return ["2" + _nsp_prefix(nsp) + str(ack_id) + payload]
         return self._encode(packet)
 
     def _encode(self, packet: Packet) -> list[str | bytes]:
@@ -231,7 +243,7 @@ class Encoder:
             head = _CHAR_BY_TYPE[ptype]
         nsp = packet.nsp
         if nsp and nsp != "/":
-            head += nsp + ","
+            head += _nsp_prefix(nsp)
         if packet.id is not None:
             head += str(packet.id)
         if buffers:
