@@ -7,6 +7,7 @@ reads the answers, so each request type and each answer's shape is checked direc
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -281,7 +282,9 @@ def test_factories() -> None:
     assert classic.request_channel == "k-request#/chat#"
     assert classic.response_channel == "k-response#/chat#"
     assert classic.specific_response_channel == f"k-response#/chat#{classic.uid}#"
-    assert len(classic.uid) == 6
+    assert re.fullmatch(r"[A-Za-z0-9_-]{6}", classic.uid)
+    uids = {create_redis_adapter(client)(nsp).uid for _ in range(50)}
+    assert len(uids) == 50
     from_url = create_adapter("redis://127.0.0.1:1")(nsp)
     assert isinstance(from_url, RedisAdapter)
     assert from_url.channel == "socket.io#/chat#"
@@ -289,7 +292,7 @@ def test_factories() -> None:
     assert isinstance(sharded, ShardedRedisAdapter)
     assert sharded.channel == "p#/chat#"
     assert sharded.response_channel == f"p#/chat#{sharded.uid}#"
-    assert len(sharded.uid) == 16
+    assert re.fullmatch(r"[0-9a-f]{16}", sharded.uid)
     assert sharded.dynamic_channel("room") == "p#/chat#room#"
     assert BroadcastOptions().flags.local is False
 

@@ -29,7 +29,7 @@ __all__ = ["MessageHandler", "RedisLink", "uid2"]
 
 logger = logging.getLogger("aiosocketio.adapters.redis")
 
-_UID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+_UID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 MessageHandler = Callable[[str, bytes], None]
 
