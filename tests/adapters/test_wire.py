@@ -151,6 +151,11 @@ def test_json_is_compact_like_json_stringify() -> None:
     assert wire.dumps_json({"a": [1, "é"], "b": None}) == '{"a":[1,"é"],"b":null}'.encode()
     with pytest.raises(LocalProtocolError):
         wire.dumps_json({"a": b"x"})
+    assert wire.dumps_json({"a": b"\x01\xff"}, buffers=True) == (
+        b'{"a":{"type":"Buffer","data":[1,255]}}'
+    )
+    with pytest.raises(LocalProtocolError):
+        wire.dumps_json({"a": object()}, buffers=True)
 
 
 def test_flags_and_options() -> None:

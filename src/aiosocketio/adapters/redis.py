@@ -279,7 +279,8 @@ class RedisAdapter(Adapter):
         sockets = [socket_details(s) for s in local]  # type: ignore[arg-type]
         payload = {"requestId": request.get("requestId"), "sockets": sockets}
         try:
-            body = dumps_json(payload)
+            # like Node's JSON.stringify: a Buffer in socket.data becomes {type, data}
+            body = dumps_json(payload, buffers=True)
         except Exception as exc:
             logger.warning("cannot encode the fetch_sockets answer: %s", exc)
             return

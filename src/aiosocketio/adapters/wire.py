@@ -163,10 +163,27 @@ def unpack(data: bytes | bytearray | memoryview) -> Any:
 # --------------------------------------------------------------------------- JSON
 
 
-def dumps_json(value: Any) -> bytes:
-    """Compact JSON, as ``JSON.stringify`` writes it."""
+def _buffer_as_node(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"type": "Buffer", "data": list(bytes(value))}
+    raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
+
+
+def dumps_json(value: Any, *, buffers: bool = False) -> bytes:
+    """Compact JSON, as ``JSON.stringify`` writes it.
+
+    Args:
+        value: what to encode.
+        buffers: write bytes as ``JSON.stringify`` writes a Node ``Buffer``
+            (``{"type": "Buffer", "data": [...]}``) instead of refusing them.
+
+    Raises:
+        LocalProtocolError: the value holds something JSON cannot carry.
+    """
     try:
-        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+        return orjson.dumps(
+            value, default=_buffer_as_node if buffers else None, option=orjson.OPT_NON_STR_KEYS
+        )
     except TypeError as exc:
         raise LocalProtocolError(f"cannot encode as JSON: {exc}") from exc
 
