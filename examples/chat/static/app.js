@@ -128,6 +128,11 @@
       li.addEventListener("click", () => joinRoom(room.name));
       ul.append(li);
     }
+    const select = $("room-select");
+    select.replaceChildren(
+      ...state.rooms.map((room) => new Option(`# ${room.name} (${room.members})`, room.name)),
+    );
+    select.value = state.room;
     $("room-title").textContent = `# ${state.room}`;
     $("room-members").textContent = `${members} online`;
     $("input").placeholder = `Message #${state.room}`;
@@ -317,6 +322,7 @@
   });
 
   $("input").addEventListener("input", onInput);
+  $("room-select").addEventListener("change", (event) => joinRoom(event.target.value));
 
   $("new-room").addEventListener("submit", (event) => {
     event.preventDefault();
