@@ -8,7 +8,7 @@
 #   make format    ruff format + ruff check --fix
 #   make redis     start a local Redis on 127.0.0.1:6379 unless one answers
 #   make chromium  install Debian chromium unless /usr/bin/chromium exists
-#   make bench     run the benchmarks (bench/run.py)
+#   make bench     run the benchmarks (bench/run.py; make bench BENCH_ARGS=--quick)
 #   make clean     remove caches and build outputs (keeps .venv and node_modules)
 
 SHELL := /bin/bash
@@ -25,6 +25,7 @@ HOST  ?= 127.0.0.1
 PORT  ?= 3000
 REDIS ?=
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 # The first Python >= 3.11 on PATH (override with `make PYTHON=/path/to/python3.12`).
 PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
@@ -84,7 +85,7 @@ test: install redis chromium lint
 demo: install $(if $(REDIS),redis)
 	$(BIN)/aiosocketio demo --host $(HOST) --port $(PORT) $(if $(REDIS),--redis $(REDIS))
 
-bench: install
+bench: install redis
 	@if [ -f bench/run.py ]; then $(PY) bench/run.py $(BENCH_ARGS); \
 	else echo "make bench: bench/run.py does not exist yet" >&2; exit 1; fi
 
