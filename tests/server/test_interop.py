@@ -126,11 +126,13 @@ def check_events(r: dict[str, Any], mode: str) -> None:
 
 def check_misc(r: dict[str, Any]) -> None:
     assert r["back"] == {"echo": ["hi", 1]}
-    assert r["seen"][:4] == ["message", "volatile-ping", "uncompressed", "seen-by-any"]
+    # a volatile packet may be dropped by the client while a long-polling POST is in flight
+    seen = [event for event in r["seen"] if event != "volatile-ping"]
+    assert seen[:3] == ["message", "uncompressed", "seen-by-any"]
     assert r["bigOk"] is True and r["burstsInOrder"] is True
     assert r["newIdAfterReconnect"] is True
     assert r["closeReason"] == "io server disconnect" and r["engineClosed"] is True
-    assert r["outgoing"] == ["message", "volatile-ping", "uncompressed"]
+    assert [e for e in r["outgoing"] if e != "volatile-ping"][:2] == ["message", "uncompressed"]
 
 
 def check_acks(r: dict[str, Any]) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import logging
 import secrets
 from collections.abc import Awaitable, Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any
@@ -40,9 +39,6 @@ __all__ = ["Socket", "SocketEmitter"]
 
 AnyListener = Callable[..., Any]
 PacketMiddleware = Callable[[list[Any]], Awaitable[None] | None]
-
-_log = logging.getLogger("aiosocketio.server")
-
 
 def generate_sid() -> str:
     """A fresh 20-character base64url id (as Node's ``base64id``)."""
@@ -433,7 +429,7 @@ class Socket(EventEmitter):
             self._on_close("client namespace disconnect")
 
     def _on_event(self, packet: Packet) -> None:
-        args: list[Any] = list(packet.data)
+        args: list[Any] = packet.data  # the decoder's fresh list: ours to hand out
         if self._any is not None:
             for fn in list(self._any):
                 call_listener(fn, *args)
@@ -537,7 +533,7 @@ def _call_with_reply(fn: Callable[..., Any], args: list[Any], acker: _Acker) -> 
     try:
         result = fn(*args)
     except Exception:
-        _log.exception("error in an event handler")
+        logger.exception("error in an event handler")
         return
     if inspect.isawaitable(result):
         spawn(_reply_later(result, acker))
