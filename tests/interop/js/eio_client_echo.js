@@ -45,10 +45,12 @@ const socket = new Socket(url, options);
 let pings = 0;
 let received = 0;
 let sent = false;
+let closeReason = null;
+const factor = Number(process.env.AIOSOCKETIO_TEST_TIMEOUT_FACTOR || "1");
 const timer = setTimeout(() => {
-  out({ error: "timeout", received });
+  out({ error: "timeout", received, closeReason });
   process.exit(2);
-}, 15000);
+}, 20000 * factor);
 
 function same(expected, actual) {
   if (typeof expected === "string") return typeof actual === "string" && actual === expected;
@@ -83,19 +85,22 @@ socket.on("message", (data) => {
     transport: socket.transport.name,
   });
   if (received === messages.length) {
-    // stay through a few heartbeats (pingInterval 300 ms) before closing
+    // stay through a couple of heartbeats (pingInterval 300 ms) before closing
     setTimeout(() => {
       const transport = socket.transport.name;
-      socket.on("close", (reason) => {
+      const finish = (reason) => {
         clearTimeout(timer);
         out({ done: true, transport, pings, closeReason: reason });
         process.exit(0);
-      });
+      };
+      if (closeReason !== null) finish(closeReason); // closed meanwhile (e.g. ping timeout)
+      socket.on("close", finish);
       socket.close();
-    }, 1000);
+    }, 700);
   }
 });
 socket.on("close", (reason, description) => {
+  closeReason = reason;
   if (received < messages.length) {
     out({ error: "closed early", reason, description: String(description) });
     process.exit(3);
