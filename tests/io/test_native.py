@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import random
+import socket
 import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -713,3 +714,23 @@ async def test_413_does_not_wait_for_the_whole_body(
     status, headers, body = await read_response(reader)  # the rest is never sent
     assert status == 413 and body == b"too big" and headers["connection"] == "close"
     writer.close()
+
+
+async def test_factory_attach_and_existing_socket(engine: FakeEngine) -> None:
+    native = NativeServer(engine)
+    loop = asyncio.get_running_loop()
+    native.attach(await loop.create_server(native, "127.0.0.1", 0))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    other = NativeServer(engine)
+    await other.listen(sock=sock)
+    try:
+        for srv in (native, other):
+            [(status, _, body)] = await http_exchange(srv.port, get("/engine.io/?f=1"))
+            assert status == 200 and json.loads(body)["query"] == {"f": "1"}
+    finally:
+        for srv in (native, other):
+            srv.close()
+            await srv.wait_closed()
+    with pytest.raises(RuntimeError):
+        _ = NativeServer(engine).port
