@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 if TYPE_CHECKING:
     from aiosocketio.engineio.options import EngineOptions
@@ -25,7 +25,27 @@ __all__ = [
     "WebSocketAccept",
     "WebSocketChannel",
     "WebSocketHandler",
+    "parse_query",
 ]
+
+
+def parse_query(query_string: str) -> dict[str, str]:
+    """Decode a query string: the first value of each key, blank values kept.
+
+    The same result as ``urllib.parse.parse_qsl(qs, keep_blank_values=True)`` keeping
+    first values, without its per-call overhead on the common undecorated case.
+    """
+    q: dict[str, str] = {}
+    for part in query_string.split("&"):
+        if not part:
+            continue
+        key, _, value = part.partition("=")
+        if "%" in part or "+" in part:
+            key = unquote_plus(key)
+            value = unquote_plus(value)
+        if key not in q:
+            q[key] = value
+    return q
 
 
 @dataclass(slots=True)
@@ -58,10 +78,7 @@ class HttpRequest:
         """The decoded query parameters (first value of each key), computed once."""
         q = self._query
         if q is None:
-            q = {}
-            for key, value in parse_qsl(self.query_string, keep_blank_values=True):
-                q.setdefault(key, value)
-            self._query = q
+            q = self._query = parse_query(self.query_string)
         return q
 
     @property

@@ -185,6 +185,14 @@ class NativeServer:
         """Protocol factory for ``loop.create_server``."""
         return HttpConnection(self)
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The running loop (looked up once)."""
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+        return loop
+
     async def listen(
         self,
         host: str | None = "127.0.0.1",
@@ -249,10 +257,7 @@ class NativeServer:
         self._dirty.append(conn)
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            loop = self._loop
-            if loop is None:
-                loop = self._loop = asyncio.get_running_loop()
-            loop.call_soon(self._flush_dirty)
+            self.loop.call_soon(self._flush_dirty)
 
     def _flush_dirty(self) -> None:
         self._flush_scheduled = False
@@ -281,8 +286,10 @@ class HttpConnection(asyncio.Protocol):
         "_head_size",
         "_headers",
         "_idle_handle",
+        "_idle_since",
         "_no_input",
         "_on_lost",
+        "_ours",
         "_queue",
         "_reading_paused",
         "_too_big",
@@ -314,6 +321,8 @@ class HttpConnection(asyncio.Protocol):
         self._closing = False
         self._no_input = False
         self._idle_handle: asyncio.TimerHandle | None = None
+        self._idle_since: float | None = None
+        self._ours = False
         self._reading_paused = False
         self._writing_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
@@ -426,12 +435,12 @@ class HttpConnection(asyncio.Protocol):
             headers[key] = text
 
     def on_headers_complete(self) -> None:
-        # the idle timer also bounds how long a client may take to send its headers
-        if self._idle_handle is not None:
-            self._idle_handle.cancel()
-            self._idle_handle = None
+        # busy from here until the answers are out; the idle clock also ran while the
+        # headers were arriving, which bounds how long a client may take to send them
+        self._idle_since = None
         path = self._url.split(b"?", 1)[0].decode("latin-1")
-        if self.server.engine.options.matches(path):
+        self._ours = self.server.engine.options.matches(path)
+        if self._ours:
             self._body_limit = self.server.engine.options.max_http_buffer_size
         else:
             self._body_limit = APP_MAX_BODY
@@ -482,7 +491,7 @@ class HttpConnection(asyncio.Protocol):
             self.transport.pause_reading()
         request = self._build_request()
         engine = self.server.engine
-        if engine.options.matches(request.path):
+        if self._ours:
             try:
                 result = engine.handle_request(request, body, responder)
             except Exception:
@@ -562,16 +571,28 @@ class HttpConnection(asyncio.Protocol):
             self._arm_idle()
 
     def _arm_idle(self) -> None:
-        if self._idle_handle is not None:
-            self._idle_handle.cancel()
-        loop = asyncio.get_running_loop()
-        self._idle_handle = loop.call_later(self.server.idle_timeout, self._idle_timeout)
+        """The connection is idle from now on (one float store; the timer is lazy)."""
+        loop = self.server.loop
+        self._idle_since = loop.time()
+        if self._idle_handle is None:
+            self._idle_handle = loop.call_later(self.server.idle_timeout, self._idle_check)
 
-    def _idle_timeout(self) -> None:
+    def _idle_check(self) -> None:
         self._idle_handle = None
-        if not self._queue and self.transport is not None:
-            self._closing = True
-            self.transport.close()
+        if self.transport is None or self._closing or self._no_input:
+            return
+        loop = self.server.loop
+        timeout = self.server.idle_timeout
+        since = self._idle_since
+        if since is None or self._queue:
+            delay = timeout  # busy: look again later
+        else:
+            delay = since + timeout - loop.time()
+            if delay <= 0:
+                self._closing = True
+                self.transport.close()
+                return
+        self._idle_handle = loop.call_later(delay, self._idle_check)
 
     def _bad_request(self) -> None:
         """Malformed HTTP: answer 400 after the queued responses, then close."""
