@@ -89,7 +89,7 @@ def rows(data: dict[str, Any]) -> list[list[str]]:
             lat = f"{extra['p50_us'] / 1000:.2f} / {extra['p99_us'] / 1000:.2f}"
         us = r.get("server_us_per_msg")
         scpu = r.get("server_cpu_pct")
-        lcpu = r.get("loadgen_cpu_pct")
+        lcpu = r.get("loadgen_cpu_pct") if r["scenario"] != "hold" else None
         vs_node = vs_py = ""
         if r["server"] in _OURS:
             vs_node = ratio(r, by_key.get((r["scenario"], "node")))
@@ -99,6 +99,9 @@ def rows(data: dict[str, Any]) -> list[list[str]]:
             notes.append(f"ERROR: {r['error']}")
         if r.get("loadgen_saturated"):
             notes.append("loadgen >80%")
+        other = extra.get("core0_other_pct")
+        if other is not None and other >= 10:
+            notes.append(f"other jobs on core 0: {other:.0f}%")
         if r["scenario"] == "hold":
             notes.append(f"{extra.get('pings', 0)} pings, {r['seconds']:.0f} s held")
         out.append(
@@ -162,10 +165,13 @@ def render_markdown(data: dict[str, Any]) -> str:
         lines.append("| " + " | ".join(c.replace("|", "/") for c in row) + " |")
     lines += [
         "",
-        "Ratios are aiosocketio ÷ peer throughput (native vs python-socketio on aiohttp; ASGI vs "
-        'python-socketio under the same uvicorn). "cpu" marks a ratio read from server CPU µs '
-        "per delivered message because a load generator was above 80% of its core. connect: "
-        '"mem" is RSS per connection, lower is better.',
+        "Ratios: native vs Node and vs python-socketio on aiohttp; ASGI vs Node and vs "
+        "python-socketio under the same uvicorn. First figure: throughput, ours ÷ peer (left "
+        "out when a load generator was above 80% of its core). cpu: server CPU µs per message, "
+        "peer ÷ ours (higher is better; the figure least disturbed by other load on the "
+        "machine). mem: RSS per connection, ours ÷ peer (lower is better). Server CPU well "
+        "below 100% with an idle load generator means the server waited for its core (other "
+        "jobs on the machine).",
         "",
     ]
     return "\n".join(lines)
