@@ -125,6 +125,12 @@ def test_normalizes_python_containers() -> None:
     assert wire.unpack(wire.pack(bytearray(b"ab"))) == b"ab"
     assert wire.unpack(wire.pack(memoryview(b"ab"))) == b"ab"
     assert wire.unpack(wire.pack({1: "a"})) == {"1": "a"}
+    assert wire.unpack(wire.pack([wire.RequestType.REMOTE_JOIN, wire.EMITTER_UID])) == [
+        2,
+        "emitter",
+    ]
+    assert wire.unpack(wire.pack({frozenset({1})})) == [[1]]
+    assert wire.pack(True) == b"\xc3"
     naive = dt.datetime(2024, 1, 1)
     assert wire.unpack(wire.pack(naive)) == naive.replace(tzinfo=dt.UTC)
     with pytest.raises(LocalProtocolError):

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from redis.asyncio.connection import Connection as RedisConnection
 
 from aiosocketio.adapters.base import BroadcastOptions
 from aiosocketio.adapters.cluster import AdapterTimeout
@@ -178,3 +180,48 @@ def test_unknown_subscription_mode_is_refused() -> None:
         )
     assert BroadcastOptions().rooms == frozenset()
     assert RedisServer().url.startswith("redis://127.0.0.1:")
+
+
+class _CustomConnection(RedisConnection):
+    """Any connection class but redis-py's own plain one: the adapters use redis-py's PubSub."""
+
+
+@pytest.mark.parametrize("mode", ["classic", "sharded"])
+async def test_redis_py_pubsub_backend_also_survives_a_restart(
+    mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="aiosocketio.adapters")
+    async with own_redis() as redis_server:
+        pool = aioredis.ConnectionPool(
+            connection_class=_CustomConnection, host="127.0.0.1", port=redis_server.port
+        )
+        client = aioredis.Redis(connection_pool=pool)
+        factory = adapter_factory(mode, client, unique_key())
+        py1, py2 = await start_py_node("py1", factory), await start_py_node("py2", factory)
+        adapter: Any = py1.server.sockets.adapter
+        assert adapter.link._raw_params() is None
+        fleet = await ClientFleet.launch()
+        try:
+            await fleet.connect("b", py2.url, auth={"name": "b", "rooms": ["rb"]})
+            await eventually_async(adapter.server_count, lambda n: n == 2)
+            await asyncio.sleep(0.05)
+            py1.server.to("rb").emit("before", 1)
+            assert await fleet.wait_received("b", "before") == [[1]]
+
+            await redis_server.stop()
+            await asyncio.sleep(0.2)
+            await redis_server.start()
+            await eventually_async(adapter.server_count, lambda n: n == 2, timeout=10)
+            await eventually_async(
+                py2.server.sockets.adapter.server_count, lambda n: n == 2, timeout=10
+            )
+            await asyncio.sleep(0.1)
+            py1.server.to("rb").emit("after", 2)
+            assert await fleet.wait_received("b", "after") == [[2]]
+            assert "reconnected to Redis and resubscribed" in caplog.text
+        finally:
+            await fleet.stop()
+            await py1.server.close()
+            await py2.server.close()
+            await client.aclose()
+            await pool.disconnect()  # a pool given to Redis() is not closed by it

@@ -22,7 +22,6 @@ This module is pure: no asyncio, no Redis. Decoders raise only
 from __future__ import annotations
 
 import datetime as _dt
-import math
 from collections.abc import Iterable, Mapping
 from enum import IntEnum
 from typing import Any
@@ -94,35 +93,46 @@ _UINT_MAX = 2**64 - 1
 
 def _normalize(value: Any) -> Any:
     """Turn a Python value into the value notepack would have seen in JavaScript."""
-    if value is None or isinstance(value, (str, bool)):
+    kind = type(value)
+    if kind is str or kind is bytes or kind is bool or value is None:
         return value
-    if isinstance(value, int):
+    if kind is int:
         # beyond 64 bits msgpack has no integer: JavaScript would hold a float anyway
         return value if _INT_MIN <= value <= _UINT_MAX else float(value)
-    if isinstance(value, float):
+    if kind is float:
         # notepack: `Math.floor(value) !== value || !isFinite(value)` -> float 64, else int
-        if math.isfinite(value) and value.is_integer() and _INT_MIN <= value <= _UINT_MAX:
+        if value.is_integer() and _INT_MIN <= value <= _UINT_MAX:
             return int(value)
         return value
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, (bytearray, memoryview)):
+    if kind is list or kind is tuple:
+        return [_normalize(item) for item in value]
+    if kind is dict:
+        return {
+            (key if type(key) is str else str(key)): _normalize(item) for key, item in value.items()
+        }
+    return _normalize_other(value)
+
+
+def _normalize_other(value: Any) -> Any:
+    # subclasses of the built-in types (enums...), then the other containers
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return _normalize(int(value))
+    if isinstance(value, float):
+        return _normalize(float(value))
+    if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
     if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                key = str(key)
-            out[key] = _normalize(item)
-        return out
-    if isinstance(value, (list, tuple)):
+        return _normalize(dict(value))
+    if isinstance(value, (list, tuple, set, frozenset)):
         return [_normalize(item) for item in value]
     if isinstance(value, _dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=_dt.UTC)
         return value
-    if isinstance(value, (set, frozenset)):
-        return [_normalize(item) for item in value]
     raise LocalProtocolError(f"cannot encode a {type(value).__name__} for the cluster")
 
 
