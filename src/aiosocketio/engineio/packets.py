@@ -19,6 +19,7 @@ MESSAGE holding the same string).
 from __future__ import annotations
 
 import binascii
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import IntEnum
@@ -146,8 +147,8 @@ def decode_packet(data: str | bytes) -> Packet:
     starting with ``b`` is a base64-encoded binary MESSAGE.
 
     Raises:
-        RemoteProtocolError: empty input, an unknown type, bad base64 or a wrong argument
-            type.
+        RemoteProtocolError: empty input, an unknown type or a wrong argument type. (Base64
+            is decoded as leniently as Node does it, so it never fails.)
     """
     if type(data) is str:
         if not data:
@@ -167,11 +168,30 @@ def decode_packet(data: str | bytes) -> Packet:
     raise RemoteProtocolError(f"cannot decode an Engine.IO packet from {type(data).__name__}")
 
 
+_NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/]+")
+_URL_SAFE = str.maketrans("-_", "+/")
+
+
 def _decode_base64(data: str) -> bytes:
+    """Decode the base64 of a ``b`` packet as leniently as Node's ``Buffer.from(s,
+    "base64")``: the URL-safe alphabet is accepted, other characters are skipped, the
+    first ``=`` ends the data, missing padding is fine and a lone trailing character is
+    dropped. Standard padded base64 (what every client sends) takes the fast path."""
+    body = data[1:]
     try:
-        return binascii.a2b_base64(data[1:])
-    except ValueError as exc:  # binascii.Error, or non-ASCII text
-        raise RemoteProtocolError("invalid base64 in an Engine.IO binary packet") from exc
+        return binascii.a2b_base64(body, strict_mode=True)
+    except ValueError:
+        pass  # binascii.Error, or non-ASCII text: do what Node does
+    end = body.find("=")
+    if end >= 0:
+        body = body[:end]
+    body = _NOT_BASE64.sub("", body.translate(_URL_SAFE))
+    extra = len(body) % 4
+    if extra == 1:
+        body = body[:-1]
+    elif extra:
+        body += "=" * (4 - extra)
+    return binascii.a2b_base64(body)
 
 
 def encode_payload(packets: Iterable[Packet]) -> str:
