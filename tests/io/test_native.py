@@ -734,3 +734,29 @@ async def test_factory_attach_and_existing_socket(engine: FakeEngine) -> None:
             await srv.wait_closed()
     with pytest.raises(RuntimeError):
         _ = NativeServer(engine).port
+
+
+async def test_upgrade_pipelined_behind_a_pending_poll(
+    server: NativeServer, engine: FakeEngine
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(
+        get("/engine.io/?wait=1")
+        + b"GET /engine.io/?transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        + encode_frame(Opcode.TEXT, b"after", mask=True)
+    )
+    for _ in range(100):
+        if engine.pending:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+    assert len(engine.requests) == 1  # the upgrade waits for the poll's answer
+    engine.pending[0].respond(200, [], b"6")
+    status, _, body = await read_response(reader)
+    assert (status, body) == (200, b"6")
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert head.startswith(b"HTTP/1.1 101 ")
+    assert await asyncio.wait_for(reader.readexactly(7), 5) == b"\x81\x05after"
+    writer.close()

@@ -282,6 +282,7 @@ class HttpConnection(asyncio.Protocol):
         "_body_limit",
         "_body_size",
         "_closing",
+        "_deferred_upgrade",
         "_drain_waiter",
         "_head_size",
         "_headers",
@@ -320,6 +321,7 @@ class HttpConnection(asyncio.Protocol):
         self._queue: deque[_Responder] = deque()
         self._closing = False
         self._no_input = False
+        self._deferred_upgrade: bytes | None = None
         self._idle_handle: asyncio.TimerHandle | None = None
         self._idle_since: float | None = None
         self._ours = False
@@ -568,6 +570,13 @@ class HttpConnection(asyncio.Protocol):
             self._reading_paused = False
             transport.resume_reading()
         if not queue:
+            rest = self._deferred_upgrade
+            if rest is not None:
+                self._deferred_upgrade = None
+                self._no_input = False
+                transport.resume_reading()
+                self._upgrade(rest)
+                return
             self._arm_idle()
 
     def _arm_idle(self) -> None:
@@ -611,6 +620,12 @@ class HttpConnection(asyncio.Protocol):
     def _upgrade(self, rest: bytes) -> None:
         if self._no_input:
             return  # already refused (431)
+        if self._queue and self.transport is not None:
+            # earlier pipelined requests are still unanswered: the 101 must follow them
+            self._no_input = True
+            self._deferred_upgrade = rest
+            self.transport.pause_reading()
+            return
         request = self._build_request()
         headers = request.headers
         engine = self.server.engine
