@@ -445,3 +445,22 @@ async def test_close_on_long_polling_waits_for_the_disconnect_to_be_fetched() ->
     assert conn.ready_state == "open" and not conn.closed_by_server
     conn.drain()
     assert conn.closed_by_server
+
+
+async def test_emit_in_a_middleware_precedes_connect_and_emit_after_disconnect_is_dropped() -> None:
+    io = Server()
+
+    @io.use
+    def greet(socket: Socket) -> None:
+        socket.emit("early", 1)
+
+    conn = await open_conn(io)
+    conn.inject(Packet(PacketType.CONNECT, "/"))
+    await settle()
+    packets = conn.new_packets()
+    assert [p.type for p in packets] == [PacketType.EVENT, PacketType.CONNECT]
+    socket = only_socket(io)
+    socket.disconnect()
+    conn.new_packets()
+    socket.emit("late")
+    assert conn.new_packets() == []

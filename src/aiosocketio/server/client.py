@@ -133,6 +133,7 @@ class Client:
     def _on_socket_connected(self, socket: Socket) -> None:
         self.sockets[socket.id] = socket
         self.nsps[socket.nsp.name] = socket
+        logger.debug("socket %s connected to %s on %s", socket.id, socket.nsp.name, self.id)
         if self._connect_timer is not None:
             self._connect_timer.cancel()
             self._connect_timer = None

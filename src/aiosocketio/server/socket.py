@@ -40,6 +40,7 @@ __all__ = ["Socket", "SocketEmitter"]
 AnyListener = Callable[..., Any]
 PacketMiddleware = Callable[[list[Any]], Awaitable[None] | None]
 
+
 def generate_sid() -> str:
     """A fresh 20-character base64url id (as Node's ``base64id``)."""
     return secrets.token_urlsafe(15)
@@ -256,6 +257,8 @@ class Socket(EventEmitter):
 
     def _emit(self, event: str | int, args: tuple[Any, ...], volatile: bool) -> None:
         _check_event(event)
+        if self._cleaned:
+            return  # disconnected: the client has left this namespace
         data = [event, *args]
         if self._any_outgoing is not None:
             self._notify_outgoing(data)
@@ -500,6 +503,7 @@ class Socket(EventEmitter):
         """Disconnect from the namespace with ``reason`` (one of Node's strings)."""
         if not self.connected:
             return
+        logger.debug("socket %s leaves %s: %s", self.id, self.nsp.name, reason)
         self.emit_reserved("disconnecting", reason)
         self._cleanup()
         self.nsp._remove(self)
