@@ -170,3 +170,10 @@ def test_module_is_a_parser_like_the_npm_package() -> None:
 
     assert msgpack_parser.Encoder is MsgpackEncoder
     assert msgpack_parser.Decoder is MsgpackDecoder
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text())
+def test_decoder_text_raises_only_remote_protocol_error(text: str) -> None:
+    with pytest.raises(RemoteProtocolError):
+        MsgpackDecoder().receive(text)
