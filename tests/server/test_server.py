@@ -140,3 +140,30 @@ async def test_bind_to_another_engine() -> None:
         assert engine.clients_count == 1
     finally:
         await io.close()
+
+
+def test_adapters_of_namespaces_made_before_the_loop_are_initialised_later() -> None:
+    from aiosocketio.adapters import Adapter, MemoryAdapter
+    from aiosocketio.server import Namespace
+
+    inits: list[str] = []
+
+    class Recording(MemoryAdapter):
+        async def init(self) -> None:
+            inits.append(self.nsp.name)
+
+    def factory(nsp: Namespace) -> Adapter:
+        return Recording(nsp)
+
+    io = Server(adapter=factory)
+    io.of("/early")
+    assert inits == []
+
+    async def first_connection() -> None:
+        await connect_client(io)
+        await settle()
+        io.of("/late")
+        await settle()
+
+    asyncio.run(first_connection())
+    assert inits == ["/", "/early", "/late"]

@@ -130,6 +130,9 @@ class Server:
     # -- engine -----------------------------------------------------------------------------
 
     def _on_connection(self, conn: EngineSocket) -> None:
+        if self._pending_init:
+            # namespaces created before the loop ran (served through asgi_app())
+            spawn(self._init_pending_adapters())
         Client(self, conn)
 
     def bind(self, engine: Engine) -> Server:
