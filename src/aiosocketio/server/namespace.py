@@ -349,6 +349,7 @@ class ParentNamespace(Namespace):
         self.children.add(child)
         child._parent = self
         self.server._nsps[name] = child
+        self.server._init_adapter(child)
         self.server.sockets.emit_reserved("new_namespace", child)
         return child
 
