@@ -125,6 +125,8 @@ async def test_utility_methods() -> None:
     assert {s.id for s in fetched} == {s1.id, s2.id}
     assert any(getattr(s, "data", None) == {"n": 1} for s in fetched)
     assert await io.of("/").all_sockets() == {s1.id, s2.id, s3.id}
+    assert await io.all_sockets() == {s1.id, s2.id, s3.id}
+    assert await io.in_("a").all_sockets() == {s1.id, s2.id}
     assert len(await io.fetch_sockets()) == 3
 
     io.in_("a").sockets_join(["b", "c"])

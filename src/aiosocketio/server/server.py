@@ -303,6 +303,10 @@ class Server:
         """Every socket of the main namespace."""
         return await self.sockets.fetch_sockets()
 
+    async def all_sockets(self) -> set[str]:
+        """The ids of the main namespace's sockets (deprecated in Node: use fetch_sockets)."""
+        return await self.sockets.all_sockets()
+
     def sockets_join(self, room: str | Iterable[str]) -> None:
         """Make every socket of the main namespace join ``room``."""
         self.sockets.sockets_join(room)
