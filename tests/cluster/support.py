@@ -62,13 +62,18 @@ def revive(value: Any) -> Any:
 class RedisServer:
     """A redis-server of our own on a free loopback port, that a test may stop and restart."""
 
-    def __init__(self) -> None:
+    def __init__(self, *extra: str, password: str | None = None) -> None:
         self.port = free_port()
+        self.extra = list(extra)
+        self.password = password
+        if password:
+            self.extra += ["--requirepass", password]
         self.proc: asyncio.subprocess.Process | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}"
 
     async def start(self) -> None:
         self.proc = await asyncio.create_subprocess_exec(
@@ -83,6 +88,7 @@ class RedisServer:
             "no",
             "--daemonize",
             "no",
+            *self.extra,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
         )
@@ -110,8 +116,8 @@ class RedisServer:
 
 
 @contextlib.asynccontextmanager
-async def own_redis() -> AsyncIterator[RedisServer]:
-    server = RedisServer()
+async def own_redis(*extra: str, password: str | None = None) -> AsyncIterator[RedisServer]:
+    server = RedisServer(*extra, password=password)
     await server.start()
     try:
         yield server

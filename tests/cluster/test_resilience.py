@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 from redis.asyncio.connection import Connection as RedisConnection
 
+from aiosocketio import Server
 from aiosocketio.adapters.base import BroadcastOptions
 from aiosocketio.adapters.cluster import AdapterTimeout
 from aiosocketio.adapters.redis import RedisAdapter
@@ -225,3 +227,47 @@ async def test_redis_py_pubsub_backend_also_survives_a_restart(
             await py2.server.close()
             await client.aclose()
             await pool.disconnect()  # a pool given to Redis() is not closed by it
+
+
+@pytest.mark.parametrize("transport", ["tcp-with-password", "unix-socket"])
+async def test_own_connections_authenticate_and_use_unix_sockets(
+    transport: str, tmp_path: Path
+) -> None:
+    socket_path = str(tmp_path / "redis.sock")
+    if transport == "unix-socket":
+        server_ctx = own_redis("--unixsocket", socket_path, "--unixsocketperm", "700")
+    else:
+        server_ctx = own_redis(password="s3cret")
+    async with server_ctx as redis_server:
+        if transport == "unix-socket":
+            client = aioredis.Redis(unix_socket_path=socket_path)
+        else:
+            client = aioredis.Redis.from_url(redis_server.url)
+        factory = adapter_factory("classic", client, unique_key())
+        py1, py2 = await start_py_node("py1", factory), await start_py_node("py2", factory)
+        adapter: Any = py1.server.sockets.adapter
+        assert adapter.link._raw_params() is not None
+        fleet = await ClientFleet.launch()
+        try:
+            await fleet.connect("b", py2.url, auth={"name": "b", "rooms": ["rb"]})
+            await eventually_async(adapter.server_count, lambda n: n == 2)
+            py1.server.to("rb").emit("hello", 1)
+            assert await fleet.wait_received("b", "hello") == [[1]]
+        finally:
+            await fleet.stop()
+            await py1.server.close()
+            await py2.server.close()
+            await client.aclose()
+
+
+async def test_a_wrong_password_is_an_adapter_error() -> None:
+    async with own_redis(password="right") as redis_server:
+        client = aioredis.Redis.from_url(f"redis://:wrong@127.0.0.1:{redis_server.port}")
+        server = Server(adapter=adapter_factory("classic", client, unique_key()))
+        adapter: Any = server.sockets.adapter
+        try:
+            with pytest.raises(AdapterError):
+                await adapter.link.start(channels=["x"], timeout=0.5)
+        finally:
+            await server.close()
+            await client.aclose()

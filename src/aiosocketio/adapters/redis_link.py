@@ -65,6 +65,8 @@ class RedisLink:
         "_lost",
         "_on_message",
         "_patterns",
+        "_pub_conn",
+        "_pub_params",
         "_pubsub",
         "_queue",
         "_raw_writer",
@@ -89,6 +91,8 @@ class RedisLink:
         self._shard_channels: set[str] = set()
         self._pubsub: Any = None
         self._raw_writer: asyncio.StreamWriter | None = None
+        self._pub_params = self._raw_params(pub)
+        self._pub_conn: tuple[asyncio.StreamReader, asyncio.StreamWriter, RespParser] | None = None
         self._reader: asyncio.Task[None] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._queue: collections.deque[tuple[str, bytes, bool]] = collections.deque()
@@ -106,8 +110,14 @@ class RedisLink:
         channels: list[str] | None = None,
         patterns: list[str] | None = None,
         shard_channels: list[str] | None = None,
+        timeout: float = 10.0,
     ) -> None:
-        """Subscribe and start the reader and writer tasks (waits for the subscription)."""
+        """Subscribe and start the reader and writer tasks; wait for the subscription.
+
+        Raises:
+            AdapterError: not subscribed within ``timeout`` seconds (the reader keeps
+                trying in the background).
+        """
         self._channels.update(channels or ())
         self._patterns.update(patterns or ())
         self._shard_channels.update(shard_channels or ())
@@ -116,17 +126,19 @@ class RedisLink:
         if self._reader is None:
             self._reader = asyncio.ensure_future(self._read_loop())
         try:
-            await asyncio.wait_for(self._ready.wait(), 10)
+            await asyncio.wait_for(self._ready.wait(), timeout)
         except TimeoutError:
             raise AdapterError("could not subscribe to Redis") from None
+        if self._closed:
+            raise AdapterError("the adapter was closed")
 
     # The subscriber connection has two implementations. For a plain TCP or Unix socket
     # connection it is our own: a socket and the small RESP parser of
     # :mod:`aiosocketio.adapters.resp`, several times faster than redis-py's PubSub on the
     # receive path. For anything else (TLS, credential providers...) it is redis-py's PubSub.
 
-    def _raw_params(self) -> dict[str, Any] | None:
-        pool = getattr(self.sub, "connection_pool", None)
+    def _raw_params(self, client: aioredis.Redis | None = None) -> dict[str, Any] | None:
+        pool = getattr(self.sub if client is None else client, "connection_pool", None)
         if pool is None:
             return None
         kwargs = dict(getattr(pool, "connection_kwargs", {}))
@@ -187,19 +199,9 @@ class RedisLink:
     # -- our own subscriber connection ---------------------------------------------------
 
     async def _raw_session(self, params: dict[str, Any]) -> None:
-        if "path" in params:
-            connect = asyncio.open_unix_connection(params["path"])
-        else:
-            connect = asyncio.open_connection(params["host"], params["port"])
-        reader, writer = await asyncio.wait_for(connect, params["timeout"])
+        reader, writer = await self._raw_connect(params)
         parser = RespParser()
         try:
-            if params["password"]:
-                auth = [params["username"]] if params["username"] else []
-                writer.write(encode_command("AUTH", *auth, params["password"]))
-                reply = await self._raw_reply(reader, parser)
-                if isinstance(reply, RespError):
-                    raise _AuthError(f"AUTH failed: {reply}")
             commands = []
             if self._channels:
                 commands.append(encode_command("SUBSCRIBE", *self._channels))
@@ -324,6 +326,9 @@ class RedisLink:
                     self._sending = False
 
     async def _send(self, batch: list[tuple[str, bytes, bool]]) -> None:
+        if self._pub_params is not None:
+            await self._raw_send(batch)
+            return
         if len(batch) == 1:
             channel, data, sharded = batch[0]
             if sharded:
@@ -338,6 +343,57 @@ class RedisLink:
             else:
                 pipe.publish(channel, data)
         await pipe.execute()
+
+    async def _raw_send(self, batch: list[tuple[str, bytes, bool]]) -> None:
+        """Publish on our own connection: one write, then one integer reply per message."""
+        params = self._pub_params
+        assert params is not None
+        if self._pub_conn is None:
+            reader, writer = await self._raw_connect(params)
+            self._pub_conn = (reader, writer, RespParser())
+        reader, writer, parser = self._pub_conn
+        try:
+            writer.write(
+                b"".join(
+                    encode_command("SPUBLISH" if sharded else "PUBLISH", channel, data)
+                    for channel, data, sharded in batch
+                )
+            )
+            pending = len(batch)
+            while pending:
+                data = await reader.read(1 << 16)
+                if not data:
+                    raise ConnectionResetError("Redis closed the connection")
+                for reply in parser.feed(data):
+                    pending -= 1
+                    if isinstance(reply, RespError):
+                        logger.warning("Redis refused a message: %s", reply)
+        except BaseException:
+            self._pub_conn = None
+            writer.close()
+            raise
+
+    async def _raw_connect(
+        self, params: dict[str, Any]
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """Open (and authenticate) a connection of our own to Redis."""
+        if "path" in params:
+            connect = asyncio.open_unix_connection(params["path"])
+        else:
+            connect = asyncio.open_connection(params["host"], params["port"])
+        reader, writer = await asyncio.wait_for(connect, params["timeout"])
+        if params["password"]:
+            auth = [params["username"]] if params["username"] else []
+            writer.write(encode_command("AUTH", *auth, params["password"]))
+            try:
+                reply = await self._raw_reply(reader, RespParser())
+            except BaseException:
+                writer.close()
+                raise
+            if isinstance(reply, RespError):
+                writer.close()
+                raise _AuthError(f"AUTH failed: {reply}")
+        return reader, writer
 
     @staticmethod
     async def _retry_once(call: Callable[[], Awaitable[Any]]) -> Any:
@@ -374,6 +430,7 @@ class RedisLink:
     async def close(self) -> None:
         """Unsubscribe, drain the publish queue (briefly) and stop the tasks."""
         self._closed = True
+        self._ready.set()  # whoever waits in start() gives up
         try:
             await asyncio.wait_for(self.flush(), 1)
         except TimeoutError:
@@ -386,6 +443,9 @@ class RedisLink:
                 except (asyncio.CancelledError, Exception):
                     pass
         self._reader = self._writer = None
+        if self._pub_conn is not None:
+            self._pub_conn[1].close()
+            self._pub_conn = None
         pubsub, self._pubsub = self._pubsub, None
         if pubsub is not None:
             await _quiet_close(pubsub)
