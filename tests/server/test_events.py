@@ -89,3 +89,25 @@ async def test_async_listeners_run_and_errors_are_logged(caplog: pytest.LogCaptu
             await asyncio.sleep(0)
     messages = "\n".join(str(r.exc_info[1]) for r in caplog.records if r.exc_info)
     assert "boom in async listener" in messages and "boom in sync listener" in messages
+
+
+def test_ack_parameter_detection() -> None:
+    import functools
+
+    from aiosocketio.server.events import Listener
+
+    def plain(a: int) -> None: ...
+    def with_ack(a: int, ack: object = None) -> None: ...
+    def with_callback(*args: object, callback: object = None) -> None: ...
+    def positional_only(ack: object, /) -> None: ...
+
+    class Handler:
+        def method(self, x: int, callback: object = None) -> None: ...
+
+    assert Listener(plain, False).ack_param is None
+    assert Listener(with_ack, False).ack_param == "ack"
+    assert Listener(with_callback, False).ack_param == "callback"
+    assert Listener(positional_only, False).ack_param is None
+    assert Listener(Handler().method, False).ack_param == "callback"
+    assert Listener(functools.partial(with_ack, 1), False).ack_param == "ack"
+    assert Listener(print, False).ack_param is None

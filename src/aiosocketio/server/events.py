@@ -51,6 +51,16 @@ def spawn(awaitable: Awaitable[Any]) -> asyncio.Task[Any]:
 
 def _ack_param(fn: Callable[..., Any]) -> str | None:
     """The name of ``fn``'s ``ack``/``callback`` parameter, if it declares one."""
+    code = getattr(fn, "__code__", None)
+    if code is not None:
+        # fast path for functions and methods (handlers are often defined per connection)
+        names = code.co_varnames[
+            code.co_posonlyargcount : code.co_argcount + code.co_kwonlyargcount
+        ]
+        for name in _ACK_PARAM_NAMES:
+            if name in names:
+                return name
+        return None
     try:
         params = inspect.signature(fn).parameters
     except (TypeError, ValueError):
