@@ -6,16 +6,17 @@ Each test runs over polling only, WebSocket only, and polling upgraded to WebSoc
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import pytest
 
 from aiosocketio.client import Manager, Socket, connect
 from aiosocketio.exceptions import AckTimeout, ConnectionError, LocalProtocolError
-from tests.client.conftest import NodeServer
+from tests.client.conftest import RunningServer
 from tests.support.timeouts import scaled
 
-pytestmark = pytest.mark.interop
+pytestmark = [pytest.mark.interop, pytest.mark.usefixtures("settle")]
 
 
 async def until(predicate: Any, timeout: float = 5.0) -> None:
@@ -28,10 +29,8 @@ async def until(predicate: Any, timeout: float = 5.0) -> None:
         await asyncio.sleep(0.01)
 
 
-async def test_connect_id_and_state(
-    node_server: NodeServer, transport_opts: dict[str, Any]
-) -> None:
-    sock = await connect(node_server.url, **transport_opts)
+async def test_connect_id_and_state(server: RunningServer, transport_opts: dict[str, Any]) -> None:
+    sock = await connect(server.url, **transport_opts)
     try:
         assert sock.connected and not sock.disconnected and sock.active
         assert isinstance(sock.id, str) and len(sock.id) == 20
@@ -44,9 +43,9 @@ async def test_connect_id_and_state(
 
 
 async def test_emit_and_receive_events(
-    node_server: NodeServer, transport_opts: dict[str, Any]
+    server: RunningServer, transport_opts: dict[str, Any]
 ) -> None:
-    sock = await connect(node_server.url, **transport_opts)
+    sock = await connect(server.url, **transport_opts)
     got: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
 
     @sock.on("echo")
@@ -66,8 +65,8 @@ async def test_emit_and_receive_events(
         sock.disconnect()
 
 
-async def test_binary_anywhere(node_server: NodeServer, transport_opts: dict[str, Any]) -> None:
-    sock = await connect(node_server.url, **transport_opts)
+async def test_binary_anywhere(server: RunningServer, transport_opts: dict[str, Any]) -> None:
+    sock = await connect(server.url, **transport_opts)
     try:
         described = await sock.emit_with_ack("describe", b"\x00\x01", "text", bytearray(b"\xff"))
         assert described == [{"bin": [0, 1]}, "text", {"bin": [255]}]
@@ -83,9 +82,9 @@ async def test_binary_anywhere(node_server: NodeServer, transport_opts: dict[str
 
 
 async def test_acks_with_callback_and_await(
-    node_server: NodeServer, transport_opts: dict[str, Any]
+    server: RunningServer, transport_opts: dict[str, Any]
 ) -> None:
-    sock = await connect(node_server.url, **transport_opts)
+    sock = await connect(server.url, **transport_opts)
     try:
         got: asyncio.Future[tuple[Any, ...]] = asyncio.get_running_loop().create_future()
         sock.emit("echo", "a", 1, callback=lambda *args: got.set_result(args))
@@ -97,9 +96,9 @@ async def test_acks_with_callback_and_await(
 
 
 async def test_timeout_rejects_a_missing_ack(
-    node_server: NodeServer, transport_opts: dict[str, Any]
+    server: RunningServer, transport_opts: dict[str, Any]
 ) -> None:
-    sock = await connect(node_server.url, **transport_opts)
+    sock = await connect(server.url, **transport_opts)
     try:
         with pytest.raises(AckTimeout, match="operation has timed out"):
             await sock.timeout(0.2).emit_with_ack("no_ack")
@@ -116,8 +115,8 @@ async def test_timeout_rejects_a_missing_ack(
         sock.disconnect()
 
 
-async def test_ack_timeout_option(node_server: NodeServer, transport_opts: dict[str, Any]) -> None:
-    sock = await connect(node_server.url, ack_timeout=0.2, **transport_opts)
+async def test_ack_timeout_option(server: RunningServer, transport_opts: dict[str, Any]) -> None:
+    sock = await connect(server.url, ack_timeout=0.2, **transport_opts)
     try:
         with pytest.raises(AckTimeout):
             await sock.emit_with_ack("no_ack")
@@ -127,15 +126,15 @@ async def test_ack_timeout_option(node_server: NodeServer, transport_opts: dict[
 
 
 async def test_retries_resend_until_acknowledged(
-    node_server: NodeServer, transport_opts: dict[str, Any]
+    server: RunningServer, transport_opts: dict[str, Any]
 ) -> None:
-    sock = await connect(node_server.url, ack_timeout=0.3, retries=3, **transport_opts)
+    sock = await connect(server.url, ack_timeout=0.3, retries=3, **transport_opts)
     try:
-        marker = f"flaky-{transport_opts['transports']}-{id(sock)}"
+        marker = f"flaky-{uuid.uuid4()}"
         result = await sock.emit_with_ack("flaky", marker)
         assert result == {"value": marker, "n": 2}
-        first = await node_server.proc.wait_for("flaky", marker)
-        second = await node_server.proc.wait_for("flaky", marker)
+        first = await server.wait_for("flaky", marker)
+        second = await server.wait_for("flaky", marker)
         assert (first["n"], second["n"]) == (1, 2)
         # with too few retries the ack finally times out
         with pytest.raises(AckTimeout):
@@ -145,9 +144,9 @@ async def test_retries_resend_until_acknowledged(
 
 
 async def test_retries_keep_emits_in_order(
-    node_server: NodeServer, transport_opts: dict[str, Any]
+    server: RunningServer, transport_opts: dict[str, Any]
 ) -> None:
-    sock = await connect(node_server.url, ack_timeout=2, retries=2, **transport_opts)
+    sock = await connect(server.url, ack_timeout=2, retries=2, **transport_opts)
     try:
         results = await asyncio.gather(*(sock.emit_with_ack("echo", i) for i in range(10)))
         assert results == list(range(10))
@@ -156,9 +155,9 @@ async def test_retries_keep_emits_in_order(
 
 
 async def test_server_acks_are_answered_by_handler_return_values(
-    node_server: NodeServer, transport_opts: dict[str, Any]
+    server: RunningServer, transport_opts: dict[str, Any]
 ) -> None:
-    sock = await connect(node_server.url, **transport_opts)
+    sock = await connect(server.url, **transport_opts)
     answers: asyncio.Queue[Any] = asyncio.Queue()
     sock.on("answer", answers.put_nowait)
 
@@ -185,9 +184,9 @@ async def test_server_acks_are_answered_by_handler_return_values(
 
 
 async def test_on_any_and_on_any_outgoing(
-    node_server: NodeServer, transport_opts: dict[str, Any]
+    server: RunningServer, transport_opts: dict[str, Any]
 ) -> None:
-    sock = await connect(node_server.url, **transport_opts)
+    sock = await connect(server.url, **transport_opts)
     incoming: list[tuple[Any, ...]] = []
     outgoing: list[tuple[Any, ...]] = []
     sock.on_any(lambda *a: incoming.append(a))
@@ -207,8 +206,8 @@ async def test_on_any_and_on_any_outgoing(
         sock.disconnect()
 
 
-async def test_once_off_and_send(node_server: NodeServer, transport_opts: dict[str, Any]) -> None:
-    sock = await connect(node_server.url, **transport_opts)
+async def test_once_off_and_send(server: RunningServer, transport_opts: dict[str, Any]) -> None:
+    sock = await connect(server.url, **transport_opts)
     once: list[Any] = []
     messages: list[Any] = []
     sock.once("tick", once.append)
@@ -232,38 +231,38 @@ async def test_once_off_and_send(node_server: NodeServer, transport_opts: dict[s
 
 
 async def test_volatile_is_dropped_while_disconnected(
-    node_server: NodeServer, transport_opts: dict[str, Any]
+    server: RunningServer, transport_opts: dict[str, Any]
 ) -> None:
-    sock = await connect(node_server.url, wait=False, **transport_opts)
+    sock = await connect(server.url, wait=False, **transport_opts)
     try:
         sock.volatile.emit("record", "volatile-dropped")
         sock.emit("record", "buffered")
         await sock.wait_connected(scaled(5))
-        assert (await node_server.proc.wait_for("record"))["record"] == "buffered"
+        assert (await server.wait_for("record", id=sock.id))["record"] == "buffered"
         await asyncio.sleep(0.3)  # let an upgrade settle so the transport is writable
         sock.volatile.emit("record", "volatile-sent")
-        assert (await node_server.proc.wait_for("record"))["record"] == "volatile-sent"
+        assert (await server.wait_for("record", id=sock.id))["record"] == "volatile-sent"
     finally:
         sock.disconnect()
 
 
 async def test_buffered_emits_are_flushed_in_order(
-    node_server: NodeServer, transport_opts: dict[str, Any]
+    server: RunningServer, transport_opts: dict[str, Any]
 ) -> None:
-    sock = await connect(node_server.url, wait=False, **transport_opts)
+    sock = await connect(server.url, wait=False, **transport_opts)
     try:
         for i in range(20):
             sock.emit("record", i)
         assert len(sock.send_buffer) == 20
         await sock.wait_connected(scaled(5))
-        seen = [(await node_server.proc.wait_for("record"))["record"] for _ in range(20)]
+        seen = [(await server.wait_for("record", id=sock.id))["record"] for _ in range(20)]
         assert seen == list(range(20))
     finally:
         sock.disconnect()
 
 
-async def test_reserved_event_names_are_refused(node_server: NodeServer) -> None:
-    sock = await connect(node_server.url, force_new=True)
+async def test_reserved_event_names_are_refused(server: RunningServer) -> None:
+    sock = await connect(server.url, force_new=True)
     try:
         for name in ("connect", "connect_error", "disconnect", "disconnecting"):
             with pytest.raises(LocalProtocolError):
@@ -273,12 +272,12 @@ async def test_reserved_event_names_are_refused(node_server: NodeServer) -> None
 
 
 async def test_namespaces_share_one_connection(
-    node_server: NodeServer, transport_opts: dict[str, Any]
+    server: RunningServer, transport_opts: dict[str, Any]
 ) -> None:
     opts = {k: v for k, v in transport_opts.items() if k != "force_new"}
-    main = await connect(node_server.url, **opts)
-    chat = await connect(node_server.url + "/chat", **opts)
-    admin = await connect(node_server.url + "/admin", auth={"token": "secret"}, **opts)
+    main = await connect(server.url, **opts)
+    chat = await connect(server.url + "/chat", **opts)
+    admin = await connect(server.url + "/admin", auth={"token": "secret"}, **opts)
     try:
         assert main.io is chat.io is admin.io
         assert await chat.emit_with_ack("echo", "c") == "c"
@@ -286,7 +285,7 @@ async def test_namespaces_share_one_connection(
         chat.disconnect()
         assert main.connected and admin.connected
         assert await main.emit_with_ack("echo", "m") == "m"
-        separate = await connect(node_server.url + "/chat", multiplex=False, **opts)
+        separate = await connect(server.url + "/chat", multiplex=False, **opts)
         assert separate.io is not main.io
         separate.disconnect()
     finally:
@@ -296,10 +295,10 @@ async def test_namespaces_share_one_connection(
 
 
 async def test_auth_query_and_headers(
-    node_server: NodeServer, transport_opts: dict[str, Any]
+    server: RunningServer, transport_opts: dict[str, Any]
 ) -> None:
     sock = await connect(
-        node_server.url + "/admin?from=url",
+        server.url + "/admin?from=url",
         auth={"token": "secret", "n": 1},
         query={"room": "lobby"},
         extra_headers={"X-Custom": "hello"},
@@ -315,16 +314,14 @@ async def test_auth_query_and_headers(
 
 
 async def test_connect_error_carries_the_middleware_message_and_data(
-    node_server: NodeServer, transport_opts: dict[str, Any]
+    server: RunningServer, transport_opts: dict[str, Any]
 ) -> None:
     with pytest.raises(ConnectionError) as info:
-        await connect(node_server.url + "/admin", auth={"token": "nope"}, **transport_opts)
+        await connect(server.url + "/admin", auth={"token": "nope"}, **transport_opts)
     assert info.value.message == "not authorized"
     assert info.value.data == {"content": "Please retry later", "token": "nope"}
 
-    sock = await connect(
-        node_server.url + "/admin", auth={"token": "bad"}, wait=False, **transport_opts
-    )
+    sock = await connect(server.url + "/admin", auth={"token": "bad"}, wait=False, **transport_opts)
     errors: asyncio.Queue[ConnectionError] = asyncio.Queue()
     sock.on("connect_error", errors.put_nowait)
     err = await asyncio.wait_for(errors.get(), scaled(5))
@@ -337,13 +334,13 @@ async def test_connect_error_carries_the_middleware_message_and_data(
     sock.disconnect()
 
 
-async def test_unknown_namespace(node_server: NodeServer) -> None:
+async def test_unknown_namespace(server: RunningServer) -> None:
     with pytest.raises(ConnectionError, match="Invalid namespace"):
-        await connect(node_server.url + "/nowhere", force_new=True)
+        await connect(server.url + "/nowhere", force_new=True)
 
 
 async def test_auth_callable_sync_and_async(
-    node_server: NodeServer, transport_opts: dict[str, Any]
+    server: RunningServer, transport_opts: dict[str, Any]
 ) -> None:
     calls: list[int] = []
 
@@ -351,19 +348,18 @@ async def test_auth_callable_sync_and_async(
         calls.append(1)
         return {"token": "secret", "call": len(calls)}
 
-    sock = await connect(node_server.url + "/admin", auth=auth, **transport_opts)
+    sock = await connect(server.url + "/admin", auth=auth, **transport_opts)
     try:
         assert (await sock.emit_with_ack("whoami"))["auth"] == {"token": "secret", "call": 1}
     finally:
         sock.disconnect()
-    sock2 = await connect(
-        node_server.url + "/admin", auth=lambda: {"token": "secret"}, **transport_opts
-    )
+    sock2 = await connect(server.url + "/admin", auth=lambda: {"token": "secret"}, **transport_opts)
     sock2.disconnect()
 
 
-async def test_disconnect_reasons(node_server: NodeServer, transport_opts: dict[str, Any]) -> None:
-    sock = await connect(node_server.url, **transport_opts)
+async def test_disconnect_reasons(server: RunningServer, transport_opts: dict[str, Any]) -> None:
+    sock = await connect(server.url, **transport_opts)
+    first_id = sock.id
     reasons: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
     sock.on("disconnect", lambda *a: reasons.put_nowait(a))
     sock.emit("server_disconnect")
@@ -375,23 +371,22 @@ async def test_disconnect_reasons(node_server: NodeServer, transport_opts: dict[
 
     sock.connect()  # manual reconnection, as the docs advise
     await sock.wait_connected(scaled(5))
+    second_id = sock.id
     one_arg: list[str] = []
     sock.on("disconnect", lambda reason: one_arg.append(reason))
     sock.disconnect()
     assert (await asyncio.wait_for(reasons.get(), scaled(5)))[0] == "io client disconnect"
     assert one_arg == ["io client disconnect"]
-    assert (await node_server.proc.wait_for("disconnect"))[
-        "disconnect"
-    ] == "server namespace disconnect"
-    assert (await node_server.proc.wait_for("disconnect"))[
-        "disconnect"
-    ] == "client namespace disconnect"
+    first = await server.wait_for("disconnect", id=first_id)
+    assert first["disconnect"] == "server namespace disconnect"
+    second = await server.wait_for("disconnect", id=second_id)
+    assert second["disconnect"] == "client namespace disconnect"
 
 
 async def test_transport_close_reconnects(
-    node_server: NodeServer, transport_opts: dict[str, Any]
+    server: RunningServer, transport_opts: dict[str, Any]
 ) -> None:
-    sock = await connect(node_server.url, reconnection_delay=0.05, **transport_opts)
+    sock = await connect(server.url, reconnection_delay=0.05, **transport_opts)
     events: list[Any] = []
     sock.io.on("reconnect_attempt", lambda n: events.append(("attempt", n)))
     sock.io.on("reconnect", lambda n: events.append(("reconnect", n)))
@@ -412,9 +407,9 @@ async def test_transport_close_reconnects(
 
 
 async def test_pending_acks_are_rejected_on_disconnect(
-    node_server: NodeServer, transport_opts: dict[str, Any]
+    server: RunningServer, transport_opts: dict[str, Any]
 ) -> None:
-    sock = await connect(node_server.url, reconnection=False, **transport_opts)
+    sock = await connect(server.url, reconnection=False, **transport_opts)
     pending = asyncio.ensure_future(sock.timeout(10).emit_with_ack("no_ack"))
     await asyncio.sleep(0.1)
     sock.emit("close_engine")
@@ -426,8 +421,8 @@ async def test_pending_acks_are_rejected_on_disconnect(
     sock.disconnect()
 
 
-async def test_manual_manager(node_server: NodeServer) -> None:
-    manager = Manager(node_server.url, auto_connect=False, reconnection=False)
+async def test_manual_manager(server: RunningServer) -> None:
+    manager = Manager(server.url, auto_connect=False, reconnection=False)
     assert manager.ready_state == "closed"
     opened: list[bool] = []
     manager.on("open", lambda: opened.append(True))
@@ -440,8 +435,8 @@ async def test_manual_manager(node_server: NodeServer) -> None:
     assert not sock.connected and manager.ready_state == "closed"
 
 
-async def test_upgrade_happens_and_remember_upgrade(node_server: NodeServer) -> None:
-    sock = await connect(node_server.url, force_new=True)
+async def test_upgrade_happens_and_remember_upgrade(server: RunningServer) -> None:
+    sock = await connect(server.url, force_new=True)
     try:
         await until(
             lambda: sock.io.engine is not None and sock.io.engine.transport_name == "websocket"
@@ -449,7 +444,7 @@ async def test_upgrade_happens_and_remember_upgrade(node_server: NodeServer) -> 
         assert await sock.emit_with_ack("transport") == "websocket"
     finally:
         sock.disconnect()
-    remembered = await connect(node_server.url, force_new=True, remember_upgrade=True)
+    remembered = await connect(server.url, force_new=True, remember_upgrade=True)
     try:
         assert remembered.io.engine is not None
         assert remembered.io.engine.transport_name == "websocket"
@@ -458,8 +453,8 @@ async def test_upgrade_happens_and_remember_upgrade(node_server: NodeServer) -> 
         remembered.disconnect()
 
 
-async def test_no_upgrade_when_disabled(node_server: NodeServer) -> None:
-    sock = await connect(node_server.url, force_new=True, upgrade=False)
+async def test_no_upgrade_when_disabled(server: RunningServer) -> None:
+    sock = await connect(server.url, force_new=True, upgrade=False)
     try:
         await asyncio.sleep(0.3)
         assert await sock.emit_with_ack("transport") == "polling"
@@ -468,9 +463,9 @@ async def test_no_upgrade_when_disabled(node_server: NodeServer) -> None:
 
 
 async def test_burst_of_server_events_arrives_in_order(
-    node_server: NodeServer, transport_opts: dict[str, Any]
+    server: RunningServer, transport_opts: dict[str, Any]
 ) -> None:
-    sock = await connect(node_server.url, **transport_opts)
+    sock = await connect(server.url, **transport_opts)
     got: list[int] = []
     sock.on("burst", got.append)
     try:

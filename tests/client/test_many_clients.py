@@ -8,16 +8,16 @@ import time
 import pytest
 
 from aiosocketio.client import Socket, connect
-from tests.client.conftest import NodeServer
+from tests.client.conftest import RunningServer
 from tests.support.timeouts import scaled
 
-pytestmark = pytest.mark.interop
+pytestmark = [pytest.mark.interop, pytest.mark.usefixtures("settle")]
 
 CLIENTS = 1000
 BATCH = 100  # connect in batches: stay well under the listen backlog
 
 
-async def test_a_thousand_websocket_clients(node_server: NodeServer) -> None:
+async def test_a_thousand_websocket_clients(server: RunningServer) -> None:
     started = time.monotonic()
     sockets: list[Socket] = []
     try:
@@ -25,7 +25,7 @@ async def test_a_thousand_websocket_clients(node_server: NodeServer) -> None:
             batch = await asyncio.wait_for(
                 asyncio.gather(
                     *(
-                        connect(node_server.url, transports=["websocket"], force_new=True)
+                        connect(server.url, transports=["websocket"], force_new=True)
                         for _ in range(BATCH)
                     )
                 ),
@@ -45,10 +45,10 @@ async def test_a_thousand_websocket_clients(node_server: NodeServer) -> None:
     assert time.monotonic() - started < scaled(60)
 
 
-async def test_two_hundred_polling_clients_share_nothing(node_server: NodeServer) -> None:
+async def test_two_hundred_polling_clients_share_nothing(server: RunningServer) -> None:
     sockets = await asyncio.wait_for(
         asyncio.gather(
-            *(connect(node_server.url, transports=["polling"], force_new=True) for _ in range(200))
+            *(connect(server.url, transports=["polling"], force_new=True) for _ in range(200))
         ),
         scaled(30),
     )

@@ -9,17 +9,17 @@ import pytest
 
 from aiosocketio.client import connect
 from aiosocketio.exceptions import ConnectionError
-from tests.client.conftest import NodeServer, start_node_server
+from tests.client.conftest import RunningServer, start_server
 from tests.support.timeouts import scaled
 
-pytestmark = pytest.mark.interop
+pytestmark = [pytest.mark.interop, pytest.mark.usefixtures("settle")]
 
 
 async def test_offline_buffer_is_delivered_once_and_in_order_after_a_restart(
-    transport_opts: dict[str, Any],
+    server_kind: str, transport_opts: dict[str, Any]
 ) -> None:
-    first = await start_node_server()
-    server: NodeServer | None = first
+    first = await start_server(server_kind)
+    server: RunningServer | None = first
     port = first.port
     sock = await connect(
         first.url,
@@ -39,10 +39,10 @@ async def test_offline_buffer_is_delivered_once_and_in_order_after_a_restart(
         sock.io.on(name, lambda arg=None, name=name: manager_events.append((name, arg)))
     try:
         sock.emit("record", "before")
-        assert (await first.proc.wait_for("record"))["record"] == "before"
+        assert (await first.wait_for("record", id=sock.id))["record"] == "before"
         await asyncio.sleep(0.2)  # let the upgrade (if any) finish
 
-        await first.proc.stop()  # kill the server process (ours, by PID)
+        first.stop()  # kill the server process (ours, by PID)
         server = None
         reason = await asyncio.wait_for(disconnects.get(), scaled(10))
         assert reason in ("transport close", "transport error")
@@ -55,16 +55,15 @@ async def test_offline_buffer_is_delivered_once_and_in_order_after_a_restart(
         assert any(name == "reconnect_error" for name, _ in manager_events)
         assert connect_errors, "each failed attempt reports connect_error"
 
-        second = server = await start_node_server(port)
+        second = server = await start_server(server_kind, port)
         await asyncio.wait_for(connects.get(), scaled(10))
         assert sock.connected
-        got = [(await second.proc.wait_for("record"))["record"] for _ in range(10)]
+        got = [(await second.wait_for("record", id=sock.id))["record"] for _ in range(10)]
         assert got == list(range(10))
         # nothing more: no duplicate, and the volatile packet was dropped
         assert await sock.emit_with_ack("echo", "sync") == "sync"
         await asyncio.sleep(0.1)
-        while not second.proc.lines.empty():
-            line = second.proc.lines.get_nowait()
+        for line in second.drain():
             assert "record" not in line, line
         attempts = [arg for name, arg in manager_events if name == "reconnect_attempt"]
         assert attempts == list(range(1, len(attempts) + 1))
@@ -72,11 +71,11 @@ async def test_offline_buffer_is_delivered_once_and_in_order_after_a_restart(
     finally:
         sock.disconnect()
         if server is not None:
-            await server.proc.stop()
+            server.stop()
 
 
-async def test_reconnection_attempts_limit_gives_reconnect_failed() -> None:
-    server = await start_node_server()
+async def test_reconnection_attempts_limit_gives_reconnect_failed(server_kind: str) -> None:
+    server = await start_server(server_kind)
     sock = await connect(
         server.url,
         force_new=True,
@@ -89,7 +88,7 @@ async def test_reconnection_attempts_limit_gives_reconnect_failed() -> None:
     sock.io.on("reconnect_attempt", attempts.append)
     sock.io.on("reconnect_failed", lambda: failed.set_result(None))
     try:
-        await server.proc.stop()
+        server.stop()
         await asyncio.wait_for(failed, scaled(10))
         assert attempts == [1, 2]
         assert not sock.connected
@@ -97,8 +96,8 @@ async def test_reconnection_attempts_limit_gives_reconnect_failed() -> None:
         sock.disconnect()
 
 
-async def test_no_reconnection_when_disabled() -> None:
-    server = await start_node_server()
+async def test_no_reconnection_when_disabled(server_kind: str) -> None:
+    server = await start_server(server_kind)
     sock = await connect(server.url, force_new=True, reconnection=False)
     reasons: asyncio.Queue[str] = asyncio.Queue()
     sock.on("disconnect", reasons.put_nowait)
@@ -111,14 +110,14 @@ async def test_no_reconnection_when_disabled() -> None:
         assert attempts == [] and not sock.connected
     finally:
         sock.disconnect()
-        await server.proc.stop()
+        server.stop()
 
 
-async def test_first_connection_refused_then_server_comes_up() -> None:
+async def test_first_connection_refused_then_server_comes_up(server_kind: str) -> None:
     # find a free port, then start the server there only after the client began trying
-    probe = await start_node_server()
+    probe = await start_server(server_kind)
     port = probe.port
-    await probe.proc.stop()
+    probe.stop()
     sock = await connect(
         f"http://127.0.0.1:{port}",
         wait=False,
@@ -131,10 +130,10 @@ async def test_first_connection_refused_then_server_comes_up() -> None:
     sock.emit("record", "early")
     await asyncio.sleep(0.3)
     assert errors and not sock.connected
-    server = await start_node_server(port)
+    server = await start_server(server_kind, port)
     try:
         await sock.wait_connected(scaled(10))
-        assert (await server.proc.wait_for("record"))["record"] == "early"
+        assert (await server.wait_for("record"))["record"] == "early"
     finally:
         sock.disconnect()
-        await server.proc.stop()
+        server.stop()

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import ssl
 import subprocess
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from aiosocketio.client import connect
+from aiosocketio.client.engine import wait_closing
 from aiosocketio.exceptions import ConnectionError
 from aiosocketio.io.client_transports import Endpoint, HttpConnection, TransportError
-from tests.client.conftest import NodeServer, start_node_server
+from tests.client.conftest import RunningServer, ServerProcess
+
+pytestmark = pytest.mark.usefixtures("settle")
 
 
 @pytest.fixture(scope="module")
@@ -36,30 +40,41 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return key, cert
 
 
+@pytest.fixture(scope="module")
+def tls_servers(certificate: tuple[Path, Path]) -> Iterator[dict[str, ServerProcess]]:
+    servers: dict[str, ServerProcess] = {}
+    yield servers
+    for srv in servers.values():
+        srv.stop()
+
+
 @pytest.fixture
-async def tls_node_server(certificate: tuple[Path, Path]) -> AsyncIterator[NodeServer]:
-    key, cert = certificate
-    server = await start_node_server(env={"TLS_KEY": str(key), "TLS_CERT": str(cert)})
-    try:
-        yield server
-    finally:
-        await server.proc.stop()
+def tls_server(
+    certificate: tuple[Path, Path], server_kind: str, tls_servers: dict[str, ServerProcess]
+) -> ServerProcess:
+    """An HTTPS server of this kind with the self-signed certificate (one per module)."""
+    srv = tls_servers.get(server_kind)
+    if srv is None or not srv.alive:
+        key, cert = certificate
+        env = {"TLS_KEY": str(key), "TLS_CERT": str(cert)}
+        srv = tls_servers[server_kind] = ServerProcess(server_kind, env=env)
+    return srv
 
 
 @pytest.mark.interop
 async def test_tls_is_verified_by_default(
-    tls_node_server: NodeServer, transport_opts: dict[str, Any]
+    tls_server: RunningServer, transport_opts: dict[str, Any]
 ) -> None:
-    url = f"https://127.0.0.1:{tls_node_server.port}"
+    url = f"https://127.0.0.1:{tls_server.port}"
     with pytest.raises(ConnectionError):
         await connect(url, reconnection=False, **transport_opts)
 
 
 @pytest.mark.interop
 async def test_tls_with_verification_off(
-    tls_node_server: NodeServer, transport_opts: dict[str, Any]
+    tls_server: RunningServer, transport_opts: dict[str, Any]
 ) -> None:
-    url = f"https://127.0.0.1:{tls_node_server.port}"
+    url = f"https://127.0.0.1:{tls_server.port}"
     sock = await connect(url, ssl_verify=False, **transport_opts)
     try:
         assert await sock.emit_with_ack("echo", b"\x01", "tls") == (b"\x01", "tls")
@@ -69,10 +84,10 @@ async def test_tls_with_verification_off(
 
 @pytest.mark.interop
 async def test_tls_with_a_trusted_ca(
-    tls_node_server: NodeServer, certificate: tuple[Path, Path]
+    tls_server: RunningServer, certificate: tuple[Path, Path]
 ) -> None:
     ctx = ssl.create_default_context(cafile=str(certificate[1]))
-    sock = await connect(f"wss://127.0.0.1:{tls_node_server.port}", ssl_context=ctx, force_new=True)
+    sock = await connect(f"wss://127.0.0.1:{tls_server.port}", ssl_context=ctx, force_new=True)
     try:
         assert await sock.emit_with_ack("echo", 1) == 1
     finally:
@@ -82,9 +97,12 @@ async def test_tls_with_a_trusted_ca(
 Handler = Callable[[bytes], Awaitable[bytes]]
 
 
-async def serve(answer: Handler) -> tuple[asyncio.Server, Endpoint, list[bytes]]:
+@contextlib.asynccontextmanager
+async def serving(answer: Handler) -> AsyncIterator[tuple[Endpoint, list[bytes]]]:
     """A raw HTTP server: ``answer(request_head)`` gives the whole response bytes."""
     heads: list[bytes] = []
+    tasks: set[asyncio.Task[None]] = set()
+    writers: list[asyncio.StreamWriter] = []
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -98,9 +116,25 @@ async def serve(answer: Handler) -> tuple[asyncio.Server, Endpoint, list[bytes]]
         finally:
             writer.close()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        task = asyncio.ensure_future(handle(reader, writer))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    return server, Endpoint(False, "127.0.0.1", port, "/socket.io/"), heads
+    try:
+        yield Endpoint(False, "127.0.0.1", port, "/socket.io/"), heads
+    finally:
+        server.close()
+        for task in list(tasks):
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for writer in writers:
+            writer.close()
+        await server.wait_closed()
+        await asyncio.sleep(0.01)  # let the closed transports release their sockets
 
 
 def chunked(body: bytes, size: int = 7) -> bytes:
@@ -126,8 +160,7 @@ async def test_chunked_gzip_and_keep_alive() -> None:
             + chunked(gzip.compress(payload))
         )
 
-    server, endpoint, heads = await serve(answer)
-    try:
+    async with serving(answer) as (endpoint, heads):
         conn = await HttpConnection.open(endpoint, None)
         first = await conn.request("GET", "/socket.io/?EIO=4")
         assert first.status == 200 and first.body == payload
@@ -136,9 +169,6 @@ async def test_chunked_gzip_and_keep_alive() -> None:
         assert len(heads) == 2  # the same connection served both
         assert b"accept-encoding: gzip, deflate" in heads[0]
         conn.close()
-    finally:
-        server.close()
-        await server.wait_closed()
 
 
 async def test_connection_close_and_bad_responses_fail_cleanly() -> None:
@@ -147,8 +177,7 @@ async def test_connection_close_and_bad_responses_fail_cleanly() -> None:
             return b"NOT HTTP AT ALL\r\n\r\n"
         return b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok"
 
-    server, endpoint, _ = await serve(answer)
-    try:
+    async with serving(answer) as (endpoint, _):
         conn = await HttpConnection.open(endpoint, None)
         resp = await conn.request("POST", "/x", body=b"1")
         assert resp.body == b"ok"
@@ -159,15 +188,12 @@ async def test_connection_close_and_bad_responses_fail_cleanly() -> None:
         conn2 = await HttpConnection.open(endpoint, None)
         with pytest.raises(TransportError):
             await conn2.request("GET", "/garbage")
-    finally:
-        server.close()
-        await server.wait_closed()
+        conn2.close()
 
 
 async def test_refused_connection_is_a_transport_error() -> None:
-    server, endpoint, _ = await serve(lambda head: asyncio.sleep(0, b""))
-    server.close()
-    await server.wait_closed()
+    async with serving(lambda head: asyncio.sleep(0, b"")) as (endpoint, _):
+        pass
     with pytest.raises(TransportError):
         await HttpConnection.open(endpoint, None)
 
@@ -180,24 +206,30 @@ async def test_handshake_refusal_is_a_connect_error() -> None:
             b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body
         )
 
-    server, endpoint, _ = await serve(answer)
-    try:
+    async with serving(answer) as (endpoint, _):
         with pytest.raises(ConnectionError) as info:
             await connect(f"http://127.0.0.1:{endpoint.port}", reconnection=False, force_new=True)
         assert info.value.message == "xhr poll error"
         assert "400" in str(info.value.data)
-    finally:
-        server.close()
-        await server.wait_closed()
+        await wait_closing()
 
 
-async def test_connect_timeout(node_server: NodeServer) -> None:
-    # Node's HTTP server never answers outside its Engine.IO path: the handshake times out
-    sock = await connect(
-        node_server.url, path="/nope/", timeout=0.3, reconnection=False, force_new=True, wait=False
-    )
-    errors: asyncio.Queue[ConnectionError] = asyncio.Queue()
-    sock.on("connect_error", errors.put_nowait)
-    err = await asyncio.wait_for(errors.get(), 5)
-    assert err.message == "timeout"
-    sock.disconnect()
+async def test_connect_timeout() -> None:
+    async def never(head: bytes) -> bytes:
+        await asyncio.sleep(30)
+        return b""
+
+    async with serving(never) as (endpoint, _):
+        sock = await connect(
+            f"http://127.0.0.1:{endpoint.port}",
+            timeout=0.3,
+            reconnection=False,
+            force_new=True,
+            wait=False,
+        )
+        errors: asyncio.Queue[ConnectionError] = asyncio.Queue()
+        sock.on("connect_error", errors.put_nowait)
+        err = await asyncio.wait_for(errors.get(), 5)
+        assert err.message == "timeout"
+        sock.disconnect()
+        await wait_closing()

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from aiosocketio.client import connect
 from tests.client.fake_server import FakeWebSocketPeer, accept_namespace, fake_websocket_server
 from tests.support.timeouts import scaled
+
+pytestmark = pytest.mark.usefixtures("settle")
 
 
 async def test_no_ping_closes_with_ping_timeout() -> None:

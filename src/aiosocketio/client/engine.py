@@ -35,7 +35,7 @@ from aiosocketio.io.client_transports import (
     WebSocketConnection,
 )
 
-__all__ = ["EngineConnection"]
+__all__ = ["EngineConnection", "wait_closing"]
 
 logger = logging.getLogger("aiosocketio.engineio")
 
@@ -44,6 +44,24 @@ _prior_websocket_success = False
 
 # Closing POSTs still running (a strong reference keeps each task alive).
 _closing_tasks: set[asyncio.Task[None]] = set()
+
+
+async def wait_closing() -> None:
+    """Wait until every connection closed in this process has finished its closing I/O.
+
+    ``close()`` is synchronous, like socket.io-client's; over polling the last packets and
+    the close packet still travel in a final POST. Await this (or
+    :meth:`aiosocketio.client.Manager.wait_closed`) before stopping the event loop.
+    """
+    loop = asyncio.get_running_loop()
+    while True:
+        pending = [t for t in _closing_tasks if t.get_loop() is loop and not t.done()]
+        if not pending:
+            break
+        await asyncio.gather(*pending, return_exceptions=True)
+    # transports closed during the last tick need one more to release their sockets
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
 
 
 def _timestamp() -> str:
@@ -388,9 +406,11 @@ class EngineConnection:
                 await asyncio.shield(self._post_task)
             if self._closed or self.session.state != "open":
                 raise TransportError("probe error", "closed during upgrade")
-        except (TransportError, TimeoutError) as exc:
-            logger.debug("upgrade failed: %s", exc)
+        except BaseException as exc:
             ws.abort()
+            if not isinstance(exc, (TransportError, TimeoutError)):
+                raise  # cancelled: the connection is closing
+            logger.debug("upgrade failed: %s", exc)
             if self._pausing and not self._closed:
                 self._pausing = False
                 self.session.resume()
@@ -400,6 +420,8 @@ class EngineConnection:
         finally:
             self._probe_task = None
         ws.attach(self._on_ws_message, self._on_ws_close)
+        if self._closed:  # the probe connection dropped at the last moment
+            return
         ws.send([encode_packet(Packet(PacketType.UPGRADE))])
         self._ws = ws
         self.transport_name = "websocket"

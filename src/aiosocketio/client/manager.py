@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from aiosocketio.client.backoff import Backoff
-from aiosocketio.client.engine import EngineConnection
+from aiosocketio.client.engine import EngineConnection, wait_closing
 from aiosocketio.client.events import EventEmitter
 from aiosocketio.client.socket import AuthOption, Socket
 from aiosocketio.codec import JSONCodec
@@ -313,6 +313,11 @@ class Manager(EventEmitter):
         self._close()
 
     close = disconnect
+
+    async def wait_closed(self) -> None:
+        """Wait until the closing I/O of closed connections is done (the final POST of a
+        polling connection carries the last packets and the close packet)."""
+        await wait_closing()
 
     def _reconnect(self) -> None:
         if self.reconnecting or self._skip_reconnect:

@@ -316,7 +316,7 @@ class WebSocketConnection(asyncio.Protocol):
             if proto is not None:
                 proto.abort()
             raise TransportError("websocket error", exc) from exc
-        except TransportError:
+        except BaseException:  # TransportError, or cancelled mid-handshake
             if proto is not None:
                 proto.abort()
             raise
@@ -427,12 +427,13 @@ class WebSocketConnection(asyncio.Protocol):
         if self._closed:
             return
         self._closed = True
+        # remembered for a later attach(): the upgrade hands the connection from the
+        # probe's callbacks to the engine's, and a loss in between must not be missed
+        self._lost_reason = (reason, description)
         callback = self.on_close
         self.on_close = None
         if callback is not None:
             callback(reason, description)
-        else:
-            self._lost_reason = (reason, description)
 
     def attach(
         self,
@@ -448,7 +449,6 @@ class WebSocketConnection(asyncio.Protocol):
             on_message(data)
         lost = self._lost_reason
         if lost is not None:
-            self._lost_reason = None
             self.on_close = None
             on_close(*lost)
 

@@ -29,7 +29,7 @@ function setup(socket) {
     if (cb) cb(...args);
     else socket.emit("echo", ...args);
   });
-  socket.on("record", (value) => log({ record: value, nsp: socket.nsp.name }));
+  socket.on("record", (value) => log({ record: value, id: socket.id, nsp: socket.nsp.name }));
   socket.on("no_ack", () => {});
   socket.on("flaky", (value, cb) => {
     const n = (seen.get(value) || 0) + 1;
@@ -71,7 +71,7 @@ function setup(socket) {
   socket.on("server_disconnect", () => socket.disconnect());
   socket.on("close_engine", () => socket.conn.close());
   socket.on("transport", (cb) => cb(socket.conn.transport.name));
-  socket.on("disconnect", (reason) => log({ disconnect: reason, nsp: socket.nsp.name }));
+  socket.on("disconnect", (reason) => log({ disconnect: reason, id: socket.id, nsp: socket.nsp.name }));
   socket.onAny((event) => {
     if (event === "any") log({ any: true });
   });
