@@ -122,6 +122,8 @@ class RedisAdapter(Adapter):
     ) -> None:
         super().__init__(nsp)
         self.uid = uid2(6)
+        # a broadcast we published starts with these bytes: [uid, ... as a fixarray of 3
+        self._own_prefix = pack([self.uid, None, None])[:-2]
         self.requests_timeout = requests_timeout
         self.publish_on_specific_response_channel = publish_on_specific_response_channel
         name = nsp.name
@@ -195,6 +197,8 @@ class RedisAdapter(Adapter):
         room = channel[len(self.channel) : -1]
         if room and room not in self.rooms:
             return
+        if data.startswith(self._own_prefix):
+            return  # our own broadcast, back through the pattern subscription
         message = unpack(data)
         if not isinstance(message, list) or len(message) < 3:
             raise RemoteProtocolError("a broadcast is [uid, packet, opts]")
