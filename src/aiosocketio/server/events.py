@@ -99,25 +99,26 @@ def call_listener(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return result
 
 
+_NO_EVENTS: dict[str, tuple[Listener, ...]] = {}
+_NO_ONCE: set[str] = set()
+
+
 class EventEmitter:
     """Mixin: named listeners with the call form and the decorator form."""
 
     # event -> listeners; the tuples are replaced, never mutated, so dispatching needs no
     # snapshot copy. ``_once_events`` names the events that have ``once`` listeners.
-    _events: dict[str, tuple[Listener, ...]]
-    _once_events: set[str]
+    # Until the first listener is added, both point to shared empty containers that are
+    # never mutated (so emitting an event nobody listens to costs one dict lookup).
+    _events: dict[str, tuple[Listener, ...]] = _NO_EVENTS
+    _once_events: set[str] = _NO_ONCE
 
     def _listeners_of(self, event: str) -> tuple[Listener, ...]:
-        try:
-            events = self._events
-        except AttributeError:
-            return ()
-        return events.get(event, ())
+        return self._events.get(event, ())
 
     def _add_listener(self, event: str, fn: Callable[..., Any], once: bool, prepend: bool) -> None:
-        try:
-            events = self._events
-        except AttributeError:
+        events = self._events
+        if events is _NO_EVENTS:
             events = self._events = {}
             self._once_events = set()
         listener = Listener(fn, once)
@@ -160,9 +161,8 @@ class EventEmitter:
 
     def off(self, event: str | None = None, handler: Callable[..., Any] | None = None) -> None:
         """Remove ``handler`` from ``event``, every handler of ``event``, or every handler."""
-        try:
-            events = self._events
-        except AttributeError:
+        events = self._events
+        if events is _NO_EVENTS:
             return
         if event is None:
             events.clear()
@@ -191,10 +191,7 @@ class EventEmitter:
 
     def _take_listeners(self, event: str) -> tuple[Listener, ...]:
         """``event``'s listeners (an immutable snapshot); ``once`` listeners are removed."""
-        try:
-            events = self._events
-        except AttributeError:
-            return ()
+        events = self._events
         lst = events.get(event, ())
         if lst and event in self._once_events:
             self._once_events.discard(event)

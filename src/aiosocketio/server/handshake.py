@@ -11,6 +11,17 @@ if TYPE_CHECKING:
 
 __all__ = ["Handshake"]
 
+_last_date: tuple[int, str] = (0, "")
+
+
+def _date_string(second: int) -> str:
+    """JavaScript's ``Date.toString()`` form of ``second``, computed once per second."""
+    global _last_date
+    if _last_date[0] != second:
+        text = time.strftime("%a %b %d %Y %H:%M:%S GMT%z (%Z)", time.localtime(second))
+        _last_date = (second, text)
+    return _last_date[1]
+
 
 @dataclass(slots=True)
 class Handshake:
@@ -45,7 +56,7 @@ class Handshake:
         now = time.time()
         return cls(
             headers=dict(request.headers),
-            time=time.strftime("%a %b %d %Y %H:%M:%S GMT%z (%Z)", time.localtime(now)),
+            time=_date_string(int(now)),
             address=conn.remote_address,
             xdomain="origin" in request.headers,
             secure=request.secure,
