@@ -170,3 +170,28 @@ def test_adapters_of_namespaces_made_before_the_loop_are_initialised_later() -> 
 
     asyncio.run(first_connection())
     assert inits[:2] == ["/", "/early"] and "/late" in inits and "/dyn-1" in inits
+
+
+async def test_custom_json_codec() -> None:
+    import json as std_json
+
+    class StdCodec:
+        def __init__(self) -> None:
+            self.dumped = 0
+
+        def dumps(self, obj: Any) -> str:
+            self.dumped += 1
+            return std_json.dumps(obj, separators=(",", ":"))
+
+        def loads(self, data: str | bytes) -> Any:
+            return std_json.loads(data)
+
+    codec = StdCodec()
+    io = Server(json=codec)
+    io.on("connection", lambda s: s.on("echo", lambda x: x))
+    conn, answer = await connect_client(io)
+    assert answer.type == PacketType.CONNECT
+    conn.inject(event("/", "echo", {"k": [1, 2]}, id=1))
+    await settle()
+    assert conn.raw[-1] == '31[{"k":[1,2]}]'
+    assert codec.dumped >= 2
