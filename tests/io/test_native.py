@@ -760,3 +760,28 @@ async def test_upgrade_pipelined_behind_a_pending_poll(
     assert head.startswith(b"HTTP/1.1 101 ")
     assert await asyncio.wait_for(reader.readexactly(7), 5) == b"\x81\x05after"
     writer.close()
+
+
+async def test_stalled_body_is_cut_by_the_idle_timer(engine: FakeEngine) -> None:
+    srv = NativeServer(engine, idle_timeout=0.2)
+    await srv.listen("127.0.0.1", 0)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+        writer.write(b"POST /engine.io/ HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc")
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+        writer.close()
+        assert engine.requests == []
+    finally:
+        srv.close()
+        await srv.wait_closed()
+
+
+async def test_413_lets_the_client_finish_sending(server: NativeServer) -> None:
+    body = b"4" + b"x" * 300_000
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(post("/engine.io/", body))
+    await writer.drain()  # the whole body goes out: no reset while we send
+    status, headers, answer = await read_response(reader)
+    assert (status, answer) == (413, b"too big") and headers["connection"] == "close"
+    assert await asyncio.wait_for(reader.read(), 5) == b""  # then a clean close
+    writer.close()

@@ -52,6 +52,7 @@ IDLE_TIMEOUT = 60.0
 APP_MAX_BODY = 16 * 1024 * 1024
 MAX_PIPELINE = 64
 MAX_HEAD_SIZE = 16 * 1024  # Node's default maxHeaderSize
+DISCARD_LIMIT = 64 * 1024 * 1024  # bytes of a refused (413) body read before dropping
 
 _STATUS_LINES: dict[int, bytes] = {}
 
@@ -281,13 +282,16 @@ class HttpConnection(asyncio.Protocol):
         "_body",
         "_body_limit",
         "_body_size",
+        "_close_after_discard",
         "_closing",
         "_deferred_upgrade",
+        "_discarding",
         "_drain_waiter",
         "_head_size",
         "_headers",
         "_idle_handle",
         "_idle_since",
+        "_last_rx",
         "_no_input",
         "_on_lost",
         "_ours",
@@ -321,9 +325,12 @@ class HttpConnection(asyncio.Protocol):
         self._queue: deque[_Responder] = deque()
         self._closing = False
         self._no_input = False
+        self._discarding = False
+        self._close_after_discard = False
         self._deferred_upgrade: bytes | None = None
         self._idle_handle: asyncio.TimerHandle | None = None
         self._idle_since: float | None = None
+        self._last_rx = 0.0
         self._ours = False
         self._reading_paused = False
         self._writing_paused = False
@@ -384,6 +391,7 @@ class HttpConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._no_input:
             return
+        self._last_rx = self.server.loop.time()
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
@@ -457,9 +465,13 @@ class HttpConnection(asyncio.Protocol):
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, body: bytes) -> None:
-        if self._too_big:
-            return
         self._body_size += len(body)
+        if self._too_big:
+            if self._body_size > DISCARD_LIMIT and self.transport is not None:
+                self._no_input = True
+                self._closing = True
+                self.transport.close()
+            return
         if self._body_size > self._body_limit:
             self._reject_body()
         else:
@@ -472,16 +484,28 @@ class HttpConnection(asyncio.Protocol):
         if self.parser.should_upgrade():
             return  # handled by the HttpParserUpgrade branch of data_received
         if self._too_big:
-            return  # already answered by _reject_body()
+            # already answered by _reject_body(); the body is consumed: close once
+            # that answer is out
+            self._discarding = False
+            self._no_input = True
+            if self._close_after_discard and self.transport is not None:
+                self._closing = True
+                self.transport.close()
+            return
         body = b"".join(self._body)
         self._body = []
         self._dispatch(body, bool(self.parser.should_keep_alive()))
 
     def _reject_body(self) -> None:
-        """The body is over the limit: answer now (413) and read nothing more."""
+        """The body is over the limit: answer now (413).
+
+        The rest of the body is still read and thrown away (up to DISCARD_LIMIT bytes)
+        before the connection closes, so that the client, still sending, gets to read
+        the answer instead of a connection reset.
+        """
         self._too_big = True
         self._body = []
-        self._no_input = True
+        self._discarding = True
         self._dispatch(None, False)
 
     def _dispatch(self, body: bytes | None, keep_alive: bool) -> None:
@@ -563,6 +587,9 @@ class HttpConnection(asyncio.Protocol):
             return
         transport.write(out[0] if len(out) == 1 else b"".join(out))
         if close:
+            if self._discarding:
+                self._close_after_discard = True  # close once the body is read
+                return
             self._closing = True
             transport.close()
             return
@@ -592,11 +619,13 @@ class HttpConnection(asyncio.Protocol):
             return
         loop = self.server.loop
         timeout = self.server.idle_timeout
-        since = self._idle_since
-        if since is None or self._queue:
-            delay = timeout  # busy: look again later
+        if self._queue:
+            delay = timeout  # answers are pending (a long-poll): not idle
         else:
-            delay = since + timeout - loop.time()
+            # between requests: idle since the last answer; inside a request (its body
+            # still arriving): idle since the last bytes came in
+            since = self._idle_since
+            delay = (self._last_rx if since is None else since) + timeout - loop.time()
             if delay <= 0:
                 self._closing = True
                 self.transport.close()
