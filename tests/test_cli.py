@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import uuid
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,10 @@ APP_MODULE = textwrap.dedent(
             @socket.on("echo")
             def echo(*args: Any) -> list[Any]:
                 return ["echo", *args]
+
+            @socket.on("shout")
+            def shout(text: Any) -> None:
+                server.emit("heard", text)  # every client, on every server of the cluster
 
         return server
 
@@ -362,28 +367,52 @@ async def test_port_zero_picks_a_free_port_and_says_which(app_dir: Path) -> None
         assert await proc.stop() == 0, proc.text
 
 
-async def test_redis_flag_without_adapter_switching_is_a_clean_error(app_dir: Path) -> None:
-    proc = await CLIProcess.start(
-        "run", "cli_test_app:sio", "--port", "0", "--app-dir", str(app_dir),
-        "--redis", "redis://127.0.0.1:6379",
-    )  # fmt: skip
+async def polling_connect(port: int) -> str:
+    """Open an Engine.IO session and join "/" over raw long-polling; return the sid query."""
+    status, opened = await asyncio.to_thread(_http, port, "GET", "")
+    assert status == 200, opened
+    query = "&sid=" + str(json.loads(opened[1:])["sid"])
+    assert await asyncio.to_thread(_http, port, "POST", query, "40") == (200, "ok")
+    status, connected = await asyncio.to_thread(_http, port, "GET", query)
+    assert connected.startswith("40{"), connected
+    return query
+
+
+async def test_run_with_redis_broadcasts_across_processes(app_dir: Path) -> None:
+    key = f"aiosocketio-cli-test-{uuid.uuid4().hex[:8]}"
+    procs: list[CLIProcess] = []
     try:
-        first = await proc.wait_for_output("aiosocketio")
-        if "serving" in first:  # the Server can switch adapters (server.adapter(factory))
-            match = re.search(r":(\d+) ", first)
-            assert match is not None, first
-            assert await socketio_echo(int(match.group(1))) == [["echo", "hi", 1]]
-            code = await proc.stop()
-        else:
-            code = await proc.wait()
+        for _ in range(2):
+            proc = await CLIProcess.start(
+                "run", "cli_test_app:sio", "--port", "0", "--app-dir", str(app_dir),
+                "--redis", "redis://127.0.0.1:6379", "--redis-key", key,
+            )  # fmt: skip
+            procs.append(proc)
+        ports = []
+        for proc in procs:
+            line = await proc.wait_for_output("serving")
+            match = re.search(r":(\d+) ", line)
+            assert match is not None, line
+            ports.append(int(match.group(1)))
+        alice = await polling_connect(ports[0])
+        bob = await polling_connect(ports[1])
+        # Bob's long-poll GET waits on the second process while Alice shouts on the first.
+        bob_poll = asyncio.ensure_future(asyncio.to_thread(_http, ports[1], "GET", bob))
+        await asyncio.sleep(0.2)
+        shout = '42["shout","across the cluster"]'
+        assert await asyncio.to_thread(_http, ports[0], "POST", alice, shout) == (200, "ok")
+        assert await asyncio.wait_for(bob_poll, scaled(10)) == (
+            200,
+            '42["heard","across the cluster"]',
+        )
+        assert await asyncio.to_thread(_http, ports[0], "GET", alice) == (
+            200,
+            '42["heard","across the cluster"]',
+        )
     finally:
-        await proc.stop()
-    if "serving" in first:
-        assert code == 0, proc.text
-    else:
-        assert code == 2, proc.text
-        assert "build it with Server(adapter=...)" in proc.text
-    assert "Traceback" not in proc.text
+        codes = [await proc.stop() for proc in procs]
+    assert codes == [0, 0], "\n".join(proc.text for proc in procs)
+    assert all("Traceback" not in proc.text for proc in procs)
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,7 @@ __all__ = [
     "CLIError",
     "attach_redis",
     "build_parser",
+    "check_redis",
     "import_from_string",
     "main",
     "redis_adapter_factory",
@@ -171,6 +172,15 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
             "broadcasts (needs the 'redis' extra: pip install 'aiosocketio[redis]')"
         ),
     )
+    parser.add_argument(
+        "--redis-key",
+        metavar="KEY",
+        default="socket.io",
+        help=(
+            "prefix of the Redis channels (the adapter's 'key', default: socket.io); "
+            "servers with the same key form one cluster, Node servers included"
+        ),
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -268,9 +278,8 @@ async def resolve_server(obj: Any, *, factory: bool) -> Any:
     return obj
 
 
-#: (url, client) of the Redis clients opened by :func:`redis_adapter_factory`; checked
-#: before listening, closed when serving stops.
-_redis_clients: list[tuple[str, Any]] = []
+#: The Redis clients opened by :func:`redis_adapter_factory`; closed when serving stops.
+_redis_clients: list[Any] = []
 
 
 def redis_adapter_factory(url: str, **options: Any) -> Callable[[Any], Any]:
@@ -298,12 +307,12 @@ def redis_adapter_factory(url: str, **options: Any) -> Callable[[Any], Any]:
         client = redis_asyncio.Redis.from_url(url)
     except ValueError as exc:
         raise CLIError(f"--redis: {exc}") from exc
-    _redis_clients.append((url, client))
+    _redis_clients.append(client)
     factory: Callable[[Any], Any] = adapters.RedisAdapter.factory(client, **options)
     return factory
 
 
-def attach_redis(server: Any, url: str) -> None:
+def attach_redis(server: Any, url: str, key: str = "socket.io") -> None:
     """Switch an existing ``server`` to the Redis adapter connected to ``url``.
 
     This needs ``server.adapter(factory)`` (Node's ``io.adapter()``); a server built by
@@ -318,20 +327,37 @@ def attach_redis(server: Any, url: str) -> None:
             "--redis: this Server cannot switch adapters once built (it has no "
             "server.adapter(factory)); build it with Server(adapter=...) instead"
         )
-    set_adapter(redis_adapter_factory(url))
+    set_adapter(redis_adapter_factory(url, key=key))
 
 
-async def _check_redis_clients(timeout: float = 5.0) -> None:
-    for url, client in _redis_clients:
-        try:
-            await asyncio.wait_for(client.ping(), timeout)
-        except Exception as exc:
-            raise CLIError(f"--redis: cannot reach Redis at {url}: {exc}", 1) from exc
+async def check_redis(url: str, timeout: float = 5.0) -> None:
+    """Make sure a Redis server answers PING at ``url`` (before building on it).
+
+    Raises:
+        CLIError: The URL is invalid (exit status 2) or nothing answers (exit status 1).
+    """
+    try:
+        redis_asyncio = importlib.import_module("redis.asyncio")
+    except ImportError as exc:
+        raise CLIError(
+            f"--redis needs the 'redis' package (pip install 'aiosocketio[redis]'): {exc}"
+        ) from exc
+    try:
+        client = redis_asyncio.Redis.from_url(url)
+    except ValueError as exc:
+        raise CLIError(f"--redis: {exc}") from exc
+    try:
+        await asyncio.wait_for(client.ping(), timeout)
+    except Exception as exc:
+        raise CLIError(f"--redis: cannot reach Redis at {url}: {exc}", 1) from exc
+    finally:
+        with contextlib.suppress(Exception):
+            await client.aclose()
 
 
 async def _close_redis_clients() -> None:
     while _redis_clients:
-        _, client = _redis_clients.pop()
+        client = _redis_clients.pop()
         with contextlib.suppress(Exception):
             await client.aclose()
 
@@ -367,7 +393,6 @@ async def serve_until_stopped(
         kwargs["app"] = app
     listening = False
     try:
-        await _check_redis_clients()
         await _start_listening(server, host, port, kwargs)
         listening = True
         if on_listening is not None:
@@ -415,7 +440,8 @@ async def _run_app(args: argparse.Namespace) -> None:
     obj = import_from_string(args.app, args.app_dir)
     server = await resolve_server(obj, factory=args.factory)
     if args.redis:
-        attach_redis(server, args.redis)
+        await check_redis(args.redis)
+        attach_redis(server, args.redis, args.redis_key)
     await serve_until_stopped(
         server,
         args.host,
@@ -512,7 +538,9 @@ async def _run_demo(args: argparse.Namespace) -> None:
         )
     chat = _load_demo(demo_dir / "app.py")
     chat.install_vendor_bundle()
-    server = chat.create_server(redis_url=args.redis)
+    if args.redis:
+        await check_redis(args.redis)
+    server = chat.create_server(redis_url=args.redis, redis_key=args.redis_key)
     await serve_until_stopped(
         server,
         args.host,
