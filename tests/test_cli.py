@@ -104,6 +104,7 @@ def test_run_help_documents_every_option() -> None:
         "--log-level",
         "--factory",
         "--redis",
+        "--redis-key",
         "--workers",
         "--app-dir",
     ):
@@ -117,7 +118,7 @@ def test_run_help_documents_every_option() -> None:
 def test_demo_help_documents_every_option() -> None:
     result = run_cli("demo", "--help")
     assert result.returncode == 0
-    for option in ("--host", "--port", "--log-level", "--redis", "in-memory adapter"):
+    for option in ("--host", "--port", "--log-level", "--redis", "--redis-key", "in-memory"):
         assert option in result.stdout, option
 
 

@@ -3,8 +3,8 @@
 Two sub-commands::
 
     aiosocketio run module:attr [--host H] [--port P] [--log-level L] [--factory]
-                                [--redis URL] [--workers N] [--app-dir DIR]
-    aiosocketio demo [--host H] [--port P] [--redis URL] [--log-level L]
+                                [--redis URL] [--redis-key KEY] [--workers N] [--app-dir DIR]
+    aiosocketio demo [--host H] [--port P] [--log-level L] [--redis URL] [--redis-key KEY]
 
 ``run`` serves a :class:`aiosocketio.Server` (or a factory returning one) on the built-in
 HTTP/WebSocket server, the way ``uvicorn module:app`` serves an ASGI app. ``demo`` runs the

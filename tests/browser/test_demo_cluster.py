@@ -1,53 +1,36 @@
-"""Two chat demo processes on one Redis form one chat (the demo's ``--redis`` mode).
+"""Two chat demo processes on one Redis form one chat (``aiosocketio demo --redis URL``).
 
-The demo is served through ``aiosocketio run ... --factory`` with a private Redis channel
-prefix, so concurrent test runs on the same Redis do not hear each other.
+A private ``--redis-key`` keeps concurrent test runs on the same Redis apart.
 """
 
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import pytest
 
-from tests.browser.server_process import REPO_ROOT, CLIProcess, free_port
+from tests.browser.server_process import CLIProcess, free_port
 from tests.support.node import run_node
 
 pytestmark = pytest.mark.cluster
 
 REDIS_URL = "redis://127.0.0.1:6379"
 
-FACTORY = """
-import importlib.util
-import sys
 
-spec = importlib.util.spec_from_file_location("chat_demo_app", {path!r})
-chat = importlib.util.module_from_spec(spec)
-sys.modules["chat_demo_app"] = chat
-spec.loader.exec_module(chat)
-
-
-def make():
-    return chat.create_server({url!r}, redis_key={key!r})
-"""
-
-
-async def test_two_demo_processes_share_rooms_and_messages(tmp_path: Path) -> None:
-    key = f"aiosocketio-test-{uuid.uuid4().hex[:8]}"
-    app = REPO_ROOT / "examples" / "chat" / "app.py"
-    (tmp_path / "demo_factory.py").write_text(FACTORY.format(path=str(app), url=REDIS_URL, key=key))
+async def test_two_demo_processes_share_rooms_and_messages() -> None:
+    key = f"aiosocketio-demo-test-{uuid.uuid4().hex[:8]}"
     ports = [free_port(), free_port()]
     procs: list[CLIProcess] = []
     try:
         for port in ports:
             proc = await CLIProcess.start(
-                "run", "demo_factory:make", "--factory", "--port", str(port),
-                "--app-dir", str(tmp_path), "--log-level", "warning",
+                "demo", "--port", str(port), "--log-level", "warning",
+                "--redis", REDIS_URL, "--redis-key", key,
             )  # fmt: skip
             procs.append(proc)
         for proc in procs:
-            await proc.wait_for_output("serving demo_factory:make")
+            line = await proc.wait_for_output("using the Redis adapter")
+            assert REDIS_URL in line
         urls = [f"http://127.0.0.1:{port}" for port in ports]
         result = await run_node("browser_demo_cluster.js", *urls, timeout=30)
         result.check()
@@ -61,3 +44,4 @@ async def test_two_demo_processes_share_rooms_and_messages(tmp_path: Path) -> No
     finally:
         codes = [await proc.stop() for proc in procs]
     assert codes == [0, 0], "\n".join(p.text for p in procs)
+    assert all("Traceback" not in p.text for p in procs)
