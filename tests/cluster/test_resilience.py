@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.connection import Connection as RedisConnection
 
 from aiosocketio import Server
+from aiosocketio.adapters import redis_link
 from aiosocketio.adapters.base import BroadcastOptions
 from aiosocketio.adapters.cluster import AdapterTimeout
 from aiosocketio.adapters.redis import RedisAdapter
@@ -163,11 +164,34 @@ async def test_publishing_while_redis_is_down_is_logged_not_raised(
             )
             with pytest.raises(AdapterError):
                 await adapter.server_count()
+            node.server.emit("lost", 2)
             await redis_server.start()
             await eventually_async(adapter.server_count, lambda n: n == 1, timeout=10)
+            node.server.emit("found", 3)
+            await eventually_async(
+                lambda: asyncio.sleep(0.01),
+                lambda _: "publishing to Redis again" in caplog.text,
+            )
+            # the first failure is logged, the next ones are not, for a while
+            assert caplog.text.count("could not publish") == 1
         finally:
             await node.server.close()
             await client.aclose()
+
+
+async def test_the_publish_queue_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(redis_link, "MAX_QUEUE", 10)
+    client = aioredis.Redis.from_url(REDIS_URL)
+    link = redis_link.RedisLink(client, client, lambda channel, data: None)
+    try:
+        for i in range(15):  # nothing drains the queue: no writer task was started
+            link.publish("ch", b"%d" % i)
+        assert len(link._queue) == 10
+        assert link._dropped == 5
+        assert link._queue[0] == ("ch", b"5", False)
+    finally:
+        await link.close()
+        await client.aclose()
 
 
 def test_unknown_subscription_mode_is_refused() -> None:

@@ -36,6 +36,9 @@ _UID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-
 
 MessageHandler = Callable[[str, bytes], None]
 
+MAX_QUEUE = 100_000
+"""Messages kept for Redis while it cannot be reached; older ones are dropped first."""
+
 
 def uid2(length: int = 6) -> str:
     """A random id like Node's ``uid2(length)``."""
@@ -62,6 +65,9 @@ class RedisLink:
         "_backoff",
         "_channels",
         "_closed",
+        "_dropped",
+        "_failing",
+        "_last_warning",
         "_lost",
         "_on_message",
         "_patterns",
@@ -101,6 +107,9 @@ class RedisLink:
         self._closed = False
         self._lost = False
         self._sending = False
+        self._dropped = 0
+        self._failing = False
+        self._last_warning = 0.0
         self._backoff = 0.05
 
     # -- subscriptions ------------------------------------------------------------------
@@ -304,8 +313,16 @@ class RedisLink:
     # -- publishing ---------------------------------------------------------------------
 
     def publish(self, channel: str, data: bytes, *, sharded: bool = False) -> None:
-        """Queue a message; messages are published in order, in pipelined batches."""
-        self._queue.append((channel, data, sharded))
+        """Queue a message; messages are published in order, in pipelined batches.
+
+        While Redis cannot be reached the queue is bounded (``MAX_QUEUE``): the oldest
+        messages are dropped first, as a broadcast to a dead cluster would be.
+        """
+        queue = self._queue
+        if len(queue) >= MAX_QUEUE:
+            queue.popleft()
+            self._dropped += 1
+        queue.append((channel, data, sharded))
         self._wakeup.set()
 
     async def _write_loop(self) -> None:
@@ -321,9 +338,27 @@ class RedisLink:
                 except asyncio.CancelledError:
                     raise
                 except (RedisError, OSError) as exc:
-                    logger.warning("could not publish %d message(s) to Redis: %s", len(batch), exc)
+                    self._dropped += len(batch)
+                    self._publish_failed(exc)
+                else:
+                    if self._failing:
+                        logger.warning(
+                            "publishing to Redis again (%d message(s) were lost)", self._dropped
+                        )
+                        self._failing = False
+                        self._dropped = 0
                 finally:
                     self._sending = False
+
+    def _publish_failed(self, exc: BaseException) -> None:
+        """Log the first failure, then at most once every 10 seconds."""
+        now = asyncio.get_running_loop().time()
+        if not self._failing or now - self._last_warning >= 10:
+            logger.warning(
+                "could not publish to Redis (%s); %d message(s) lost so far", exc, self._dropped
+            )
+            self._last_warning = now
+        self._failing = True
 
     async def _send(self, batch: list[tuple[str, bytes, bool]]) -> None:
         if self._pub_params is not None:
@@ -431,10 +466,11 @@ class RedisLink:
         """Unsubscribe, drain the publish queue (briefly) and stop the tasks."""
         self._closed = True
         self._ready.set()  # whoever waits in start() gives up
-        try:
-            await asyncio.wait_for(self.flush(), 1)
-        except TimeoutError:
-            pass
+        if self._writer is not None:
+            try:
+                await asyncio.wait_for(self.flush(), 1)
+            except TimeoutError:
+                pass
         for task in (self._reader, self._writer):
             if task is not None:
                 task.cancel()
