@@ -42,6 +42,7 @@ logger = logging.getLogger("aiosocketio.engineio")
 
 _MESSAGE = PacketType.MESSAGE
 _CLOSE_PAYLOAD = "1"
+_NOOP_PAYLOAD = "6"
 _HARD_LIMIT_FACTOR = 16
 
 
@@ -557,6 +558,10 @@ class EngineSocket(Emitter):
             responder.on_abort = None
             if session.closing_payload_pending:
                 payload = session.take_payload()
+            elif reason == "transport close":
+                # The client closed (a CLOSE packet in a POST): Node releases the
+                # waiting GET with a NOOP; on any other close it sends CLOSE.
+                payload = _NOOP_PAYLOAD
             else:
                 payload = _CLOSE_PAYLOAD
             self.engine._respond_payload(self, responder, payload)
