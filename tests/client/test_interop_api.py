@@ -436,11 +436,20 @@ async def test_manual_manager(server: RunningServer) -> None:
 
 
 async def test_upgrade_happens_and_remember_upgrade(server: RunningServer) -> None:
-    sock = await connect(server.url, force_new=True)
+    sock = await connect(server.url, force_new=True, wait=False)
+    seen: list[str] = []
+
+    @sock.on("connect")
+    def on_connect() -> None:
+        # the docs' example: socket.io.engine.transport.name, then the "upgrade" event
+        engine = sock.io.engine
+        assert engine is not None
+        seen.append(engine.transport.name)
+        engine.on("upgrade", lambda name: seen.append(engine.transport.name))
+
     try:
-        await until(
-            lambda: sock.io.engine is not None and sock.io.engine.transport_name == "websocket"
-        )
+        await until(lambda: len(seen) == 2)
+        assert seen == ["polling", "websocket"]
         assert await sock.emit_with_ack("transport") == "websocket"
     finally:
         sock.disconnect()

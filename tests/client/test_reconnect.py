@@ -137,3 +137,35 @@ async def test_first_connection_refused_then_server_comes_up(server_kind: str) -
     finally:
         sock.disconnect()
         server.stop()
+
+
+async def test_connection_state_recovery_with_node() -> None:
+    # aiosocketio's server does not implement connection state recovery: Node only
+    server = await start_server("node", env={"RECOVERY": "1"})
+    sock = await connect(server.url, force_new=True, reconnection_delay=0.4, randomization_factor=0)
+    got: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
+    sock.on("news", lambda *args: got.put_nowait(args))
+    try:
+        assert not sock.recovered
+        sock.emit("push", "news", "first")
+        first = await asyncio.wait_for(got.get(), scaled(5))
+        assert first[0] == "first" and isinstance(first[-1], str)  # the offset comes last
+        first_id = sock.id
+        sock.emit("push_later", 150, "news", "missed")
+        sock.emit("close_engine")  # "transport close": a recoverable disconnection
+        await until_disconnected(sock)
+        missed = await asyncio.wait_for(got.get(), scaled(5))
+        assert missed[0] == "missed"  # replayed on reconnection
+        await sock.wait_connected(scaled(5))
+        assert sock.recovered and sock.id == first_id
+    finally:
+        sock.disconnect()
+        server.stop()
+
+
+async def until_disconnected(sock: Any) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + scaled(5)
+    while sock.connected:
+        assert loop.time() < deadline
+        await asyncio.sleep(0.005)

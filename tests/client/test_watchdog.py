@@ -52,6 +52,7 @@ async def test_pings_keep_the_connection_and_get_pongs() -> None:
         await asyncio.sleep(0.6)
         assert sock.connected
         assert pongs[:5] == ["3"] * 5
+        assert len(pings) >= 5  # the manager's "ping" event
         sock.disconnect()
 
 

@@ -15,12 +15,15 @@ import logging
 import secrets
 import ssl as ssl_module
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from aiosocketio.engineio.client_session import (
     Closed,
     EngineClientSession,
     Handshake,
     MessageReceived,
+    PingReceived,
 )
 from aiosocketio.engineio.packets import (
     Packet,
@@ -35,7 +38,7 @@ from aiosocketio.io.client_transports import (
     WebSocketConnection,
 )
 
-__all__ = ["EngineConnection", "wait_closing"]
+__all__ = ["EngineConnection", "TransportInfo", "wait_closing"]
 
 logger = logging.getLogger("aiosocketio.engineio")
 
@@ -64,6 +67,13 @@ async def wait_closing() -> None:
     await asyncio.sleep(0)
 
 
+@dataclass(frozen=True, slots=True)
+class TransportInfo:
+    """What ``engine.transport`` shows: the transport's ``name``."""
+
+    name: str
+
+
 def _timestamp() -> str:
     return secrets.token_urlsafe(6)
 
@@ -90,6 +100,7 @@ class EngineConnection:
         "_get_conn",
         "_handshake",
         "_headers",
+        "_listeners",
         "_loop",
         "_pausing",
         "_poll_task",
@@ -147,6 +158,38 @@ class EngineConnection:
         self._timer: asyncio.TimerHandle | None = None
         self._handshake: asyncio.Future[Handshake] | None = None
         self._closed = False
+        self._listeners: dict[str, list[Callable[..., Any]]] | None = None
+
+    # -- events ----------------------------------------------------------------------
+    def on(self, event: str, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """Listen to an engine event, as with engine.io-client's socket.
+
+        Events: ``ping()``, ``upgrading(name)`` (probe succeeded), ``upgrade(name)`` (the
+        connection now uses that transport), ``upgrade_error(err)``.
+        """
+        if self._listeners is None:
+            self._listeners = {}
+        self._listeners.setdefault(event, []).append(handler)
+        return handler
+
+    def off(self, event: str, handler: Callable[..., Any]) -> None:
+        """Remove a listener added with :meth:`on`."""
+        if self._listeners and handler in self._listeners.get(event, ()):
+            self._listeners[event].remove(handler)
+
+    def _emit(self, event: str, *args: Any) -> None:
+        if self._listeners is None:
+            return
+        for handler in list(self._listeners.get(event, ())):
+            try:
+                handler(*args)
+            except Exception:
+                logger.exception("error in an engine %r listener", event)
+
+    @property
+    def transport(self) -> TransportInfo:
+        """The current transport (``engine.transport.name``)."""
+        return TransportInfo(self.transport_name)
 
     # -- opening ---------------------------------------------------------------------
     @property
@@ -246,6 +289,8 @@ class EngineConnection:
             if isinstance(event, MessageReceived):
                 if not self._closed:
                     self.on_message(event.data)
+            elif isinstance(event, PingReceived):
+                self._emit("ping")
             elif isinstance(event, Handshake):
                 if self._handshake is not None and not self._handshake.done():
                     self._handshake.set_result(event)
@@ -377,6 +422,7 @@ class EngineConnection:
             )
         except TransportError as exc:
             logger.debug("probe error: %s", exc)
+            self._emit("upgrade_error", exc)
             return
         reply: asyncio.Future[str | bytes] = self._loop.create_future()
 
@@ -396,6 +442,7 @@ class EngineConnection:
                 raise TransportError("probe error", repr(data))
             if self._closed:
                 raise TransportError("probe error", "closed")
+            self._emit("upgrading", "websocket")
             # pause the polling transport: let the pending GET (answered with a noop) and
             # the pending POST finish, and hold new packets in the session meanwhile.
             self._pausing = True
@@ -411,6 +458,7 @@ class EngineConnection:
             if not isinstance(exc, (TransportError, TimeoutError)):
                 raise  # cancelled: the connection is closing
             logger.debug("upgrade failed: %s", exc)
+            self._emit("upgrade_error", exc)
             if self._pausing and not self._closed:
                 self._pausing = False
                 self.session.resume()
@@ -433,6 +481,7 @@ class EngineConnection:
         self._get_conn = self._post_conn = None
         self.session.resume()
         self._flush()
+        self._emit("upgrade", "websocket")
 
     # -- closing ---------------------------------------------------------------------
     def _fail(self, reason: str, description: str | None) -> None:

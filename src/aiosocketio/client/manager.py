@@ -113,6 +113,9 @@ class Manager(EventEmitter):
         self.endpoint = Endpoint(secure, host, port, path)
         self.query: dict[str, str] = {**url_query, **{k: str(v) for k, v in (query or {}).items()}}
         self.extra_headers: list[tuple[str, str]] = list((extra_headers or {}).items())
+        for name, value in self.extra_headers:
+            if any(c in f"{name}{value}" for c in "\r\n\0") or not name or ":" in name:
+                raise LocalProtocolError(f"invalid extra header {name!r}")
         self.transports = tuple(transports)
         self.upgrade = upgrade
         self.remember_upgrade = remember_upgrade
@@ -202,14 +205,18 @@ class Manager(EventEmitter):
             on_message=self._on_data,
             on_close=self._on_engine_close,
         )
+        engine.on("ping", self._on_ping)
         self.engine = engine
         self._open_task = self._loop.create_task(self._run_open(engine, callback))
+
+    def _on_ping(self) -> None:
+        self._emit_reserved("ping")
 
     async def _run_open(self, engine: EngineConnection, callback: Any) -> None:
         try:
             async with asyncio.timeout(self.timeout):
                 await engine.open()
-        except (TransportError, TimeoutError, OSError) as exc:
+        except Exception as exc:
             if engine is not self.engine:
                 return
             if isinstance(exc, TimeoutError):
@@ -217,6 +224,8 @@ class Manager(EventEmitter):
             elif isinstance(exc, TransportError):
                 err = ConnectionError(exc.message, exc.description)
             else:
+                if not isinstance(exc, OSError):
+                    logger.exception("unexpected error while connecting")
                 err = ConnectionError("transport error", str(exc))
             err.__cause__ = exc
             engine.close()

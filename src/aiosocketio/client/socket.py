@@ -147,6 +147,8 @@ class Socket(EventEmitter):
         nsp: the namespace.
         id: the session id given by the server, while connected.
         connected: whether the namespace is connected.
+        recovered: whether the last connection restored the previous session (connection
+            state recovery on the server: same id, rooms and missed events replayed).
         auth: a dict, or a (sync or async) callable returning one, sent with every CONNECT.
     """
 
@@ -170,6 +172,10 @@ class Socket(EventEmitter):
         self.id: str | None = None
         self.connected = False
         self.recovered = False
+        # connection state recovery (socket.io 4.6+): the server's private session id
+        # and the offset of the last event received, sent back with the next CONNECT
+        self._pid: str | None = None
+        self._last_offset: str | None = None
         self._active = False
         self._ids = 0
         self._acks: dict[int, _Ack] = {}
@@ -504,6 +510,8 @@ class Socket(EventEmitter):
     def _send_connect(self, data: Any) -> None:
         if data is not None and not isinstance(data, dict):
             data = None
+        if self._pid:
+            data = {"pid": self._pid, "offset": self._last_offset, **(data or {})}
         self._packet(Packet(PacketType.CONNECT, self.nsp, data))
 
     def _on_error(self, err: ConnectionError) -> None:
@@ -571,6 +579,8 @@ class Socket(EventEmitter):
         for handler in list(self._any):
             call_handler(handler, (event, *rest))
         called, result = self._emit_reserved(str(event), *rest)
+        if self._pid and rest and isinstance(rest[-1], str):
+            self._last_offset = rest[-1]
         if packet.id is None or not called:
             return
         packet_id = packet.id
@@ -601,7 +611,9 @@ class Socket(EventEmitter):
 
     def _on_connect(self, sid: str, pid: Any) -> None:
         self.id = sid
-        self.recovered = False
+        pid = pid if isinstance(pid, str) else None
+        self.recovered = pid is not None and pid == self._pid
+        self._pid = pid
         self.connected = True
         # socket.io-client's emitBuffered: first what was received, then what was emitted.
         received = self._receive_buffer

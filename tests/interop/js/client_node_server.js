@@ -15,7 +15,11 @@ const pingTimeout = parseInt(process.env.PING_TIMEOUT || "20000", 10);
 const httpServer = process.env.TLS_KEY
   ? https.createServer({ key: fs.readFileSync(process.env.TLS_KEY), cert: fs.readFileSync(process.env.TLS_CERT) })
   : http.createServer();
-const io = new Server(httpServer, { pingInterval, pingTimeout, maxHttpBufferSize: 1e7 });
+const options = { pingInterval, pingTimeout, maxHttpBufferSize: 1e7 };
+if (process.env.RECOVERY) {
+  options.connectionStateRecovery = { maxDisconnectionDuration: 60000, skipMiddlewares: true };
+}
+const io = new Server(httpServer, options);
 
 function log(obj) {
   process.stdout.write(JSON.stringify(obj) + "\n");
@@ -64,6 +68,7 @@ function setup(socket) {
     socket.emit("answer", Buffer.isBuffer(answer) ? { bin: [...answer] } : answer);
   });
   socket.on("push", (event, ...args) => socket.emit(event, ...args));
+  socket.on("push_later", (delay, event, ...args) => setTimeout(() => socket.emit(event, ...args), delay));
   socket.on("push_binary", (event) => socket.emit(event, Buffer.from([0, 255]), { nested: [Buffer.from([7])] }));
   socket.on("burst", (n) => {
     for (let i = 0; i < n; i++) socket.emit("burst", i);
