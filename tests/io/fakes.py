@@ -35,6 +35,7 @@ from aiosocketio.io.websocket import (
     client_parse_deflate_response,
     text_frame,
 )
+from tests.support.timeouts import scaled
 
 
 class EchoHandler:
@@ -226,7 +227,7 @@ class RawWebSocket:
     async def recv_event(self, timeout: float = 5.0) -> object:
         """The next event (Message, Ping, Pong, Close); Close(1006) on EOF."""
         while not self.events:
-            data = await asyncio.wait_for(self.reader.read(65536), timeout)
+            data = await asyncio.wait_for(self.reader.read(65536), scaled(timeout))
             if not data:
                 return Close(1006, "eof")
             self.protocol.receive_data(data)
@@ -251,7 +252,7 @@ class RawWebSocket:
         return event
 
     async def wait_eof(self, timeout: float = 5.0) -> bytes:
-        data = await asyncio.wait_for(self.reader.read(), timeout)
+        data = await asyncio.wait_for(self.reader.read(), scaled(timeout))
         self.writer.close()
         return data
 
@@ -311,7 +312,7 @@ async def http_exchange(
 async def read_response(
     reader: asyncio.StreamReader, timeout: float = 5.0
 ) -> tuple[int, dict[str, str], bytes]:
-    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), scaled(timeout))
     status_line, *lines = head.decode("latin-1").split("\r\n")
     status = int(status_line.split()[1])
     headers: dict[str, str] = {}
@@ -320,7 +321,7 @@ async def read_response(
             name, value = line.split(":", 1)
             headers[name.strip().lower()] = value.strip()
     length = int(headers.get("content-length", "0"))
-    body = await asyncio.wait_for(reader.readexactly(length), timeout) if length else b""
+    body = await asyncio.wait_for(reader.readexactly(length), scaled(timeout)) if length else b""
     return status, headers, body
 
 

@@ -28,6 +28,7 @@ from tests.io.fakes import (
     post,
     read_response,
 )
+from tests.support.timeouts import scaled
 
 SERVERS = ["uvicorn", "uvicorn-websockets", "hypercorn"]
 
@@ -150,7 +151,7 @@ async def test_long_poll_answer_and_abort(kind: str) -> None:
                 break
             await asyncio.sleep(0.01)
         writer.close()
-        await asyncio.wait_for(engine.abort_event.wait(), 5)
+        await asyncio.wait_for(engine.abort_event.wait(), scaled(5))
         assert engine.aborted == 1
 
 
@@ -197,7 +198,7 @@ async def test_websocket_echo_and_close_codes(kind: str) -> None:
         closed = await ws.close(1000)
         assert closed.code == 1000
         ws.writer.close()
-        await asyncio.wait_for(engine.close_event.wait(), 5)
+        await asyncio.wait_for(engine.close_event.wait(), scaled(5))
         # hypercorn reports 1006 for a client-initiated close it has already answered
         assert engine.closed[0] in ({1000, 1006} if kind == "hypercorn" else {1000})
 
@@ -207,7 +208,7 @@ async def test_websocket_echo_and_close_codes(kind: str) -> None:
         event = await ws.recv_event()
         assert event == ws_close(4002, "bye")
         ws.writer.close()
-        await asyncio.wait_for(engine.close_event.wait(), 5)
+        await asyncio.wait_for(engine.close_event.wait(), scaled(5))
         assert engine.closed[-1] is not None
 
 
@@ -235,7 +236,7 @@ async def test_websocket_vanished_peer(kind: str) -> None:
         ws.send("x")
         assert await ws.recv() == "x"
         ws.writer.transport.abort()
-        await asyncio.wait_for(engine.close_event.wait(), 5)
+        await asyncio.wait_for(engine.close_event.wait(), scaled(5))
         assert len(engine.closed) == 1
 
 
@@ -270,7 +271,7 @@ async def test_channel_queue_accounting() -> None:
     assert channel.buffered_amount == 0
     channel.close(4000, "done")
     channel.send_message("ignored")
-    await asyncio.wait_for(writer, 5)
+    await asyncio.wait_for(writer, scaled(5))
     assert sent == [
         {"type": "websocket.send", "text": "abc"},
         {"type": "websocket.send", "bytes": b"\x01\x02"},

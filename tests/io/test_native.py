@@ -31,6 +31,7 @@ from tests.io.fakes import (
     post,
     read_response,
 )
+from tests.support.timeouts import scaled
 
 
 @pytest.fixture
@@ -109,7 +110,7 @@ async def test_client_going_away_aborts_pending_poll(
             break
         await asyncio.sleep(0.01)
     writer.close()
-    await asyncio.wait_for(engine.abort_event.wait(), 5)
+    await asyncio.wait_for(engine.abort_event.wait(), scaled(5))
     assert engine.aborted == 1
     engine.pending[0].respond(200, [], b"late")  # harmless after the abort
 
@@ -159,7 +160,7 @@ async def test_malformed_http_gets_400_and_close(server: NativeServer, raw: byte
     writer.write(raw)
     status, headers, _ = await read_response(reader)
     assert status == 400 and headers["connection"] == "close"
-    assert await asyncio.wait_for(reader.read(), 5) == b""
+    assert await asyncio.wait_for(reader.read(), scaled(5)) == b""
     writer.close()
 
 
@@ -175,7 +176,7 @@ async def test_idle_keep_alive_connection_is_closed(engine: FakeEngine) -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
         writer.write(get("/engine.io/"))
         await read_response(reader)
-        assert await asyncio.wait_for(reader.read(), 5) == b""
+        assert await asyncio.wait_for(reader.read(), scaled(5)) == b""
         writer.close()
     finally:
         srv.close()
@@ -230,7 +231,7 @@ async def test_websocket_echo_text_and_binary(server: NativeServer, engine: Fake
     assert engine.requests[-1].query["transport"] == "websocket"
     closed = await ws.close(1000)
     assert closed.code == 1000
-    await asyncio.wait_for(engine.close_event.wait(), 5)
+    await asyncio.wait_for(engine.close_event.wait(), scaled(5))
     assert engine.closed == [1000]
 
 
@@ -263,7 +264,7 @@ async def test_server_initiated_close(server: NativeServer, engine: FakeEngine) 
     event = await ws.recv_event()
     assert event == Close(4001, "bye")
     assert await ws.wait_eof() == b""
-    await asyncio.wait_for(engine.close_event.wait(), 5)
+    await asyncio.wait_for(engine.close_event.wait(), scaled(5))
     assert engine.closed == [4001]
 
 
@@ -284,7 +285,7 @@ async def test_protocol_errors_close_the_connection(
     event = await ws.recv_event()
     assert isinstance(event, Close) and event.code == code
     await ws.wait_eof()
-    await asyncio.wait_for(engine.close_event.wait(), 5)
+    await asyncio.wait_for(engine.close_event.wait(), scaled(5))
     assert engine.closed == [code]
 
 
@@ -293,7 +294,7 @@ async def test_vanished_peer_reports_none(server: NativeServer, engine: FakeEngi
     ws.send("x")
     assert await ws.recv() == "x"
     ws.writer.transport.abort()
-    await asyncio.wait_for(engine.close_event.wait(), 5)
+    await asyncio.wait_for(engine.close_event.wait(), scaled(5))
     assert engine.closed == [None]
 
 
@@ -326,7 +327,7 @@ async def test_message_sent_with_the_upgrade_request(server: NativeServer) -> No
     )
     head = await reader.readuntil(b"\r\n\r\n")
     assert b"101" in head and b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in head
-    assert await asyncio.wait_for(reader.readexactly(7), 5) == b"\x81\x05early"
+    assert await asyncio.wait_for(reader.readexactly(7), scaled(5)) == b"\x81\x05early"
     writer.close()
 
 
@@ -340,7 +341,7 @@ async def test_permessage_deflate() -> None:
         assert ws.headers["sec-websocket-extensions"] == "permessage-deflate"
         text = "compress me " * 1000
         ws.send(text)
-        raw = await asyncio.wait_for(ws.reader.read(65536), 5)
+        raw = await asyncio.wait_for(ws.reader.read(65536), scaled(5))
         assert raw[0] == 0xC1 and len(raw) < 1000  # RSV1 set, compressed
         ws.protocol.receive_data(raw)
         assert ws.protocol.events_received() == [Message(text)]
@@ -386,7 +387,7 @@ async def test_close_drops_open_connections(engine: FakeEngine) -> None:
     await srv.wait_closed()
     assert await ws.recv_event() == Close(1001, "server shutting down")
     assert await ws.wait_eof() == b""
-    await asyncio.wait_for(engine.close_event.wait(), 5)
+    await asyncio.wait_for(engine.close_event.wait(), scaled(5))
     assert engine.closed == [None]
 
 
@@ -435,14 +436,14 @@ def test_on_uvloop(tmp_path: Path) -> None:
 async def test_head_expect_continue_and_204(server: NativeServer, engine: FakeEngine) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     writer.write(b"HEAD /engine.io/?h=1 HTTP/1.1\r\nHost: x\r\n\r\n")
-    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), scaled(5))
     assert head.startswith(b"HTTP/1.1 200 OK\r\n") and b"Content-Length: " in head
     assert b"Content-Length: 0\r\n" not in head
     # no body followed the HEAD answer: the next response starts right away
     writer.write(
         b"POST /engine.io/ HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n"
     )
-    interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), scaled(5))
     assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
     writer.write(b"abc")
     status, _, body = await read_response(reader)
@@ -459,7 +460,7 @@ async def test_no_content_length_on_204(engine: FakeEngine) -> None:
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
         writer.write(b"OPTIONS /engine.io/ HTTP/1.1\r\nHost: x\r\n\r\n" + get("/engine.io/"))
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), scaled(5))
         assert head.startswith(b"HTTP/1.1 204 No Content\r\n")
         assert b"content-length" not in head.lower()
         status, _, _ = await read_response(reader)
@@ -476,7 +477,7 @@ async def test_slow_headers_are_cut_by_the_idle_timer(engine: FakeEngine) -> Non
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
         writer.write(b"GET /engine.io/ HTTP/1.1\r\nHost: x\r\n")  # never finished
-        assert await asyncio.wait_for(reader.read(), 5) == b""
+        assert await asyncio.wait_for(reader.read(), scaled(5)) == b""
         writer.close()
     finally:
         srv.close()
@@ -563,11 +564,11 @@ async def test_wrapped_app_streaming_and_errors(engine: FakeEngine) -> None:
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
         writer.write(get("/stream") + get("/engine.io/?after=1"))
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), scaled(5))
         assert b"Transfer-Encoding: chunked" in head and b"Content-Length" not in head
         body = b""
         while True:
-            size = int(await asyncio.wait_for(reader.readuntil(b"\r\n"), 5), 16)
+            size = int(await asyncio.wait_for(reader.readuntil(b"\r\n"), scaled(5)), 16)
             chunk = await reader.readexactly(size + 2)
             if size == 0:
                 break
@@ -676,7 +677,7 @@ async def test_oversized_headers_get_431(
     writer.write(get("/engine.io/", extra=extra))
     status, headers, _ = await read_response(reader)
     assert status == 431 and headers["connection"] == "close"
-    assert await asyncio.wait_for(reader.read(), 5) == b""
+    assert await asyncio.wait_for(reader.read(), scaled(5)) == b""
     writer.close()
     assert engine.requests == []
 
@@ -756,9 +757,9 @@ async def test_upgrade_pipelined_behind_a_pending_poll(
     engine.pending[0].respond(200, [], b"6")
     status, _, body = await read_response(reader)
     assert (status, body) == (200, b"6")
-    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), scaled(5))
     assert head.startswith(b"HTTP/1.1 101 ")
-    assert await asyncio.wait_for(reader.readexactly(7), 5) == b"\x81\x05after"
+    assert await asyncio.wait_for(reader.readexactly(7), scaled(5)) == b"\x81\x05after"
     writer.close()
 
 
@@ -768,7 +769,7 @@ async def test_stalled_body_is_cut_by_the_idle_timer(engine: FakeEngine) -> None
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
         writer.write(b"POST /engine.io/ HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc")
-        assert await asyncio.wait_for(reader.read(), 5) == b""
+        assert await asyncio.wait_for(reader.read(), scaled(5)) == b""
         writer.close()
         assert engine.requests == []
     finally:
@@ -783,5 +784,5 @@ async def test_413_lets_the_client_finish_sending(server: NativeServer) -> None:
     await writer.drain()  # the whole body goes out: no reset while we send
     status, headers, answer = await read_response(reader)
     assert (status, answer) == (413, b"too big") and headers["connection"] == "close"
-    assert await asyncio.wait_for(reader.read(), 5) == b""  # then a clean close
+    assert await asyncio.wait_for(reader.read(), scaled(5)) == b""  # then a clean close
     writer.close()
