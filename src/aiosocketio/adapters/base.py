@@ -250,6 +250,18 @@ class Adapter(EventEmitter):
         for socket in self._apply(opts):
             socket.disconnect(close)
 
+    # -- connection state recovery ----------------------------------------------------------
+
+    def persist_session(self, session: dict[str, Any]) -> None:
+        """Keep a disconnected socket's session ``{sid, pid, rooms, data}`` for recovery.
+
+        The base class keeps nothing (see ``SessionAwareAdapter``).
+        """
+
+    async def restore_session(self, pid: str, offset: str) -> dict[str, Any] | None:
+        """The session ``pid`` with ``missed_packets`` after ``offset``, or None."""
+        return None
+
     def server_side_emit(
         self, args: list[Any], ack: ServerSideAck | None = None, timeout: float | None = None
     ) -> None:

@@ -101,7 +101,31 @@ class Namespace(EventEmitter):
         Synchronous middlewares run inline; the chain goes on in a task from the first
         one that returns an awaitable.
         """
-        socket = Socket(self, client, auth)
+        recovery = self.server.connection_state_recovery
+        if (
+            recovery is not None
+            and isinstance(auth.get("pid"), str)
+            and isinstance(auth.get("offset"), str)
+        ):
+            spawn(self._add_recovering(client, auth, recovery["skip_middlewares"]))
+            return
+        self._run_chain(client, Socket(self, client, auth))
+
+    async def _add_recovering(
+        self, client: Client, auth: dict[str, Any], skip_middlewares: bool
+    ) -> None:
+        try:
+            session = await self.adapter.restore_session(auth["pid"], auth["offset"])
+        except Exception:
+            logger.exception("error while restoring a session")
+            session = None
+        socket = Socket(self, client, auth, session)
+        if session is not None and skip_middlewares:
+            self._do_connect(client, socket, None)
+        else:
+            self._run_chain(client, socket)
+
+    def _run_chain(self, client: Client, socket: Socket) -> None:
         fns = self._fns
         for i, fn in enumerate(fns):
             try:

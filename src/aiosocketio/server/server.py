@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from aiosocketio.adapters.memory import MemoryAdapter
+from aiosocketio.adapters.memory import MemoryAdapter, SessionAwareAdapter
 from aiosocketio.engineio.options import EngineOptions
 from aiosocketio.io.engine import Engine, EngineSocket
 from aiosocketio.server.broadcast import BroadcastOperator
@@ -58,6 +58,10 @@ class Server:
         connect_timeout: seconds a connection may stay without joining any namespace (45).
         cleanup_empty_child_namespaces: remove a dynamic namespace's child once its last
             socket leaves (False).
+        connection_state_recovery: ``True`` or a dict with ``max_disconnection_duration``
+            (seconds, 120) and ``skip_middlewares`` (True) to let clients that lost their
+            connection get back their id, rooms, ``data`` and the events they missed
+            (Node's ``connectionStateRecovery``). Off by default.
         adapter: a factory ``adapter(namespace) -> Adapter`` (a subclass of
             :class:`aiosocketio.adapters.Adapter` works); in-memory by default.
         parser: an object with ``encoder``/``decoder`` factories (``Encoder`` and
@@ -80,6 +84,7 @@ class Server:
         *,
         connect_timeout: float = 45.0,
         cleanup_empty_child_namespaces: bool = False,
+        connection_state_recovery: bool | dict[str, Any] | None = None,
         adapter: AdapterFactory | None = None,
         parser: Any = None,
         json: JSONCodec | None = None,
@@ -90,7 +95,11 @@ class Server:
             raise ValueError("serve_client=True is not supported: the client bundle is not shipped")
         self.connect_timeout = connect_timeout
         self.cleanup_empty_child_namespaces = cleanup_empty_child_namespaces
-        self._adapter_factory: AdapterFactory = adapter if adapter is not None else MemoryAdapter
+        self.connection_state_recovery = _recovery_options(connection_state_recovery)
+        default: AdapterFactory = (
+            MemoryAdapter if self.connection_state_recovery is None else SessionAwareAdapter
+        )
+        self._adapter_factory: AdapterFactory = adapter if adapter is not None else default
         self._parser = parser
         self._json = json
         self.encoder: Any = self._make_encoder()
@@ -416,3 +425,16 @@ class Server:
             await http.wait_closed()
         if self._stopped is not None:
             self._stopped.set()
+
+
+def _recovery_options(value: bool | dict[str, Any] | None) -> dict[str, Any] | None:
+    """Normalise ``connection_state_recovery`` (None when off)."""
+    if value is None or value is False:
+        return None
+    options: dict[str, Any] = {"max_disconnection_duration": 120.0, "skip_middlewares": True}
+    if isinstance(value, dict):
+        unknown = set(value) - set(options)
+        if unknown:
+            raise TypeError(f"unknown connection_state_recovery options: {sorted(unknown)}")
+        options.update(value)
+    return options

@@ -20,6 +20,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any
 
+from aiosocketio.adapters.base import BroadcastFlags, BroadcastOptions
 from aiosocketio.exceptions import AckTimeout, Disconnected, LocalProtocolError
 from aiosocketio.io.engine import PreparedMessage
 from aiosocketio.server.broadcast import BroadcastOperator
@@ -35,7 +36,19 @@ if TYPE_CHECKING:
     from aiosocketio.server.namespace import Namespace
     from aiosocketio.server.server import Server
 
-__all__ = ["Socket", "SocketEmitter"]
+__all__ = ["RECOVERABLE_REASONS", "Socket", "SocketEmitter"]
+
+RECOVERABLE_REASONS = frozenset(
+    {
+        "transport error",
+        "transport close",
+        "forced close",
+        "ping timeout",
+        "server shutting down",
+        "forced server close",
+    }
+)
+"""Disconnect reasons after which a session is kept for connection state recovery."""
 
 AnyListener = Callable[..., Any]
 PacketMiddleware = Callable[[list[Any]], Awaitable[None] | None]
@@ -172,17 +185,32 @@ class Socket(EventEmitter):
         connected: whether the socket is connected to its namespace.
     """
 
-    def __init__(self, nsp: Namespace, client: Client, auth: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        nsp: Namespace,
+        client: Client,
+        auth: dict[str, Any],
+        session: dict[str, Any] | None = None,
+    ) -> None:
         self.nsp = nsp
         self.server: Server = nsp.server
         self.client = client
         self.conn: EngineSocket = client.conn
-        self.id: str = generate_sid()
         self.handshake = Handshake.from_connection(client.conn, auth)
-        self.data: dict[str, Any] = {}
         self.connected = False
-        self.recovered = False
         self._cleaned = False
+        self._recovery = nsp.server.connection_state_recovery is not None
+        self._restore = session
+        if session is not None:
+            self.id: str = session["sid"]
+            self.pid: str | None = session["pid"]
+            self.data: dict[str, Any] = session.get("data") or {}
+            self.recovered = True
+        else:
+            self.id = generate_sid()
+            self.pid = generate_sid() if self._recovery else None
+            self.data = {}
+            self.recovered = False
         self._acks: dict[int, Callable[[list[Any]], None]] = {}
         self._any: list[AnyListener] | None = None
         self._any_outgoing: list[AnyListener] | None = None
@@ -260,6 +288,11 @@ class Socket(EventEmitter):
         if self._cleaned:
             return  # disconnected: the client has left this namespace
         data = [event, *args]
+        if self._recovery:
+            # through the adapter, so that the packet gets an offset and is kept
+            opts = BroadcastOptions(frozenset((self.id,)), flags=BroadcastFlags(volatile=volatile))
+            self.adapter.broadcast(Packet(PacketType.EVENT, self.nsp.name, data), opts)
+            return
         if self._any_outgoing is not None:
             self._notify_outgoing(data)
         self._packet(Packet(PacketType.EVENT, self.nsp.name, data), volatile)
@@ -417,7 +450,18 @@ class Socket(EventEmitter):
     def _on_connect(self) -> None:
         self.connected = True
         self.join(self.id)
-        self._packet(Packet(PacketType.CONNECT, self.nsp.name, {"sid": self.id}))
+        nsp = self.nsp.name
+        session = self._restore
+        if session is not None:
+            # applied only now, after the middlewares (if they ran) accepted the client
+            self._restore = None
+            self.join(session.get("rooms") or ())
+            for data in session.get("missed_packets") or ():
+                self._packet(Packet(PacketType.EVENT, nsp, data))
+        if self.pid is not None:
+            self._packet(Packet(PacketType.CONNECT, nsp, {"sid": self.id, "pid": self.pid}))
+        else:
+            self._packet(Packet(PacketType.CONNECT, nsp, {"sid": self.id}))
 
     def _on_packet(self, packet: Packet) -> None:
         ptype = packet.type
@@ -505,6 +549,10 @@ class Socket(EventEmitter):
             return
         logger.debug("socket %s leaves %s: %s", self.id, self.nsp.name, reason)
         self.emit_reserved("disconnecting", reason)
+        if self._recovery and reason in RECOVERABLE_REASONS:
+            self.adapter.persist_session(
+                {"sid": self.id, "pid": self.pid, "rooms": list(self.rooms), "data": self.data}
+            )
         self._cleanup()
         self.nsp._remove(self)
         self.client._remove(self)
