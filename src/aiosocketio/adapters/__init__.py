@@ -1,6 +1,12 @@
 """Adapters: room bookkeeping and broadcasting, in memory or across a cluster."""
 
 from aiosocketio.adapters.base import Adapter, BroadcastFlags, BroadcastOptions
-from aiosocketio.adapters.memory import MemoryAdapter
+from aiosocketio.adapters.memory import MemoryAdapter, SessionAwareAdapter
 
-__all__ = ["Adapter", "BroadcastFlags", "BroadcastOptions", "MemoryAdapter"]
+__all__ = [
+    "Adapter",
+    "BroadcastFlags",
+    "BroadcastOptions",
+    "MemoryAdapter",
+    "SessionAwareAdapter",
+]
