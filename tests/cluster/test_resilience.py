@@ -295,3 +295,82 @@ async def test_a_wrong_password_is_an_adapter_error() -> None:
         finally:
             await server.close()
             await client.aclose()
+
+
+class FreezableProxy:
+    """A TCP proxy to Redis whose current connections can be frozen (a half-open link)."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.frozen: set[asyncio.StreamWriter] = set()
+        self.writers: set[asyncio.StreamWriter] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.server: asyncio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        self.writers |= {writer, up_writer}
+        for src, dst, owner in ((reader, up_writer, writer), (up_reader, writer, writer)):
+            task = asyncio.ensure_future(self._pump(src, dst, owner))
+            self.tasks.add(task)
+
+    async def _pump(
+        self, src: asyncio.StreamReader, dst: asyncio.StreamWriter, owner: asyncio.StreamWriter
+    ) -> None:
+        while data := await src.read(65536):
+            if owner not in self.frozen:
+                dst.write(data)
+
+    def freeze(self) -> None:
+        self.frozen |= self.writers
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        for writer in self.writers:
+            writer.close()
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+
+
+async def test_a_silent_connection_is_detected_by_ping(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="aiosocketio.adapters")
+    proxy = FreezableProxy(6379)
+    await proxy.start()
+    key = unique_key()
+    direct = aioredis.Redis.from_url(REDIS_URL)
+    proxied = aioredis.Redis(host="127.0.0.1", port=proxy.port)
+    py1 = await start_py_node("py1", adapter_factory("classic", proxied, key))
+    py2 = await start_py_node("py2", adapter_factory("classic", direct, key))
+    adapter: Any = py1.server.sockets.adapter
+    adapter.link.health_interval = 0.2
+    fleet = await ClientFleet.launch()
+    try:
+        await fleet.connect("a", py1.url, auth={"name": "a", "rooms": ["ra"]})
+        await eventually_async(py2.server.sockets.adapter.server_count, lambda n: n == 2)
+        py2.server.to("ra").emit("before", 1)
+        assert await fleet.wait_received("a", "before") == [[1]]
+
+        proxy.freeze()  # py1's subscriber connection is open but nothing goes through
+        await eventually_async(
+            lambda: asyncio.sleep(0.02),
+            lambda _: "reconnected to Redis and resubscribed" in caplog.text,
+            timeout=5,
+        )
+        assert "Redis did not answer a PING" in caplog.text
+        py2.server.to("ra").emit("after", 2)
+        assert await fleet.wait_received("a", "after") == [[2]]
+    finally:
+        await fleet.stop()
+        await py1.server.close()
+        await py2.server.close()
+        await proxy.stop()
+        await direct.aclose()
+        await proxied.aclose()

@@ -36,6 +36,11 @@ _UID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-
 
 MessageHandler = Callable[[str, bytes], None]
 
+REPLY_TIMEOUT = 10.0
+"""Seconds to wait for Redis to answer a command on our own connections."""
+
+_PING = encode_command("PING")
+
 MAX_QUEUE = 100_000
 """Messages kept for Redis while it cannot be reached; older ones are dropped first."""
 
@@ -82,6 +87,7 @@ class RedisLink:
         "_shard_channels",
         "_wakeup",
         "_writer",
+        "health_interval",
         "pub",
         "sub",
     )
@@ -92,6 +98,7 @@ class RedisLink:
         self.pub = pub
         self.sub = sub
         self._on_message = on_message
+        self.health_interval = 15.0  # seconds of silence before the subscriber pings Redis
         self._channels: set[str] = set()
         self._patterns: set[str] = set()
         self._shard_channels: set[str] = set()
@@ -224,8 +231,18 @@ class RedisLink:
             if expected == 0:
                 self._subscribed()
             on_message = self._dispatch
+            pinged = False
             while True:
-                data = await reader.read(1 << 16)
+                # a connection that went quiet is pinged; one that stays quiet is dead
+                try:
+                    data = await asyncio.wait_for(reader.read(1 << 16), self.health_interval)
+                except TimeoutError:
+                    if pinged:
+                        raise ConnectionResetError("Redis did not answer a PING") from None
+                    writer.write(_PING)
+                    pinged = True
+                    continue
+                pinged = False
                 if not data:
                     return
                 for reply in parser.feed(data):
@@ -255,7 +272,7 @@ class RedisLink:
     @staticmethod
     async def _raw_reply(reader: asyncio.StreamReader, parser: RespParser) -> Any:
         while True:
-            data = await reader.read(1 << 16)
+            data = await asyncio.wait_for(reader.read(1 << 16), REPLY_TIMEOUT)
             if not data:
                 raise ConnectionResetError("Redis closed the connection")
             replies = parser.feed(data)
@@ -396,7 +413,7 @@ class RedisLink:
             )
             pending = len(batch)
             while pending:
-                data = await reader.read(1 << 16)
+                data = await asyncio.wait_for(reader.read(1 << 16), REPLY_TIMEOUT)
                 if not data:
                     raise ConnectionResetError("Redis closed the connection")
                 for reply in parser.feed(data):
