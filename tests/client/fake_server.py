@@ -29,12 +29,17 @@ class FakeWebSocketPeer:
     def send(self, data: str | bytes) -> None:
         self.writer.write(self.ws.send_message(data))
 
+    pending: list[str | bytes] = field(default_factory=list)
+
     async def receive(self) -> str | bytes:
         while True:
             for event in self.ws.events_received():
                 if isinstance(event, Message):
-                    self.received.append(event.data)
-                    return event.data
+                    self.pending.append(event.data)
+            if self.pending:
+                data = self.pending.pop(0)
+                self.received.append(data)
+                return data
             out = self.ws.data_to_send()
             if out:
                 self.writer.write(out)

@@ -117,3 +117,36 @@ async def test_server_close_packet_is_transport_close_and_reconnects() -> None:
         assert await asyncio.wait_for(reconnected.get(), scaled(5)) == 1
         await sock.wait_connected(scaled(5))
         sock.disconnect()
+
+
+async def test_acks_from_handlers_and_none_from_a_failing_one() -> None:
+    replies: asyncio.Queue[str | bytes] = asyncio.Queue()
+
+    async def script(peer: FakeWebSocketPeer) -> None:
+        await accept_namespace(peer)
+        await asyncio.sleep(0.1)
+        peer.send('421["boom"]')
+        peer.send('422["fine",1]')
+        peer.send('423[42,"numeric"]')
+        peer.send('424["many"]')
+        while True:
+            await replies.put(await peer.receive())
+
+    async with fake_websocket_server(script) as port:
+        sock = await connect(
+            f"http://127.0.0.1:{port}", transports=["websocket"], reconnection=False, force_new=True
+        )
+
+        @sock.on("boom")
+        def boom() -> None:
+            raise RuntimeError("handler bug")  # logged; no ack is sent
+
+        sock.on("fine", lambda x: x + 1)
+        sock.on("42", lambda s: s.upper())
+        sock.on("many", lambda: (1, None, "three"))
+        got = [await asyncio.wait_for(replies.get(), scaled(5)) for _ in range(3)]
+        assert got == ["432[2]", '433["NUMERIC"]', '434[1,null,"three"]']
+        assert replies.empty()
+        sock.emit(7, "numbered")
+        assert await asyncio.wait_for(replies.get(), scaled(5)) == '42[7,"numbered"]'
+        sock.disconnect()

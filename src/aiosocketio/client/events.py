@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, overload
 
-__all__ = ["EventEmitter", "Handler", "call_handler"]
+__all__ = ["HANDLER_FAILED", "EventEmitter", "Handler", "call_handler"]
 
 logger = logging.getLogger("aiosocketio.client")
 
@@ -28,17 +28,21 @@ def _task_done(task: asyncio.Task[Any]) -> None:
         logger.error("error in an event handler", exc_info=task.exception())
 
 
+HANDLER_FAILED: Any = object()
+"""What :func:`call_handler` returns when a plain handler raised (no ack is sent then)."""
+
+
 def call_handler(fn: Handler, args: tuple[Any, ...]) -> Any:
     """Call ``fn(*args)``; a coroutine becomes a task (returned). Errors are logged.
 
-    Returns the handler's result, an :class:`asyncio.Task` for a coroutine, or ``None``
-    when a plain handler raised.
+    Returns the handler's result, an :class:`asyncio.Task` for a coroutine, or
+    :data:`HANDLER_FAILED` when a plain handler raised.
     """
     try:
         result = fn(*args)
     except Exception:
         logger.exception("error in an event handler")
-        return None
+        return HANDLER_FAILED
     if inspect.isawaitable(result):
         task = asyncio.ensure_future(result)
         _tasks.add(task)

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aiosocketio.client.events import EventEmitter, Handler, call_handler
+from aiosocketio.client.events import HANDLER_FAILED, EventEmitter, Handler, call_handler
 from aiosocketio.exceptions import (
     AckTimeout,
     ConnectionError,
@@ -57,7 +57,7 @@ class _Queued:
     __slots__ = ("args", "callback", "event", "flags", "pending", "tries")
 
     def __init__(
-        self, event: str, args: tuple[Any, ...], flags: _Flags, callback: AckCallback | None
+        self, event: str | int, args: tuple[Any, ...], flags: _Flags, callback: AckCallback | None
     ) -> None:
         self.event = event
         self.args = args
@@ -120,11 +120,13 @@ class FlaggedEmitter:
         """Accepted for Node compatibility; the client does not compress messages."""
         return self
 
-    def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> Socket:
+    def emit(
+        self, event: str | int, *args: Any, callback: Callable[..., Any] | None = None
+    ) -> Socket:
         """Like :meth:`Socket.emit`, with this emitter's flags."""
         return self._socket._emit(event, args, callback, self._flags)
 
-    async def emit_with_ack(self, event: str, *args: Any) -> Any:
+    async def emit_with_ack(self, event: str | int, *args: Any) -> Any:
         """Like :meth:`Socket.emit_with_ack`, with this emitter's flags."""
         return await self._socket._emit_with_ack(event, args, self._flags)
 
@@ -279,7 +281,9 @@ class Socket(EventEmitter):
         """Emit a ``message`` event."""
         return self._emit("message", args, callback, _NO_FLAGS)
 
-    def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> Socket:
+    def emit(
+        self, event: str | int, *args: Any, callback: Callable[..., Any] | None = None
+    ) -> Socket:
         """Emit ``event`` with ``args`` (bytes may appear anywhere in them).
 
         While disconnected the packet is buffered and sent, in order, on connect.
@@ -295,7 +299,7 @@ class Socket(EventEmitter):
         """
         return self._emit(event, args, callback, _NO_FLAGS)
 
-    async def emit_with_ack(self, event: str, *args: Any) -> Any:
+    async def emit_with_ack(self, event: str | int, *args: Any) -> Any:
         """Emit ``event`` and wait for the server's ack.
 
         Returns:
@@ -307,7 +311,7 @@ class Socket(EventEmitter):
         """
         return await self._emit_with_ack(event, args, _NO_FLAGS)
 
-    async def _emit_with_ack(self, event: str, args: tuple[Any, ...], flags: _Flags) -> Any:
+    async def _emit_with_ack(self, event: str | int, args: tuple[Any, ...], flags: _Flags) -> Any:
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 
         def done(err: BaseException | None, values: list[Any]) -> None:
@@ -323,7 +327,7 @@ class Socket(EventEmitter):
 
     def _emit(
         self,
-        event: str,
+        event: str | int,
         args: tuple[Any, ...],
         callback: Callable[..., Any] | None,
         flags: _Flags,
@@ -344,15 +348,15 @@ class Socket(EventEmitter):
 
     def _emit_internal(
         self,
-        event: str,
+        event: str | int,
         args: tuple[Any, ...],
         ack: AckCallback | None,
         flags: _Flags,
         *,
         with_error: bool,
     ) -> None:
-        if not isinstance(event, str):
-            raise LocalProtocolError("an event name must be a string")
+        if not isinstance(event, (str, int)) or isinstance(event, bool):
+            raise LocalProtocolError("an event name must be a string (or a number)")
         if event in RESERVED_EVENTS:
             raise LocalProtocolError(f'"{event}" is a reserved event name')
         if self.retries and not flags.from_queue and not flags.volatile:
@@ -365,9 +369,7 @@ class Socket(EventEmitter):
             self._ids += 1
             self._register_ack(packet_id, ack, flags, with_error)
         packet = Packet(PacketType.EVENT, self.nsp, [event, *args], packet_id)
-        engine = self.io.engine
-        writable = engine is not None and engine.writable
-        if flags.volatile and not writable:
+        if flags.volatile and not self._writable():
             if packet_id is not None:
                 self._drop_ack(packet_id)
             return
@@ -376,6 +378,10 @@ class Socket(EventEmitter):
             self._packet(packet)
         else:
             self._send_buffer.append(packet)
+
+    def _writable(self) -> bool:
+        engine = self.io.engine
+        return engine is not None and engine.writable
 
     def _register_ack(
         self, packet_id: int, ack: AckCallback, flags: _Flags, with_error: bool
@@ -581,7 +587,7 @@ class Socket(EventEmitter):
         called, result = self._emit_reserved(str(event), *rest)
         if self._pid and rest and isinstance(rest[-1], str):
             self._last_offset = rest[-1]
-        if packet.id is None or not called:
+        if packet.id is None or not called or result is HANDLER_FAILED:
             return
         packet_id = packet.id
         if isinstance(result, asyncio.Future):
