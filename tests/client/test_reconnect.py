@@ -169,3 +169,32 @@ async def until_disconnected(sock: Any) -> None:
     while sock.connected:
         assert loop.time() < deadline
         await asyncio.sleep(0.005)
+
+
+async def test_retries_queue_survives_a_restart(server_kind: str) -> None:
+    first = await start_server(server_kind)
+    port = first.port
+    sock = await connect(
+        first.url,
+        force_new=True,
+        transports=["websocket"],
+        ack_timeout=2,
+        retries=3,
+        reconnection_delay=0.1,
+        reconnection_delay_max=0.2,
+    )
+    second = None
+    try:
+        assert await sock.emit_with_ack("echo", "up") == "up"
+        first.stop()
+        await until_disconnected(sock)
+        pending = [asyncio.ensure_future(sock.emit_with_ack("echo", i)) for i in range(5)]
+        await asyncio.sleep(0.3)
+        assert not any(p.done() for p in pending)
+        second = await start_server(server_kind, port)
+        results = await asyncio.wait_for(asyncio.gather(*pending), scaled(15))
+        assert results == list(range(5))
+    finally:
+        sock.disconnect()
+        if second is not None:
+            second.stop()
