@@ -119,7 +119,7 @@ async def main() -> None:
     io = Server(
         ping_interval=float(os.environ.get("PING_INTERVAL", "25000")) / 1000,
         ping_timeout=float(os.environ.get("PING_TIMEOUT", "20000")) / 1000,
-        max_http_buffer_size=10_000_000,
+        max_http_buffer_size=int(os.environ.get("MAX_HTTP_BUFFER", "10000000")),
     )
     seen: dict[str, int] = {}
 

@@ -348,9 +348,18 @@ async def test_auth_callable_sync_and_async(
         calls.append(1)
         return {"token": "secret", "call": len(calls)}
 
-    sock = await connect(server.url + "/admin", auth=auth, **transport_opts)
+    sock = await connect(
+        server.url + "/admin", auth=auth, reconnection_delay=0.05, **transport_opts
+    )
     try:
         assert (await sock.emit_with_ack("whoami"))["auth"] == {"token": "secret", "call": 1}
+        reconnected: asyncio.Queue[int] = asyncio.Queue()
+        sock.io.on("reconnect", reconnected.put_nowait)
+        sock.emit("close_engine")
+        await asyncio.wait_for(reconnected.get(), scaled(5))
+        await sock.wait_connected(scaled(5))
+        # evaluated again for the new connection
+        assert (await sock.emit_with_ack("whoami"))["auth"] == {"token": "secret", "call": 2}
     finally:
         sock.disconnect()
     sock2 = await connect(server.url + "/admin", auth=lambda: {"token": "secret"}, **transport_opts)

@@ -198,3 +198,23 @@ async def test_retries_queue_survives_a_restart(server_kind: str) -> None:
         sock.disconnect()
         if second is not None:
             second.stop()
+
+
+async def test_polling_writes_are_split_under_max_payload(server_kind: str) -> None:
+    # one tick of emits is larger than the server's maxPayload: the client must split it
+    # into several POSTs (a single one would be refused with 413)
+    srv = await start_server(server_kind, env={"MAX_HTTP_BUFFER": "100000"})
+    sock = await connect(srv.url, force_new=True, transports=["polling"], reconnection=False)
+    reasons: list[str] = []
+    sock.on("disconnect", reasons.append)
+    try:
+        chunk = "x" * 30_000
+        for i in range(8):
+            sock.emit("record", f"{i}{chunk}")
+        got = [(await srv.wait_for("record", id=sock.id))["record"] for _ in range(8)]
+        assert [g[0] for g in got] == [str(i) for i in range(8)]
+        assert all(len(g) == 30_001 for g in got)
+        assert reasons == [] and sock.connected
+    finally:
+        sock.disconnect()
+        srv.stop()

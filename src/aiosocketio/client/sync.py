@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar, overload
 
+from aiosocketio.client.engine import wait_closing
 from aiosocketio.client.events import Handler
 from aiosocketio.client.manager import connect
 from aiosocketio.client.socket import Socket
@@ -155,11 +156,7 @@ class SyncClient:
         """Disconnect and stop the background loop."""
         if not self._loop.is_closed():
             self.disconnect()
-
-            async def settle() -> None:
-                await asyncio.sleep(0.05)  # let the last writes (close packet) go out
-
-            self._run(settle())
+            self._run(wait_closing(), timeout=10)  # the last writes (close packet) go out
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join()
             self._loop.close()

@@ -15,7 +15,7 @@ const pingTimeout = parseInt(process.env.PING_TIMEOUT || "20000", 10);
 const httpServer = process.env.TLS_KEY
   ? https.createServer({ key: fs.readFileSync(process.env.TLS_KEY), cert: fs.readFileSync(process.env.TLS_CERT) })
   : http.createServer();
-const options = { pingInterval, pingTimeout, maxHttpBufferSize: 1e7 };
+const options = { pingInterval, pingTimeout, maxHttpBufferSize: parseInt(process.env.MAX_HTTP_BUFFER || "10000000", 10) };
 if (process.env.RECOVERY) {
   options.connectionStateRecovery = { maxDisconnectionDuration: 60000, skipMiddlewares: true };
 }
