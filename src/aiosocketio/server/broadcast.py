@@ -88,7 +88,7 @@ class BroadcastOperator:
         return self._with(except_=self._opts.except_ | _rooms(room))
 
     def compress(self, compress: bool) -> BroadcastOperator:
-        """Set the compress flag."""
+        """Set the compress flag (carried to adapters; the engine decides compression)."""
         return self._with(flags=_replace(self._opts.flags, compress=compress))
 
     @property

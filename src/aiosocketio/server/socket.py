@@ -156,7 +156,11 @@ class SocketEmitter:
         return SocketEmitter(self._socket, True, self._compress, self._timeout)
 
     def compress(self, compress: bool) -> SocketEmitter:
-        """Whether to compress the packet (with permessage-deflate or HTTP compression)."""
+        """Node's compress flag, accepted for compatibility.
+
+        Compression (permessage-deflate, HTTP compression) is decided per connection by the
+        engine's options; the flag does not change it.
+        """
         return SocketEmitter(self._socket, self._volatile, compress, self._timeout)
 
     def emit(self, event: str | int, *args: Any) -> None:
@@ -183,6 +187,9 @@ class Socket(EventEmitter):
         client: the connection-level client object.
         conn: the Engine.IO connection (``EngineSocket``).
         connected: whether the socket is connected to its namespace.
+        recovered: whether this connection restored a previous session
+            (``connection_state_recovery``).
+        pid: the private session id used for recovery (None when recovery is off).
     """
 
     def __init__(
