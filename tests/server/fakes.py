@@ -122,13 +122,13 @@ class FakeConn:
         assert self.on_message is not None
         self.on_message(data)
 
-    def client_close(self, reason: str = "transport close") -> None:
+    def client_close(self, reason: str = "transport close", description: Any = None) -> None:
         """The connection went away (as the engine reports it)."""
         if self.ready_state != "open":
             return
         self.ready_state = "closed"
         if self.on_close_hook is not None:
-            self.on_close_hook(reason, None)
+            self.on_close_hook(reason, description)
 
 
 async def settle(rounds: int = 5) -> None:

@@ -464,3 +464,28 @@ async def test_emit_in_a_middleware_precedes_connect_and_emit_after_disconnect_i
     conn.new_packets()
     socket.emit("late")
     assert conn.new_packets() == []
+
+
+async def test_disconnect_listeners_may_take_the_description() -> None:
+    io = Server()
+    log: list[Any] = []
+
+    class Handlers:
+        def with_description(self, reason: str, description: Any) -> None:
+            log.append(("method", reason, description))
+
+    @io.on("connection")
+    def on_conn(socket: Socket) -> None:
+        socket.on("disconnecting", lambda reason, description: log.append((reason, description)))
+        socket.on("disconnect", lambda reason: log.append((reason,)))
+        socket.on("disconnect", Handlers().with_description)
+        socket.on("disconnect", lambda *args: log.append(("varargs", *args)))
+
+    conn, _ = await connect_client(io)
+    conn.client_close("transport error", "websocket closed with code 1006")
+    assert log == [
+        ("transport error", "websocket closed with code 1006"),
+        ("transport error",),
+        ("method", "transport error", "websocket closed with code 1006"),
+        ("varargs", "transport error"),
+    ]

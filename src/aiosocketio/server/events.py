@@ -75,6 +75,17 @@ def _ack_param(fn: Callable[..., Any]) -> str | None:
     return None
 
 
+def positional_count(fn: Callable[..., Any]) -> int:
+    """How many named positional parameters ``fn`` takes (``self`` excluded); 1 if unknown."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return 1
+    count: int = code.co_argcount
+    if inspect.ismethod(fn):
+        count -= 1
+    return count
+
+
 class Listener:
     """One registered handler (internal)."""
 

@@ -24,7 +24,13 @@ from aiosocketio.adapters.base import BroadcastFlags, BroadcastOptions
 from aiosocketio.exceptions import AckTimeout, Disconnected, LocalProtocolError
 from aiosocketio.io.engine import PreparedMessage
 from aiosocketio.server.broadcast import BroadcastOperator
-from aiosocketio.server.events import EventEmitter, call_listener, logger, spawn
+from aiosocketio.server.events import (
+    EventEmitter,
+    call_listener,
+    logger,
+    positional_count,
+    spawn,
+)
 from aiosocketio.server.handshake import Handshake
 from aiosocketio.socketio.packets import RESERVED_EVENTS, Packet, PacketType
 
@@ -555,7 +561,7 @@ class Socket(EventEmitter):
         if not self.connected:
             return
         logger.debug("socket %s leaves %s: %s", self.id, self.nsp.name, reason)
-        self.emit_reserved("disconnecting", reason)
+        self._emit_closing("disconnecting", reason, description)
         if self._recovery and reason in RECOVERABLE_REASONS:
             self.adapter.persist_session(
                 {"sid": self.id, "pid": self.pid, "rooms": list(self.rooms), "data": self.data}
@@ -575,7 +581,17 @@ class Socket(EventEmitter):
                     gone = getattr(cb, "client_gone", None)
                     if gone is not None:
                         gone()
-        self.emit_reserved("disconnect", reason)
+        self._emit_closing("disconnect", reason, description)
+
+    def _emit_closing(self, event: str, reason: str, description: Any) -> None:
+        # Node calls these listeners with (reason, description); a Python listener gets the
+        # description only if it names a second positional parameter.
+        for listener in self._take_listeners(event):
+            fn = listener.fn
+            if positional_count(fn) >= 2:
+                call_listener(fn, reason, description)
+            else:
+                call_listener(fn, reason)
 
 
 def _remove_from(lst: list[AnyListener] | None, fn: AnyListener | None) -> list[AnyListener] | None:
