@@ -18,7 +18,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "api"
 def run_example(name: str) -> list[str]:
     """Run ``examples/api/<name>`` on an ephemeral port; its stdout lines."""
     proc = subprocess.run(
-        [sys.executable, str(EXAMPLES / name), "--port", "0"],
+        [sys.executable, "-W", "error", str(EXAMPLES / name), "--port", "0"],
         capture_output=True,
         text=True,
         timeout=scaled(30),
@@ -30,7 +30,13 @@ def run_example(name: str) -> list[str]:
 
 
 def test_every_example_is_tested() -> None:
-    tested = {"rooms_and_acks.py", "middlewares.py", "namespaces.py", "utility_methods.py"}
+    tested = {
+        "asgi_fastapi.py",
+        "middlewares.py",
+        "namespaces.py",
+        "rooms_and_acks.py",
+        "utility_methods.py",
+    }
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
 
@@ -113,4 +119,12 @@ def test_utility_methods() -> None:
         "on close: ['io server disconnect', 'io server disconnect']",
         "clients_count after close: 0",
         "log: connection_error 0: Transport unknown",
+    ]
+
+
+def test_asgi_fastapi() -> None:
+    assert run_example("asgi_fastapi.py") == [
+        'fastapi /health: {"clients":1}',  # FastAPI answers the other paths
+        "socket.io ack: 42",
+        "mounted ack: 2",  # under a Starlette Mount, with path="/realtime/socket.io/"
     ]

@@ -138,7 +138,7 @@ def test_block_compiles(block: Block) -> None:
 @pytest.mark.parametrize("block", [b for b in BLOCKS if b.runnable], ids=str)
 def test_runnable_block_runs(block: Block) -> None:
     proc = subprocess.run(
-        [sys.executable, "-c", block.code],
+        [sys.executable, "-W", "error", "-c", block.code],
         capture_output=True,
         text=True,
         timeout=scaled(30),
