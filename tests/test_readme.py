@@ -9,7 +9,9 @@ Conventions (stated in the README too):
 * in the "API by example" and "Client" sections, the fragments only use names the library
   has: their imports are performed, every attribute they read must exist on one of the
   public classes (or on what the block itself imports or assigns), keyword arguments must
-  be accepted by the called function or method, and each topic shows Node beside Python.
+  be accepted by the called function or method, and each topic shows Node beside Python;
+* those fragments also run against a live server and client (see ``run_fragment``),
+  except the two that start servers of their own (``examples/api`` runs those).
 """
 
 from __future__ import annotations
