@@ -4,7 +4,7 @@
 
     SocketIOError
     ├── ProtocolError
-    │   ├── LocalProtocolError      you misused the API (reserved event name, emit on a closed socket)
+    │   ├── LocalProtocolError      you misused the API (reserved event name, emit when closed)
     │   └── RemoteProtocolError     the peer sent garbage; the session closes with "parse error"
     ├── HandshakeError(code)        an Engine.IO request was refused (codes 0-5)
     │   ├── UnknownTransport        0 "Transport unknown"
@@ -14,7 +14,7 @@
     │   ├── Forbidden               4 "Forbidden"
     │   └── UnsupportedProtocolVersion  5 "Unsupported protocol version"
     ├── ConnectionRefused(message, data)   raised by a middleware; becomes CONNECT_ERROR
-    ├── ConnectionError             a client could not connect (carries the server's message and data)
+    ├── ConnectionError             a client could not connect (the server's message and data)
     ├── Disconnected(reason)        the socket was disconnected while an operation was pending
     ├── PayloadTooBig               a message over max_http_buffer_size
     ├── AckTimeout                  an acknowledgement did not arrive in time (also a TimeoutError)
@@ -152,7 +152,7 @@ class ConnectionRefused(SocketIOError):
         super().__init__(message)
 
 
-class ConnectionError(SocketIOError):  # noqa: A001 - the Socket.IO name, scoped to this package
+class ConnectionError(SocketIOError):  # the Socket.IO name, scoped to this package
     """A client could not connect to a namespace; carries the server's message and data."""
 
     def __init__(self, message: str, data: Any = None) -> None:

@@ -141,7 +141,9 @@ class NodeProcess:
         try:
             return await asyncio.wait_for(self.lines.get(), scaled(timeout))
         except TimeoutError:
-            raise AssertionError(f"no line from node in {timeout}s; stderr:\n{self.stderr}") from None
+            raise AssertionError(
+                f"no line from node in {timeout}s; stderr:\n{self.stderr}"
+            ) from None
 
     async def wait_for(self, key: str, value: Any = None, timeout: float = 10.0) -> Any:
         """Skip lines until one whose ``key`` is present (and equal to ``value`` if given)."""
