@@ -32,6 +32,7 @@ def run_example(name: str) -> list[str]:
 def test_every_example_is_tested() -> None:
     tested = {
         "asgi_fastapi.py",
+        "client_features.py",
         "middlewares.py",
         "namespaces.py",
         "rooms_and_acks.py",
@@ -127,4 +128,21 @@ def test_asgi_fastapi() -> None:
         'fastapi /health: {"clients":1}',  # FastAPI answers the other paths
         "socket.io ack: 42",
         "mounted ack: 2",  # under a Starlette Mount, with path="/realtime/socket.io/"
+    ]
+
+
+def test_client_features() -> None:
+    assert run_example("client_features.py") == [
+        "order answer: (None, 'confirmed')",  # retried after the unacknowledged delivery
+        "news: before the drop",
+        "disconnect: transport close",
+        "reconnect_attempt 1",
+        "reconnect after 1 attempt(s)",
+        "news: sent while you were away",  # missed while disconnected, replayed
+        "recovered: True same id: True",
+        "disconnect: io client disconnect",
+        "server: connect token=t1 recovered=False",
+        "server: order book: first delivery, not acknowledged",
+        "server: order book: delivery 2, acknowledged",
+        "server: connect token=t2 recovered=True",  # the auth callable ran again
     ]
