@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import socketio  # type: ignore[import-not-found]
+import socketio  # type: ignore[import-not-found, unused-ignore]
 import uvloop
 from _common import announce, port_from_argv
 from aiohttp import web
@@ -16,25 +16,27 @@ from aiohttp import web
 sio = socketio.AsyncServer(async_mode="aiohttp", max_http_buffer_size=10_000_000)
 
 
-@sio.on("echo")  # type: ignore[misc]
 async def echo(sid: str, data: Any) -> Any:
     return data
 
 
-@sio.on("join")  # type: ignore[misc]
 async def join(sid: str, room: str) -> bool:
     await sio.enter_room(sid, room)
     return True
 
 
-@sio.on("bcast")  # type: ignore[misc]
 async def bcast(sid: str, room: str, data: Any) -> None:
     await sio.emit("m", data, room=room)
 
 
-@sio.on("bin")  # type: ignore[misc]
 async def binary(sid: str, data: bytes) -> bytes:
     return data
+
+
+sio.on("echo", echo)
+sio.on("join", join)
+sio.on("bcast", bcast)
+sio.on("bin", binary)
 
 
 async def main(port: int) -> None:
@@ -46,7 +48,7 @@ async def main(port: int) -> None:
     await site.start()
     server = site._server
     assert server is not None
-    announce(server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+    announce(server.sockets[0].getsockname()[1])  # type: ignore[union-attr, unused-ignore]
     await asyncio.Event().wait()
 
 
