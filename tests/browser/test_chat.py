@@ -1,5 +1,6 @@
 """The chat demo in real headless Chromium: two pages (WebSocket and forced long-polling)
-chat both ways with delivery receipts, and keep chatting after the server process restarts.
+chat both ways with delivery receipts, and keep chatting after the server process restarts
+(gracefully, then after a crash).
 """
 
 from __future__ import annotations
@@ -65,25 +66,33 @@ async def test_chat_in_two_browsers_survives_a_server_restart(chromium: Path) ->
         rooms = await next_step(driver, "rooms")
         assert rooms["general"] == "2"
 
-        # The server process dies (SIGKILL: no goodbye to the clients) and comes back.
-        await next_step(driver, "ready_for_restart")
-        assert await server.stop(signal.SIGKILL) == -signal.SIGKILL, server.text
-        driver.send({"cmd": "stopped"})
+        # The server process goes away and comes back on the same port, twice: a graceful
+        # restart (SIGTERM, the server closes every socket) and a crash (SIGKILL).
+        for round_, how, sig, code in [
+            (2, "graceful", signal.SIGTERM, 0),
+            (3, "crash", signal.SIGKILL, -signal.SIGKILL),
+        ]:
+            restart = await next_step(driver, "ready_for_restart")
+            assert restart["how"] == how
+            assert await server.stop(sig) == code, server.text
+            assert "Traceback" not in server.text
+            driver.send({"cmd": "stopped"})
 
-        reconnecting = await next_step(driver, "reconnecting")
-        assert "reconnecting" in reconnecting["alice"]
-        assert "reconnecting" in reconnecting["bob"]
+            reconnecting = await next_step(driver, "reconnecting")
+            assert "reconnecting" in reconnecting["alice"]
+            assert "reconnecting" in reconnecting["bob"]
 
-        server = await start_demo(port)
-        driver.send({"cmd": "restarted"})
+            server = await start_demo(port)
+            driver.send({"cmd": "restarted"})
 
-        reconnected = await next_step(driver, "reconnected")
-        assert reconnected["transports"]["bob"] == "polling"
+            reconnected = await next_step(driver, "reconnected")
+            assert reconnected["how"] == how
+            assert reconnected["transports"]["bob"] == "polling"
 
-        round2 = await next_step(driver, "chatted")
-        assert round2["round"] == 2
-        assert round2["receiptA"] == "✓"
-        assert round2["receiptB"] == "✓"
+            chatted = await next_step(driver, "chatted")
+            assert chatted["round"] == round_
+            assert chatted["receiptA"] == "✓"
+            assert chatted["receiptB"] == "✓"
 
         done = await driver.next_line(30)
         assert done.get("done") is True, done

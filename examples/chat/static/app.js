@@ -234,10 +234,18 @@
     });
 
     socket.on("disconnect", (reason) => {
+      trace(`disconnect: ${reason}`);
       state.typers.clear();
       renderTyping();
       if (socket.active) {
         setState("reconnecting", "reconnecting…");
+      } else if (reason === "io server disconnect" && state.socket === socket) {
+        // The server said goodbye (it shuts down when it restarts): the client does not
+        // reconnect by itself after that, so come back once it is up again.
+        setState("reconnecting", "server closed the connection; reconnecting…");
+        setTimeout(() => {
+          if (state.socket === socket && !socket.connected) socket.connect();
+        }, 500);
       } else {
         setState("disconnected", `disconnected (${reason})`);
       }

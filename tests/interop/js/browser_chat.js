@@ -4,9 +4,10 @@
 //
 // Prints one JSON line per step on stdout. The Python side (tests/browser/test_chat.py)
 // restarts the server process in the middle, talking to us through stdin:
-//   we print {"step":"ready_for_restart"}  -> it stops the server, sends {"cmd":"stopped"}
+//   we print {"step":"ready_for_restart","how":...} -> it stops the server (how: "graceful" =
+//                                           SIGTERM, "crash" = SIGKILL), sends {"cmd":"stopped"}
 //   we print {"step":"reconnecting"}       -> it starts the server, sends {"cmd":"restarted"}
-//   we print {"done":true,...} at the end.
+//   (twice), then {"done":true,...} at the end.
 "use strict";
 
 const readline = require("readline");
@@ -194,32 +195,37 @@ async function main() {
     await waitRoomCount(alice, "general", 2);
     out({ step: "rooms", general: await roomCount(bob, "general") });
 
-    // The server process goes away...
-    out({ step: "ready_for_restart" });
-    await expectCommand("stopped");
-    await waitState(alice, "reconnecting");
-    await waitState(bob, "reconnecting");
-    await alice.waitForFunction(
-      () => /attempt \d+/.test(document.querySelector("#status-text").textContent),
-      null,
-      { timeout: STEP_TIMEOUT },
-    );
-    out({ step: "reconnecting", alice: await statusText(alice), bob: await statusText(bob) });
+    // The server process goes away twice and comes back on the same port: first a graceful
+    // restart (SIGTERM: the server says goodbye), then a crash (SIGKILL: it just vanishes).
+    // Both pages come back by themselves each time and keep chatting.
+    for (const [round, how] of [[2, "graceful"], [3, "crash"]]) {
+      out({ step: "ready_for_restart", how });
+      await expectCommand("stopped");
+      await waitState(alice, "reconnecting");
+      await waitState(bob, "reconnecting");
+      for (const page of [alice, bob]) {
+        await page.waitForFunction(
+          () => /attempt \d+/.test(document.querySelector("#status-text").textContent),
+          null,
+          { timeout: STEP_TIMEOUT },
+        );
+      }
+      out({ step: "reconnecting", alice: await statusText(alice), bob: await statusText(bob) });
 
-    // ...and comes back on the same port: both pages reconnect by themselves.
-    await expectCommand("restarted");
-    await waitState(alice, "connected");
-    await waitState(bob, "connected");
-    await waitRoomCount(alice, "general", 2);
-    await waitRoomCount(bob, "general", 2);
-    const after = {
-      alice: await alice.evaluate(() => window.chatSocket.io.engine.transport.name),
-      bob: await bob.evaluate(() => window.chatSocket.io.engine.transport.name),
-    };
-    out({ step: "reconnected", transports: after });
+      await expectCommand("restarted");
+      await waitState(alice, "connected");
+      await waitState(bob, "connected");
+      await waitRoomCount(alice, "general", 2);
+      await waitRoomCount(bob, "general", 2);
+      const after = {
+        alice: await alice.evaluate(() => window.chatSocket.io.engine.transport.name),
+        bob: await bob.evaluate(() => window.chatSocket.io.engine.transport.name),
+      };
+      out({ step: "reconnected", how, transports: after });
 
-    const round2 = await chatBothWays(alice, bob, 2);
-    out({ step: "chatted", round: 2, ...round2 });
+      const again = await chatBothWays(alice, bob, round);
+      out({ step: "chatted", round, ...again });
+    }
 
     await bob.type("#input", "see you", { delay: 20 });
     await alice.waitForFunction(
