@@ -97,31 +97,43 @@ class HandshakeError(SocketIOError):
 
 
 class UnknownTransport(HandshakeError):
+    """Code 0: the ``transport`` query parameter names no enabled transport."""
+
     code = 0
     default_message = "Transport unknown"
 
 
 class UnknownSid(HandshakeError):
+    """Code 1: the ``sid`` names no open session."""
+
     code = 1
     default_message = "Session ID unknown"
 
 
 class BadHandshakeMethod(HandshakeError):
+    """Code 2: a handshake that is not a GET."""
+
     code = 2
     default_message = "Bad handshake method"
 
 
 class BadRequest(HandshakeError):
+    """Code 3: anything else that is wrong (its ``context`` has a ``name``)."""
+
     code = 3
     default_message = "Bad request"
 
 
 class Forbidden(HandshakeError):
+    """Code 4: ``allow_request`` refused the handshake (HTTP 403)."""
+
     code = 4
     default_message = "Forbidden"
 
 
 class UnsupportedProtocolVersion(HandshakeError):
+    """Code 5: an ``EIO`` other than 4."""
+
     code = 5
     default_message = "Unsupported protocol version"
 

@@ -188,21 +188,25 @@ class EngineOptions:
 
     @property
     def http_compression_threshold(self) -> int | None:
+        """The polling compression threshold in bytes, or None when it is off."""
         value: int | None = self.http_compression
         return value
 
     @property
     def deflate_threshold(self) -> int | None:
+        """The permessage-deflate threshold in bytes, or None when it is off."""
         value: int | None = self.per_message_deflate
         return value
 
     @property
     def cookie_options(self) -> CookieOptions | None:
+        """The normalized cookie options, or None when no cookie is set."""
         value: CookieOptions | None = self.cookie
         return value
 
     @property
     def cors_options(self) -> CorsOptions | None:
+        """The normalized CORS options, or None when CORS is off."""
         value: CorsOptions | None = self.cors
         return value
 

@@ -217,10 +217,12 @@ class EngineSocket(Emitter):
 
     @property
     def upgrading(self) -> bool:
+        """Whether a WebSocket probe is under way."""
         return self.session.upgrading
 
     @property
     def remote_address(self) -> str:
+        """The peer's IP address."""
         return self.request.remote_address
 
     def send(self, data: str | bytes, *, volatile: bool = False, compress: bool = True) -> None:

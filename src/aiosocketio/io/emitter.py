@@ -98,6 +98,7 @@ class Emitter:
         self._listeners.setdefault(event, []).append(handler)
 
     def has_listeners(self, event: str) -> bool:
+        """Whether ``event`` has at least one listener (cheap; used on hot paths)."""
         listeners = self._listeners
         return bool(listeners and listeners.get(event))
 
