@@ -585,12 +585,12 @@ def run_hold(server: ServerProcess, p: Params, seconds: float) -> Result:
     )
 
 
-def run_cluster(p: Params) -> Result:
-    """Two aiosocketio processes on the Redis adapter; clients split across both, the
-    controller on the first: half of every broadcast crosses Redis."""
+def run_cluster(spec: ServerSpec, p: Params) -> Result:
+    """Two processes of one server on its Redis adapter; clients split across both, the
+    controller on the first: half of every broadcast crosses Redis. Both servers share the
+    server core; their CPU is added up."""
     env = {"BENCH_REDIS_KEY": f"bench-{os.getpid()}-{int(time.time())}"}
     extra = ("--redis", os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"))
-    spec = SERVERS["aiosocketio"]
     a = ServerProcess(spec, extra, env)
     try:
         b = ServerProcess(spec, extra, env)
@@ -608,11 +608,14 @@ def run_cluster(p: Params) -> Result:
             result.extra["core0_other_pct"] = round(
                 max(0.0, other - 100 * b_cpu / result.seconds), 1
             )
-        result.server = "aiosocketio x2 + redis"
+        result.extra["rss_kib"] = (result.extra.get("rss_kib") or 0) + b.rss()
         return result
     finally:
         a.stop()
         b.stop()
+
+
+CLUSTER_SERVERS = ("aiosocketio", "python-socketio", "node")
 
 
 RUNNERS = {
@@ -678,21 +681,16 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     for scenario in scenarios:
         if scenario == "cluster":
-            if "aiosocketio" not in servers:
-                continue
-            try:
-                res = run_cluster(params)
-            except Exception as exc:
-                res = Result(
-                    "cluster",
-                    "aiosocketio x2 + redis",
-                    "deliveries/s",
-                    0.0,
-                    "deliveries/s",
-                    error=f"{type(exc).__name__}: {exc}"[:300],
-                )
-            results.append(res)
-            print(_line(res), flush=True)
+            for name in servers:
+                if name not in CLUSTER_SERVERS:
+                    continue
+                try:
+                    res = run_cluster(SERVERS[name], params)
+                except Exception as exc:
+                    err = f"{type(exc).__name__}: {exc}"[:300]
+                    res = Result("cluster", name, "", 0.0, "", error=err)
+                results.append(res)
+                print(_line(res), flush=True)
             continue
         for name in servers:
             try:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from typing import Any
 
 
 def port_from_argv() -> int:
@@ -15,3 +17,20 @@ def announce(port: int) -> None:
     """Tell the runner the server is listening (one JSON line on stdout)."""
     sys.stdout.write(json.dumps({"ready": True, "port": port}) + "\n")
     sys.stdout.flush()
+
+
+def redis_url() -> str | None:
+    """The ``--redis URL`` argument (the cluster scenario), if given."""
+    if "--redis" in sys.argv:
+        return sys.argv[sys.argv.index("--redis") + 1]
+    return None
+
+
+def redis_manager() -> Any:
+    """python-socketio's AsyncRedisManager for ``--redis URL``, else None (in memory)."""
+    url = redis_url()
+    if url is None:
+        return None
+    import socketio  # type: ignore[import-not-found, unused-ignore]
+
+    return socketio.AsyncRedisManager(url, channel=os.environ.get("BENCH_REDIS_KEY", "bench"))

@@ -10,10 +10,12 @@ from typing import Any
 
 import socketio  # type: ignore[import-not-found, unused-ignore]
 import uvloop
-from _common import announce, port_from_argv
+from _common import announce, port_from_argv, redis_manager
 from aiohttp import web
 
-sio = socketio.AsyncServer(async_mode="aiohttp", max_http_buffer_size=10_000_000)
+sio = socketio.AsyncServer(
+    async_mode="aiohttp", max_http_buffer_size=10_000_000, client_manager=redis_manager()
+)
 
 
 async def echo(sid: str, data: Any) -> Any:

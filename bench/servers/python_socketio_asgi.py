@@ -8,10 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 import socketio  # type: ignore[import-not-found, unused-ignore]
-from _common import port_from_argv
+from _common import port_from_argv, redis_manager
 from _uvicorn import serve
 
-sio = socketio.AsyncServer(async_mode="asgi", max_http_buffer_size=10_000_000)
+sio = socketio.AsyncServer(
+    async_mode="asgi", max_http_buffer_size=10_000_000, client_manager=redis_manager()
+)
 
 
 async def echo(sid: str, data: Any) -> Any:
