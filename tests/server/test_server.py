@@ -195,3 +195,33 @@ async def test_custom_json_codec() -> None:
     await settle()
     assert conn.raw[-1] == '31[{"k":[1,2]}]'
     assert codec.dumped >= 2
+
+
+def test_switching_adapters_before_the_loop_initialises_each_adapter_once() -> None:
+    from aiosocketio.adapters import Adapter, MemoryAdapter
+    from aiosocketio.server import Namespace
+
+    inits: list[Adapter] = []
+    closes: list[Adapter] = []
+
+    class Counting(MemoryAdapter):
+        async def init(self) -> None:
+            inits.append(self)
+
+        async def close(self) -> None:
+            closes.append(self)
+
+    def factory(nsp: Namespace) -> Adapter:
+        return Counting(nsp)
+
+    io = Server(adapter=factory)
+    first = io.sockets.adapter
+    io.adapter(factory)
+    second = io.sockets.adapter
+
+    async def run() -> None:
+        await io.listen(0, "127.0.0.1")
+        await io.close()
+
+    asyncio.run(run())
+    assert inits == [second] and first not in closes and second in closes

@@ -109,7 +109,7 @@ class Server:
         self._nsps: dict[str, Namespace] = {}
         self._parent_nsps: dict[ParentNamespace, None] = {}
         self._http: NativeServer | None = None
-        self._pending_init: list[Namespace] = []
+        self._pending_init: list[Adapter] = []
         self._stopped: asyncio.Event | None = None
         self.sockets: Namespace = self.of("/")
 
@@ -212,6 +212,9 @@ class Server:
             for sid, rooms in list(old.sids.items()):
                 nsp.adapter.add_all(sid, rooms)
             self._init_adapter(nsp)
+            if old in self._pending_init:
+                self._pending_init.remove(old)  # never initialised: nothing to close
+                continue
             try:
                 asyncio.get_running_loop()
             except RuntimeError:
@@ -220,17 +223,18 @@ class Server:
         return self
 
     def _init_adapter(self, nsp: Namespace) -> None:
+        """Run ``nsp.adapter.init()`` now, or once the loop runs (exactly once per adapter)."""
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            self._pending_init.append(nsp)
+            self._pending_init.append(nsp.adapter)
             return
         spawn(nsp.adapter.init())
 
     async def _init_pending_adapters(self) -> None:
         pending, self._pending_init = self._pending_init, []
-        for nsp in pending:
-            await nsp.adapter.init()
+        for adapter in pending:
+            await adapter.init()
 
     # -- the main namespace's API -----------------------------------------------------------
 
