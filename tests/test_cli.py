@@ -23,6 +23,7 @@ from tests.support.timeouts import scaled
 
 APP_MODULE = textwrap.dedent(
     """
+    import asyncio
     from typing import Any
 
     from aiosocketio import Server
@@ -51,6 +52,15 @@ APP_MODULE = textwrap.dedent(
         return build()
 
     not_a_server = 42
+
+
+    class Stubborn(Server):
+        async def close(self) -> None:
+            print("closing forever", flush=True)
+            await asyncio.sleep(3600)
+
+
+    stubborn = Stubborn()
     """
 )
 
@@ -146,11 +156,13 @@ def test_parser_defaults_match_the_help() -> None:
         (("run", "m:a", "--workers", "0"), "must be at least 1"),
         (("run", "m:a", "--log-level", "loud"), "invalid choice"),
         (("serve",), "invalid choice"),
+        (("run", "json:dumps"), "calling the factory dumps() failed: TypeError"),
+        (("run", "json:JSONDecodeError", "--factory"), "calling the factory JSONDecodeError()"),
     ],
 )
 def test_bad_input_is_a_clean_error(args: tuple[str, ...], message: str) -> None:
     result = run_cli(*args)
-    assert result.returncode == 2
+    assert result.returncode == (1 if "factory" in message else 2)
     assert message in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -429,3 +441,17 @@ def test_demo_with_a_bad_redis_is_a_clean_error(url: str, code: int, message: st
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert "serving" not in result.stdout
+
+
+async def test_a_second_signal_stops_a_close_that_hangs(app_dir: Path) -> None:
+    port = free_port()
+    proc = await CLIProcess.start(
+        "run", "cli_test_app:stubborn", "--port", str(port), "--app-dir", str(app_dir)
+    )
+    await proc.wait_for_output("serving")
+    proc.proc.send_signal(signal.SIGTERM)
+    await proc.wait_for_output("closing forever")
+    code = await proc.stop(signal.SIGTERM, timeout=5)
+    assert code == 1, proc.text
+    assert "server.close() did not finish" in proc.text
+    assert "Traceback" not in proc.text

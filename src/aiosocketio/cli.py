@@ -25,7 +25,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,8 @@ logger = logging.getLogger("aiosocketio.cli")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
+#: Seconds a graceful shutdown may take before the command exits anyway.
+SHUTDOWN_TIMEOUT = 10.0
 
 #: The repository root when running from a source checkout (the demo lives there).
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
@@ -77,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
             "Socket.IO v5 / Engine.IO v4 for asyncio. Serve a Server object with 'run', "
             "or try the chat demo with 'demo'. Servers run on uvloop when it is installed "
             "(set AIOSOCKETIO_NO_UVLOOP=1 to use the standard asyncio loop) and stop "
-            "gracefully on SIGINT (Ctrl-C) or SIGTERM."
+            "gracefully on SIGINT (Ctrl-C) or SIGTERM; a second signal, or a close that "
+            f"takes over {SHUTDOWN_TIMEOUT:g} s, makes them exit at once (status 1)."
         ),
         epilog="Run 'aiosocketio <command> --help' for the options of a command.",
     )
@@ -270,9 +273,18 @@ async def resolve_server(obj: Any, *, factory: bool) -> Any:
     if factory or (callable(obj) and not _looks_like_server(obj)):
         if not callable(obj):
             raise CLIError("--factory was given but APP is not callable")
-        obj = obj()
-        if inspect.isawaitable(obj):
-            obj = await obj
+        name = getattr(obj, "__qualname__", type(obj).__name__)
+        try:
+            obj = obj()
+            if inspect.isawaitable(obj):
+                obj = await obj
+        except Exception as exc:
+            logger.debug("the factory %s failed", name, exc_info=True)
+            raise CLIError(
+                f"calling the factory {name}() failed: {type(exc).__name__}: {exc} "
+                "(--log-level debug shows the traceback)",
+                1,
+            ) from exc
     if not _looks_like_server(obj):
         raise CLIError(f"APP is not an aiosocketio Server (got {type(obj).__name__})")
     return obj
@@ -370,8 +382,12 @@ async def serve_until_stopped(
     app: Any = None,
     stop: asyncio.Event | None = None,
     on_listening: Callable[[], None] | None = None,
+    shutdown_timeout: float = SHUTDOWN_TIMEOUT,
 ) -> None:
     """Serve ``server`` on ``host:port`` until SIGINT/SIGTERM (or ``stop``), then close it.
+
+    The close is graceful (``await server.close()``) but bounded: it gives up after
+    ``shutdown_timeout`` seconds, or at once on a second SIGINT/SIGTERM.
 
     Args:
         server: The aiosocketio Server.
@@ -380,13 +396,24 @@ async def serve_until_stopped(
         app: An ASGI app that gets the requests outside the Socket.IO path.
         stop: Set it to stop serving (the signals set it too).
         on_listening: Called once the port is bound.
+        shutdown_timeout: Seconds that ``server.close()`` may take.
+
+    Raises:
+        CLIError: The close did not finish (exit status 1).
     """
     loop = asyncio.get_running_loop()
     stop = stop or asyncio.Event()
+    force = asyncio.Event()
+
+    def on_signal() -> None:
+        if stop.is_set():
+            force.set()
+        stop.set()
+
     installed: list[signal.Signals] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal)
             installed.append(sig)
     kwargs: dict[str, Any] = {}
     if app is not None:
@@ -401,10 +428,33 @@ async def serve_until_stopped(
     finally:
         if listening:
             logger.info("shutting down")
-        await server.close()
+        stop.set()
+        closed = await _bounded(server.close(), force, shutdown_timeout)
         await _close_redis_clients()
         for sig in installed:
             loop.remove_signal_handler(sig)
+    if not closed:
+        raise CLIError(
+            f"server.close() did not finish within {shutdown_timeout:g}s (or a second "
+            "signal came); exiting anyway",
+            1,
+        )
+
+
+async def _bounded(work: Awaitable[Any], force: asyncio.Event, timeout: float) -> bool:
+    """Run ``work`` until it finishes (True), ``timeout`` passes or ``force`` is set (False)."""
+    task = asyncio.ensure_future(work)
+    forced = asyncio.ensure_future(force.wait())
+    try:
+        done, _ = await asyncio.wait({task, forced}, timeout=timeout, return_when="FIRST_COMPLETED")
+    finally:
+        forced.cancel()
+    if task in done:
+        task.result()
+        return True
+    task.cancel()
+    logger.warning("gave up waiting for the server to close")
+    return False
 
 
 async def _start_listening(server: Any, host: str, port: int, kwargs: dict[str, Any]) -> None:
