@@ -121,44 +121,75 @@ class Engine(Emitter):
             else:
                 self._respond_plain(responder, 400, b"", request)
             return None
-        return self._handshake_polling(request, responder)
-
-    async def _handshake_polling(self, request: HttpRequest, responder: Responder) -> None:
         try:
-            sid = await self._handshake(request)
+            new_sid = self._handshake(request)
+        except HandshakeError as exc:
+            self._refuse(request, responder, exc)
+            return None
+        if isinstance(new_sid, str):
+            self._open_polling(request, responder, new_sid)
+            return None
+        return self._handshake_polling(request, responder, new_sid)
+
+    async def _handshake_polling(
+        self, request: HttpRequest, responder: Responder, pending: Awaitable[str]
+    ) -> None:
+        try:
+            sid = await pending
         except HandshakeError as exc:
             self._refuse(request, responder, exc)
             return
+        self._open_polling(request, responder, sid)
+
+    def _open_polling(self, request: HttpRequest, responder: Responder, sid: str) -> None:
         conn = EngineSocket(self, sid, request, POLLING)
         self._register(conn)
         payload = "0" + conn.session.open_packet_data()
         self._send_payload(request, responder, payload, self._cors_headers(request), sid=sid)
         self._connected(conn)
 
-    async def _handshake(self, request: HttpRequest) -> str:
+    def _handshake(self, request: HttpRequest) -> str | Awaitable[str]:
+        """``allow_request``, the protocol check and ``generate_id``, in Node's order.
+
+        Synchronous when the hooks are (the common case: no task per handshake); an
+        awaitable when one of them is a coroutine.
+
+        Raises:
+            HandshakeError: the handshake is refused.
+        """
         allow = self.options.allow_request
         if allow is not None:
             try:
                 verdict = allow(request)
-                if inspect.isawaitable(verdict):
-                    verdict = await verdict
             except HandshakeError:
                 raise
             except Exception as exc:
                 raise Forbidden(context={"message": str(exc) or "Forbidden"}) from exc
-            if verdict is False or isinstance(verdict, str):
-                message = verdict if isinstance(verdict, str) else None
-                raise Forbidden(context={"message": message})
+            if inspect.isawaitable(verdict):
+                return self._handshake_after(request, verdict)
+            _check_verdict(verdict)
+        return self._new_id(request)
+
+    async def _handshake_after(self, request: HttpRequest, pending: Awaitable[Any]) -> str:
+        try:
+            verdict = await pending
+        except HandshakeError:
+            raise
+        except Exception as exc:
+            raise Forbidden(context={"message": str(exc) or "Forbidden"}) from exc
+        _check_verdict(verdict)
+        sid = self._new_id(request)
+        return sid if isinstance(sid, str) else await sid
+
+    def _new_id(self, request: HttpRequest) -> str | Awaitable[str]:
         check_protocol(request.query)
         try:
             sid = self.generate_id(request)
-            if not isinstance(sid, str):
-                sid = await sid
         except Exception as exc:
-            raise HandshakeError.for_code(
-                3, context={"name": "ID_GENERATION_ERROR", "error": exc}
-            ) from exc
-        return sid
+            raise _id_error(exc) from exc
+        if isinstance(sid, str):
+            return sid
+        return _await_id(sid)
 
     # -- WebSocket --------------------------------------------------------------------
 
@@ -185,13 +216,24 @@ class Engine(Emitter):
                 return self._refuse_upgrade(request, HandshakeError.for_code(1))
             headers = self._ws_headers(request, initial=False)
             return WebSocketAccept(headers, conn._attach_probe)
-        return self._handshake_websocket(request)
-
-    async def _handshake_websocket(self, request: HttpRequest) -> WebSocketAccept | HttpResponse:
         try:
-            sid = await self._handshake(request)
+            new_sid = self._handshake(request)
         except HandshakeError as exc:
             return self._refuse_upgrade(request, exc)
+        if isinstance(new_sid, str):
+            return self._accept_new(request, new_sid)
+        return self._handshake_websocket(request, new_sid)
+
+    async def _handshake_websocket(
+        self, request: HttpRequest, pending: Awaitable[str]
+    ) -> WebSocketAccept | HttpResponse:
+        try:
+            sid = await pending
+        except HandshakeError as exc:
+            return self._refuse_upgrade(request, exc)
+        return self._accept_new(request, sid)
+
+    def _accept_new(self, request: HttpRequest, sid: str) -> WebSocketAccept:
         headers = self._ws_headers(request, initial=True, sid=sid)
 
         def attach(channel: WebSocketChannel) -> WebSocketHandler:
@@ -344,6 +386,24 @@ class Engine(Emitter):
                 body = zlib.compress(body)
                 out.append(("content-encoding", "deflate"))
         responder.respond(200, self._hooked(request, out, initial), body)
+
+
+def _check_verdict(verdict: Any) -> None:
+    """``allow_request`` answered ``False`` or a message: refuse with code 4."""
+    if verdict is False or isinstance(verdict, str):
+        message = verdict if isinstance(verdict, str) else None
+        raise Forbidden(context={"message": message})
+
+
+def _id_error(exc: Exception) -> HandshakeError:
+    return HandshakeError.for_code(3, context={"name": "ID_GENERATION_ERROR", "error": exc})
+
+
+async def _await_id(pending: Awaitable[str]) -> str:
+    try:
+        return await pending
+    except Exception as exc:
+        raise _id_error(exc) from exc
 
 
 class _RequestResponder:
