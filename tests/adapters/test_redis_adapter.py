@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 
 from aiosocketio.adapters.base import BroadcastOptions
 from aiosocketio.adapters.redis import RedisAdapter, create_adapter, create_redis_adapter
+from aiosocketio.adapters.redis_link import RedisLink
 from aiosocketio.adapters.sharded import ShardedRedisAdapter, create_sharded_redis_adapter
 from aiosocketio.adapters.wire import decode_message, dumps_json, has_binary, pack
 from aiosocketio.exceptions import AdapterError
@@ -306,10 +307,45 @@ async def test_a_client_made_from_a_url_closes_with_the_last_adapter() -> None:
     owned = main._owned
     assert owned is not None and owned is chat._owned
     assert owned.users == 2
+    # the namespaces of one server share their Redis connections
+    assert main.link is chat.link
     await eventually_async(main.server_count, lambda n: n == 1)
+    await eventually_async(chat.server_count, lambda n: n == 1)
     await node.server.close()
     assert owned.users == 0
     assert main._owned is None
+    assert main.link not in RedisLink._shared.values()
+
+
+async def test_namespaces_share_a_link_and_leave_it_one_by_one() -> None:
+    key = unique_key()
+    client = aioredis.Redis.from_url(REDIS_URL)
+    node = await start_py_node("py1", adapter_factory("sharded", client, key))
+    other = await start_py_node("py2", adapter_factory("sharded", client, key))
+    fleet = await ClientFleet.launch()
+    try:
+        chat = node.server.of("/chat")
+        main: Any = node.server.sockets.adapter
+        assert chat.adapter.link is main.link  # type: ignore[attr-defined]
+        assert other.server.sockets.adapter.link is not main.link  # type: ignore[attr-defined]
+        await other.server.of("/chat").adapter.init()
+        await chat.adapter.init()
+        await fleet.connect("a", node.url, nsp="/chat", auth={"rooms": ["room"]})
+        await eventually_async(chat.adapter.server_count, lambda n: n == 2)
+        # closing /chat's adapter unsubscribes its channels only
+        await chat.adapter.close()
+        assert main.link._users == 1
+        assert not any("/chat" in c for c in main.link._shard_channels)
+        await eventually_async(main.server_count, lambda n: n == 2)
+        other.server.emit("still", 1)
+        await fleet.connect("b", node.url)
+        other.server.emit("still", 2)
+        assert await fleet.wait_received("b", "still") == [[2]]
+    finally:
+        await fleet.stop()
+        await node.server.close()
+        await other.server.close()
+        await client.aclose()
 
 
 @pytest.mark.parametrize("mode", ["classic", "sharded"])

@@ -182,7 +182,7 @@ async def test_publishing_while_redis_is_down_is_logged_not_raised(
 async def test_the_publish_queue_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(redis_link, "MAX_QUEUE", 10)
     client = aioredis.Redis.from_url(REDIS_URL)
-    link = redis_link.RedisLink(client, client, lambda channel, data: None)
+    link = redis_link.RedisLink(client, client)
     try:
         for i in range(15):  # nothing drains the queue: no writer task was started
             link.publish("ch", b"%d" % i)
@@ -291,7 +291,7 @@ async def test_a_wrong_password_is_an_adapter_error() -> None:
         adapter: Any = server.sockets.adapter
         try:
             with pytest.raises(AdapterError):
-                await adapter.link.start(channels=["x"], timeout=0.5)
+                await adapter.link.subscribe(lambda c, d: None, channels=["x"], timeout=0.5)
         finally:
             await server.close()
             await client.aclose()

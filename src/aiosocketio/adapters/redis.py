@@ -131,7 +131,9 @@ class RedisAdapter(Adapter):
         self.request_channel = f"{key}-request#{name}#"
         self.response_channel = f"{key}-response#{name}#"
         self.specific_response_channel = f"{self.response_channel}{self.uid}#"
-        self.link = RedisLink(pub, sub if sub is not None else pub, self._on_redis_message)
+        # the namespaces of one server share the connections
+        owner = getattr(nsp, "server", nsp)
+        self.link = RedisLink.acquire(owner, pub, sub if sub is not None else pub)
         self._requests: dict[str, _Request] = {}
         self._ack_requests: dict[str, _AckRequest] = {}
         self._init_task: asyncio.Future[None] | None = None
@@ -154,16 +156,16 @@ class RedisAdapter(Adapter):
         """Subscribe to the broadcast pattern and the request/response channels."""
         if self._init_task is None:
             self._init_task = asyncio.ensure_future(
-                self.link.start(
-                    channels=[
-                        self.request_channel,
-                        self.response_channel,
-                        self.specific_response_channel,
-                    ],
+                self.link.subscribe(
+                    self._on_redis_message,
+                    channels=self._subscribed_channels(),
                     patterns=[self.channel + "*"],
                 )
             )
         await asyncio.shield(self._init_task)
+
+    def _subscribed_channels(self) -> list[str]:
+        return [self.request_channel, self.response_channel, self.specific_response_channel]
 
     async def close(self) -> None:
         """Unsubscribe and fail the pending requests."""
@@ -171,7 +173,11 @@ class RedisAdapter(Adapter):
             self._fail(request, AdapterError("the adapter was closed"))
         self._requests.clear()
         self._ack_requests.clear()
-        await self.link.close()
+        if self._init_task is not None:
+            await self.link.unsubscribe(
+                channels=self._subscribed_channels(), patterns=[self.channel + "*"]
+            )
+        await self.link.release()
         owned, self._owned = self._owned, None
         if owned is not None:
             await owned.release()

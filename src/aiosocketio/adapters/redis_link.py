@@ -1,7 +1,8 @@
 """The Redis plumbing shared by the Redis adapters: one subscriber, one ordered publisher.
 
-Theory of operation: a :class:`RedisLink` holds one subscriber connection (a redis-py
-``PubSub``) and one publish queue. The reader task hands every message to a callback; when
+Theory of operation: a :class:`RedisLink` holds one subscriber connection and one publish
+queue, for all the namespaces of one server. The reader task hands every message to the
+handler of its channel (or pattern); when
 the connection is lost it logs a warning, reconnects with a capped backoff, subscribes to
 every channel, pattern and sharded channel again, and logs that it did. The writer task
 drains the queue in order, a batch per pipeline round trip, so a burst of broadcasts costs
@@ -16,8 +17,8 @@ import collections
 import functools
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, ClassVar
 
 import redis.asyncio as aioredis
 from redis.asyncio.connection import Connection as _TCPConnection
@@ -53,6 +54,40 @@ def uid2(length: int = 6) -> str:
 # --------------------------------------------------------------------------- Redis plumbing
 
 
+class _Watchdog:
+    """Pings a connection that went quiet; aborts it if it stays quiet (a half-open link).
+
+    A timer rather than ``asyncio.wait_for`` around each read: before Python 3.12,
+    ``wait_for`` may swallow a cancellation that races with the data it waits for.
+    """
+
+    __slots__ = ("_handle", "_interval", "_loop", "_quiet", "_writer", "fired")
+
+    def __init__(self, writer: asyncio.StreamWriter, interval: float) -> None:
+        self._writer = writer
+        self._interval = interval
+        self._loop = asyncio.get_running_loop()
+        self._quiet = 0
+        self.fired = False
+        self._handle = self._loop.call_later(interval, self._check)
+
+    def activity(self) -> None:
+        self._quiet = 0
+
+    def _check(self) -> None:
+        self._quiet += 1
+        if self._quiet == 1:
+            self._writer.write(_PING)
+        elif self._quiet >= 2:
+            self.fired = True
+            self._writer.transport.abort()
+            return
+        self._handle = self._loop.call_later(self._interval, self._check)
+
+    def stop(self) -> None:
+        self._handle.cancel()
+
+
 class _AuthError(ConnectionError):
     """Redis refused the credentials (retried: they may be fixed on the server)."""
 
@@ -60,21 +95,25 @@ class _AuthError(ConnectionError):
 class RedisLink:
     """One subscriber connection and one ordered publish queue, with reconnection.
 
+    The namespaces of one server share a link (:meth:`acquire`/:meth:`release`): its
+    subscriber connection carries every namespace's channels, each routed to the handler
+    that subscribed to it, so a server with many namespaces still holds two connections.
+
     Args:
         pub: the client used to publish (and for ``PUBSUB NUMSUB``).
-        sub: the client whose connection pool gives the subscriber connection.
-        on_message: called as ``on_message(channel, data)`` for every message received.
+        sub: the client whose connection settings give the subscriber connection.
     """
 
     __slots__ = (
         "_backoff",
         "_channels",
         "_closed",
+        "_confirmations",
         "_dropped",
         "_failing",
+        "_key",
         "_last_warning",
         "_lost",
-        "_on_message",
         "_patterns",
         "_pub_conn",
         "_pub_params",
@@ -85,6 +124,7 @@ class RedisLink:
         "_ready",
         "_sending",
         "_shard_channels",
+        "_users",
         "_wakeup",
         "_writer",
         "health_interval",
@@ -92,16 +132,16 @@ class RedisLink:
         "sub",
     )
 
-    def __init__(
-        self, pub: aioredis.Redis, sub: aioredis.Redis, on_message: MessageHandler
-    ) -> None:
+    _shared: ClassVar[dict[tuple[int, int, int], RedisLink]] = {}
+
+    def __init__(self, pub: aioredis.Redis, sub: aioredis.Redis) -> None:
         self.pub = pub
         self.sub = sub
-        self._on_message = on_message
         self.health_interval = 15.0  # seconds of silence before the subscriber pings Redis
-        self._channels: set[str] = set()
-        self._patterns: set[str] = set()
-        self._shard_channels: set[str] = set()
+        self._channels: dict[str, MessageHandler] = {}
+        self._patterns: dict[str, MessageHandler] = {}
+        self._shard_channels: dict[str, MessageHandler] = {}
+        self._confirmations: dict[str, list[asyncio.Future[None]]] = {}
         self._pubsub: Any = None
         self._raw_writer: asyncio.StreamWriter | None = None
         self._pub_params = self._raw_params(pub)
@@ -118,35 +158,128 @@ class RedisLink:
         self._failing = False
         self._last_warning = 0.0
         self._backoff = 0.05
+        self._users = 0
+        self._key: tuple[int, int, int] | None = None
+
+    # -- sharing ------------------------------------------------------------------------
+
+    @classmethod
+    def acquire(cls, owner: object, pub: aioredis.Redis, sub: aioredis.Redis) -> RedisLink:
+        """The link of ``owner`` (a server) for this pair of clients; :meth:`release` it."""
+        key = (id(owner), id(pub), id(sub))
+        link = cls._shared.get(key)
+        if link is None or link._closed:
+            link = cls(pub, sub)
+            link._key = key
+            cls._shared[key] = link
+        link._users += 1
+        return link
+
+    async def release(self) -> None:
+        """One user less; the last one closes the link."""
+        self._users -= 1
+        if self._users > 0:
+            return
+        if self._key is not None and self._shared.get(self._key) is self:
+            del self._shared[self._key]
+        await self.close()
 
     # -- subscriptions ------------------------------------------------------------------
 
-    async def start(
+    async def subscribe(
         self,
-        channels: list[str] | None = None,
-        patterns: list[str] | None = None,
-        shard_channels: list[str] | None = None,
+        handler: MessageHandler,
+        *,
+        channels: Iterable[str] = (),
+        patterns: Iterable[str] = (),
+        shard_channels: Iterable[str] = (),
         timeout: float = 10.0,
+        wait: bool = True,
     ) -> None:
-        """Subscribe and start the reader and writer tasks; wait for the subscription.
+        """Route these channels to ``handler`` and subscribe to them.
+
+        With ``wait``, return once Redis confirmed the subscriptions.
 
         Raises:
-            AdapterError: not subscribed within ``timeout`` seconds (the reader keeps
-                trying in the background).
+            AdapterError: not subscribed within ``timeout`` seconds (the link keeps trying
+                in the background), or the link was closed.
         """
-        self._channels.update(channels or ())
-        self._patterns.update(patterns or ())
-        self._shard_channels.update(shard_channels or ())
+        commands: list[tuple[str, list[str]]] = []
+        for command, names, table in (
+            ("SUBSCRIBE", channels, self._channels),
+            ("PSUBSCRIBE", patterns, self._patterns),
+            ("SSUBSCRIBE", shard_channels, self._shard_channels),
+        ):
+            new = [name for name in names if name not in table]
+            for name in names:
+                table[name] = handler
+            if new:
+                commands.append((command, new))
         if self._writer is None:
             self._writer = asyncio.ensure_future(self._write_loop())
         if self._reader is None:
             self._reader = asyncio.ensure_future(self._read_loop())
+        waiters: list[asyncio.Future[None]] = []
+        if self._raw_writer is not None:
+            loop = asyncio.get_running_loop()
+            for _command, names in commands:
+                for name in names:
+                    future: asyncio.Future[None] = loop.create_future()
+                    self._confirmations.setdefault(name, []).append(future)
+                    waiters.append(future)
+            self._send_commands(commands)
+        elif self._pubsub is not None:
+            await self._pubsub_commands(commands)
+        if not wait:
+            return
         try:
-            await asyncio.wait_for(self._ready.wait(), timeout)
+            if waiters:
+                await asyncio.wait_for(asyncio.gather(*waiters), timeout)
+            else:
+                await asyncio.wait_for(self._ready.wait(), timeout)
         except TimeoutError:
             raise AdapterError("could not subscribe to Redis") from None
         if self._closed:
             raise AdapterError("the adapter was closed")
+
+    async def unsubscribe(
+        self,
+        *,
+        channels: Iterable[str] = (),
+        patterns: Iterable[str] = (),
+        shard_channels: Iterable[str] = (),
+    ) -> None:
+        """Stop routing these channels and unsubscribe from them."""
+        commands: list[tuple[str, list[str]]] = []
+        for command, names, table in (
+            ("UNSUBSCRIBE", channels, self._channels),
+            ("PUNSUBSCRIBE", patterns, self._patterns),
+            ("SUNSUBSCRIBE", shard_channels, self._shard_channels),
+        ):
+            gone = [name for name in names if table.pop(name, None) is not None]
+            if gone:
+                commands.append((command, gone))
+        if self._raw_writer is not None:
+            self._send_commands(commands)
+        elif self._pubsub is not None:
+            await self._pubsub_commands(commands)
+
+    def _send_commands(self, commands: list[tuple[str, list[str]]]) -> None:
+        assert self._raw_writer is not None
+        out: list[bytes] = []
+        for command, names in commands:
+            if command.startswith("S"):  # sharded: one channel per command (one slot each)
+                out += [encode_command(command, name) for name in names]
+            else:
+                out.append(encode_command(command, *names))
+        self._raw_writer.write(b"".join(out))
+
+    async def _pubsub_commands(self, commands: list[tuple[str, list[str]]]) -> None:
+        try:
+            for command, names in commands:
+                await getattr(self._pubsub, command.lower())(*names)
+        except (RedisError, OSError, RuntimeError) as exc:
+            logger.debug("%s failed (%s); done again on reconnect", commands, exc)
 
     # The subscriber connection has two implementations. For a plain TCP or Unix socket
     # connection it is our own: a socket and the small RESP parser of
@@ -189,6 +322,7 @@ class RedisLink:
             except (RedisError, OSError, RuntimeError, RemoteProtocolError) as exc:
                 if self._closed:
                     return
+                self._ready.clear()
                 if not self._lost:
                     logger.warning("lost the Redis subscription (%s); reconnecting", exc)
                 self._lost = True
@@ -202,13 +336,24 @@ class RedisLink:
         self._backoff = 0.05
         self._ready.set()
 
-    def _dispatch(self, channel: bytes | str, data: bytes | str) -> None:
+    def _dispatch(
+        self,
+        table: dict[str, MessageHandler],
+        key: bytes | str,
+        channel: bytes | str,
+        data: bytes | str,
+    ) -> None:
+        if isinstance(key, bytes):
+            key = key.decode("utf-8", "replace")
         if isinstance(channel, bytes):
             channel = channel.decode("utf-8", "replace")
         if isinstance(data, str):
             data = data.encode()
+        handler = table.get(key)
+        if handler is None:
+            return
         try:
-            self._on_message(channel, data)
+            handler(channel, data)
         except Exception:
             logger.exception("error while handling a message on %s", channel)
 
@@ -217,33 +362,34 @@ class RedisLink:
     async def _raw_session(self, params: dict[str, Any]) -> None:
         reader, writer = await self._raw_connect(params)
         parser = RespParser()
+        watchdog: _Watchdog | None = None
         try:
-            commands = []
-            if self._channels:
-                commands.append(encode_command("SUBSCRIBE", *self._channels))
-            if self._patterns:
-                commands.append(encode_command("PSUBSCRIBE", *self._patterns))
-            commands += [encode_command("SSUBSCRIBE", c) for c in self._shard_channels]
-            expected = len(self._channels) + len(self._patterns) + len(self._shard_channels)
+            commands: list[tuple[str, list[str]]] = [
+                (command, list(table))
+                for command, table in (
+                    ("SUBSCRIBE", self._channels),
+                    ("PSUBSCRIBE", self._patterns),
+                    ("SSUBSCRIBE", self._shard_channels),
+                )
+                if table
+            ]
+            expected = sum(len(names) for _, names in commands)
             confirmed = 0
-            writer.write(b"".join(commands))
             self._raw_writer = writer
+            self._send_commands(commands)
             if expected == 0:
                 self._subscribed()
-            on_message = self._dispatch
-            pinged = False
+            dispatch = self._dispatch
+            channels, patterns, shards = self._channels, self._patterns, self._shard_channels
+            watchdog = _Watchdog(writer, self.health_interval)
             while True:
-                # a connection that went quiet is pinged; one that stays quiet is dead
                 try:
-                    data = await asyncio.wait_for(reader.read(1 << 16), self.health_interval)
-                except TimeoutError:
-                    if pinged:
-                        raise ConnectionResetError("Redis did not answer a PING") from None
-                    writer.write(_PING)
-                    pinged = True
-                    continue
-                pinged = False
+                    data = await reader.read(1 << 16)
+                finally:
+                    watchdog.activity()
                 if not data:
+                    if watchdog.fired:
+                        raise ConnectionResetError("Redis did not answer a PING")
                     return
                 for reply in parser.feed(data):
                     if not isinstance(reply, list) or not reply:
@@ -251,17 +397,27 @@ class RedisLink:
                             logger.warning("Redis refused a subscription: %s", reply)
                         continue
                     kind = reply[0]
-                    if kind == b"message" or kind == b"smessage":
+                    if kind == b"message":
                         if len(reply) == 3:
-                            on_message(reply[1], reply[2])
+                            dispatch(channels, reply[1], reply[1], reply[2])
+                    elif kind == b"smessage":
+                        if len(reply) == 3:
+                            dispatch(shards, reply[1], reply[1], reply[2])
                     elif kind == b"pmessage":
                         if len(reply) == 4:
-                            on_message(reply[2], reply[3])
-                    elif kind in (b"subscribe", b"psubscribe", b"ssubscribe"):
+                            dispatch(patterns, reply[1], reply[2], reply[3])
+                    elif kind in (b"subscribe", b"psubscribe", b"ssubscribe") and len(reply) > 1:
+                        name = reply[1]
+                        if isinstance(name, bytes):
+                            for future in self._confirmations.pop(name.decode(), ()):
+                                if not future.done():
+                                    future.set_result(None)
                         confirmed += 1
                         if confirmed == expected:
                             self._subscribed()
         finally:
+            if watchdog is not None:
+                watchdog.stop()
             self._raw_writer = None
             writer.close()
             try:
@@ -288,44 +444,29 @@ class RedisLink:
                 await pubsub.subscribe(*self._channels)
             if self._patterns:
                 await pubsub.psubscribe(*self._patterns)
-            if self._shard_channels:
-                await pubsub.ssubscribe(*self._shard_channels)
+            for channel in self._shard_channels:
+                await pubsub.ssubscribe(channel)
             self._pubsub = pubsub
             self._subscribed()
             while True:
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
                 if message is None:
                     continue
-                if message.get("type") in ("message", "pmessage", "smessage"):
-                    channel, data = message.get("channel"), message.get("data")
-                    if isinstance(channel, (bytes, str)) and isinstance(data, (bytes, str)):
-                        self._dispatch(channel, data)
+                kind = message.get("type")
+                channel, data = message.get("channel"), message.get("data")
+                if not isinstance(channel, (bytes, str)) or not isinstance(data, (bytes, str)):
+                    continue
+                if kind == "message":
+                    self._dispatch(self._channels, channel, channel, data)
+                elif kind == "smessage":
+                    self._dispatch(self._shard_channels, channel, channel, data)
+                elif kind == "pmessage":
+                    pattern = message.get("pattern")
+                    if isinstance(pattern, (bytes, str)):
+                        self._dispatch(self._patterns, pattern, channel, data)
         finally:
             self._pubsub = None
             await _quiet_close(pubsub)
-
-    async def _command(self, name: str, channel: str) -> None:
-        try:
-            if self._raw_writer is not None:
-                self._raw_writer.write(encode_command(name, channel))
-            elif self._pubsub is not None:
-                await getattr(self._pubsub, name.lower())(channel)
-        except (RedisError, OSError, RuntimeError) as exc:
-            logger.debug("%s %s failed (%s); done again on reconnect", name, channel, exc)
-
-    async def ssubscribe(self, channel: str) -> None:
-        """Add a sharded channel (``SSUBSCRIBE``)."""
-        if channel in self._shard_channels:
-            return
-        self._shard_channels.add(channel)
-        await self._command("SSUBSCRIBE", channel)
-
-    async def sunsubscribe(self, channel: str) -> None:
-        """Remove a sharded channel (``SUNSUBSCRIBE``)."""
-        if channel not in self._shard_channels:
-            return
-        self._shard_channels.discard(channel)
-        await self._command("SUNSUBSCRIBE", channel)
 
     # -- publishing ---------------------------------------------------------------------
 
@@ -482,19 +623,24 @@ class RedisLink:
     async def close(self) -> None:
         """Unsubscribe, drain the publish queue (briefly) and stop the tasks."""
         self._closed = True
-        self._ready.set()  # whoever waits in start() gives up
+        self._ready.set()  # whoever waits in subscribe() gives up
+        for futures in self._confirmations.values():
+            for future in futures:
+                if not future.done():
+                    future.set_result(None)
+        self._confirmations.clear()
         if self._writer is not None:
             try:
                 await asyncio.wait_for(self.flush(), 1)
             except TimeoutError:
                 pass
         for task in (self._reader, self._writer):
-            if task is not None:
+            # cancel until it is done: a cancellation can be lost in a race (see _Watchdog)
+            while task is not None and not task.done():
                 task.cancel()
-                try:
-                    await task
-                except (asyncio.CancelledError, Exception):
-                    pass
+                await asyncio.wait([task], timeout=0.5)
+            if task is not None and not task.cancelled():
+                task.exception()  # retrieved: nothing to report at shutdown
         self._reader = self._writer = None
         if self._pub_conn is not None:
             self._pub_conn[1].close()

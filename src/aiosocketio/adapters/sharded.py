@@ -87,7 +87,9 @@ class ShardedRedisAdapter(ClusterAdapter):
         self.subscription_mode: SubscriptionMode = subscription_mode
         self.channel = f"{channel_prefix}#{nsp.name}#"
         self.response_channel = f"{self.channel}{self.uid}#"
-        self.link = RedisLink(pub, sub if sub is not None else pub, self._on_redis_message)
+        owner = getattr(nsp, "server", nsp)  # the namespaces of one server share connections
+        self.link = RedisLink.acquire(owner, pub, sub if sub is not None else pub)
+        self._dynamic: set[str] = set()
         self._started = False
         if subscription_mode != "static":
             self.on("create-room", self._on_create_room)
@@ -112,13 +114,18 @@ class ShardedRedisAdapter(ClusterAdapter):
             return
         self._started = True
         channels = [self.channel, self.response_channel]
-        channels += [self.dynamic_channel(r) for r in self.rooms if self._separate(r)]
-        await self.link.start(shard_channels=channels)
+        dynamic = [self.dynamic_channel(r) for r in self.rooms if self._separate(r)]
+        self._dynamic.update(dynamic)
+        await self.link.subscribe(self._on_redis_message, shard_channels=channels + dynamic)
 
     async def close(self) -> None:
         """Fail the pending requests and unsubscribe."""
         await super().close()
-        await self.link.close()
+        if self._started:
+            channels = [self.channel, self.response_channel, *self._dynamic]
+            self._dynamic.clear()
+            await self.link.unsubscribe(shard_channels=channels)
+        await self.link.release()
 
     async def server_count(self) -> int:
         """``PUBSUB SHARDNUMSUB <prefix>#<nsp>#``."""
@@ -137,12 +144,15 @@ class ShardedRedisAdapter(ClusterAdapter):
 
     def _on_create_room(self, room: str) -> None:
         if self._started and self._separate(room):
-            spawn(self.link.ssubscribe(self.dynamic_channel(room)))
+            channel = self.dynamic_channel(room)
+            self._dynamic.add(channel)
+            spawn(self.link.subscribe(self._on_redis_message, shard_channels=[channel], wait=False))
 
     def _on_delete_room(self, room: str) -> None:
         channel = self.dynamic_channel(room)
-        if self._started and (self.subscription_mode == "dynamic-private" or room not in self.sids):
-            spawn(self.link.sunsubscribe(channel))
+        if self._started and channel in self._dynamic:
+            self._dynamic.discard(channel)
+            spawn(self.link.unsubscribe(shard_channels=[channel]))
 
     # -- transport ----------------------------------------------------------------------
 
