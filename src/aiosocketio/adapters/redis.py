@@ -13,12 +13,14 @@ Channels, for a namespace ``nsp`` (with its leading ``/``) and ``key`` (default
 * ``<key>-request#<nsp>#``: requests (JSON; a broadcast with acks is msgpack).
 * ``<key>-response#<nsp>#`` and ``<key>-response#<nsp>#<uid>#``: responses.
 
-Theory of operation: each adapter owns a :class:`RedisLink`, which holds one subscriber
-connection (a redis-py ``PubSub``, resubscribed after a reconnect) and one ordered publish
-queue (drained by one task through a pipeline, so a burst of broadcasts costs one round
-trip and keeps its order). A malformed message is logged and skipped; a request whose
-answers do not all arrive within ``requests_timeout`` fails with
-:class:`~aiosocketio.exceptions.AdapterError`.
+Theory of operation: the adapters of one server share a
+:class:`~aiosocketio.adapters.redis_link.RedisLink`: one subscriber connection (our own RESP
+reader, resubscribed after a reconnect; redis-py's ``PubSub`` for TLS and other exotic
+connections) whose channels are routed to their adapter, and one ordered publish queue
+(drained by one task, a batch per round trip, so a burst of broadcasts keeps its order). A
+malformed message is logged and skipped; a request whose answers do not all arrive within
+``requests_timeout`` fails with :class:`~aiosocketio.adapters.cluster.AdapterTimeout` (an
+:class:`~aiosocketio.exceptions.AdapterError` and an ``AckTimeout``).
 
 Example::
 
