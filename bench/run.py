@@ -375,8 +375,13 @@ def _check(report: dict[str, Any]) -> str | None:
     for key in ("failed", "dropped", "bad_frames", "order_errors", "incomplete_clients"):
         if report.get(key):
             problems.append(f"{key}={report[key]}")
-    if "all_delivered" in report and not report["all_delivered"]:
-        problems.append("not all delivered")
+    if (
+        "all_delivered" in report
+        and not report["all_delivered"]
+        and not report.get("order_errors")
+        and not report.get("incomplete_clients")
+    ):
+        problems.append("did not finish")
     return ", ".join(problems) or None
 
 
