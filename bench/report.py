@@ -122,6 +122,106 @@ def rows(data: dict[str, Any]) -> list[list[str]]:
     return out
 
 
+def _get(data: dict[str, Any], scenario: str, server: str) -> dict[str, Any] | None:
+    for r in data["results"]:
+        if r["scenario"] == scenario and r["server"] == server and not r.get("error"):
+            found: dict[str, Any] = r
+            return found
+    return None
+
+
+def _x(ours: dict[str, Any] | None, peer: dict[str, Any] | None) -> float | None:
+    """Throughput ratio, or the CPU-efficiency ratio when a load generator saturated."""
+    if not ours or not peer or not peer.get("value"):
+        return None
+    if _saturated(ours) or _saturated(peer):
+        a, b = ours.get("server_us_per_msg"), peer.get("server_us_per_msg")
+        return b / a if a and b else None
+    return float(ours["value"]) / float(peer["value"])
+
+
+def _fx(v: float | None) -> str:
+    return f"{v:.2f}x" if v is not None else "n/a"
+
+
+def targets(data: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Issue 7's targets checked against a run: (target, result, verdict)."""
+    out: list[tuple[str, str, str]] = []
+
+    def verdict(ok: bool | None) -> str:
+        return "n/a" if ok is None else ("met" if ok else "NOT met")
+
+    b, bn, bp = (_get(data, "broadcast", s) for s in ("aiosocketio", "node", "python-socketio"))
+    xn, xp = _x(b, bn), _x(b, bp)
+    out.append(
+        (
+            "broadcast >= 2x Node, >= 10x python-socketio",
+            f"{_fx(xn)} Node, {_fx(xp)} python-socketio",
+            verdict(None if xn is None or xp is None else xn >= 2 and xp >= 10),
+        )
+    )
+    e, en, ep = (_get(data, "echo", s) for s in ("aiosocketio", "node", "python-socketio"))
+    xn, xp = _x(e, en), _x(e, ep)
+    p99 = p99n = None
+    if e and en:
+        p99, p99n = e["extra"].get("p99_us"), en["extra"].get("p99_us")
+    lat = f"; p99 {p99 / 1000:.2f} ms vs Node {p99n / 1000:.2f} ms" if p99 and p99n else ""
+    ok = (
+        None
+        if xn is None or xp is None or not p99 or not p99n
+        else (xn >= 1.2 and xp >= 4 and p99 <= p99n)
+    )
+    out.append(
+        (
+            "echo >= 1.2x Node, >= 4x python-socketio, p99 <= Node",
+            f"{_fx(xn)} Node, {_fx(xp)} python-socketio{lat}",
+            verdict(ok),
+        )
+    )
+    h, hn = _get(data, "hold", "aiosocketio"), _get(data, "hold", "node")
+    c, cn = _get(data, "connect", "aiosocketio"), _get(data, "connect", "node")
+    mine = theirs = None
+    if h and hn and h["extra"].get("steps") and hn["extra"].get("steps"):
+        mine = h["extra"]["steps"][-1]["rss_per_conn_kib"]
+        theirs = hn["extra"]["steps"][-1]["rss_per_conn_kib"]
+    elif c and cn:
+        mine, theirs = c["extra"].get("rss_per_conn_kib"), cn["extra"].get("rss_per_conn_kib")
+    out.append(
+        (
+            "memory per idle connection <= Node",
+            f"{mine:.1f} KiB vs Node {theirs:.1f} KiB" if mine and theirs else "n/a",
+            verdict(None if not mine or not theirs else mine <= theirs),
+        )
+    )
+    if h:
+        steps = h["extra"].get("steps") or []
+        flat = ", ".join(f"{st['rss_per_conn_kib']:.1f}" for st in steps)
+        held = h["value"]
+        out.append(
+            (
+                "15,000 clients held 5 min with heartbeats, none dropped",
+                f"{held:,.0f} held {h['seconds']:.0f} s, {h['extra'].get('dropped', 0)} dropped, "
+                f"{h['extra'].get('pings', 0):,} pings; KiB/conn per step: {flat}",
+                verdict(held >= 15000 and h["seconds"] >= 299 and not h["extra"].get("dropped")),
+            )
+        )
+    ratios = []
+    oks = []
+    for sc in ("connect", "echo", "broadcast", "rooms", "polling", "binary"):
+        x = _x(_get(data, sc, "aiosocketio-asgi"), _get(data, sc, "python-socketio-asgi"))
+        if x is not None:
+            ratios.append(f"{sc} {x:.2f}x")
+            oks.append(x >= 3)
+    out.append(
+        (
+            "ASGI under uvicorn >= 3x python-socketio under uvicorn",
+            ", ".join(ratios) or "n/a",
+            "n/a" if not oks else ("met" if all(oks) else f"met in {sum(oks)} of {len(oks)}"),
+        )
+    )
+    return out
+
+
 def render_table(data: dict[str, Any]) -> str:
     """A plain-text table for the console."""
     body = rows(data)
@@ -163,6 +263,14 @@ def render_markdown(data: dict[str, Any]) -> str:
     ]
     for row in rows(data):
         lines.append("| " + " | ".join(c.replace("|", "/") for c in row) + " |")
+    lines += [
+        "",
+        "Targets of issue 7, checked against this run:",
+        "",
+        "| target | result | |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {t} | {r} | {v} |" for t, r, v in targets(data)]
     lines += [
         "",
         "Ratios: native vs Node and vs python-socketio on aiohttp; ASGI vs Node and vs "
