@@ -375,3 +375,29 @@ async def test_junk_on_every_channel_is_skipped(mode: str) -> None:
         loop.set_exception_handler(None)
         await node.server.close()
         await client.aclose()
+
+
+@pytest.mark.parametrize("mode", ["classic", "sharded"])
+async def test_switching_adapters_keeps_the_subscriptions(mode: str) -> None:
+    key = unique_key()
+    client = aioredis.Redis.from_url(REDIS_URL)
+    py1 = await start_py_node("py1", adapter_factory(mode, client, key))
+    py2 = await start_py_node("py2", adapter_factory(mode, client, key))
+    fleet = await ClientFleet.launch()
+    try:
+        await fleet.connect("a", py1.url, auth={"rooms": ["r"]})
+        old = py1.server.sockets.adapter
+        py1.server.adapter(adapter_factory(mode, client, key))  # the same link is reused
+        new = py1.server.sockets.adapter
+        assert new is not old
+        await new.init()
+        await asyncio.sleep(0.1)  # the old adapter closes in the background
+        await eventually_async(py2.server.sockets.adapter.server_count, lambda n: n == 2)
+        await asyncio.sleep(0.05)
+        py2.server.to("r").emit("after-switch", 1)
+        assert await fleet.wait_received("a", "after-switch") == [[1]]
+    finally:
+        await fleet.stop()
+        await py1.server.close()
+        await py2.server.close()
+        await client.aclose()

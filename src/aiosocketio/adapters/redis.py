@@ -177,7 +177,9 @@ class RedisAdapter(Adapter):
         self._ack_requests.clear()
         if self._init_task is not None:
             await self.link.unsubscribe(
-                channels=self._subscribed_channels(), patterns=[self.channel + "*"]
+                self._on_redis_message,
+                channels=self._subscribed_channels(),
+                patterns=[self.channel + "*"],
             )
         await self.link.release()
         owned, self._owned = self._owned, None

@@ -244,19 +244,25 @@ class RedisLink:
 
     async def unsubscribe(
         self,
+        handler: MessageHandler,
         *,
         channels: Iterable[str] = (),
         patterns: Iterable[str] = (),
         shard_channels: Iterable[str] = (),
     ) -> None:
-        """Stop routing these channels and unsubscribe from them."""
+        """Stop routing these channels to ``handler`` and unsubscribe from them.
+
+        A channel that another handler took over in the meantime is left alone.
+        """
         commands: list[tuple[str, list[str]]] = []
         for command, names, table in (
             ("UNSUBSCRIBE", channels, self._channels),
             ("PUNSUBSCRIBE", patterns, self._patterns),
             ("SUNSUBSCRIBE", shard_channels, self._shard_channels),
         ):
-            gone = [name for name in names if table.pop(name, None) is not None]
+            gone = [name for name in names if name in table and table[name] == handler]
+            for name in gone:
+                del table[name]
             if gone:
                 commands.append((command, gone))
         if self._raw_writer is not None:

@@ -124,7 +124,7 @@ class ShardedRedisAdapter(ClusterAdapter):
         if self._started:
             channels = [self.channel, self.response_channel, *self._dynamic]
             self._dynamic.clear()
-            await self.link.unsubscribe(shard_channels=channels)
+            await self.link.unsubscribe(self._on_redis_message, shard_channels=channels)
         await self.link.release()
 
     async def server_count(self) -> int:
@@ -152,7 +152,7 @@ class ShardedRedisAdapter(ClusterAdapter):
         channel = self.dynamic_channel(room)
         if self._started and channel in self._dynamic:
             self._dynamic.discard(channel)
-            spawn(self.link.unsubscribe(shard_channels=[channel]))
+            spawn(self.link.unsubscribe(self._on_redis_message, shard_channels=[channel]))
 
     # -- transport ----------------------------------------------------------------------
 
