@@ -2,11 +2,10 @@
 
 Run it as several processes joined through Redis, behind nginx::
 
-    REDIS_URL=redis://127.0.0.1:6379 aiosocketio run app:sio --app-dir examples/cluster --port 3001
-    REDIS_URL=redis://127.0.0.1:6379 aiosocketio run app:sio --app-dir examples/cluster --port 3002
+    aiosocketio run app:sio --app-dir examples/cluster --port 3001 --redis redis://127.0.0.1:6379
+    aiosocketio run app:sio --app-dir examples/cluster --port 3002 --redis redis://127.0.0.1:6379
 
-With ``REDIS_URL`` set the app builds its own Redis adapter; without it, give the command
-``--redis URL`` instead.
+(Or set ``REDIS_URL`` instead of ``--redis``: the app then builds its own Redis adapter.)
 
 Every client is told which process serves it (``welcome``); a ``shout`` from any client is
 broadcast to every client of every process (``shouted``).

@@ -14,7 +14,7 @@ PIDS=""
 i=1
 while [ "$i" -le "$N" ]; do
     PORT=$((BASE + i))
-    REDIS_URL="$REDIS" aiosocketio run app:sio --app-dir "$HERE" --host 127.0.0.1 --port "$PORT" &
+    aiosocketio run app:sio --app-dir "$HERE" --host 127.0.0.1 --port "$PORT" --redis "$REDIS" &
     PIDS="$PIDS $!"
     UPSTREAMS="$UPSTREAMS server 127.0.0.1:$PORT;"
     i=$((i + 1))

@@ -26,6 +26,7 @@ from tests.cluster.support import (
     ClientFleet,
     RedisServer,
     eventually_async,
+    free_port,
     own_redis,
     unique_key,
 )
@@ -374,3 +375,20 @@ async def test_a_silent_connection_is_detected_by_ping(caplog: pytest.LogCapture
         await proxy.stop()
         await direct.aclose()
         await proxied.aclose()
+
+
+@pytest.mark.parametrize("mode", ["classic", "sharded"])
+async def test_closing_while_redis_is_unreachable_is_quiet(
+    mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = aioredis.Redis(host="127.0.0.1", port=free_port())  # nothing listens there
+    server = Server(adapter=adapter_factory(mode, client, unique_key()))  # starts init
+    adapter: Any = server.sockets.adapter
+    starting = asyncio.ensure_future(adapter.init())
+    await asyncio.sleep(0.1)
+    await server.close()
+    await asyncio.wait_for(starting, 2)  # returns: no error for a server that shut down
+    await asyncio.sleep(0.05)
+    assert adapter.link.closed
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    await client.aclose()

@@ -164,7 +164,12 @@ class RedisAdapter(Adapter):
                     patterns=[self.channel + "*"],
                 )
             )
-        await asyncio.shield(self._init_task)
+        try:
+            await asyncio.shield(self._init_task)
+        except AdapterError:
+            if not self.link.closed:
+                raise
+            # closed while starting (the server shut down): nothing left to do
 
     def _subscribed_channels(self) -> list[str]:
         return [self.request_channel, self.response_channel, self.specific_response_channel]

@@ -161,6 +161,11 @@ class RedisLink:
         self._users = 0
         self._key: tuple[int, int, int] | None = None
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
     # -- sharing ------------------------------------------------------------------------
 
     @classmethod

@@ -32,7 +32,7 @@ import redis.asyncio as aioredis
 from aiosocketio.adapters.cluster import ClusterAdapter, spawn
 from aiosocketio.adapters.redis_link import RedisLink
 from aiosocketio.adapters.wire import MessageType, decode_message, dumps_json, has_binary, pack
-from aiosocketio.exceptions import RemoteProtocolError
+from aiosocketio.exceptions import AdapterError, RemoteProtocolError
 
 if TYPE_CHECKING:
     from aiosocketio.server.namespace import Namespace
@@ -116,7 +116,12 @@ class ShardedRedisAdapter(ClusterAdapter):
         channels = [self.channel, self.response_channel]
         dynamic = [self.dynamic_channel(r) for r in self.rooms if self._separate(r)]
         self._dynamic.update(dynamic)
-        await self.link.subscribe(self._on_redis_message, shard_channels=channels + dynamic)
+        try:
+            await self.link.subscribe(self._on_redis_message, shard_channels=channels + dynamic)
+        except AdapterError:
+            if not self.link.closed:
+                raise
+            # closed while starting (the server shut down): nothing left to do
 
     async def close(self) -> None:
         """Fail the pending requests and unsubscribe."""
