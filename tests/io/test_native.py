@@ -516,6 +516,10 @@ class _CountingTransport:
     def write(self, data: bytes) -> None:
         self.writes.append(bytes(data))
 
+    def writelines(self, data: list[bytes]) -> None:
+        # One write per flush whatever the number of frames (writev in uvloop).
+        self.writes.append(b"".join(data))
+
     def get_write_buffer_size(self) -> int:
         return 0
 

@@ -103,8 +103,12 @@ class WebSocketConnection(asyncio.Protocol):
 
     @property
     def buffered_amount(self) -> int:
-        """Bytes queued here plus the transport's write buffer."""
-        return self._pending_size + self.transport.get_write_buffer_size()
+        """Bytes queued here, plus the transport's write buffer while it is over its
+        high-water mark (below it, the transport's few KiB are not counted: this keeps
+        the per-recipient check of a broadcast free of a call into the event loop)."""
+        if self._writing_paused:
+            return self._pending_size + self.transport.get_write_buffer_size()
+        return self._pending_size
 
     # -- writing -------------------------------------------------------------------------
 
@@ -116,7 +120,10 @@ class WebSocketConnection(asyncio.Protocol):
         pending = self._pending
         self._pending = []
         self._pending_size = 0
-        self.transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+        if len(pending) == 1:
+            self.transport.write(pending[0])
+        else:
+            self.transport.writelines(pending)
 
     def pause_writing(self) -> None:
         self._writing_paused = True

@@ -134,7 +134,7 @@ _pack_H = struct.Struct("!BBH").pack
 _pack_Q = struct.Struct("!BBQ").pack
 
 
-def _mask(payload: bytes | bytearray, key: bytes | bytearray) -> bytes:
+def _mask_python(payload: bytes | bytearray, key: bytes | bytearray) -> bytes:
     """XOR ``payload`` with the 4-byte masking ``key`` (RFC 6455 §5.3)."""
     n = len(payload)
     if n == 0:
@@ -143,6 +143,26 @@ def _mask(payload: bytes | bytearray, key: bytes | bytearray) -> bytes:
     return (int.from_bytes(payload, "little") ^ int.from_bytes(repeated, "little")).to_bytes(
         n, "little"
     )
+
+
+_apply_mask_c: Callable[[bytes | bytearray, bytes | bytearray], bytes] | None
+try:  # the C routine of the `websockets` package, 70x faster on 64 KiB, when installed
+    from websockets.speedups import apply_mask as _c_mask
+
+    _apply_mask_c = _c_mask
+except ImportError:  # pragma: no cover - depends on the environment
+    _apply_mask_c = None
+
+
+def _mask(payload: bytes | bytearray, key: bytes | bytearray) -> bytes:
+    """XOR ``payload`` with the 4-byte masking ``key`` (RFC 6455 §5.3).
+
+    Uses ``websockets.speedups.apply_mask`` (C) when the optional ``websockets`` package
+    is installed, and a pure-Python big-integer XOR otherwise.
+    """
+    if _apply_mask_c is not None and len(payload) > 64:
+        return bytes(_apply_mask_c(payload, key))
+    return _mask_python(payload, key)
 
 
 def encode_frame(
