@@ -69,11 +69,12 @@ class PreparedMessage:
         parts: ``Encoder.encode()`` output: the text, then any binary attachments.
     """
 
-    __slots__ = ("_ws", "parts")
+    __slots__ = ("_packets", "_ws", "parts")
 
     def __init__(self, parts: Sequence[str | bytes]) -> None:
         self.parts = tuple(parts)
         self._ws: bytes | None = None
+        self._packets: tuple[Packet, ...] | None = None
 
     @property
     def ws_bytes(self) -> bytes:
@@ -89,9 +90,13 @@ class PreparedMessage:
             ws = self._ws = b"".join(frames)
         return ws
 
-    def packets(self) -> list[Packet]:
-        """The parts as Engine.IO MESSAGE packets (for polling and the slow path)."""
-        return [Packet(_MESSAGE, part) for part in self.parts]
+    def packets(self) -> tuple[Packet, ...]:
+        """The parts as Engine.IO MESSAGE packets (for polling and the slow path), built
+        on first use and shared by every recipient."""
+        packets = self._packets
+        if packets is None:
+            packets = self._packets = tuple(Packet(_MESSAGE, part) for part in self.parts)
+        return packets
 
 
 class _NullHandler:
@@ -272,12 +277,12 @@ class EngineSocket(Emitter):
             return False
         return True
 
-    def _emit_created(self, packets: list[Packet]) -> None:
+    def _emit_created(self, packets: Sequence[Packet]) -> None:
         if self.has_listeners("packet_create"):
             for packet in packets:
                 self.emit("packet_create", packet)
 
-    def _send_packets(self, packets: list[Packet], volatile: bool) -> None:
+    def _send_packets(self, packets: Sequence[Packet], volatile: bool) -> None:
         session = self.session
         if session.state != "open":
             return
