@@ -563,3 +563,51 @@ def test_unencodable_namespaces_are_local_errors(nsp: str, ptype: PacketType) ->
     for ack in (None, 1):
         with pytest.raises(LocalProtocolError, match="namespace"):
             Encoder().encode(Packet(ptype, nsp, data, ack))
+
+
+def _outcome(decode: Any, text: str) -> Packet | str:
+    try:
+        result: Packet = decode(text)
+    except RemoteProtocolError as exc:
+        return f"error: {exc}"
+    return result
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '21["echo","x"]',
+        '3123["x"]',
+        "31[]",
+        '3123{"a":1}',
+        '30"x"',
+        '21["connect"]',
+        "21[]",
+        '21[1,"x"]',
+        "21[true]",
+        '2\u0661["x"]',
+        "3\u00b2[1]",
+        '21234567890123456["x"]',
+        '212345678901234567["x"]',
+        "3999999999999999[1]",
+        '21["x"',
+        '21["x"]junk',
+        '2 1["x"]',
+        '21-["x"]',
+    ],
+)
+def test_ack_id_fast_path_matches_the_general_scan(text: str) -> None:
+    fast = _outcome(Decoder().receive, text)
+    general = _outcome(Decoder()._decode_string, text)
+    assert fast == general
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from("23"),
+    st.text(alphabet="0123456789\u0661\u00b2", max_size=19),
+    st.sampled_from(['["a",1]', "[]", '["connect"]', "[1]", "{}", '"s"', "[", '[1]"']),
+)
+def test_ack_id_fast_path_property(first: str, digits: str, payload: str) -> None:
+    text = first + digits + payload
+    assert _outcome(Decoder().receive, text) == _outcome(Decoder()._decode_string, text)

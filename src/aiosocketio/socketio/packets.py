@@ -359,6 +359,29 @@ class Decoder:
                     if not _is_valid_payload(_EVENT, payload):
                         raise RemoteProtocolError("invalid payload")
                 return _make_packet(_EVENT, "/", payload, None)
+            # Fast path: an EVENT or ACK with an ack id in the main namespace, "2<id>[...]"
+            # or "3<id>[...]" (at most 16 ASCII digits, as in the general scan).
+            first = data[:1]
+            if first == "3" or first == "2":
+                bracket = data.find("[", 2, 18)
+                if bracket > 0:
+                    digits = data[1:bracket]
+                    if digits.isdigit() and digits.isascii():
+                        try:
+                            payload = self._loads(data[bracket:])
+                        except Exception as exc:
+                            raise RemoteProtocolError("invalid payload") from exc
+                        if first == "3":
+                            if type(payload) is not list:
+                                raise RemoteProtocolError("invalid payload")
+                            return _make_packet(_ACK, "/", payload, int(digits))
+                        if type(payload) is not list or not payload:
+                            raise RemoteProtocolError("invalid payload")
+                        name = payload[0]
+                        if type(name) is not str or name in RESERVED_EVENTS:
+                            if not _is_valid_payload(_EVENT, payload):
+                                raise RemoteProtocolError("invalid payload")
+                        return _make_packet(_EVENT, "/", payload, int(digits))
             return self._decode_string(data)
         if isinstance(data, (bytes, bytearray, memoryview)):
             if self._pending is None:
