@@ -18,6 +18,7 @@ import pytest
 from aiosocketio import Server
 from tests.server.interop_app import make_app
 from tests.support.node import run_node
+from tests.support.timeouts import scaled
 
 pytestmark = pytest.mark.interop
 
@@ -40,20 +41,29 @@ async def running(io: Server, frontend: str) -> AsyncIterator[int]:
     sock.bind(("127.0.0.1", 0))
     ws = "websockets-sansio" if importlib.util.find_spec("websockets") else "wsproto"
     config = uvicorn.Config(
-        io.asgi_app(), http="httptools", ws=ws, lifespan="off", log_level="warning"
+        io.asgi_app(),
+        http="httptools",
+        ws=ws,
+        lifespan="off",
+        log_level="warning",
+        timeout_graceful_shutdown=2,
     )
     server = uvicorn.Server(config)
     task = asyncio.ensure_future(server.serve(sockets=[sock]))
     try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + scaled(10)
         while not server.started:
-            assert not task.done(), "uvicorn did not start"
+            assert not task.done() and loop.time() < deadline, "uvicorn did not start"
             await asyncio.sleep(0.01)
         yield int(sock.getsockname()[1])
     finally:
         await io.close()
         server.should_exit = True
-        await task
-        sock.close()
+        try:
+            await asyncio.wait_for(task, scaled(10))
+        finally:
+            sock.close()
 
 
 @pytest.mark.parametrize("frontend", ["native", "asgi"])
