@@ -65,6 +65,7 @@ async def test_chat_in_two_browsers_survives_a_server_restart(chromium: Path) ->
 
         rooms = await next_step(driver, "rooms")
         assert rooms["general"] == "2"
+        assert rooms["leaked"] is False  # a message sent in #random stays in #random
 
         # The server process goes away and comes back on the same port, twice: a graceful
         # restart (SIGTERM, the server closes every socket) and a crash (SIGKILL).

@@ -191,9 +191,16 @@ async function main() {
     await bob.click('#rooms li[data-room="random"]');
     await waitRoomCount(alice, "random", 1);
     await waitRoomCount(alice, "general", 1);
+    await bob.waitForSelector('#room-title:text("# random")', { timeout: STEP_TIMEOUT });
+    await send(bob, "only in #random");
     await bob.click('#rooms li[data-room="general"]');
     await waitRoomCount(alice, "general", 2);
-    out({ step: "rooms", general: await roomCount(bob, "general") });
+    // Back in #general, Bob's page shows the room's recent history from the server.
+    await receive(bob, "alice", "hello bob, round 1 (websocket)");
+    const leaked = await alice.evaluate(() =>
+      [...document.querySelectorAll("li.msg .text")].some((el) => el.textContent === "only in #random"),
+    );
+    out({ step: "rooms", general: await roomCount(bob, "general"), leaked });
 
     // The server process goes away twice and comes back on the same port: first a graceful
     // restart (SIGTERM: the server says goodbye), then a crash (SIGKILL: it just vanishes).
