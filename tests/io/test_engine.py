@@ -263,6 +263,18 @@ async def test_server_close_on_polling_delivers_a_close_packet(make: Make) -> No
     assert body == b"1"
 
 
+async def test_server_close_delivers_buffered_packets_before_the_close(make: Make) -> None:
+    h = await make()
+    sid, _ = await h.handshake()
+    target = f"/engine.io/?EIO=4&transport=polling&sid={sid}"
+    h.conns[0].send("last words")
+    h.conns[0].close()
+    assert (await h.request(get(target, close=True)))[2] == b"4last words"
+    assert (await h.request(get(target, close=True)))[2] == b"1"
+    status, _, body = await h.request(get(target, close=True))
+    assert (status, json.loads(body)["code"]) == (400, 1)
+
+
 async def test_websocket_upgrade_events(make: Make) -> None:
     h = await make()
     sid, _ = await h.handshake()

@@ -27,8 +27,9 @@ Rules (the invariants the I/O layer relies on):
    ``2probe`` → ``3probe`` (the ``upgrading`` event), then the pending GET is released
    with a NOOP, then ``5`` switches the transport and the outbox goes out on WebSocket.
    Anything else, or ``upgrade_timeout``, abandons the probe.
-5. *Closing by the server.* On polling a CLOSE packet is queued for the next GET
-   (:attr:`closing_payload_pending`); on WebSocket the I/O layer closes the connection.
+5. *Closing by the server.* On polling the outbox is delivered first, then a CLOSE packet
+   answers the next GET (:attr:`closing_payload_pending`); on WebSocket the I/O layer
+   closes the connection after writing what was queued.
 """
 
 from __future__ import annotations
@@ -259,11 +260,13 @@ class EngineSession:
         """The payload for the waiting GET (see :attr:`poll_ready`); clears the wait."""
         self.poll_pending = False
         if self.closing_payload_pending:
+            if self._outbox:
+                # As Node: what was buffered goes first; the CLOSE waits for the next GET,
+                # so the client handles those packets before it sees the close.
+                return self._payload()
             self.closing_payload_pending = False
             self._close_sent = True
-            packets = [*self._outbox, _CLOSE]
-            self._outbox = []
-            return encode_payload(packets)
+            return encode_payload([_CLOSE])
         return self._payload()
 
     def _payload(self) -> str:

@@ -340,7 +340,7 @@ class EngineSocket(Emitter):
         self.engine._respond_payload(self, responder, session.take_payload())
         if self.has_listeners("drain"):
             self.emit("drain")
-        if session.state != "open":
+        if session.state != "open" and not session.closing_payload_pending:
             self.engine._forget(self)
 
     # -- internals: after every session call ------------------------------------------
@@ -430,7 +430,7 @@ class EngineSocket(Emitter):
             return
         if payload is not None:
             self.engine._respond_payload(self, responder, payload)
-            if session.state != "open":
+            if session.state != "open" and not session.closing_payload_pending:
                 self.engine._forget(self)
             self._after()
             return
