@@ -93,8 +93,12 @@ def _cookie(value: Any) -> CookieOptions | None:
     raise TypeError(f"cookie must be a bool, a name, a dict or CookieOptions, not {value!r}")
 
 
-def _compression(value: Any) -> int | None:
-    """The threshold in bytes, or None when HTTP compression is off."""
+def _threshold(value: Any, option: str) -> int | None:
+    """A compression option as a threshold in bytes, or None when it is off.
+
+    ``True`` means Node's default threshold (1024), an int is the threshold, and a dict
+    may give ``threshold``.
+    """
     if value is None or value is False:
         return None
     if value is True:
@@ -103,20 +107,7 @@ def _compression(value: Any) -> int | None:
         return value
     if isinstance(value, dict):
         return int(value.get("threshold", 1024))
-    raise TypeError(f"http_compression must be a bool, a threshold or a dict, not {value!r}")
-
-
-def _deflate(value: Any) -> int | None:
-    """permessage-deflate threshold in bytes, or None when off (Node's default)."""
-    if value is None or value is False:
-        return None
-    if value is True:
-        return 1024
-    if isinstance(value, int):
-        return value
-    if isinstance(value, dict):
-        return int(value.get("threshold", 1024))
-    raise TypeError(f"per_message_deflate must be a bool, a threshold or a dict, not {value!r}")
+    raise TypeError(f"{option} must be a bool, a threshold or a dict, not {value!r}")
 
 
 @dataclass(slots=True)
@@ -166,8 +157,8 @@ class EngineOptions:
         for name in self.transports:
             if name not in ("polling", "websocket"):
                 raise ValueError(f"unknown transport {name!r}")
-        self.http_compression = _compression(self.http_compression)
-        self.per_message_deflate = _deflate(self.per_message_deflate)
+        self.http_compression = _threshold(self.http_compression, "http_compression")
+        self.per_message_deflate = _threshold(self.per_message_deflate, "per_message_deflate")
         self.cookie = _cookie(self.cookie)
         self.cors = _cors(self.cors)
         path = self.path or "/"
