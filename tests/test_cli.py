@@ -455,3 +455,25 @@ async def test_a_second_signal_stops_a_close_that_hangs(app_dir: Path) -> None:
     assert code == 1, proc.text
     assert "server.close() did not finish" in proc.text
     assert "Traceback" not in proc.text
+
+
+async def test_ctrl_c_on_the_process_group_stops_workers_gracefully(app_dir: Path) -> None:
+    port = free_port()
+    proc = await CLIProcess.start(
+        "run", "cli_test_app:sio", "--port", str(port), "--app-dir", str(app_dir),
+        "--workers", "2", "--log-level", "info",
+        new_group=True,
+    )  # fmt: skip
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + scaled(20)
+        while proc.text.count("serving") < 2 and loop.time() < deadline:
+            await asyncio.sleep(0.1)
+        assert proc.text.count("serving") == 2, proc.text
+        os.killpg(proc.proc.pid, signal.SIGINT)  # what a terminal does on Ctrl-C
+        code = await proc.wait(timeout=20)
+    finally:
+        await proc.stop()
+    assert code == 0, proc.text
+    assert proc.text.count("shutting down") == 2
+    assert "did not finish" not in proc.text

@@ -548,7 +548,9 @@ def _run_workers(args: argparse.Namespace, argv: Sequence[str]) -> int:
     child_argv = [a for a in argv if a != "--reuse-port"]
     child_argv = _strip_option(child_argv, "--workers")
     cmd = [sys.executable, "-m", "aiosocketio", *child_argv, "--workers", "1", "--reuse-port"]
-    children = [subprocess.Popen(cmd) for _ in range(args.workers)]
+    # Each worker in its own process group: a Ctrl-C in the terminal reaches the parent
+    # only, which forwards it once (a second signal would cut the workers' graceful close).
+    children = [subprocess.Popen(cmd, process_group=0) for _ in range(args.workers)]
 
     def forward(signum: int, _frame: object) -> None:
         for child in children:

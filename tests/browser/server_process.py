@@ -38,7 +38,8 @@ class CLIProcess:
         ]
 
     @classmethod
-    async def start(cls, *args: str, cwd: Path = REPO_ROOT) -> CLIProcess:
+    async def start(cls, *args: str, cwd: Path = REPO_ROOT, new_group: bool = False) -> CLIProcess:
+        """Start ``python -m aiosocketio *args`` (``new_group``: in a process group of its own)."""
         env = dict(os.environ)
         env["PYTHONUNBUFFERED"] = "1"
         proc = await asyncio.create_subprocess_exec(
@@ -50,6 +51,7 @@ class CLIProcess:
             stderr=asyncio.subprocess.PIPE,
             cwd=str(cwd),
             env=env,
+            process_group=0 if new_group else None,
         )
         return cls(proc)
 
