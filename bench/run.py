@@ -11,7 +11,7 @@ For each scenario and server the runner starts the server pinned to core 0 (``ta
 the C load generator (bench/build/loadgen) pinned to core 1, and reads the CPU time of both
 (user + system, from /proc/<pid>/stat for the server and getrusage inside the load
 generator) over the measured window only, plus the server's RSS (VmRSS). It prints a table
-with ratios against Node socket.io and python-socketio and writes bench/results/<date>.json
+with ratios against Node socket.io and python-socketio and writes bench/results/<date>T<time>.json
 and bench/results/latest.md. The peers (python-socketio, aiohttp, uvicorn, py-spy, the
 socket.io npm package) are installed by :mod:`peers` on first use, never committed.
 """
@@ -721,7 +721,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_write:
         out = BENCH / "results"
         out.mkdir(exist_ok=True)
-        stamp = time.strftime("%Y-%m-%d", time.gmtime()) + ("-quick" if args.quick else "")
+        stamp = time.strftime("%Y-%m-%dT%H%M", time.gmtime()) + ("-quick" if args.quick else "")
         (out / f"{stamp}.json").write_text(json.dumps(data, indent=2) + "\n")
         (out / "latest.md").write_text(render_markdown(data))
         print(f"\nwrote bench/results/{stamp}.json and bench/results/latest.md")
