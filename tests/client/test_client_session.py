@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aiosocketio.engineio.client_session import (
     Closed,
@@ -130,3 +132,21 @@ def test_close_happens_once_and_drops_the_buffer() -> None:
     session.receive_data("4z", 1.0)
     assert session.packets_to_send() == []
     assert session.events_received() == []
+
+
+@given(st.text(max_size=200))
+@settings(max_examples=300, deadline=None)
+def test_any_polling_body_never_raises(body: str) -> None:
+    session = opened()
+    session.receive_payload(body, 0.1)
+    for event in session.events_received():
+        assert isinstance(event, (MessageReceived, PingReceived, Closed, Handshake))
+
+
+@given(st.one_of(st.text(max_size=100), st.binary(max_size=100)))
+@settings(max_examples=300, deadline=None)
+def test_any_websocket_message_never_raises(data: str | bytes) -> None:
+    for session in (EngineClientSession(), opened()):
+        session.receive_data(data, 0.1)
+        session.events_received()
+        session.packets_to_send()
