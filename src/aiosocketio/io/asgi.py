@@ -7,19 +7,21 @@ path into the calls of ``docs/ARCHITECTURE.md`` §4, and hands everything else
     app = ASGIApp(engine, other_app=starlette_app)
     # uvicorn module:app
 
-WebSocket messages the Engine sends are queued on the connection and drained by one
-writer task per connection (never a task per message); the server does the framing,
-so ``can_write_frames`` is ``False`` here.
+WebSocket messages the Engine sends are queued on their connection and handed to the
+ASGI server's ``send`` at the end of the loop tick, by one callback for all connections
+(no task or wake-up per message or per connection); only a send that suspends starts a
+drain task, which the following messages queue behind. The server does the framing, so
+``can_write_frames`` is ``False`` here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import types
 from collections import deque
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine, Generator, MutableMapping
+from typing import Any, cast
 
 from aiosocketio.io.http import (
     EngineLike,
@@ -87,20 +89,96 @@ class _FutureResponder:
             self.future.set_result((status, headers, body))
 
 
+@types.coroutine
+def _resume(coro: Coroutine[Any, Any, None], yielded: Any) -> Generator[Any, Any, None]:
+    """Finish, inside a task, a coroutine that was started synchronously and suspended.
+
+    ``yielded`` is what its first ``send(None)`` yielded (a future, or ``None`` for a bare
+    yield); the task awaiting this generator sees it as if the coroutine ran in the task.
+    """
+    while True:
+        try:
+            sent = yield yielded
+        except BaseException as exc:
+            try:
+                yielded = coro.throw(exc)
+            except StopIteration:
+                return
+        else:
+            try:
+                yielded = coro.send(sent)
+            except StopIteration:
+                return
+
+
+class _Flusher:
+    """Sends the messages queued on ASGI channels during one loop tick, in one callback.
+
+    Each channel with something queued is listed once per tick; the callback then hands
+    each channel's messages to its ``send`` back to back (so a broadcast of many emits
+    goes out connection by connection), with no task or wake-up per message.
+    """
+
+    __slots__ = ("_dirty", "_scheduled")
+
+    def __init__(self) -> None:
+        self._dirty: list[ASGIWebSocketChannel] = []
+        self._scheduled = False
+
+    def add(self, channel: ASGIWebSocketChannel) -> None:
+        self._dirty.append(channel)
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._run)
+
+    def _run(self) -> None:
+        self._scheduled = False
+        dirty = self._dirty
+        self._dirty = []
+        for channel in dirty:
+            try:
+                channel._flush()
+            except Exception as exc:  # a send that raised before returning an awaitable
+                channel._failed(exc)
+
+
 class ASGIWebSocketChannel:
     """The §4 ``WebSocketChannel`` of one ASGI WebSocket connection.
 
-    Messages are queued and sent by the connection's writer task, in order.
+    With ``send`` given, messages queue until the end of the loop tick, when ``flusher``
+    hands them to the server: each ``send(message)`` is started in place, and most ASGI
+    servers (uvicorn among them) finish it without suspending, so there is no task and no
+    wake-up per message. When a send suspends (back-pressure), a drain task finishes it
+    and sends what queued behind it, in order. Without ``send``, messages queue until
+    :meth:`run_writer` drains them.
+
+    Args:
+        send: the ASGI ``send`` callable of the connection.
+        flusher: the per-application flusher (a private one by default).
     """
 
-    __slots__ = ("_queue", "_queued_bytes", "_waiter", "can_write_frames", "closed")
+    __slots__ = (
+        "_dirty",
+        "_drainer",
+        "_flusher",
+        "_queue",
+        "_queued_bytes",
+        "_send",
+        "_waiter",
+        "can_write_frames",
+        "closed",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, send: Send | None = None, flusher: _Flusher | None = None) -> None:
         self.can_write_frames = False
         self.closed = False
+        self._send = send
+        self._flusher = flusher if flusher is not None else _Flusher()
+        self._dirty = False
         self._queue: deque[ASGIMessage] = deque()
         self._queued_bytes = 0
         self._waiter: asyncio.Future[None] | None = None
+        self._drainer: asyncio.Task[None] | None = None
 
     def _wake(self) -> None:
         waiter = self._waiter
@@ -111,48 +189,125 @@ class ASGIWebSocketChannel:
         """Not supported: the ASGI server does the framing (``can_write_frames`` is False)."""
         raise NotImplementedError("ASGI connections cannot write prebuilt frames")
 
+    def _submit(self, message: ASGIMessage, size: int) -> None:
+        self._queue.append(message)
+        self._queued_bytes += size
+        if self._send is None:
+            self._wake()
+        elif not self._dirty and self._drainer is None:
+            self._dirty = True
+            self._flusher.add(self)
+
+    def _flush(self) -> None:
+        """Hand the queue to ``send``; a send that suspends leaves the rest to a task."""
+        self._dirty = False
+        send = self._send
+        if send is None or self._drainer is not None:
+            return
+        queue = self._queue
+        while queue:
+            message = queue.popleft()
+            self._queued_bytes -= _size(message)
+            awaitable = send(message)
+            if type(awaitable) is not types.CoroutineType:
+                # Not a native coroutine: it cannot be started in place.
+                self._drainer = asyncio.ensure_future(self._drain(awaitable, None))
+                return
+            coro = cast("Coroutine[Any, Any, None]", awaitable)
+            try:
+                yielded = coro.send(None)
+            except StopIteration:
+                continue
+            except Exception as exc:  # the server refused it: the connection is gone
+                self._failed(exc)
+                return
+            self._drainer = asyncio.ensure_future(self._drain(coro, yielded))
+            return
+
+    def _failed(self, exc: Exception) -> None:
+        logger.debug("ASGI send failed: %r", exc)
+        self.closed = True
+        self._queue.clear()
+        self._queued_bytes = 0
+
+    async def _drain(self, first: Awaitable[None], yielded: Any) -> None:
+        """Finish ``first`` (a started coroutine that yielded ``yielded``, or an awaitable
+        not started when ``yielded`` is None), then send what queued meanwhile."""
+        queue = self._queue
+        send = self._send
+        assert send is not None
+        try:
+            if yielded is None and type(first) is not types.CoroutineType:
+                await first
+            else:
+                await _resume(cast("Coroutine[Any, Any, None]", first), yielded)
+            while queue:
+                message = queue.popleft()
+                self._queued_bytes -= _size(message)
+                await send(message)
+        except Exception as exc:
+            self._failed(exc)
+        finally:
+            self._drainer = None
+
     def send_message(self, data: str | bytes) -> None:
-        """Queue one text (``str``) or binary (``bytes``) message."""
+        """Queue one text (``str``) or binary (``bytes``) message; it is sent, in order,
+        at the end of the loop tick."""
         if self.closed:
             return
-        if isinstance(data, str):
-            self._queue.append({"type": "websocket.send", "text": data})
+        if type(data) is str:
+            self._submit({"type": "websocket.send", "text": data}, len(data))
+        elif isinstance(data, str):
+            self._submit({"type": "websocket.send", "text": str(data)}, len(data))
         else:
-            self._queue.append({"type": "websocket.send", "bytes": bytes(data)})
-        self._queued_bytes += len(data)
-        self._wake()
+            self._submit({"type": "websocket.send", "bytes": bytes(data)}, len(data))
 
     def close(self, code: int = 1000, reason: str = "") -> None:
-        """Queue a close; nothing is sent after it."""
+        """Queue a close, after what is queued; nothing is sent after it."""
         if self.closed:
             return
         self.closed = True
-        self._queue.append({"type": "websocket.close", "code": code, "reason": reason})
-        self._wake()
+        self._submit({"type": "websocket.close", "code": code, "reason": reason}, 0)
 
     @property
     def buffered_amount(self) -> int:
         """Bytes of queued messages not yet handed to the server."""
         return self._queued_bytes
 
+    def abort(self) -> None:
+        """Drop what is queued and stop sending (the connection is gone)."""
+        self.closed = True
+        self._queue.clear()
+        self._queued_bytes = 0
+        drainer = self._drainer
+        if drainer is not None:
+            drainer.cancel()
+        self._wake()
+
     async def run_writer(self, send: Send) -> None:
-        """Drain the queue into ``send`` until the close message is sent."""
+        """Drain the queue into ``send`` until the close message is sent.
+
+        Only for a channel made without ``send``.
+        """
         loop = asyncio.get_running_loop()
         queue = self._queue
         while True:
             while queue:
                 message = queue.popleft()
-                if message["type"] == "websocket.send":
-                    payload = message.get("text")
-                    if payload is None:
-                        payload = message["bytes"]
-                    self._queued_bytes -= len(payload)
+                self._queued_bytes -= _size(message)
                 await send(message)
                 if message["type"] == "websocket.close":
                     return
             self._waiter = loop.create_future()
             await self._waiter
             self._waiter = None
+
+
+def _size(message: ASGIMessage) -> int:
+    payload = message.get("text")
+    if payload is None:
+        payload = message.get("bytes", b"")
+    return len(payload)
 
 
 class ASGIApp:
@@ -166,6 +321,7 @@ class ASGIApp:
     def __init__(self, engine: EngineLike, other_app: ASGIApplication | None = None) -> None:
         self.engine = engine
         self.other_app = other_app
+        self._flusher = _Flusher()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """ASGI entry point."""
@@ -289,14 +445,13 @@ class ASGIApp:
             return
         assert isinstance(result, WebSocketAccept)
         await send({"type": "websocket.accept", "headers": _encode_headers(result.headers)})
-        channel = ASGIWebSocketChannel()
+        channel = ASGIWebSocketChannel(send, self._flusher)
         try:
             handler: WebSocketHandler | None = result.attach(channel)
         except Exception:
             logger.exception("WebSocketAccept.attach failed")
             await send({"type": "websocket.close", "code": 1011})
             return
-        writer = asyncio.ensure_future(channel.run_writer(send))
         code: int | None = None
         limit = self.engine.options.max_http_buffer_size
         try:
@@ -323,11 +478,7 @@ class ASGIApp:
         except Exception as exc:  # the server failed the connection
             logger.debug("WebSocket receive failed: %r", exc)
         finally:
-            channel.closed = True
-            if not writer.done():
-                writer.cancel()
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await writer
+            channel.abort()  # the connection is gone: nothing more can be sent
             if handler is not None:
                 try:
                     handler.on_close(code)
