@@ -26,8 +26,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from aiosocketio.events import EventEmitter
 from aiosocketio.io.engine import PreparedMessage
-from aiosocketio.server.events import EventEmitter
 from aiosocketio.socketio.packets import Packet
 
 if TYPE_CHECKING:

@@ -28,8 +28,8 @@ from aiosocketio.engineio.session import (
     Upgraded,
     Upgrading,
 )
+from aiosocketio.events import EventEmitter
 from aiosocketio.exceptions import RemoteProtocolError
-from aiosocketio.io.emitter import Emitter
 from aiosocketio.io.http import HttpRequest, Responder, WebSocketChannel, WebSocketHandler
 from aiosocketio.io.websocket import binary_frame, text_frame
 
@@ -150,7 +150,7 @@ class _ProbeHandler:
             conn._probe_closed(self.channel)
 
 
-class EngineSocket(Emitter):
+class EngineSocket(EventEmitter):
     """One Engine.IO connection: Node's ``conn`` (``socket.conn`` in Socket.IO).
 
     Events (``conn.on(...)``): ``message``, ``close(reason, description)``, ``upgrading``,
@@ -168,8 +168,10 @@ class EngineSocket(Emitter):
     __slots__ = (
         "_channel",
         "_direct",
+        "_events",
         "_flush_scheduled",
         "_loop",
+        "_once_events",
         "_probe",
         "_responder",
         "_timer",
@@ -187,7 +189,7 @@ class EngineSocket(Emitter):
     def __init__(
         self, engine: Engine, sid: str, request: HttpRequest, transport: Transport
     ) -> None:
-        super().__init__()
+        self._init_events()
         self.engine = engine
         self.id = sid
         self.request = request
@@ -247,7 +249,7 @@ class EngineSocket(Emitter):
                     return
                 if not self._check_hard_limit(channel):
                     return
-            if self._listeners:
+            if self._events:
                 self._emit_created(msg.packets())
             channel.write_frames(msg.ws_bytes)
             return
@@ -261,10 +263,10 @@ class EngineSocket(Emitter):
         session.close("forced close")
         self._after()
 
-    def _add(self, event: str, handler: Callable[..., Any]) -> None:
+    def _add_listener(self, event: str, fn: Callable[..., Any], once: bool, prepend: bool) -> None:
         if event == "packet":
             self.session.record_packets = True
-        super()._add(event, handler)
+        super()._add_listener(event, fn, once, prepend)
 
     # -- internals: sending -----------------------------------------------------------
 
@@ -280,7 +282,7 @@ class EngineSocket(Emitter):
     def _emit_created(self, packets: Sequence[Packet]) -> None:
         if self.has_listeners("packet_create"):
             for packet in packets:
-                self.emit("packet_create", packet)
+                self.emit_reserved("packet_create", packet)
 
     def _send_packets(self, packets: Sequence[Packet], volatile: bool) -> None:
         session = self.session
@@ -296,7 +298,7 @@ class EngineSocket(Emitter):
                 and channel.buffered_amount > self.engine.options.max_send_buffer
             ):
                 return
-        if self._listeners:
+        if self._events:
             self._emit_created(packets)
         for packet in packets:
             session.send(packet)
@@ -322,7 +324,7 @@ class EngineSocket(Emitter):
             for packet in packets:
                 channel.send_message(encode_packet(packet))
         if self.has_listeners("drain"):
-            self.emit("drain")
+            self.emit_reserved("drain")
 
     def _schedule_poll_flush(self) -> None:
         if not self._flush_scheduled:
@@ -339,7 +341,7 @@ class EngineSocket(Emitter):
         responder.on_abort = None
         self.engine._respond_payload(self, responder, session.take_payload())
         if self.has_listeners("drain"):
-            self.emit("drain")
+            self.emit_reserved("drain")
         if session.state != "open" and not session.closing_payload_pending:
             self.engine._forget(self)
 
@@ -365,11 +367,11 @@ class EngineSocket(Emitter):
         elif isinstance(event, Closed):
             self._on_closed(event.reason, event.description)
         elif isinstance(event, Heartbeat):
-            self.emit("heartbeat")
+            self.emit_reserved("heartbeat")
         elif isinstance(event, PacketReceived):
-            self.emit("packet", event.packet)
+            self.emit_reserved("packet", event.packet)
         elif isinstance(event, Upgrading):
-            self.emit("upgrading", WEBSOCKET)
+            self.emit_reserved("upgrading", WEBSOCKET)
             released = self.session.release_poll()
             if released is not None:
                 self._answer_poll(released)
@@ -388,8 +390,8 @@ class EngineSocket(Emitter):
                 hook(data)
             except Exception:
                 logger.exception("message handler failed on %s", self.id)
-        if self._listeners:
-            self.emit("message", data)
+        if self._events:
+            self.emit_reserved("message", data)
 
     def _answer_poll(self, payload: str) -> None:
         responder = self._responder
@@ -510,7 +512,7 @@ class EngineSocket(Emitter):
         self._channel = probe
         self._direct = probe.can_write_frames
         self.transport = WEBSOCKET
-        self.emit("upgrade", WEBSOCKET)
+        self.emit_reserved("upgrade", WEBSOCKET)
 
     def _ws_message(self, data: str | bytes) -> None:
         session = self.session
@@ -579,4 +581,4 @@ class EngineSocket(Emitter):
                 hook(reason, description)
             except Exception:
                 logger.exception("close handler failed on %s", self.id)
-        self.emit("close", reason, description)
+        self.emit_reserved("close", reason, description)

@@ -26,6 +26,7 @@ from aiosocketio.engineio.handshake import (
 )
 from aiosocketio.engineio.options import EngineOptions
 from aiosocketio.engineio.session import EngineSession
+from aiosocketio.events import EventEmitter
 from aiosocketio.exceptions import Forbidden, HandshakeError
 from aiosocketio.io.connection import (
     POLLING,
@@ -34,7 +35,6 @@ from aiosocketio.io.connection import (
     PreparedMessage,
     Transport,
 )
-from aiosocketio.io.emitter import Emitter
 from aiosocketio.io.http import (
     HttpRequest,
     HttpResponse,
@@ -49,7 +49,7 @@ __all__ = ["Engine", "EngineSocket", "PreparedMessage", "Transport"]
 logger = logging.getLogger("aiosocketio.engineio")
 
 
-class Engine(Emitter):
+class Engine(EventEmitter):
     """The Engine.IO server: request validation, sessions, CORS, cookies, compression.
 
     Args:
@@ -62,7 +62,6 @@ class Engine(Emitter):
     """
 
     def __init__(self, options: EngineOptions | None = None, **kwargs: Any) -> None:
-        super().__init__()
         self.options = options if options is not None else EngineOptions(**kwargs)
         self.clients: dict[str, EngineSocket] = {}
         self._closing: dict[str, EngineSocket] = {}
@@ -263,7 +262,7 @@ class Engine(Emitter):
                 hook(conn)
             except Exception:
                 logger.exception("connection handler failed")
-        self.emit("connection", conn)
+        self.emit_reserved("connection", conn)
 
     def _session_closed(self, conn: EngineSocket) -> None:
         if self.clients.get(conn.id) is conn:
@@ -279,7 +278,7 @@ class Engine(Emitter):
     # -- answers ----------------------------------------------------------------------
 
     def _refuse(self, request: HttpRequest, responder: Responder, exc: HandshakeError) -> None:
-        self.emit(
+        self.emit_reserved(
             "connection_error",
             {"req": request, "code": exc.code, "message": exc.message, "context": exc.context},
         )
@@ -288,7 +287,7 @@ class Engine(Emitter):
         responder.respond(exc.status, headers, error_body(exc))
 
     def _refuse_upgrade(self, request: HttpRequest, exc: HandshakeError) -> HttpResponse:
-        self.emit(
+        self.emit_reserved(
             "connection_error",
             {"req": request, "code": exc.code, "message": exc.message, "context": exc.context},
         )
@@ -320,8 +319,8 @@ class Engine(Emitter):
         for name, value in headers:
             mapping[name] = value
         if initial:
-            self.emit("initial_headers", mapping, request)
-        self.emit("headers", mapping, request)
+            self.emit_reserved("initial_headers", mapping, request)
+        self.emit_reserved("headers", mapping, request)
         out: list[tuple[str, str]] = []
         for name, value in mapping.items():
             if isinstance(value, (list, tuple)):

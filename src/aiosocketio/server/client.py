@@ -17,8 +17,8 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
+from aiosocketio.events import spawn
 from aiosocketio.io.engine import PreparedMessage
-from aiosocketio.server.events import spawn
 from aiosocketio.socketio.packets import Packet, PacketType
 
 if TYPE_CHECKING:

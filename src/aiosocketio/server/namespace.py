@@ -17,9 +17,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from aiosocketio.adapters.base import Adapter, BroadcastOptions
+from aiosocketio.events import EventEmitter, call_listener, spawn
 from aiosocketio.exceptions import AckTimeout, ConnectionRefused, LocalProtocolError
 from aiosocketio.server.broadcast import BroadcastOperator
-from aiosocketio.server.events import EventEmitter, call_listener, spawn
 from aiosocketio.server.socket import Socket
 from aiosocketio.socketio.packets import RESERVED_EVENTS, Packet, PacketType
 

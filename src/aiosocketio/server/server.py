@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from aiosocketio.adapters.memory import MemoryAdapter, SessionAwareAdapter
 from aiosocketio.engineio.options import EngineOptions
+from aiosocketio.events import spawn
 from aiosocketio.io.engine import Engine, EngineSocket
 from aiosocketio.server.broadcast import BroadcastOperator
 from aiosocketio.server.client import Client
-from aiosocketio.server.events import spawn
 from aiosocketio.server.namespace import Middleware, Namespace, NamespaceMatcher, ParentNamespace
 from aiosocketio.socketio.packets import Decoder, Encoder, Packet, PacketType
 

@@ -21,16 +21,16 @@ from collections.abc import Awaitable, Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any
 
 from aiosocketio.adapters.base import BroadcastFlags, BroadcastOptions
-from aiosocketio.exceptions import AckTimeout, Disconnected, LocalProtocolError
-from aiosocketio.io.engine import PreparedMessage
-from aiosocketio.server.broadcast import BroadcastOperator
-from aiosocketio.server.events import (
+from aiosocketio.events import (
     EventEmitter,
     call_listener,
     logger,
     positional_count,
     spawn,
 )
+from aiosocketio.exceptions import AckTimeout, Disconnected, LocalProtocolError
+from aiosocketio.io.engine import PreparedMessage
+from aiosocketio.server.broadcast import BroadcastOperator
 from aiosocketio.server.handshake import Handshake
 from aiosocketio.socketio.packets import RESERVED_EVENTS, Packet, PacketType
 

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from aiosocketio.server.events import EventEmitter
+from aiosocketio.events import EventEmitter
 
 
 class Emitter(EventEmitter):
@@ -94,7 +94,7 @@ async def test_async_listeners_run_and_errors_are_logged(caplog: pytest.LogCaptu
 def test_ack_parameter_detection() -> None:
     import functools
 
-    from aiosocketio.server.events import Listener
+    from aiosocketio.events import Listener
 
     def plain(a: int) -> None: ...
     def with_ack(a: int, ack: object = None) -> None: ...

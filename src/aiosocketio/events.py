@@ -1,4 +1,4 @@
-"""A small event emitter shared by the server-side objects.
+"""The event emitter shared by the engine, the server-side objects and the adapters.
 
 ``on(event, handler)`` and the decorator form ``@obj.on(event)`` both register a listener;
 ``once`` registers one that runs a single time; ``off`` removes listeners.
@@ -18,7 +18,7 @@ from typing import Any, TypeVar, overload
 
 __all__ = ["EventEmitter", "Listener", "spawn"]
 
-logger = logging.getLogger("aiosocketio.server")
+logger = logging.getLogger("aiosocketio.events")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -115,7 +115,13 @@ _NO_ONCE: set[str] = set()
 
 
 class EventEmitter:
-    """Mixin: named listeners with the call form and the decorator form."""
+    """Mixin: named listeners with the call form and the decorator form.
+
+    A subclass with ``__slots__`` lists ``_events`` and ``_once_events`` and calls
+    :meth:`_init_events` in its ``__init__``.
+    """
+
+    __slots__ = ()
 
     # event -> listeners; the tuples are replaced, never mutated, so dispatching needs no
     # snapshot copy. ``_once_events`` names the events that have ``once`` listeners.
@@ -124,14 +130,24 @@ class EventEmitter:
     _events: dict[str, tuple[Listener, ...]] = _NO_EVENTS
     _once_events: set[str] = _NO_ONCE
 
+    # The empty ``__slots__`` lets slotted subclasses (the engine's per-connection object)
+    # stay dict-free; mypy cannot see that those subclasses declare the two slots.
+    def _init_events(self) -> None:
+        self._events = _NO_EVENTS  # type: ignore[misc]
+        self._once_events = _NO_ONCE  # type: ignore[misc]
+
+    def has_listeners(self, event: str) -> bool:
+        """Whether ``event`` has a listener (one dict lookup; used on hot paths)."""
+        return event in self._events
+
     def _listeners_of(self, event: str) -> tuple[Listener, ...]:
         return self._events.get(event, ())
 
     def _add_listener(self, event: str, fn: Callable[..., Any], once: bool, prepend: bool) -> None:
         events = self._events
         if events is _NO_EVENTS:
-            events = self._events = {}
-            self._once_events = set()
+            events = self._events = {}  # type: ignore[misc]
+            self._once_events = set()  # type: ignore[misc]
         listener = Listener(fn, once)
         lst = events.get(event, ())
         events[event] = (listener, *lst) if prepend else (*lst, listener)
