@@ -452,3 +452,17 @@ async def test_channel_send_raising_synchronously() -> None:
     channel.send_message("a")
     await asyncio.sleep(0)
     assert channel.closed and channel.buffered_amount == 0
+
+
+def test_response_headers_are_cached_without_hop_headers() -> None:
+    from aiosocketio.io.asgi import _response_headers
+
+    headers = [("Content-Type", "text/plain"), ("Connection", "close"), ("Content-Length", "9")]
+    first = _response_headers(headers, 3)
+    second = _response_headers(list(headers), 12)
+    assert first == [(b"content-type", b"text/plain"), (b"content-length", b"3")]
+    assert second == [(b"content-type", b"text/plain"), (b"content-length", b"12")]
+    assert _response_headers([("X-A", "\u00e9")], 0) == [
+        (b"x-a", b"\xe9"),
+        (b"content-length", b"0"),
+    ]

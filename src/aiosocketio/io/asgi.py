@@ -51,18 +51,26 @@ def _route_path(scope: Scope) -> str:
     return path
 
 
+def _latin1(raw: Any) -> str:
+    return (raw if type(raw) is bytes else bytes(raw)).decode("latin-1")
+
+
 def _build_request(scope: Scope) -> HttpRequest:
     headers: dict[str, str] = {}
     for raw_name, raw_value in scope.get("headers", ()):
-        name = bytes(raw_name).decode("latin-1").lower()
-        value = bytes(raw_value).decode("latin-1")
-        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        name = _latin1(raw_name).lower()
+        value = _latin1(raw_value)
+        if name in headers:
+            headers[name] = f"{headers[name]}, {value}"
+        else:
+            headers[name] = value
     client = scope.get("client") or ("", 0)
     path = _route_path(scope)
+    method = scope.get("method", "GET")
     return HttpRequest(
-        method=str(scope.get("method", "GET")).upper(),
+        method=method if method == "GET" or method == "POST" else str(method).upper(),
         path=path,
-        query_string=bytes(scope.get("query_string", b"")).decode("latin-1"),
+        query_string=_latin1(scope.get("query_string", b"")),
         headers=headers,
         remote_address=str(client[0]),
         remote_port=int(client[1] or 0),
@@ -73,6 +81,26 @@ def _build_request(scope: Scope) -> HttpRequest:
 
 def _encode_headers(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     return [(k.lower().encode("latin-1"), v.encode("latin-1", "replace")) for k, v in headers]
+
+
+_HOP_HEADERS = frozenset({"content-length", "connection"})
+_response_headers_cache: dict[tuple[tuple[str, str], ...], list[tuple[bytes, bytes]]] = {}
+_RESPONSE_HEADERS_CACHE_SIZE = 256
+
+
+def _response_headers(headers: list[tuple[str, str]], length: int) -> list[tuple[bytes, bytes]]:
+    """The ASGI headers of a response: encoded once per distinct header list (cached),
+    without the hop-by-hop ones, plus the ``content-length``."""
+    key = tuple(headers)
+    raw = _response_headers_cache.get(key)
+    if raw is None:
+        raw = _encode_headers([(k, v) for k, v in headers if k.lower() not in _HOP_HEADERS])
+        if len(_response_headers_cache) >= _RESPONSE_HEADERS_CACHE_SIZE:
+            _response_headers_cache.clear()
+        _response_headers_cache[key] = raw
+    out = raw.copy()
+    out.append((b"content-length", str(length).encode()))
+    return out
 
 
 class _FutureResponder:
@@ -361,10 +389,7 @@ class ASGIApp:
     async def _send_response(
         send: Send, status: int, headers: list[tuple[str, str]], body: bytes
     ) -> None:
-        raw = _encode_headers(
-            [(k, v) for k, v in headers if k.lower() not in ("content-length", "connection")]
-        )
-        raw.append((b"content-length", str(len(body)).encode()))
+        raw = _response_headers(headers, len(body))
         await send({"type": "http.response.start", "status": status, "headers": raw})
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
@@ -377,7 +402,9 @@ class ASGIApp:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return
-            chunk = bytes(message.get("body", b""))
+            chunk = message.get("body", b"")
+            if type(chunk) is not bytes:
+                chunk = bytes(chunk)
             size += len(chunk)
             if size > limit:
                 too_big = True
@@ -390,7 +417,10 @@ class ASGIApp:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[tuple[int, list[tuple[str, str]], bytes]] = loop.create_future()
         responder = _FutureResponder(future)
-        body = None if too_big else b"".join(chunks)
+        if too_big:
+            body = None
+        else:
+            body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         task: asyncio.Task[Any] | None = None
         try:
             result = self.engine.handle_request(request, body, responder)
@@ -419,14 +449,33 @@ class ASGIApp:
     @staticmethod
     async def _wait_or_disconnect(future: asyncio.Future[Any], receive: Receive) -> bool:
         """Wait for the answer; ``False`` if the client disconnected first."""
-        while True:
+        loop = asyncio.get_running_loop()
+        while not future.done():
+            done: asyncio.Future[None] = loop.create_future()
+
+            def wake(_: asyncio.Future[Any], done: asyncio.Future[None] = done) -> None:
+                if not done.done():
+                    done.set_result(None)
+
             listener = asyncio.ensure_future(receive())
-            await asyncio.wait({future, listener}, return_when=asyncio.FIRST_COMPLETED)
+            future.add_done_callback(wake)
+            listener.add_done_callback(wake)
+            try:
+                await done
+            except BaseException:
+                listener.cancel()
+                raise
+            finally:
+                future.remove_done_callback(wake)
+                listener.remove_done_callback(wake)
             if future.done():
                 listener.cancel()
                 return True
+            if listener.cancelled() or listener.exception() is not None:
+                return False
             if listener.result()["type"] == "http.disconnect":
                 return False
+        return True
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = await receive()
