@@ -611,3 +611,22 @@ def test_ack_id_fast_path_matches_the_general_scan(text: str) -> None:
 def test_ack_id_fast_path_property(first: str, digits: str, payload: str) -> None:
     text = first + digits + payload
     assert _outcome(Decoder().receive, text) == _outcome(Decoder()._decode_string, text)
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_portable, max_size=4), st.sampled_from(["/", "", "/admin"]), _ids)
+def test_ack_fast_path_matches_the_general_path(args: list[Any], nsp: str, ack: int | None) -> None:
+    packet = Packet(PacketType.ACK, nsp, args, ack)
+    assert Encoder().encode(packet) == Encoder(_StdlibCodec()).encode(packet)
+
+
+def test_ack_fast_path_shapes() -> None:
+    encoder = Encoder()
+    assert encoder.encode(Packet(PacketType.ACK, "/", ["x"], 7)) == ['37["x"]']
+    assert encoder.encode(Packet(PacketType.ACK, "/a", [1], 0)) == ["3/a,0[1]"]
+    assert encoder.encode(Packet(PacketType.ACK, "/", [b"\x01"], 2)) == [
+        '61-2[{"_placeholder":true,"num":0}]',
+        b"\x01",
+    ]
+    with pytest.raises(LocalProtocolError):
+        encoder.encode(Packet(PacketType.ACK, "a,b", [1], 1))

@@ -198,22 +198,24 @@ class Encoder:
         """
         ptype = packet.type
         data = packet.data
-        if ptype is _EVENT and self._plain and data is not None:
-            # Hot path: a plain EVENT is one orjson call plus string concatenation. Binary
-            # (or unserialisable) data makes orjson raise TypeError: take the general path.
+        if (ptype is _EVENT or ptype is _ACK) and self._plain and data is not None:
+            # Hot path: a plain EVENT or ACK is one orjson call plus string concatenation.
+            # Binary (or unserialisable) data makes orjson raise TypeError: take the
+            # general path (which turns it into BINARY_EVENT / BINARY_ACK or an error).
             try:
                 payload = _orjson_dumps(data, option=_ORJSON_OPTIONS).decode()
             except TypeError:
                 return self._encode(packet)
+            head = "2" if ptype is _EVENT else "3"
             nsp = packet.nsp
             ack_id = packet.id
             if ack_id is None:
                 if nsp == "/" or not nsp:
-                    return ["2" + payload]
-                return ["2" + _nsp_prefix(nsp) + payload]
+                    return [head + payload]
+                return [head + _nsp_prefix(nsp) + payload]
             if nsp == "/" or not nsp:
-                return ["2" + str(ack_id) + payload]
-            return ["2" + _nsp_prefix(nsp) + str(ack_id) + payload]
+                return [head + str(ack_id) + payload]
+            return [head + _nsp_prefix(nsp) + str(ack_id) + payload]
         return self._encode(packet)
 
     def _encode(self, packet: Packet) -> list[str | bytes]:
