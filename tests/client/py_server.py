@@ -73,6 +73,10 @@ def setup(socket: Socket, seen: dict[str, int]) -> None:
     def push(event: str, *args: Any) -> None:
         socket.emit(event, *args)
 
+    async def push_later(delay_ms: float, event: str, *args: Any) -> None:
+        await asyncio.sleep(delay_ms / 1000)
+        socket.emit(event, *args)
+
     def push_binary(event: str) -> None:
         socket.emit(event, b"\x00\xff", {"nested": [b"\x07"]})
 
@@ -103,6 +107,7 @@ def setup(socket: Socket, seen: dict[str, int]) -> None:
         "ask": ask,
         "ask_binary": ask_binary,
         "push": push,
+        "push_later": push_later,
         "push_binary": push_binary,
         "burst": burst,
         "server_disconnect": server_disconnect,
@@ -120,6 +125,11 @@ async def main() -> None:
         ping_interval=float(os.environ.get("PING_INTERVAL", "25000")) / 1000,
         ping_timeout=float(os.environ.get("PING_TIMEOUT", "20000")) / 1000,
         max_http_buffer_size=int(os.environ.get("MAX_HTTP_BUFFER", "10000000")),
+        connection_state_recovery=(
+            {"max_disconnection_duration": 60, "skip_middlewares": True}
+            if os.environ.get("RECOVERY")
+            else None
+        ),
     )
     seen: dict[str, int] = {}
 

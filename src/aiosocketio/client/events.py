@@ -88,8 +88,7 @@ class EventEmitter:
         self._listeners: dict[str, list[_Listener]] = {}
 
     def _add(self, event: str, fn: Handler, once: bool) -> None:
-        max_args = _positional_capacity(fn) if event in self._FLEXIBLE else 1 << 30
-        self._listeners.setdefault(event, []).append(_Listener(fn, once, max_args))
+        self._listeners.setdefault(event, []).append(_Listener(fn, once, _positional_capacity(fn)))
 
     @overload
     def on(self, event: str, handler: None = None) -> Callable[[H], H]: ...
@@ -149,16 +148,25 @@ class EventEmitter:
         """Whether ``event`` has any listener."""
         return bool(self._listeners.get(event))
 
-    def _emit_reserved(self, event: str, *args: Any) -> tuple[bool, Any]:
-        """Call every listener of ``event``; return (called any, first listener's result)."""
+    def _emit_reserved(self, event: str, *args: Any, optional_tail: int = 0) -> tuple[bool, Any]:
+        """Call every listener of ``event``; return (called any, first listener's result).
+
+        The last ``optional_tail`` arguments are dropped for a listener that cannot take
+        them (as JavaScript ignores extra arguments): the connection-state-recovery offset
+        that the server appends to events.
+        """
         listeners = self._listeners.get(event)
         if not listeners:
             return False, None
+        flexible = event in self._FLEXIBLE
         first: Any = None
         for i, listener in enumerate(list(listeners)):
             if listener.once:
                 self.off(event, listener.fn)
-            call_args = args if len(args) <= listener.max_args else args[: listener.max_args]
+            cut = listener.max_args
+            if not flexible:
+                cut = max(cut, len(args) - optional_tail)
+            call_args = args if len(args) <= cut else args[:cut]
             result = call_handler(listener.fn, call_args)
             if i == 0:
                 first = result

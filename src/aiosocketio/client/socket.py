@@ -584,8 +584,11 @@ class Socket(EventEmitter):
         rest = tuple(args[1:])
         for handler in list(self._any):
             call_handler(handler, (event, *rest))
-        called, result = self._emit_reserved(str(event), *rest)
-        if self._pid and rest and isinstance(rest[-1], str):
+        # With connection state recovery the server appends an offset to the events it
+        # stores (no ack id); a handler that takes fewer arguments does not receive it.
+        offset = bool(self._pid and packet.id is None and rest and isinstance(rest[-1], str))
+        called, result = self._emit_reserved(str(event), *rest, optional_tail=int(offset))
+        if offset:
             self._last_offset = rest[-1]
         if packet.id is None or not called or result is HANDLER_FAILED:
             return

@@ -298,14 +298,16 @@ class Socket(EventEmitter):
 
     def _emit(self, event: str | int, args: tuple[Any, ...], volatile: bool) -> None:
         _check_event(event)
-        if self._cleaned:
-            return  # disconnected: the client has left this namespace
         data = [event, *args]
         if self._recovery:
-            # through the adapter, so that the packet gets an offset and is kept
+            # Through the adapter, so that the packet gets an offset and is kept; as in
+            # Node this holds after a disconnection too: the client that comes back for
+            # this session gets it replayed.
             opts = BroadcastOptions(frozenset((self.id,)), flags=BroadcastFlags(volatile=volatile))
             self.adapter.broadcast(Packet(PacketType.EVENT, self.nsp.name, data), opts)
             return
+        if self._cleaned:
+            return  # disconnected: the client has left this namespace
         if self._any_outgoing is not None:
             self._notify_outgoing(data)
         self._packet(Packet(PacketType.EVENT, self.nsp.name, data), volatile)
