@@ -139,6 +139,10 @@ def _resume(coro: Coroutine[Any, Any, None], yielded: Any) -> Generator[Any, Any
                 return
 
 
+_last_text: str | None = None
+_last_message: ASGIMessage = {}
+
+
 class _Flusher:
     """Sends the messages queued on ASGI channels during one loop tick, in one callback.
 
@@ -233,12 +237,12 @@ class ASGIWebSocketChannel:
         if send is None or self._drainer is not None:
             return
         queue = self._queue
+        popleft = queue.popleft
         while queue:
-            message = queue.popleft()
-            self._queued_bytes -= _size(message)
-            awaitable = send(message)
+            awaitable = send(popleft())
             if type(awaitable) is not types.CoroutineType:
                 # Not a native coroutine: it cannot be started in place.
+                self._recount()
                 self._drainer = asyncio.ensure_future(self._drain(awaitable, None))
                 return
             coro = cast("Coroutine[Any, Any, None]", awaitable)
@@ -249,8 +253,13 @@ class ASGIWebSocketChannel:
             except Exception as exc:  # the server refused it: the connection is gone
                 self._failed(exc)
                 return
+            self._recount()
             self._drainer = asyncio.ensure_future(self._drain(coro, yielded))
             return
+        self._queued_bytes = 0
+
+    def _recount(self) -> None:
+        self._queued_bytes = sum(_size(message) for message in self._queue)
 
     def _failed(self, exc: Exception) -> None:
         logger.debug("ASGI send failed: %r", exc)
@@ -281,10 +290,19 @@ class ASGIWebSocketChannel:
     def send_message(self, data: str | bytes) -> None:
         """Queue one text (``str``) or binary (``bytes``) message; it is sent, in order,
         at the end of the loop tick."""
+        global _last_text, _last_message
         if self.closed:
             return
         if type(data) is str:
-            self._submit({"type": "websocket.send", "text": data}, len(data))
+            # A broadcast hands the same str to every recipient: share its message (ASGI
+            # servers only read the messages they are given).
+            if data is _last_text:
+                self._submit(_last_message, len(data))
+                return
+            message: ASGIMessage = {"type": "websocket.send", "text": data}
+            _last_text = data
+            _last_message = message
+            self._submit(message, len(data))
         elif isinstance(data, str):
             self._submit({"type": "websocket.send", "text": str(data)}, len(data))
         else:
