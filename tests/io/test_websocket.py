@@ -426,3 +426,31 @@ def test_fast_path_still_enforces_limits() -> None:
     assert s.events_received() == [Message("0123456789")]
     s.receive_data(masked(Opcode.TEXT, b"0123456789a"))
     assert s.events_received()[-1] == Close(1009, "message too big")
+
+
+@pytest.mark.parametrize("accelerated", [True, False])
+@settings(deadline=None, max_examples=50)
+@given(
+    st.lists(
+        st.one_of(st.text(max_size=40), st.binary(max_size=125)),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_small_frame_fast_path_unmasks_with_and_without_c(
+    accelerated: bool, messages: list[str | bytes]
+) -> None:
+    saved = ws._apply_mask_c
+    if not accelerated:
+        ws._apply_mask_c = None
+    try:
+        proto = server()
+        data = b"".join(
+            masked(Opcode.TEXT, m.encode()) if isinstance(m, str) else masked(Opcode.BINARY, m)
+            for m in messages
+        )
+        proto.receive_data(data[:3])
+        proto.receive_data(data[3:])
+        assert proto.events_received() == [Message(m) for m in messages]
+    finally:
+        ws._apply_mask_c = saved

@@ -509,6 +509,7 @@ class WebSocketProtocol:
         self._need = 0
         mask_bit = 0x80 if self.side == "server" else 0
         mlen = 4 if mask_bit else 0
+        apply_c = _apply_mask_c
         while not self.closed and not self.close_received:
             if n - pos < 2:
                 self._need = 2
@@ -529,12 +530,15 @@ class WebSocketProtocol:
                     self._need = end - pos
                     break
                 if mlen:
-                    # _mask() inlined: the key repeated 32 times covers any length < 126
-                    size = end - start
-                    payload = (
-                        int.from_bytes(buf[start:end], "little")
-                        ^ int.from_bytes((buf[pos + 2 : start] * 32)[:size], "little")
-                    ).to_bytes(size, "little")
+                    if apply_c is not None:  # C: about 0.15 us for 40 bytes, vs 0.35
+                        payload = apply_c(buf[start:end], buf[pos + 2 : start])
+                    else:
+                        # _mask() inlined: the key repeated 32 times covers any length < 126
+                        size = end - start
+                        payload = (
+                            int.from_bytes(buf[start:end], "little")
+                            ^ int.from_bytes((buf[pos + 2 : start] * 32)[:size], "little")
+                        ).to_bytes(size, "little")
                 else:
                     payload = bytes(buf[start:end])
                 pos = end
