@@ -155,10 +155,13 @@ class WebSocketConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         protocol = self.protocol
         protocol.receive_data(data)  # messages go to _on_message as they are parsed
-        self._queue_control()
-        for event in protocol.events_received():
-            if isinstance(event, Close):
-                self._report_close(event.code)
+        # (the protocol's lists are read directly: two calls saved per read)
+        if protocol._out:
+            self._queue_control()
+        if protocol._events:
+            for event in protocol.events_received():
+                if isinstance(event, Close):
+                    self._report_close(event.code)
         if protocol.closed and not self.closed:
             # RFC 6455 §7.1.1: the server closes the TCP connection first.
             self.flush()
@@ -176,7 +179,8 @@ class WebSocketConnection(asyncio.Protocol):
                 self.server.mark_dirty(self)
 
     def _on_message(self, data: str | bytes) -> None:
-        self._queue_control()  # a pong for an earlier ping goes out before any answer
+        if self.protocol._out:
+            self._queue_control()  # a pong for an earlier ping goes out before any answer
         handler = self.handler
         if handler is not None:
             try:
