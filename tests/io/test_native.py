@@ -790,3 +790,26 @@ async def test_413_lets_the_client_finish_sending(server: NativeServer) -> None:
     assert (status, answer) == (413, b"too big") and headers["connection"] == "close"
     assert await asyncio.wait_for(reader.read(), scaled(5)) == b""  # then a clean close
     writer.close()
+
+
+async def test_upgraded_http_connection_is_freed_without_the_cyclic_gc(
+    server: NativeServer, engine: FakeEngine
+) -> None:
+    import gc
+
+    from aiosocketio.io.native import HttpConnection
+
+    def alive() -> int:
+        return sum(1 for o in gc.get_objects() if type(o) is HttpConnection)
+
+    gc.collect()
+    gc.disable()
+    try:
+        ws = await RawWebSocket.connect(server.port)
+        ws.send("x")
+        assert await ws.recv() == "x"
+        assert alive() == 0  # the HTTP/1.1 protocol object and its parser are gone
+        ws.writer.transport.abort()
+        await asyncio.wait_for(engine.close_event.wait(), scaled(5))
+    finally:
+        gc.enable()

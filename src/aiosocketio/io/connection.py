@@ -576,6 +576,10 @@ class EngineSocket(EventEmitter):
             self.engine._respond_payload(self, responder, payload)
         self.engine._session_closed(self)
         hook = self.on_close_hook
+        # The hooks are bound methods of the layer above, which holds this object: clear
+        # them so the pair is freed by refcount instead of the cyclic GC.
+        self.on_close_hook = None
+        self.on_message = None
         if hook is not None:
             try:
                 hook(reason, description)

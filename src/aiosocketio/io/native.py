@@ -774,6 +774,9 @@ class HttpConnection(asyncio.Protocol):
         ws = WebSocketConnection(self.server, transport, request, deflate)
         ws._writing_paused = self._writing_paused
         transport.set_protocol(ws)
+        # This object is done; its parser holds it (a cycle): drop the parser so that the
+        # pair is freed by refcount, not left to the cyclic GC.
+        del self.parser
         self.server.connections.add(ws)
         try:
             ws.handler = attach(ws)

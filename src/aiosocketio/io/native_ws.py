@@ -190,6 +190,7 @@ class WebSocketConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
+        self.protocol.on_message = None  # the bound method is a cycle: free by refcount
         self.closed = True
         self._pending = []
         self._pending_size = 0
