@@ -813,3 +813,28 @@ async def test_upgraded_http_connection_is_freed_without_the_cyclic_gc(
         await asyncio.wait_for(engine.close_event.wait(), scaled(5))
     finally:
         gc.enable()
+
+
+async def test_closed_http_connection_is_freed_without_the_cyclic_gc(
+    server: NativeServer,
+) -> None:
+    import gc
+
+    from aiosocketio.io.native import HttpConnection
+
+    def alive() -> int:
+        return sum(1 for o in gc.get_objects() if type(o) is HttpConnection)
+
+    gc.collect()
+    gc.disable()
+    try:
+        [(status, _, _)] = await http_exchange(server.port, get("/engine.io/?a=1"))
+        assert status == 200
+        for _ in range(20):
+            if not server.connections:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0)
+        assert alive() == 0
+    finally:
+        gc.enable()

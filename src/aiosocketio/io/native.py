@@ -103,6 +103,10 @@ def _encode_response(
     return b"".join(parts)
 
 
+_NO_PARSER = httptools.HttpRequestParser(None)
+"""Stands in for the parser of a finished connection (which held a cycle through it)."""
+
+
 def _log_task_result(task: asyncio.Task[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
         logger.error("request handler failed", exc_info=task.exception())
@@ -350,6 +354,8 @@ class HttpConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
         self._closing = True
+        # The parser holds this object (a cycle): drop it so both go by refcount.
+        self.parser = _NO_PARSER
         if self._idle_handle is not None:
             self._idle_handle.cancel()
             self._idle_handle = None
@@ -776,7 +782,7 @@ class HttpConnection(asyncio.Protocol):
         transport.set_protocol(ws)
         # This object is done; its parser holds it (a cycle): drop the parser so that the
         # pair is freed by refcount, not left to the cyclic GC.
-        del self.parser
+        self.parser = _NO_PARSER
         self.server.connections.add(ws)
         try:
             ws.handler = attach(ws)
