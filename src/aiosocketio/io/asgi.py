@@ -5,7 +5,10 @@ path into the calls of ``docs/ARCHITECTURE.md`` §4, and hands everything else
 (``lifespan`` included) to an optional wrapped application::
 
     app = ASGIApp(engine, other_app=starlette_app)
-    # uvicorn module:app
+    # uvicorn module:app --loop uvloop --http httptools --ws websockets-sansio
+
+Under uvicorn, ``--ws websockets-sansio`` is the fastest WebSocket implementation (its
+``send`` finishes without suspending, so messages go out without any task switch).
 
 WebSocket messages the Engine sends are queued on their connection and handed to the
 ASGI server's ``send`` at the end of the loop tick, by one callback for all connections
