@@ -77,6 +77,29 @@ def _header_line(name: str, value: str) -> bytes:
     return line.encode("latin-1", "replace") + b"\r\n"
 
 
+_HEAD_CACHE: dict[tuple[int, tuple[tuple[str, str], ...]], bytes] = {}
+_HEAD_CACHE_SIZE = 256
+
+
+def _response_head(status: int, headers: list[tuple[str, str]]) -> bytes:
+    """The status line and headers (without the framing ones), cached per distinct pair:
+    the Engine answers with a handful of header lists."""
+    key = (status, tuple(headers))
+    head = _HEAD_CACHE.get(key)
+    if head is None:
+        parts = [_status_line(status)]
+        for name, value in headers:
+            low = name.lower()
+            if low in ("content-length", "connection", "transfer-encoding"):
+                continue
+            parts.append(_header_line(name, value))
+        head = b"".join(parts)
+        if len(_HEAD_CACHE) >= _HEAD_CACHE_SIZE:
+            _HEAD_CACHE.clear()
+        _HEAD_CACHE[key] = head
+    return head
+
+
 def _encode_response(
     status: int,
     headers: list[tuple[str, str]],
@@ -85,12 +108,7 @@ def _encode_response(
     head: bool = False,
     chunked: bool = False,
 ) -> bytes:
-    parts = [_status_line(status)]
-    for name, value in headers:
-        low = name.lower()
-        if low in ("content-length", "connection", "transfer-encoding"):
-            continue
-        parts.append(_header_line(name, value))
+    parts = [_response_head(status, headers)]
     if status in (204, 304) or status < 200:
         body = b""  # RFC 9110 §8.6: no Content-Length (and no body) on these
     elif chunked:
