@@ -630,3 +630,13 @@ def test_ack_fast_path_shapes() -> None:
     ]
     with pytest.raises(LocalProtocolError):
         encoder.encode(Packet(PacketType.ACK, "a,b", [1], 1))
+
+
+def test_make_packet_equals_the_constructor() -> None:
+    from aiosocketio.socketio.packets import make_packet
+
+    made = make_packet(PacketType.ACK, "/a", [1, "x"], 3)
+    assert made == Packet(PacketType.ACK, "/a", [1, "x"], 3)
+    assert type(made) is Packet and hash(made.nsp) == hash("/a")
+    with pytest.raises(AttributeError):
+        made.id = 4  # type: ignore[misc]

@@ -42,6 +42,7 @@ __all__ = [
     "Encoder",
     "Packet",
     "PacketType",
+    "make_packet",
 ]
 
 RESERVED_EVENTS: frozenset[str] = frozenset(
@@ -94,6 +95,11 @@ def _packet_factory() -> Callable[[PacketType, str, Any, int | None], Packet]:
     set_id = Packet.__dict__["id"].__set__
 
     def make(ptype: PacketType, nsp: str, data: Any, ack_id: int | None) -> Packet:
+        """Build a :class:`Packet` for a hot path, all four fields positional.
+
+        The same object as ``Packet(ptype, nsp, data, ack_id)`` for about two thirds of
+        the cost. No validation is done, as with the constructor.
+        """
         packet: Packet = new(Packet)
         set_type(packet, ptype)
         set_nsp(packet, nsp)
@@ -105,6 +111,8 @@ def _packet_factory() -> Callable[[PacketType, str, Any, int | None], Packet]:
 
 
 _make_packet = _packet_factory()
+make_packet = _make_packet
+
 
 _CONNECT = PacketType.CONNECT
 _DISCONNECT = PacketType.DISCONNECT
