@@ -584,6 +584,12 @@ class Socket(EventEmitter):
                     if gone is not None:
                         gone()
         self._emit_closing("disconnect", reason, description)
+        # Nothing reaches a disconnected socket again: dropping its listeners breaks the
+        # Socket -> handler closure -> Socket cycles, so it is freed by reference counting
+        # instead of waiting for the cyclic GC.
+        self.off()
+        self._any = self._any_outgoing = None
+        self._fns = []
 
     def _emit_closing(self, event: str, reason: str, description: Any) -> None:
         # Node calls these listeners with (reason, description); a Python listener gets the
