@@ -32,7 +32,7 @@ from aiosocketio.exceptions import AckTimeout, Disconnected, LocalProtocolError
 from aiosocketio.io.engine import PreparedMessage
 from aiosocketio.server.broadcast import BroadcastOperator
 from aiosocketio.server.handshake import Handshake
-from aiosocketio.socketio.packets import RESERVED_EVENTS, Packet, PacketType
+from aiosocketio.socketio.packets import RESERVED_EVENTS, Packet, PacketType, make_packet
 
 if TYPE_CHECKING:
     from aiosocketio.adapters.base import Adapter
@@ -93,7 +93,7 @@ class _Acker:
             return
         self.sent = True
         socket = self.socket
-        socket._packet(Packet(PacketType.ACK, socket.nsp.name, list(args), self.id))
+        socket._packet(make_packet(PacketType.ACK, socket.nsp.name, list(args), self.id))
 
     def reply(self, value: Any) -> None:
         if value is None:
@@ -310,7 +310,7 @@ class Socket(EventEmitter):
             return  # disconnected: the client has left this namespace
         if self._any_outgoing is not None:
             self._notify_outgoing(data)
-        self._packet(Packet(PacketType.EVENT, self.nsp.name, data), volatile)
+        self._packet(make_packet(PacketType.EVENT, self.nsp.name, data, None), volatile)
 
     async def _emit_with_ack(
         self, event: str | int, args: tuple[Any, ...], timeout: float | None, volatile: bool
@@ -328,7 +328,7 @@ class Socket(EventEmitter):
         data = [event, *args]
         if self._any_outgoing is not None:
             self._notify_outgoing(data)
-        self._packet(Packet(PacketType.EVENT, self.nsp.name, data, ack_id), volatile)
+        self._packet(make_packet(PacketType.EVENT, self.nsp.name, data, ack_id), volatile)
         try:
             return await future
         finally:
