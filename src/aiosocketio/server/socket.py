@@ -15,7 +15,6 @@ Handlers and acknowledgements:
 from __future__ import annotations
 
 import asyncio
-import inspect
 import secrets
 from collections.abc import Awaitable, Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,7 @@ from aiosocketio.adapters.base import BroadcastFlags, BroadcastOptions
 from aiosocketio.events import (
     EventEmitter,
     call_listener,
+    is_awaitable,
     logger,
     positional_count,
     spawn,
@@ -508,7 +508,7 @@ class Socket(EventEmitter):
             except Exception as exc:
                 self._on_error(exc)
                 return
-            if inspect.isawaitable(result):
+            if is_awaitable(result):
                 spawn(self._middleware_async(result, args, ack_id, i + 1))
                 return
         self._dispatch(args, ack_id)
@@ -618,7 +618,7 @@ def _call_with_reply(fn: Callable[..., Any], args: list[Any], acker: _Acker) -> 
     except Exception:
         logger.exception("error in an event handler")
         return
-    if inspect.isawaitable(result):
+    if is_awaitable(result):
         spawn(_reply_later(result, acker))
     else:
         acker.reply(result)
