@@ -14,7 +14,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar, overload
+from typing import Any, TypeGuard, TypeVar, overload
 
 __all__ = ["EventEmitter", "Listener", "spawn"]
 
@@ -100,7 +100,7 @@ class Listener:
 _PLAIN_TYPES = frozenset({type(None), bool, int, float, str, bytes, list, tuple, dict})
 
 
-def is_awaitable(value: Any) -> bool:
+def is_awaitable(value: object) -> TypeGuard[Awaitable[Any]]:
     """``inspect.isawaitable`` with a shortcut for the plain values handlers return
     (``isawaitable`` falls through to an ABC check that costs more than the handler)."""
     return type(value) not in _PLAIN_TYPES and inspect.isawaitable(value)
