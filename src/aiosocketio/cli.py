@@ -3,7 +3,8 @@
 Two sub-commands::
 
     aiosocketio run module:attr [--host H] [--port P] [--log-level L] [--factory]
-                                [--redis URL] [--redis-key KEY] [--workers N] [--app-dir DIR]
+                                [--redis URL] [--redis-key KEY] [--workers N]
+                                [--port-per-worker] [--app-dir DIR]
     aiosocketio demo [--host H] [--port P] [--log-level L] [--redis URL] [--redis-key KEY]
 
 ``run`` serves a :class:`aiosocketio.Server` (or a factory returning one) on the built-in
@@ -116,11 +117,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         metavar="N",
         help=(
-            "run N server processes sharing the port through SO_REUSEPORT (default: 1). "
+            "run N server processes (default: 1), sharing the port through SO_REUSEPORT. "
             "The kernel spreads connections over the processes, so use --redis for "
             "broadcasts to reach every process, and have clients use the WebSocket "
-            "transport only (or put a sticky load balancer in front): HTTP long-polling "
-            "needs every request of a session to reach the same process"
+            "transport only: HTTP long-polling needs every request of a session to reach "
+            "the same process. With --port-per-worker, worker i listens on PORT+i instead, "
+            "for a sticky load balancer in front (nginx ip_hash)"
+        ),
+    )
+    run.add_argument(
+        "--port-per-worker",
+        action="store_true",
+        help=(
+            "with --workers N: worker i listens on PORT+i (PORT .. PORT+N-1) instead of "
+            "sharing PORT, so that a sticky load balancer can keep each session on one "
+            "process (HTTP long-polling needs it)"
         ),
     )
     run.add_argument(
@@ -535,9 +546,10 @@ def _bound_port(server: Any) -> int | None:
 
 
 def _run_workers(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    """Start ``args.workers`` copies of this command with --reuse-port and wait for them."""
+    """Start ``args.workers`` copies of this command and wait for them: on one port with
+    --reuse-port, or on PORT+i each with --port-per-worker."""
     if args.port == 0:
-        raise CLIError("--workers needs a fixed --port (the workers share it)")
+        raise CLIError("--workers needs a fixed --port")
     if not args.redis:
         print(
             "aiosocketio: warning: --workers without --redis: each process only "
@@ -545,12 +557,17 @@ def _run_workers(args: argparse.Namespace, argv: Sequence[str]) -> int:
             file=sys.stderr,
             flush=True,
         )
-    child_argv = [a for a in argv if a != "--reuse-port"]
+    child_argv = [a for a in argv if a not in ("--reuse-port", "--port-per-worker")]
     child_argv = _strip_option(child_argv, "--workers")
-    cmd = [sys.executable, "-m", "aiosocketio", *child_argv, "--workers", "1", "--reuse-port"]
+    base = [sys.executable, "-m", "aiosocketio", *child_argv, "--workers", "1"]
+    if args.port_per_worker:
+        base = _strip_option(base, "--port")
+        commands = [[*base, "--port", str(args.port + i)] for i in range(args.workers)]
+    else:
+        commands = [[*base, "--reuse-port"]] * args.workers
     # Each worker in its own process group: a Ctrl-C in the terminal reaches the parent
     # only, which forwards it once (a second signal would cut the workers' graceful close).
-    children = [subprocess.Popen(cmd, process_group=0) for _ in range(args.workers)]
+    children = [subprocess.Popen(cmd, process_group=0) for cmd in commands]
 
     def forward(signum: int, _frame: object) -> None:
         for child in children:

@@ -1,4 +1,5 @@
-"""Deployment: N ``aiosocketio run --redis URL`` processes behind nginx (ip_hash), on loopback.
+"""Deployment: ``aiosocketio run --workers N --port-per-worker --redis URL`` behind nginx
+(ip_hash), on loopback.
 
 The clients use HTTP long-polling only, each from its own loopback /24 (127.0.X.1), so that
 ip_hash spreads them over the processes; a session works only if nginx keeps it on one
@@ -11,6 +12,7 @@ import asyncio
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -60,11 +62,23 @@ def ensure_nginx() -> str:
     return found
 
 
-def cli_can_attach_redis() -> bool:
-    """Whether ``aiosocketio run --redis URL`` can give a built Server its Redis adapter."""
-    from aiosocketio import Server
-
-    return callable(getattr(Server, "adapter", None))
+def consecutive_free_ports(count: int) -> int:
+    """A port P such that P .. P+count-1 are all free on loopback (for --port-per-worker)."""
+    for _ in range(50):
+        base = free_port()
+        socks: list[socket.socket] = []
+        try:
+            for i in range(count):
+                sock = socket.socket()
+                socks.append(sock)
+                sock.bind(("127.0.0.1", base + i))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise RuntimeError(f"no {count} consecutive free ports")
 
 
 async def wait_port(port: int, proc: asyncio.subprocess.Process, timeout: float = 15) -> None:
@@ -166,25 +180,21 @@ class PollingClient:
 async def deployment() -> AsyncIterator[str]:
     nginx = ensure_nginx()
     async with own_redis() as redis_server:
-        ports = [free_port() for _ in range(WORKERS)]
+        base = consecutive_free_ports(WORKERS)
+        ports = [base + i for i in range(WORKERS)]
         procs: list[asyncio.subprocess.Process] = []
         prefix = tempfile.mkdtemp(prefix="aiosocketio-nginx-")
-        env = dict(os.environ)
-        extra: list[str] = []
-        if cli_can_attach_redis():
-            extra = ["--redis", redis_server.url]
-        else:
-            env["REDIS_URL"] = redis_server.url  # the example app builds its adapter
         try:
+            # One command, N worker processes on PORT .. PORT+N-1 (the parent forwards
+            # SIGTERM to them).
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "aiosocketio", "run", "app:sio",
+                "--app-dir", str(EXAMPLE), "--host", "127.0.0.1", "--port", str(base),
+                "--workers", str(WORKERS), "--port-per-worker", "--redis", redis_server.url,
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            procs.append(proc)
             for port in ports:
-                proc = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "aiosocketio", "run", "app:sio",
-                    "--app-dir", str(EXAMPLE), "--host", "127.0.0.1", "--port", str(port),
-                    *extra,
-                    stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=env,
-                )  # fmt: skip
-                procs.append(proc)
-            for port, proc in zip(ports, procs, strict=True):
                 await wait_port(port, proc)
             listen = free_port()
             upstreams = " ".join(f"server 127.0.0.1:{p};" for p in ports)
