@@ -10,15 +10,15 @@ REDIS=${3:-redis://127.0.0.1:6379}
 HERE=$(cd "$(dirname "$0")" && pwd)
 PREFIX=$(mktemp -d)
 UPSTREAMS=""
-PIDS=""
 i=1
 while [ "$i" -le "$N" ]; do
-    PORT=$((BASE + i))
-    aiosocketio run app:sio --app-dir "$HERE" --host 127.0.0.1 --port "$PORT" --redis "$REDIS" &
-    PIDS="$PIDS $!"
-    UPSTREAMS="$UPSTREAMS server 127.0.0.1:$PORT;"
+    UPSTREAMS="$UPSTREAMS server 127.0.0.1:$((BASE + i));"
     i=$((i + 1))
 done
+# one command, N worker processes on BASE+1 .. BASE+N
+aiosocketio run app:sio --app-dir "$HERE" --host 127.0.0.1 --port "$((BASE + 1))" \
+    --workers "$N" --port-per-worker --redis "$REDIS" &
+PIDS=$!
 sed -e "s#{{PREFIX}}#$PREFIX#g" -e "s#{{LISTEN}}#127.0.0.1:$BASE#g" \
     -e "s#{{UPSTREAMS}}#$UPSTREAMS#g" "$HERE/nginx.conf.template" > "$PREFIX/nginx.conf"
 trap 'kill $PIDS 2>/dev/null; kill "$(cat "$PREFIX/nginx.pid")" 2>/dev/null; rm -rf "$PREFIX"' INT TERM EXIT
