@@ -184,8 +184,7 @@ def test_upgrade_probe_noop_and_switch() -> None:
     reply = s.receive_probe_packet(Packet(PacketType.PING, "probe"), 3)
     assert reply == Packet(PacketType.PONG, "probe")
     assert s.events_received() == [Upgrading()]
-    assert s.poll_ready  # the waiting GET is released with a NOOP
-    assert s.release_poll() == "6"
+    assert s.release_poll() == "6"  # the GET waiting since before the probe: a NOOP
     s.send(Packet(PacketType.MESSAGE, "during"))
     assert s.transport == "polling"
     assert s.receive_probe_packet(Packet(PacketType.UPGRADE), 4) is None
@@ -195,11 +194,36 @@ def test_upgrade_probe_noop_and_switch() -> None:
     assert not s.begin_upgrade(5)
 
 
-def test_a_get_during_a_probed_upgrade_gets_a_noop() -> None:
+def test_a_get_during_a_probed_upgrade_waits_then_gets_a_noop() -> None:
     s = session()
     s.begin_upgrade(1)
     s.receive_probe_packet(Packet(PacketType.PING, "probe"), 1)
-    assert s.poll(2) == "6"
+    assert s.poll(2) is None
+    assert not s.poll_ready
+    assert s.next_deadline() == pytest.approx(2.1)
+    s.handle_timer(2.1)
+    assert s.poll_ready
+    assert s.take_payload() == "6"
+
+
+def test_a_get_during_a_probed_upgrade_is_refused_once_upgraded() -> None:
+    s = session()
+    s.begin_upgrade(1)
+    s.receive_probe_packet(Packet(PacketType.PING, "probe"), 1)
+    assert s.poll(2) is None
+    s.receive_probe_packet(Packet(PacketType.UPGRADE), 2.05)
+    assert s.take_late_poll()  # the caller answers 400: the session is on WebSocket now
+    assert not s.poll_pending and s.next_deadline() == 25  # the ping, nothing else
+
+
+def test_a_get_before_the_probe_is_not_a_late_poll() -> None:
+    s = session()
+    assert s.poll(1) is None
+    s.begin_upgrade(1)
+    s.receive_probe_packet(Packet(PacketType.PING, "probe"), 1)
+    assert s.release_poll() == "6"
+    s.receive_probe_packet(Packet(PacketType.UPGRADE), 2)
+    assert not s.take_late_poll()
 
 
 def test_upgrade_timeout_abandons_the_probe() -> None:

@@ -335,3 +335,35 @@ async def test_a_reader_that_stops_reading_is_disconnected(make: Make) -> None:
     assert h.closes == [("transport error", "send buffer full")]
     ws.writer.close()
     await asyncio.sleep(0.05)
+
+
+async def test_a_get_racing_the_upgrade_is_refused_once_upgraded(make: Make) -> None:
+    # The official suite sends "5" on the WebSocket and at once a GET on another
+    # connection: whichever the server sees first, the GET must get 400.
+    h = await make()
+    sid, _ = await h.handshake()
+    ws = await RawWebSocket.connect(h.port, f"/engine.io/?EIO=4&transport=websocket&sid={sid}")
+    ws.send("2probe")
+    assert await ws.recv() == "3probe"
+    target = f"/engine.io/?EIO=4&transport=polling&sid={sid}"
+    late = asyncio.ensure_future(h.request(get(target, close=True)))
+    await asyncio.sleep(0.02)  # the GET arrives first and waits
+    ws.send("5")
+    status, _, body = await late
+    assert (status, json.loads(body)["code"]) == (400, 3)
+    assert h.errors[-1]["context"]["name"] == "TRANSPORT_MISMATCH"
+    assert h.conns[0].transport.name == "websocket"
+    await ws.close()
+
+
+async def test_a_get_during_an_abandoned_probe_gets_a_noop(make: Make) -> None:
+    h = await make()
+    sid, _ = await h.handshake()
+    ws = await RawWebSocket.connect(h.port, f"/engine.io/?EIO=4&transport=websocket&sid={sid}")
+    ws.send("2probe")
+    assert await ws.recv() == "3probe"
+    status, _, body = await h.request(
+        get(f"/engine.io/?EIO=4&transport=polling&sid={sid}", close=True)
+    )
+    assert (status, body) == (200, b"6")  # after the short wait, the session is still polling
+    await ws.close()

@@ -106,6 +106,10 @@ _NOOP = Packet(PacketType.NOOP)
 _CLOSE = Packet(PacketType.CLOSE)
 _NOOP_PAYLOAD = encode_payload([_NOOP])
 
+LATE_POLL_WAIT = 0.1
+"""Seconds a GET that arrives during a probed upgrade waits for the upgrade (Node's
+upgrade check sends a NOOP to a waiting GET every 100 ms)."""
+
 
 class EngineSession:
     """Server-side state of one Engine.IO session (see the module docstring).
@@ -121,11 +125,13 @@ class EngineSession:
     __slots__ = (
         "_close_sent",
         "_events",
+        "_late_due",
         "_options",
         "_outbox",
         "_refreshed",
         "closing_payload_pending",
         "description",
+        "late_poll_at",
         "ping_at",
         "poll_pending",
         "pong_deadline",
@@ -164,6 +170,8 @@ class EngineSession:
         self.upgrading = False
         self.upgraded = False
         self.probed = False
+        self.late_poll_at: float | None = None
+        self._late_due = False
         self.upgrade_deadline: float | None = None
         self.ping_at: float | None = now + options.ping_interval
         self.pong_deadline: float | None = None
@@ -233,7 +241,7 @@ class EngineSession:
     def poll_ready(self) -> bool:
         """A GET is waiting and there is something to answer it with."""
         return self.poll_pending and (
-            bool(self._outbox) or self.closing_payload_pending or self.probed
+            bool(self._outbox) or self.closing_payload_pending or self._late_due
         )
 
     def poll(self, now: float) -> str | None:
@@ -251,14 +259,29 @@ class EngineSession:
         if self.poll_pending:
             self._close("transport error", "overlap from client")
             raise RemoteProtocolError("overlap from client")
-        if self._outbox or (self.probed and self.upgrading):
+        if self._outbox:
             return self._payload()
         self.poll_pending = True
+        if self.probed and self.upgrading:
+            # A GET during a probed upgrade waits a little: it gets a NOOP, or 400 if the
+            # upgrade completes first (a request after the upgrade is a transport mismatch).
+            self.late_poll_at = now + LATE_POLL_WAIT
         return None
+
+    def take_late_poll(self) -> bool:
+        """After :class:`Upgraded`: whether the waiting GET arrived during the probe (the
+        caller answers it 400); the wait is cleared either way."""
+        late = self.poll_pending and self.late_poll_at is not None
+        if late:
+            self.poll_pending = False
+        self.late_poll_at = None
+        return late
 
     def take_payload(self) -> str:
         """The payload for the waiting GET (see :attr:`poll_ready`); clears the wait."""
         self.poll_pending = False
+        self._late_due = False
+        self.late_poll_at = None
         if self.closing_payload_pending:
             if self._outbox:
                 # As Node: what was buffered goes first; the CLOSE waits for the next GET,
@@ -393,6 +416,9 @@ class EngineSession:
             self.upgrading = False
             self.probed = False
             self.upgrade_deadline = None
+            if self.late_poll_at is not None:
+                self.late_poll_at = None
+                self._late_due = True  # the GET that waited for the upgrade gets a NOOP
             self._events.append(UpgradeAbandoned())
 
     # -- timers -----------------------------------------------------------------------
@@ -402,9 +428,9 @@ class EngineSession:
         if self.state != "open":
             return None
         best = self.pong_deadline if self.pong_deadline is not None else self.ping_at
-        up = self.upgrade_deadline
-        if up is not None and (best is None or up < best):
-            return up
+        for other in (self.upgrade_deadline, self.late_poll_at):
+            if other is not None and (best is None or other < best):
+                best = other
         return best
 
     def handle_timer(self, now: float) -> None:
@@ -416,6 +442,9 @@ class EngineSession:
             return
         if self.upgrade_deadline is not None and now >= self.upgrade_deadline:
             self.abort_upgrade()
+        if self.late_poll_at is not None and now >= self.late_poll_at:
+            self.late_poll_at = None
+            self._late_due = True
         if self.pong_deadline is not None:
             if now >= self.pong_deadline:
                 self._close("ping timeout")
@@ -451,6 +480,7 @@ class EngineSession:
         self.ping_at = None
         self.pong_deadline = None
         self.upgrade_deadline = None
+        self.late_poll_at = None
         if self.upgrading:
             self.upgrading = False
             self._events.append(UpgradeAbandoned())

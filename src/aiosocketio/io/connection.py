@@ -438,6 +438,8 @@ class EngineSocket(EventEmitter):
             return
         self._responder = responder
         responder.on_abort = self._poll_aborted
+        if session.late_poll_at is not None:
+            self._arm()  # a GET during a probed upgrade waits at most a moment
 
     def _poll_aborted(self) -> None:
         self._responder = None
@@ -506,9 +508,16 @@ class EngineSocket(EventEmitter):
         probe = self._probe
         self._probe = None
         assert probe is not None
-        released = self.session.release_poll()
-        if released is not None:
-            self._answer_poll(released)
+        if self.session.take_late_poll():
+            responder = self._responder
+            self._responder = None
+            if responder is not None:
+                responder.on_abort = None
+                self.engine._refuse_late_poll(responder, self.request)
+        else:
+            released = self.session.release_poll()
+            if released is not None:
+                self._answer_poll(released)
         self._channel = probe
         self._direct = probe.can_write_frames
         self.transport = WEBSOCKET

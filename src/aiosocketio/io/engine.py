@@ -286,6 +286,19 @@ class Engine(EventEmitter):
         headers.extend(self._cors_headers(request))
         responder.respond(exc.status, headers, error_body(exc))
 
+    def _refuse_late_poll(self, responder: Responder, request: HttpRequest) -> None:
+        """A GET that waited during the probe, after the upgrade completed: what Node
+        answers to a polling request on an upgraded session (TRANSPORT_MISMATCH)."""
+        error = HandshakeError.for_code(
+            3,
+            context={
+                "name": "TRANSPORT_MISMATCH",
+                "transport": "polling",
+                "previousTransport": "websocket",
+            },
+        )
+        self._refuse(request, responder, error)
+
     def _refuse_upgrade(self, request: HttpRequest, exc: HandshakeError) -> HttpResponse:
         self.emit_reserved(
             "connection_error",
