@@ -216,6 +216,16 @@ def test_a_get_during_a_probed_upgrade_is_refused_once_upgraded() -> None:
     assert not s.poll_pending and s.next_deadline() == 25  # the ping, nothing else
 
 
+def test_a_get_between_the_websocket_and_its_probe_waits_for_the_upgrade() -> None:
+    s = session()
+    s.begin_upgrade(1)
+    assert s.poll(1.5) is None  # the probe WebSocket exists, its "2probe" not yet read
+    s.receive_probe_packet(Packet(PacketType.PING, "probe"), 1.6)
+    assert s.release_poll() is None  # not released at the probe: it came during the upgrade
+    s.receive_probe_packet(Packet(PacketType.UPGRADE), 1.61)
+    assert s.take_late_poll()
+
+
 def test_a_get_before_the_probe_is_not_a_late_poll() -> None:
     s = session()
     assert s.poll(1) is None

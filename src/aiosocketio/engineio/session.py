@@ -24,9 +24,11 @@ Rules (the invariants the I/O layer relies on):
    the session with ``transport error`` (``overlap from client``). A CLOSE packet in a
    POST closes with ``transport close``; an undecodable payload with ``parse error``.
 4. *Upgrade (spec "Upgrade").* A WebSocket opened with this sid is a probe:
-   ``2probe`` → ``3probe`` (the ``upgrading`` event), then the pending GET is released
-   with a NOOP, then ``5`` switches the transport and the outbox goes out on WebSocket.
-   Anything else, or ``upgrade_timeout``, abandons the probe.
+   ``2probe`` → ``3probe`` (the ``upgrading`` event), then the GET pending since before
+   the probe is released with a NOOP, then ``5`` switches the transport and the outbox
+   goes out on WebSocket. A GET that arrives during the upgrade waits up to
+   ``LATE_POLL_WAIT``: a NOOP then, or 400 if the upgrade completed meanwhile. Anything
+   else on the probe, or ``upgrade_timeout``, abandons it.
 5. *Closing by the server.* On polling the outbox is delivered first, then a CLOSE packet
    answers the next GET (:attr:`closing_payload_pending`); on WebSocket the I/O layer
    closes the connection after writing what was queued.
@@ -107,8 +109,8 @@ _CLOSE = Packet(PacketType.CLOSE)
 _NOOP_PAYLOAD = encode_payload([_NOOP])
 
 LATE_POLL_WAIT = 0.1
-"""Seconds a GET that arrives during a probed upgrade waits for the upgrade (Node's
-upgrade check sends a NOOP to a waiting GET every 100 ms)."""
+"""Seconds a GET that arrives during an upgrade waits for it (Node's upgrade check sends a
+NOOP to a waiting GET every 100 ms)."""
 
 
 class EngineSession:
@@ -262,9 +264,10 @@ class EngineSession:
         if self._outbox:
             return self._payload()
         self.poll_pending = True
-        if self.probed and self.upgrading:
-            # A GET during a probed upgrade waits a little: it gets a NOOP, or 400 if the
-            # upgrade completes first (a request after the upgrade is a transport mismatch).
+        if self.upgrading:
+            # A GET that arrives while a WebSocket probes the upgrade waits a little (as
+            # Node's 100 ms upgrade check): it gets a NOOP, or 400 if the upgrade completes
+            # first — its "5" may have been sent before this GET (a transport mismatch).
             self.late_poll_at = now + LATE_POLL_WAIT
         return None
 
@@ -300,8 +303,9 @@ class EngineSession:
         return encode_payload(packets)
 
     def release_poll(self) -> str | None:
-        """If a GET is waiting, the NOOP payload to release it with (upgrade, abort)."""
-        if self.poll_pending:
+        """If a GET has been waiting since before the upgrade began, the NOOP payload to
+        release it with (at the probe, so that the client can pause polling)."""
+        if self.poll_pending and self.late_poll_at is None:
             self.poll_pending = False
             return _NOOP_PAYLOAD
         return None
