@@ -27,17 +27,9 @@ _ACK_PARAM_NAMES = ("ack", "callback")
 _tasks: set[asyncio.Task[Any]] = set()
 
 
-def _log_task_error(task: asyncio.Task[Any]) -> None:
-    _tasks.discard(task)
-    if task.cancelled():
-        return
-    exc = task.exception()
-    if exc is not None:
-        logger.error("error in an event handler", exc_info=exc)
-
-
-def spawn(awaitable: Awaitable[Any]) -> asyncio.Task[Any]:
-    """Run ``awaitable`` as a task that is kept alive until it ends; errors are logged."""
+def spawn(awaitable: Awaitable[Any], what: str = "an event handler") -> asyncio.Task[Any]:
+    """Run ``awaitable`` as a task that is kept alive until it ends; an error is logged as
+    "error in <what>"."""
 
     async def _run() -> Any:
         return await awaitable
@@ -45,7 +37,13 @@ def spawn(awaitable: Awaitable[Any]) -> asyncio.Task[Any]:
     coro = awaitable if asyncio.iscoroutine(awaitable) else _run()
     task = asyncio.get_running_loop().create_task(coro)
     _tasks.add(task)
-    task.add_done_callback(_log_task_error)
+
+    def done(task: asyncio.Task[Any]) -> None:
+        _tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("error in %s", what, exc_info=task.exception())
+
+    task.add_done_callback(done)
     return task
 
 

@@ -21,6 +21,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from aiosocketio import events
 from aiosocketio.adapters.base import Adapter, BroadcastFlags, BroadcastOptions, ServerSideAck
 from aiosocketio.adapters.wire import (
     EMITTER_UID,
@@ -140,10 +141,33 @@ def socket_details(socket: Socket) -> dict[str, Any]:
 
 
 def deliver_server_side_emit(
-    nsp: Namespace, args: list[Any], ack: Callable[..., Any] | None = None
+    nsp: Namespace,
+    args: Any,
+    request_id: Any = None,
+    respond: Callable[[Any], None] | None = None,
 ) -> None:
-    """Hand ``[event, *args]`` from another server to the namespace's listeners."""
-    nsp._on_server_side_emit(args, ack)
+    """Hand ``[event, *args]`` from another server to the namespace's listeners.
+
+    With a ``request_id``, the first call of the listeners' ack goes to ``respond(arg)``
+    (later calls are ignored, as in Node).
+
+    Raises:
+        RemoteProtocolError: ``args`` is not a non-empty list.
+    """
+    if not isinstance(args, list) or not args:
+        raise RemoteProtocolError("server-side emit without arguments")
+    if request_id is None or respond is None:
+        nsp._on_server_side_emit(args, None)
+        return
+    called = False
+
+    def callback(arg: Any = None, *_: Any) -> None:
+        nonlocal called
+        if not called:
+            called = True
+            respond(arg)
+
+    nsp._on_server_side_emit(args, callback)
 
 
 def make_remote_socket(adapter: Adapter, details: Any) -> RemoteSocket | None:
@@ -158,14 +182,9 @@ def make_remote_socket(adapter: Adapter, details: Any) -> RemoteSocket | None:
     return RemoteSocket(adapter, details)
 
 
-def _log_task_error(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        logger.warning("cluster operation failed: %s", task.exception())
-
-
 def spawn(coro: Awaitable[Any]) -> None:
-    """Run ``coro`` in the background; its failure is logged."""
-    asyncio.ensure_future(coro).add_done_callback(_log_task_error)
+    """Run ``coro`` in the background (kept alive until it ends); its failure is logged."""
+    events.spawn(coro, "a cluster operation")
 
 
 def random_uid() -> str:
@@ -350,20 +369,9 @@ class ClusterAdapter(Adapter):
         )
 
     def _on_server_side_emit(self, sender: str, data: dict[str, Any]) -> None:
-        args = data.get("packet")
-        if not isinstance(args, list) or not args:
-            raise RemoteProtocolError("server-side emit without packet")
         request_id = data.get("requestId")
-        if request_id is None:
-            deliver_server_side_emit(self.nsp, args)
-            return
-        called = False
 
-        def callback(arg: Any = None, *_: Any) -> None:
-            nonlocal called
-            if called:
-                return
-            called = True
+        def respond(arg: Any) -> None:
             self.publish_response(
                 sender,
                 {
@@ -372,7 +380,7 @@ class ClusterAdapter(Adapter):
                 },
             )
 
-        deliver_server_side_emit(self.nsp, args, callback)
+        deliver_server_side_emit(self.nsp, data.get("packet"), request_id, respond)
 
     def on_response(self, response: Any) -> None:
         """Handle a response addressed to this server; malformed ones are logged."""

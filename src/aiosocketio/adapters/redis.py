@@ -53,6 +53,7 @@ from aiosocketio.adapters.cluster import (
     packet_from_wire,
     packet_to_wire,
     socket_details,
+    spawn,
 )
 from aiosocketio.adapters.redis_link import RedisLink, uid2
 from aiosocketio.adapters.wire import (
@@ -306,20 +307,9 @@ class RedisAdapter(Adapter):
         self._respond(request, body)
 
     def _on_server_side_emit(self, request: dict[str, Any]) -> None:
-        args = request.get("data")
-        if not isinstance(args, list) or not args:
-            raise RemoteProtocolError("server-side emit without data")
         request_id = request.get("requestId")
-        if request_id is None:
-            deliver_server_side_emit(self.nsp, args)
-            return
-        called = False
 
-        def callback(arg: Any = None, *_: Any) -> None:
-            nonlocal called
-            if called:
-                return
-            called = True
+        def respond(arg: Any) -> None:
             body = {
                 "type": RequestType.SERVER_SIDE_EMIT.value,
                 "requestId": request_id,
@@ -328,7 +318,7 @@ class RedisAdapter(Adapter):
             # Node always answers a server-side emit on the shared response channel
             self.link.publish(self.response_channel, dumps_json(body))
 
-        deliver_server_side_emit(self.nsp, args, callback)
+        deliver_server_side_emit(self.nsp, request.get("data"), request_id, respond)
 
     def _on_broadcast_with_ack(self, request: dict[str, Any]) -> None:
         request_id = request.get("requestId")
@@ -393,8 +383,7 @@ class RedisAdapter(Adapter):
     # -- request bookkeeping ------------------------------------------------------------
 
     def _spawn(self, coro: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(coro)
-        task.add_done_callback(_log_task_error)
+        spawn(coro)
 
     def _finish(self, request_id: str, request: _Request) -> None:
         self._requests.pop(request_id, None)
@@ -582,11 +571,6 @@ class RedisAdapter(Adapter):
             ack(exc, responses)
             return
         ack(None, responses)
-
-
-def _log_task_error(task: asyncio.Future[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        logger.warning("cluster request failed: %s", task.exception())
 
 
 def create_redis_adapter(
