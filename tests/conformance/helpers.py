@@ -104,6 +104,12 @@ async def open_polling_session(client: httpx.AsyncClient, target: Target) -> str
     return sid
 
 
+def ws_url(target: Target, sid: str | None = None) -> str:
+    """The WebSocket URL of a new session, or of the upgrade of session ``sid``."""
+    url = f"{target.ws}?EIO=4&transport=websocket"
+    return url if sid is None else f"{url}&sid={sid}"
+
+
 def session_url(target: Target, sid: str, extra: str = "") -> str:
     return query(target, f"EIO=4&transport=polling&sid={sid}{extra}")
 

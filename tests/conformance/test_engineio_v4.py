@@ -1,6 +1,7 @@
 """Engine.IO v4 protocol conformance, written from docs/engine.io-protocol/v4-current.md.
 
-Every behaviour checked by the official v4 test suite is checked here, against each front
+Every behaviour checked by the official v4 test suite is checked here (handshake, heartbeat
+and close in test_engine_layer.py, which runs them on both servers), against each front
 end (built-in server, ASGI under uvicorn) and against the npm engine.io reference server.
 The server under test echoes every message; pingInterval is 300 ms, pingTimeout 200 ms.
 """
@@ -16,8 +17,6 @@ import pytest
 
 from tests.conformance.helpers import (
     FRONTENDS,
-    PING_INTERVAL,
-    PING_TIMEOUT,
     Target,
     check_handshake,
     http_client,
@@ -28,7 +27,6 @@ from tests.conformance.helpers import (
     start_target,
     text,
     websocket,
-    with_retries,
 )
 from tests.support.timeouts import scaled
 
@@ -36,52 +34,6 @@ from tests.support.timeouts import scaled
 @pytest.fixture(scope="module", params=FRONTENDS)
 def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     yield from start_target("engineio", request.param)
-
-
-# --------------------------------------------------------------------------- handshake
-
-
-async def test_polling_handshake_opens_a_session(target: Target) -> None:
-    async with http_client() as client:
-        response = await client.get(query(target, "EIO=4&transport=polling"))
-    assert response.status_code == 200
-    check_handshake(response.text, ["websocket"])
-
-
-@pytest.mark.parametrize("qs", ["transport=polling", "EIO=abc&transport=polling"])
-async def test_polling_handshake_rejects_a_bad_eio(target: Target, qs: str) -> None:
-    async with http_client() as client:
-        response = await client.get(query(target, qs))
-    assert response.status_code == 400
-
-
-@pytest.mark.parametrize("qs", ["EIO=4", "EIO=4&transport=abc"])
-async def test_polling_handshake_rejects_a_bad_transport(target: Target, qs: str) -> None:
-    async with http_client() as client:
-        response = await client.get(query(target, qs))
-    assert response.status_code == 400
-
-
-@pytest.mark.parametrize("method", ["POST", "PUT"])
-async def test_polling_handshake_must_be_a_get(target: Target, method: str) -> None:
-    async with http_client() as client:
-        response = await client.request(method, query(target, "EIO=4&transport=polling"))
-    assert response.status_code == 400
-
-
-async def test_websocket_handshake_opens_a_session(target: Target) -> None:
-    async with websocket(target.ws + "?EIO=4&transport=websocket") as ws:
-        check_handshake(text(await ws.recv()), [])
-
-
-@pytest.mark.parametrize("qs", ["transport=websocket", "EIO=abc&transport=websocket"])
-async def test_websocket_handshake_rejects_a_bad_eio(target: Target, qs: str) -> None:
-    assert await refused_or_closed(f"{target.ws}?{qs}")
-
-
-@pytest.mark.parametrize("qs", ["EIO=4", "EIO=4&transport=abc"])
-async def test_websocket_handshake_rejects_a_bad_transport(target: Target, qs: str) -> None:
-    assert await refused_or_closed(f"{target.ws}?{qs}")
 
 
 # --------------------------------------------------------------------------- message
@@ -163,71 +115,6 @@ async def test_websocket_invalid_packet_closes_the_session(target: Target) -> No
     async with websocket(target.ws + "?EIO=4&transport=websocket") as ws:
         text(await ws.recv())  # handshake
         await ws.send("abc")
-        assert await ws.closed()
-
-
-# --------------------------------------------------------------------------- heartbeat
-
-
-async def test_polling_ping_pong(target: Target) -> None:
-    async def scenario() -> None:
-        async with http_client() as client:
-            sid = await open_polling_session(client, target)
-            for _ in range(3):
-                poll = await client.get(session_url(target, sid))
-                assert poll.status_code == 200
-                assert poll.text == "2"
-                push = await client.post(session_url(target, sid), content=b"3")
-                assert push.status_code == 200
-
-    await with_retries(scenario)
-
-
-async def test_polling_ping_timeout_closes_the_session(target: Target) -> None:
-    async with http_client() as client:
-        sid = await open_polling_session(client, target)
-        await asyncio.sleep(scaled((PING_INTERVAL + PING_TIMEOUT + 100) / 1000))
-        poll = await client.get(session_url(target, sid))
-        assert poll.status_code == 400
-
-
-async def test_websocket_ping_pong(target: Target) -> None:
-    async def scenario() -> None:
-        async with websocket(target.ws + "?EIO=4&transport=websocket") as ws:
-            text(await ws.recv())  # handshake
-            for _ in range(3):
-                assert await ws.recv() == "2"
-                await ws.send("3")
-
-    await with_retries(scenario)
-
-
-async def test_websocket_ping_timeout_closes_the_session(target: Target) -> None:
-    async with websocket(target.ws + "?EIO=4&transport=websocket") as ws:
-        assert await ws.closed()
-
-
-# --------------------------------------------------------------------------- close
-
-
-async def test_polling_close_packet_closes_the_session(target: Target) -> None:
-    async with http_client() as client:
-        sid = await open_polling_session(client, target)
-        poll = asyncio.ensure_future(client.get(session_url(target, sid)))
-        await asyncio.sleep(scaled(0.03))  # the GET is pending when the close arrives
-        push = await client.post(session_url(target, sid), content=b"1")
-        assert push.status_code == 200
-        response = await poll
-        assert response.status_code == 200
-        assert response.text == "6"
-        again = await client.get(session_url(target, sid))
-        assert again.status_code == 400
-
-
-async def test_websocket_close_packet_closes_the_session(target: Target) -> None:
-    async with websocket(target.ws + "?EIO=4&transport=websocket") as ws:
-        text(await ws.recv())  # handshake
-        await ws.send("1")
         assert await ws.closed()
 
 
