@@ -6,39 +6,13 @@ usage: python python_socketio_aiohttp.py PORT
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-import socketio  # type: ignore[import-not-found, unused-ignore]
 import uvloop
-from _common import announce, port_from_argv, redis_manager
+from _common import announce, port_from_argv
+from _python_socketio_app import make_server
 from aiohttp import web
 
-sio = socketio.AsyncServer(
-    async_mode="aiohttp", max_http_buffer_size=10_000_000, client_manager=redis_manager()
-)
-
-
-async def echo(sid: str, data: Any) -> Any:
-    return data
-
-
-async def join(sid: str, room: str) -> bool:
-    await sio.enter_room(sid, room)
-    return True
-
-
-async def bcast(sid: str, room: str, data: Any) -> None:
-    await sio.emit("m", data, room=room)
-
-
-async def binary(sid: str, data: bytes) -> bytes:
-    return data
-
-
-sio.on("echo", echo)
-sio.on("join", join)
-sio.on("bcast", bcast)
-sio.on("bin", binary)
+sio = make_server("aiohttp")
 
 
 async def main(port: int) -> None:
