@@ -151,6 +151,11 @@ async function main() {
     await carol.press("#nickname", "Enter");
     await waitState(carol, "connected");
     out({ step: "login", refused, me: await carol.textContent("#me") });
+    // Carol leaves by disconnecting. Closing her tab alone would be noticed at once on
+    // WebSocket, but on long-polling (before the upgrade) only by the heartbeat, 45 s
+    // later -- as with Node -- which would leave her counted in #general below.
+    await carol.evaluate(() => window.chatSocket.disconnect());
+    await waitState(carol, "disconnected");
     await ctxC.close();
 
     const ctxA = await browser.newContext({ viewport: { width: 1100, height: 680 } });
