@@ -77,6 +77,10 @@ SERVERS: dict[str, ServerSpec] = {
         True,
     ),
     "node": ServerSpec("node", "Node socket.io 4.8", ("node_socketio.js",), False),
+    # Not a Socket.IO server: the least any ASGI app costs under the same uvicorn.
+    "asgi-floor": ServerSpec(
+        "asgi-floor", "bare ASGI app (uvicorn floor)", ("asgi_floor.py",), True
+    ),
 }
 
 ALL_SCENARIOS = ("connect", "echo", "broadcast", "rooms", "polling", "binary", "hold", "cluster")
@@ -635,7 +639,7 @@ RUNNERS = {
 
 def run_one(scenario: str, spec: ServerSpec, p: Params, profile_dir: Path | None) -> Result:
     profile = None
-    if profile_dir is not None and spec.name.startswith("aiosocketio"):
+    if profile_dir is not None and spec.python:
         profile_dir.mkdir(parents=True, exist_ok=True)
         profile = profile_dir / f"{scenario}-{spec.name}.raw"
     server = ServerProcess(spec, profile=profile)
@@ -657,7 +661,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenarios", default=",".join(ALL_SCENARIOS))
     parser.add_argument("--servers", default=",".join(SERVERS))
     parser.add_argument("--quick", action="store_true", help="small counts, for a fast run")
-    parser.add_argument("--profile", action="store_true", help="py-spy the aiosocketio servers")
+    parser.add_argument("--profile", action="store_true", help="py-spy the Python servers")
     parser.add_argument("--no-write", action="store_true", help="do not write bench/results/")
     parser.add_argument(
         "--repeat", type=int, default=1, help="run each measurement N times, keep the best"
@@ -701,6 +705,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(_line(res), flush=True)
             continue
         for name in servers:
+            if scenario == "hold" and name == "asgi-floor":
+                continue  # it has no heartbeat: there is nothing to hold
             runs = 1 if scenario == "hold" else max(1, args.repeat)
             res = best(run_safely(scenario, name, params, profile_dir) for _ in range(runs))
             results.append(res)

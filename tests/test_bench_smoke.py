@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -204,3 +205,56 @@ async def test_aiosocketio_runs_the_bench_app(loadgen: Path) -> None:
         assert binary["bytes"] == 2048 * binary["acks"] > 0
     finally:
         await server.close()
+
+
+@pytest.fixture(scope="module")
+def floor_port() -> Iterator[int]:
+    """bench/servers/asgi_floor.py (the bare ASGI app) under uvicorn."""
+    proc = subprocess.Popen(
+        [sys.executable, "asgi_floor.py", "0"],
+        cwd=BENCH / "servers",
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line, proc.stderr.read() if proc.stderr else "asgi_floor did not start"
+        yield int(json.loads(line)["port"])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=scaled(10))
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_the_bare_asgi_floor_does_the_work_the_scenarios_count(
+    loadgen: Path, floor_port: int
+) -> None:
+    # The floor row of the benchmark is only a fair bound if the load generator sees it
+    # do the same observable work as a Socket.IO server: every ack, every delivery in
+    # order, every attachment byte, over WebSocket and long-polling.
+    echo = run_loadgen(
+        loadgen, floor_port, "echo", "--clients", "3", "--inflight", "4",
+        "--duration", "0.3", "--warmup", "0.1",
+    )[-1]  # fmt: skip
+    assert echo["acks"] > 0
+    rooms = run_loadgen(
+        loadgen, floor_port, "rooms", "--clients", "30", "--rooms", "5", "--emits", "10",
+        "--duration", "0.2",
+    )[-1]  # fmt: skip
+    assert rooms["all_delivered"] is True
+    assert rooms["deliveries"] == 6 * rooms["emits"]
+    binary = run_loadgen(
+        loadgen, floor_port, "binary", "--clients", "2", "--inflight", "1", "--binsize", "4096",
+        "--duration", "0.3", "--warmup", "0.1",
+    )[-1]  # fmt: skip
+    assert binary["acks"] > 0
+    assert binary["bytes"] == 4096 * binary["acks"]
+    polling = run_loadgen(
+        loadgen, floor_port, "polling", "--clients", "3", "--inflight", "2",
+        "--duration", "0.3", "--warmup", "0.1",
+    )[-1]  # fmt: skip
+    assert polling["acks"] > 0

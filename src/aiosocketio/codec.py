@@ -125,6 +125,11 @@ class OrjsonCodec:
                 return orjson.dumps(obj, option=_OPTIONS).decode(), []
             except TypeError:
                 pass  # binary values (or unserialisable ones): take the slow path
+        return self.dumps_binary(obj)
+
+    def dumps_binary(self, obj: Any) -> tuple[str, list[bytes]]:
+        """:meth:`dumps_with_attachments` without its first plain try: for a caller that
+        already saw ``obj`` fail to serialise as plain JSON (it holds binary values)."""
         attachments: list[bytes] = []
         user_default = self._default or _reject
 

@@ -69,11 +69,12 @@ class PreparedMessage:
         parts: ``Encoder.encode()`` output: the text, then any binary attachments.
     """
 
-    __slots__ = ("_packets", "_ws", "parts")
+    __slots__ = ("_messages", "_packets", "_ws", "parts")
 
     def __init__(self, parts: Sequence[str | bytes]) -> None:
         self.parts = tuple(parts)
         self._ws: bytes | None = None
+        self._messages: tuple[str | bytes, ...] | None = None
         self._packets: tuple[Packet, ...] | None = None
 
     @property
@@ -89,6 +90,17 @@ class PreparedMessage:
                     frames.append(binary_frame(part))
             ws = self._ws = b"".join(frames)
         return ws
+
+    @property
+    def ws_messages(self) -> tuple[str | bytes, ...]:
+        """The WebSocket messages of every part (for channels that cannot take prebuilt
+        frames), built on first use: every recipient is handed the same objects."""
+        messages = self._messages
+        if messages is None:
+            messages = self._messages = tuple(
+                "4" + part if isinstance(part, str) else part for part in self.parts
+            )
+        return messages
 
     def packets(self) -> tuple[Packet, ...]:
         """The parts as Engine.IO MESSAGE packets (for polling and the slow path), built
@@ -251,7 +263,11 @@ class EngineSocket(EventEmitter):
                     return
             if self._events:
                 self._emit_created(msg.packets())
-            channel.write_frames(msg.ws_bytes)
+            if channel.can_write_frames:
+                channel.write_frames(msg.ws_bytes)
+            else:
+                for message in msg.ws_messages:
+                    channel.send_message(message)
             return
         self._send_packets(msg.packets(), volatile)
 
@@ -469,7 +485,7 @@ class EngineSocket(EventEmitter):
 
     def _attach_main(self, channel: WebSocketChannel) -> WebSocketHandler:
         self._channel = channel
-        self._direct = channel.can_write_frames
+        self._direct = True
         return _MainHandler(self)
 
     def _attach_probe(self, channel: WebSocketChannel) -> WebSocketHandler:
@@ -519,7 +535,7 @@ class EngineSocket(EventEmitter):
             if released is not None:
                 self._answer_poll(released)
         self._channel = probe
-        self._direct = probe.can_write_frames
+        self._direct = True
         self.transport = WEBSOCKET
         self.emit_reserved("upgrade", WEBSOCKET)
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -213,7 +213,8 @@ class Encoder:
             try:
                 payload = _orjson_dumps(data, option=_ORJSON_OPTIONS).decode()
             except TypeError:
-                return self._encode(packet)
+                # Binary values: the codec's binary path, without a second plain try.
+                return self._encode(packet, cast("OrjsonCodec", self._codec).dumps_binary)
             head = "2" if ptype is _EVENT else "3"
             nsp = packet.nsp
             ack_id = packet.id
@@ -226,15 +227,21 @@ class Encoder:
             return [head + _nsp_prefix(nsp) + str(ack_id) + payload]
         return self._encode(packet)
 
-    def _encode(self, packet: Packet) -> list[str | bytes]:
+    def _encode(
+        self,
+        packet: Packet,
+        dumps_bin: Callable[[Any], tuple[str, list[bytes]]] | None = None,
+    ) -> list[str | bytes]:
         ptype = packet.type
         data = packet.data
         buffers: list[bytes] = []
+        if dumps_bin is None:
+            dumps_bin = self._dumps_bin
         if data is None:
             payload = ""
         elif ptype is _EVENT or ptype is _ACK or ptype is _BINARY_EVENT or ptype is _BINARY_ACK:
-            if self._dumps_bin is not None:
-                payload, buffers = self._dumps_bin(data)
+            if dumps_bin is not None:
+                payload, buffers = dumps_bin(data)
             elif isinstance(data, _CONTAINERS) and _has_binary(data):
                 payload = self._dumps(_deconstruct(data, buffers))
             else:
