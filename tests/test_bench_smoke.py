@@ -44,20 +44,16 @@ def loadgen(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def node_port() -> Iterator[int]:
+def _serve(argv: list[str], cwd: Path | None = None) -> Iterator[int]:
+    """Start a benchmark server process; yield the port of its ready line; stop it."""
     env = dict(os.environ, NODE_PATH=str(NODE_MODULES))
     proc = subprocess.Popen(
-        ["node", str(BENCH / "servers" / "node_socketio.js"), "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        text=True,
+        argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True
     )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
-        assert line, proc.stderr.read() if proc.stderr else "node server did not start"
+        assert line, proc.stderr.read() if proc.stderr else f"{argv} did not start"
         yield int(json.loads(line)["port"])
     finally:
         proc.terminate()
@@ -65,6 +61,11 @@ def node_port() -> Iterator[int]:
         for stream in (proc.stdout, proc.stderr):
             if stream is not None:
                 stream.close()
+
+
+@pytest.fixture(scope="module")
+def node_port() -> Iterator[int]:
+    yield from _serve(["node", str(BENCH / "servers" / "node_socketio.js"), "0"])
 
 
 def run_loadgen(binary: Path, port: int, scenario: str, *args: str) -> list[dict[str, Any]]:
@@ -210,24 +211,7 @@ async def test_aiosocketio_runs_the_bench_app(loadgen: Path) -> None:
 @pytest.fixture(scope="module")
 def floor_port() -> Iterator[int]:
     """bench/servers/asgi_floor.py (the bare ASGI app) under uvicorn."""
-    proc = subprocess.Popen(
-        [sys.executable, "asgi_floor.py", "0"],
-        cwd=BENCH / "servers",
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line, proc.stderr.read() if proc.stderr else "asgi_floor did not start"
-        yield int(json.loads(line)["port"])
-    finally:
-        proc.terminate()
-        proc.wait(timeout=scaled(10))
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+    yield from _serve([sys.executable, "asgi_floor.py", "0"], cwd=BENCH / "servers")
 
 
 def test_the_bare_asgi_floor_does_the_work_the_scenarios_count(
