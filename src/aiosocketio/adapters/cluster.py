@@ -19,6 +19,7 @@ import dataclasses
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
+from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 from aiosocketio import events
@@ -43,13 +44,18 @@ __all__ = [
     "AdapterTimeout",
     "ClusterAdapter",
     "ClusterAdapterWithHeartbeat",
+    "PendingAck",
+    "PendingRequest",
     "deliver_server_side_emit",
+    "expire_ack_later",
     "make_remote_socket",
     "options_from_wire",
     "options_to_wire",
     "packet_from_wire",
     "packet_to_wire",
+    "settle",
     "socket_details",
+    "with_remote_sockets",
 ]
 
 logger = logging.getLogger("aiosocketio.adapters.cluster")
@@ -182,6 +188,18 @@ def make_remote_socket(adapter: Adapter, details: Any) -> RemoteSocket | None:
     return RemoteSocket(adapter, details)
 
 
+def with_remote_sockets(
+    adapter: Adapter, local: list[Socket | RemoteSocket], remote: Iterable[Any]
+) -> list[Socket | RemoteSocket]:
+    """``local`` followed by a ``RemoteSocket`` for each well-formed entry of ``remote``."""
+    out = list(local)
+    for details in remote:
+        remote_socket = make_remote_socket(adapter, details)
+        if remote_socket is not None:
+            out.append(remote_socket)
+    return out
+
+
 def spawn(coro: Awaitable[Any]) -> None:
     """Run ``coro`` in the background (kept alive until it ends); its failure is logged."""
     events.spawn(coro, "a cluster operation")
@@ -200,10 +218,12 @@ class AdapterTimeout(AdapterError, AckTimeout):
     """
 
 
-class _PendingRequest:
+class PendingRequest:
+    """A request to the other servers, waiting for their answers (both cluster adapters)."""
+
     __slots__ = ("expected", "future", "kind", "missing", "received", "responses", "timer")
 
-    def __init__(self, kind: MessageType, expected: int | set[str], responses: list[Any]) -> None:
+    def __init__(self, kind: IntEnum, expected: int | set[str], responses: list[Any]) -> None:
         self.kind = kind
         # either a number of answers, or the uids of the servers that must answer
         self.missing = expected if isinstance(expected, set) else None
@@ -214,7 +234,21 @@ class _PendingRequest:
         self.timer: asyncio.TimerHandle | None = None
 
 
-class _PendingAck:
+def settle(request: PendingRequest, exc: Exception | None) -> None:
+    """Stop ``request``'s timer and complete it with its responses, or fail it with ``exc``."""
+    if request.timer is not None:
+        request.timer.cancel()
+    if request.future.done():
+        return
+    if exc is None:
+        request.future.set_result(request.responses)
+    else:
+        request.future.set_exception(exc)
+
+
+class PendingAck:
+    """A broadcast with acks: where the other servers' counts and answers go."""
+
     __slots__ = ("ack", "client_count_callback")
 
     def __init__(
@@ -222,6 +256,14 @@ class _PendingAck:
     ) -> None:
         self.client_count_callback = client_count_callback
         self.ack = ack
+
+
+def expire_ack_later(
+    ack_requests: dict[str, PendingAck], request_id: str, opts: BroadcastOptions
+) -> None:
+    """Forget ``ack_requests[request_id]`` once the broadcast's timeout (default 5 s) is over."""
+    timeout = opts.flags.timeout if opts.flags.timeout is not None else 5.0
+    asyncio.get_running_loop().call_later(timeout, ack_requests.pop, request_id, None)
 
 
 class ClusterAdapter(Adapter):
@@ -239,8 +281,8 @@ class ClusterAdapter(Adapter):
         super().__init__(nsp)
         self.uid = random_uid()
         self.requests_timeout = requests_timeout
-        self._requests: dict[str, _PendingRequest] = {}
-        self._ack_requests: dict[str, _PendingAck] = {}
+        self._requests: dict[str, PendingRequest] = {}
+        self._ack_requests: dict[str, PendingAck] = {}
 
     # -- transport hooks ----------------------------------------------------------------
 
@@ -267,7 +309,7 @@ class ClusterAdapter(Adapter):
     async def close(self) -> None:
         """Fail the pending requests."""
         for request in list(self._requests.values()):
-            self._settle(request, AdapterError("the adapter was closed"))
+            settle(request, AdapterError("the adapter was closed"))
         self._requests.clear()
         self._ack_requests.clear()
 
@@ -426,23 +468,13 @@ class ClusterAdapter(Adapter):
             done = request.received >= request.expected
         if done:
             self._requests.pop(request_id, None)
-            self._settle(request, None)
+            settle(request, None)
 
     # -- requests -----------------------------------------------------------------------
 
     async def _expected_answers(self) -> int | set[str]:
         """Who must answer a request: a number of servers (here), or their uids."""
         return max(await self.server_count() - 1, 0)
-
-    def _settle(self, request: _PendingRequest, exc: Exception | None) -> None:
-        if request.timer is not None:
-            request.timer.cancel()
-        if request.future.done():
-            return
-        if exc is None:
-            request.future.set_result(request.responses)
-        else:
-            request.future.set_exception(exc)
 
     async def _request(
         self,
@@ -455,12 +487,12 @@ class ClusterAdapter(Adapter):
         """Publish ``{type: kind, data: data(request_id)}`` and gather ``expected`` answers."""
         request_id = random_uid()
         message = {"type": kind.value, "data": data(request_id)}
-        request = _PendingRequest(kind, expected, responses)
+        request = PendingRequest(kind, expected, responses)
         self._requests[request_id] = request
 
         def on_timeout() -> None:
             if self._requests.pop(request_id, None) is not None:
-                self._settle(
+                settle(
                     request,
                     AdapterTimeout(
                         f"timeout reached: only {request.received} responses received "
@@ -475,7 +507,7 @@ class ClusterAdapter(Adapter):
             self.publish(message)
         except BaseException:
             self._requests.pop(request_id, None)
-            self._settle(request, None)
+            settle(request, None)
             raise
         return await request.future
 
@@ -505,7 +537,7 @@ class ClusterAdapter(Adapter):
         """Broadcast with acks across the cluster."""
         if not opts.flags.local:
             request_id = random_uid()
-            self._ack_requests[request_id] = _PendingAck(client_count_callback, ack)
+            self._ack_requests[request_id] = PendingAck(client_count_callback, ack)
             self.publish(
                 {
                     "type": MessageType.BROADCAST.value,
@@ -516,8 +548,7 @@ class ClusterAdapter(Adapter):
                     },
                 }
             )
-            timeout = opts.flags.timeout if opts.flags.timeout is not None else 5.0
-            asyncio.get_running_loop().call_later(timeout, self._ack_requests.pop, request_id, None)
+            expire_ack_later(self._ack_requests, request_id, opts)
         super().broadcast_with_ack(packet, opts, client_count_callback, ack)
 
     def _publish_opts(self, kind: MessageType, opts: BroadcastOptions, **data: Any) -> None:
@@ -560,12 +591,7 @@ class ClusterAdapter(Adapter):
             [],
             opts.flags.timeout,
         )
-        out: list[Socket | RemoteSocket] = list(local)
-        for details in remote:
-            remote_socket = make_remote_socket(self, details)
-            if remote_socket is not None:
-                out.append(remote_socket)
-        return out
+        return with_remote_sockets(self, local, remote)
 
     def server_side_emit(
         self, args: list[Any], ack: ServerSideAck | None = None, timeout: float | None = None
@@ -692,7 +718,7 @@ class ClusterAdapterWithHeartbeat(ClusterAdapter):
             request.missing.discard(uid)
             if not request.missing:
                 self._requests.pop(request_id, None)
-                self._settle(request, None)
+                settle(request, None)
 
     def _on_message(self, message: Any) -> None:
         if not isinstance(message, dict):

@@ -46,14 +46,18 @@ from aiosocketio.adapters.cluster import (
 )
 from aiosocketio.adapters.cluster import (
     AdapterTimeout,
+    PendingAck,
+    PendingRequest,
     deliver_server_side_emit,
-    make_remote_socket,
+    expire_ack_later,
     options_from_wire,
     options_to_wire,
     packet_from_wire,
     packet_to_wire,
+    settle,
     socket_details,
     spawn,
+    with_remote_sockets,
 )
 from aiosocketio.adapters.redis_link import RedisLink, uid2
 from aiosocketio.adapters.wire import (
@@ -75,26 +79,6 @@ if TYPE_CHECKING:
 __all__ = ["RedisAdapter", "create_adapter", "create_redis_adapter"]
 
 logger = logging.getLogger("aiosocketio.adapters.redis")
-
-
-class _Request:
-    __slots__ = ("expected", "future", "kind", "received", "responses", "timer")
-
-    def __init__(self, kind: RequestType, expected: int, responses: list[Any]) -> None:
-        self.kind = kind
-        self.expected = expected
-        self.received = 0
-        self.responses = responses
-        self.future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
-        self.timer: asyncio.TimerHandle | None = None
-
-
-class _AckRequest:
-    __slots__ = ("ack", "client_count_callback")
-
-    def __init__(self, client_count_callback: Callable[[int], None], ack: Callable[[Any], None]):
-        self.client_count_callback = client_count_callback
-        self.ack = ack
 
 
 # --------------------------------------------------------------------------- the adapter
@@ -137,8 +121,8 @@ class RedisAdapter(Adapter):
         # the namespaces of one server share the connections
         owner = getattr(nsp, "server", nsp)
         self.link = RedisLink.acquire(owner, pub, sub if sub is not None else pub)
-        self._requests: dict[str, _Request] = {}
-        self._ack_requests: dict[str, _AckRequest] = {}
+        self._requests: dict[str, PendingRequest] = {}
+        self._ack_requests: dict[str, PendingAck] = {}
         self._init_task: asyncio.Future[None] | None = None
         self._owned: _OwnedClient | None = None
 
@@ -178,7 +162,7 @@ class RedisAdapter(Adapter):
     async def close(self) -> None:
         """Unsubscribe and fail the pending requests."""
         for request in list(self._requests.values()):
-            self._fail(request, AdapterError("the adapter was closed"))
+            settle(request, AdapterError("the adapter was closed"))
         self._requests.clear()
         self._ack_requests.clear()
         if self._init_task is not None:
@@ -385,18 +369,9 @@ class RedisAdapter(Adapter):
     def _spawn(self, coro: Awaitable[None]) -> None:
         spawn(coro)
 
-    def _finish(self, request_id: str, request: _Request) -> None:
+    def _finish(self, request_id: str, request: PendingRequest) -> None:
         self._requests.pop(request_id, None)
-        if request.timer is not None:
-            request.timer.cancel()
-        if not request.future.done():
-            request.future.set_result(request.responses)
-
-    def _fail(self, request: _Request, exc: Exception) -> None:
-        if request.timer is not None:
-            request.timer.cancel()
-        if not request.future.done():
-            request.future.set_exception(exc)
+        settle(request, None)
 
     async def _request(
         self,
@@ -410,13 +385,13 @@ class RedisAdapter(Adapter):
         request_id = uid2(6)
         # encode first: a payload that cannot be sent fails here, before anything waits
         data = dumps_json({"uid": self.uid, "requestId": request_id, **body})
-        request = _Request(kind, expected, responses)
+        request = PendingRequest(kind, expected, responses)
         self._requests[request_id] = request
         loop = asyncio.get_running_loop()
 
         def on_timeout() -> None:
             if self._requests.pop(request_id, None) is not None:
-                self._fail(
+                settle(
                     request,
                     AdapterTimeout(
                         f"timeout reached while waiting for {what} response "
@@ -458,10 +433,9 @@ class RedisAdapter(Adapter):
                 "packet": packet_to_wire(packet, self.nsp.name),
                 "opts": options_to_wire(opts),
             }
-            self._ack_requests[request_id] = _AckRequest(client_count_callback, ack)
+            self._ack_requests[request_id] = PendingAck(client_count_callback, ack)
             self.link.publish(self.request_channel, pack(request))
-            timeout = opts.flags.timeout if opts.flags.timeout is not None else 5.0
-            asyncio.get_running_loop().call_later(timeout, self._ack_requests.pop, request_id, None)
+            expire_ack_later(self._ack_requests, request_id, opts)
         super().broadcast_with_ack(packet, opts, client_count_callback, ack)
 
     async def fetch_sockets(self, opts: BroadcastOptions) -> list[Socket | RemoteSocket]:
@@ -483,12 +457,7 @@ class RedisAdapter(Adapter):
         remote = await self._request(
             RequestType.REMOTE_FETCH, count - 1, body, [], "fetchSockets", opts.flags.timeout
         )
-        out: list[Socket | RemoteSocket] = list(local)
-        for details in remote:
-            remote_socket = make_remote_socket(self, details)
-            if remote_socket is not None:
-                out.append(remote_socket)
-        return out
+        return with_remote_sockets(self, local, remote)
 
     async def all_rooms(self) -> set[str]:
         """Every room of every server.
