@@ -96,14 +96,7 @@ class Engine(EventEmitter):
             return None
         query = request.query
         try:
-            verify_request(
-                request.method,
-                query,
-                request.headers,
-                upgrade=False,
-                options=self.options,
-                find_session=self._find,
-            )
+            self._verify(request, upgrade=False)
         except HandshakeError as exc:
             self._refuse(request, responder, exc)
             return None
@@ -198,14 +191,7 @@ class Engine(EventEmitter):
         """Accept or refuse a WebSocket upgrade (see docs/ARCHITECTURE.md §4)."""
         query = request.query
         try:
-            verify_request(
-                request.method,
-                query,
-                request.headers,
-                upgrade=True,
-                options=self.options,
-                find_session=self._find,
-            )
+            self._verify(request, upgrade=True)
         except HandshakeError as exc:
             return self._refuse_upgrade(request, exc)
         sid = query.get("sid")
@@ -246,6 +232,17 @@ class Engine(EventEmitter):
         return WebSocketAccept(headers, attach)
 
     # -- sessions ---------------------------------------------------------------------
+
+    def _verify(self, request: HttpRequest, *, upgrade: bool) -> None:
+        """engine.io's checks of a polling request or an upgrade; raises HandshakeError."""
+        verify_request(
+            request.method,
+            request.query,
+            request.headers,
+            upgrade=upgrade,
+            options=self.options,
+            find_session=self._find,
+        )
 
     def _find(self, sid: str) -> EngineSession | None:
         conn = self.clients.get(sid) or self._closing.get(sid)
