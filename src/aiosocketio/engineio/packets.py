@@ -130,14 +130,10 @@ def encode_packet_polling(packet: Packet) -> str:
     Raises:
         LocalProtocolError: the packet is not encodable.
     """
-    data = packet.data
-    if type(data) is str:
-        return _CHAR_BY_TYPE[packet.type] + data
-    if data is None:
-        return _CHAR_BY_TYPE[packet.type]
-    if isinstance(data, str):
-        return _CHAR_BY_TYPE[packet.type] + str(data)
-    return "b" + binascii.b2a_base64(_binary_data(packet), newline=False).decode("ascii")
+    encoded = encode_packet(packet)
+    if isinstance(encoded, str):
+        return encoded
+    return "b" + binascii.b2a_base64(encoded, newline=False).decode("ascii")
 
 
 def decode_packet(data: str | bytes) -> Packet:
