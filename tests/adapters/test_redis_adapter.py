@@ -21,7 +21,7 @@ from aiosocketio.adapters.redis_link import RedisLink
 from aiosocketio.adapters.sharded import ShardedRedisAdapter, create_sharded_redis_adapter
 from aiosocketio.adapters.wire import decode_message, dumps_json, has_binary, pack
 from aiosocketio.exceptions import AdapterError
-from tests.cluster.harness import PyNode, adapter_factory, start_py_node
+from tests.cluster.harness import PyNode, adapter_factory, lonely_node, start_py_node
 from tests.cluster.support import (
     REDIS_URL,
     ClientFleet,
@@ -250,25 +250,13 @@ async def test_sharded_answers_every_message_type(sharded: Setup) -> None:
 
 @pytest.mark.parametrize("mode", ["classic", "sharded"])
 async def test_close_fails_pending_requests(mode: str) -> None:
-    key = unique_key()
-    client = aioredis.Redis.from_url(REDIS_URL)
-    node = await start_py_node("py1", adapter_factory(mode, client, key, requests_timeout=5))
-    silent = client.pubsub()
-    if mode == "sharded":
-        await silent.ssubscribe(f"{key}#/#")
-    else:
-        await silent.subscribe(f"{key}-request#/#")
-    try:
+    async with lonely_node(mode, unique_key(), requests_timeout=5) as node:
         fetch = asyncio.ensure_future(node.server.fetch_sockets())
         await asyncio.sleep(0.1)
         assert not fetch.done()
         await node.server.sockets.adapter.close()
         with pytest.raises(AdapterError, match="closed"):
             await fetch
-    finally:
-        await silent.aclose()  # type: ignore[no-untyped-call]
-        await node.server.close()
-        await client.aclose()
 
 
 def test_factories() -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +66,27 @@ async def start_py_node(name: str, factory: Callable[[Namespace], Adapter]) -> P
     server.on("sse", on_sse)
     await server.listen(0, "127.0.0.1")
     return node
+
+
+@contextlib.asynccontextmanager
+async def lonely_node(mode: str, key: str, **opts: Any) -> AsyncIterator[PyNode]:
+    """One aiosocketio server on ``key``, plus a silent subscriber that counts as a dead server.
+
+    ``opts`` go to the adapter (``requests_timeout``...).
+    """
+    client = aioredis.Redis.from_url(REDIS_URL)
+    node = await start_py_node("py1", adapter_factory(mode, client, key, **opts))
+    silent = client.pubsub()
+    if mode == "sharded":
+        await silent.ssubscribe(f"{key}#/#")
+    else:
+        await silent.subscribe(f"{key}-request#/#")
+    try:
+        yield node
+    finally:
+        await silent.aclose()  # type: ignore[no-untyped-call]
+        await node.server.close()
+        await client.aclose()
 
 
 def describe(sockets: Iterable[Socket | RemoteSocket]) -> dict[str, dict[str, Any]]:

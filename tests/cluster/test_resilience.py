@@ -20,7 +20,7 @@ from aiosocketio.adapters.redis import RedisAdapter
 from aiosocketio.adapters.sharded import ShardedRedisAdapter
 from aiosocketio.adapters.wire import pack
 from aiosocketio.exceptions import AckTimeout, AdapterError, LocalProtocolError
-from tests.cluster.harness import Cluster, PyNode, adapter_factory, start_py_node
+from tests.cluster.harness import Cluster, PyNode, adapter_factory, lonely_node, start_py_node
 from tests.cluster.support import (
     REDIS_URL,
     ClientFleet,
@@ -76,19 +76,8 @@ async def lonely(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str, str
     """One aiosocketio server, plus a silent subscriber that counts as a dead server."""
     mode: str = request.param
     key = unique_key()
-    client = aioredis.Redis.from_url(REDIS_URL)
-    node = await start_py_node("py1", adapter_factory(mode, client, key, requests_timeout=0.3))
-    silent = client.pubsub()
-    if mode == "sharded":
-        await silent.ssubscribe(f"{key}#/#")
-    else:
-        await silent.subscribe(f"{key}-request#/#")
-    try:
+    async with lonely_node(mode, key, requests_timeout=0.3) as node:
         yield mode, key, node
-    finally:
-        await silent.aclose()  # type: ignore[no-untyped-call]
-        await node.server.close()
-        await client.aclose()
 
 
 async def test_requests_to_a_dead_server_time_out(lonely: tuple[str, str, PyNode]) -> None:
