@@ -81,16 +81,23 @@ async def test_upgrade_from_polling_to_websocket(target: Target) -> None:
         assert text(await ws.recv_skip_pings()).startswith("40{")
 
 
+async def upgrade_without_waiting(ws: WS) -> None:
+    """Probe and upgrade at once, then connect the main namespace on the WebSocket.
+
+    A namespace connection answered on the WebSocket proves "5" was handled.
+    """
+    await ws.send("2probe")
+    await ws.send("5")
+    assert await ws.recv() == "3probe"
+    await ws.send("40")
+    assert text(await ws.recv_skip_pings()).startswith("40{")
+
+
 async def test_polling_request_after_upgrade_is_refused(target: Target) -> None:
     async with http_client() as client:
         sid = await open_polling_session(client, target)
         async with websocket(ws_url(target, sid)) as ws:
-            await ws.send("2probe")
-            await ws.send("5")
-            assert await ws.recv() == "3probe"
-            # A namespace connection answered on the WebSocket proves "5" was handled.
-            await ws.send("40")
-            assert text(await ws.recv_skip_pings()).startswith("40{")
+            await upgrade_without_waiting(ws)
             poll = await client.get(session_url(target, sid))
             assert poll.status_code == 400
 
@@ -99,11 +106,7 @@ async def test_second_websocket_after_upgrade_is_refused(target: Target) -> None
     async with http_client() as client:
         sid = await open_polling_session(client, target)
     async with websocket(ws_url(target, sid)) as ws:
-        await ws.send("2probe")
-        await ws.send("5")
-        assert await ws.recv() == "3probe"
-        await ws.send("40")
-        assert text(await ws.recv_skip_pings()).startswith("40{")
+        await upgrade_without_waiting(ws)
         assert await refused_or_closed(ws_url(target, sid))
         # The first WebSocket still works.
         await ws.send('42["message","still here"]')
