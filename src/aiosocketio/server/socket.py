@@ -227,7 +227,8 @@ class Socket(EventEmitter):
         self._acks: dict[int, Callable[[list[Any]], None]] = {}
         self._any: list[AnyListener] | None = None
         self._any_outgoing: list[AnyListener] | None = None
-        self._fns: list[PacketMiddleware] = []
+        # A list once a middleware is added (a shared empty tuple until then).
+        self._fns: list[PacketMiddleware] | tuple[()] = ()
 
     def __repr__(self) -> str:
         return f"<Socket id={self.id!r} nsp={self.nsp.name!r} connected={self.connected}>"
@@ -393,7 +394,10 @@ class Socket(EventEmitter):
         It may modify the list; raising an exception drops the packet and the exception
         goes to the socket's ``error`` listeners. Usable as a decorator.
         """
-        self._fns.append(fn)
+        if type(self._fns) is list:
+            self._fns.append(fn)
+        else:
+            self._fns = [fn]
         return fn
 
     def on_any(self, fn: AnyListener) -> AnyListener:
@@ -589,7 +593,7 @@ class Socket(EventEmitter):
         # instead of waiting for the cyclic GC.
         self.off()
         self._any = self._any_outgoing = None
-        self._fns = []
+        self._fns = ()
 
     def _emit_closing(self, event: str, reason: str, description: Any) -> None:
         # Node calls these listeners with (reason, description); a Python listener gets the
