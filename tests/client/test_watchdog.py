@@ -6,11 +6,18 @@ import asyncio
 
 import pytest
 
-from aiosocketio.client import connect
+from aiosocketio.client import Socket, connect
 from tests.client.fake_server import FakeWebSocketPeer, accept_namespace, fake_websocket_server
 from tests.support.timeouts import scaled
 
 pytestmark = pytest.mark.usefixtures("settle")
+
+
+async def connect_once(port: int) -> Socket:
+    """A WebSocket-only client of the fake server on ``port``, without reconnection."""
+    return await connect(
+        f"http://127.0.0.1:{port}", transports=["websocket"], reconnection=False, force_new=True
+    )
 
 
 async def test_no_ping_closes_with_ping_timeout() -> None:
@@ -19,9 +26,7 @@ async def test_no_ping_closes_with_ping_timeout() -> None:
         await asyncio.sleep(10)
 
     async with fake_websocket_server(silent) as port:
-        sock = await connect(
-            f"http://127.0.0.1:{port}", transports=["websocket"], reconnection=False, force_new=True
-        )
+        sock = await connect_once(port)
         reasons: asyncio.Queue[str] = asyncio.Queue()
         sock.on("disconnect", reasons.put_nowait)
         loop = asyncio.get_running_loop()
@@ -44,9 +49,7 @@ async def test_pings_keep_the_connection_and_get_pongs() -> None:
         await asyncio.sleep(10)
 
     async with fake_websocket_server(pinging) as port:
-        sock = await connect(
-            f"http://127.0.0.1:{port}", transports=["websocket"], reconnection=False, force_new=True
-        )
+        sock = await connect_once(port)
         pings: list[bool] = []
         sock.io.on("ping", lambda: pings.append(True))
         await asyncio.sleep(0.6)
@@ -56,34 +59,18 @@ async def test_pings_keep_the_connection_and_get_pongs() -> None:
         sock.disconnect()
 
 
-async def test_garbage_from_the_server_is_a_parse_error() -> None:
+@pytest.mark.parametrize(
+    "packet", ["4" + "2[not json", "9what"], ids=["socketio-packet", "engineio-packet"]
+)
+async def test_garbage_from_the_server_is_a_parse_error(packet: str) -> None:
     async def garbage(peer: FakeWebSocketPeer) -> None:
         await accept_namespace(peer)
         await asyncio.sleep(0.1)  # let the test attach its listener
-        peer.send("4" + "2[not json")
+        peer.send(packet)
         await asyncio.sleep(10)
 
     async with fake_websocket_server(garbage) as port:
-        sock = await connect(
-            f"http://127.0.0.1:{port}", transports=["websocket"], reconnection=False, force_new=True
-        )
-        reasons: asyncio.Queue[str] = asyncio.Queue()
-        sock.on("disconnect", reasons.put_nowait)
-        assert await asyncio.wait_for(reasons.get(), scaled(5)) == "parse error"
-        sock.disconnect()
-
-
-async def test_garbage_engine_packet_is_a_parse_error() -> None:
-    async def garbage(peer: FakeWebSocketPeer) -> None:
-        await accept_namespace(peer)
-        await asyncio.sleep(0.1)
-        peer.send("9what")
-        await asyncio.sleep(10)
-
-    async with fake_websocket_server(garbage) as port:
-        sock = await connect(
-            f"http://127.0.0.1:{port}", transports=["websocket"], reconnection=False, force_new=True
-        )
+        sock = await connect_once(port)
         reasons: asyncio.Queue[str] = asyncio.Queue()
         sock.on("disconnect", reasons.put_nowait)
         assert await asyncio.wait_for(reasons.get(), scaled(5)) == "parse error"
@@ -133,9 +120,7 @@ async def test_acks_from_handlers_and_none_from_a_failing_one() -> None:
             await replies.put(await peer.receive())
 
     async with fake_websocket_server(script) as port:
-        sock = await connect(
-            f"http://127.0.0.1:{port}", transports=["websocket"], reconnection=False, force_new=True
-        )
+        sock = await connect_once(port)
 
         @sock.on("boom")
         def boom() -> None:
