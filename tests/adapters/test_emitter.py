@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,6 +13,7 @@ from aiosocketio.adapters.wire import unpack
 from aiosocketio.exceptions import LocalProtocolError
 from tests.cluster.support import (
     REDIS_URL,
+    Capture,
     ClientFleet,
     eventually,
     eventually_async,
@@ -22,40 +22,6 @@ from tests.cluster.support import (
 )
 
 pytestmark = pytest.mark.cluster
-
-
-class Capture:
-    """Every message published under a key prefix, as (channel, bytes)."""
-
-    def __init__(self, client: aioredis.Redis, key: str) -> None:
-        self.pubsub = client.pubsub()
-        self.key = key
-        self.messages: list[tuple[str, bytes]] = []
-        self.task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        await self.pubsub.psubscribe(self.key + "*")
-        self.task = asyncio.ensure_future(self._run())
-
-    async def _run(self) -> None:
-        while True:
-            msg = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
-            if msg is not None and msg["type"] == "pmessage":
-                self.messages.append((msg["channel"].decode(), msg["data"]))
-
-    async def take(self, count: int) -> list[tuple[str, bytes]]:
-        await eventually(lambda: len(self.messages) >= count, what=f"{count} messages")
-        out, self.messages = self.messages[:count], self.messages[count:]
-        return out
-
-    async def stop(self) -> None:
-        assert self.task is not None
-        self.task.cancel()
-        try:
-            await self.task
-        except asyncio.CancelledError:
-            pass
-        await self.pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
 @pytest.fixture
@@ -68,8 +34,8 @@ async def redis_client() -> AsyncIterator[aioredis.Redis]:
 async def test_emitter_bytes_match_the_npm_package(redis_client: aioredis.Redis) -> None:
     key = unique_key()
     node, _port = await start_node_server(key)
-    capture = Capture(redis_client, key)
-    await capture.start()
+    capture = Capture(redis_client)
+    await capture.start(key + "*")
     emitter = RedisEmitter(redis_client, key=key)
     # the same operations, through @socket.io/redis-emitter and through RedisEmitter
     ops: list[tuple[dict[str, Any], Any]] = [

@@ -8,7 +8,7 @@ import json
 import random
 import secrets
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -153,6 +153,53 @@ async def eventually_async(
         if loop.time() > deadline:
             raise AssertionError(f"condition not met in {timeout}s: {what} (last: {result!r})")
         await asyncio.sleep(0.02)
+
+
+class Capture:
+    """A raw subscriber: every message published on its pattern and shard channels, as
+    (channel, bytes)."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.pubsub = client.pubsub()
+        self.messages: list[tuple[str, bytes]] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self, pattern: str | None, shard_channels: Sequence[str] = ()) -> None:
+        if pattern:
+            await self.pubsub.psubscribe(pattern)
+        if shard_channels:
+            await self.pubsub.ssubscribe(*shard_channels)
+        self.task = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            msg = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
+            if msg is not None and msg["type"] in ("pmessage", "smessage"):
+                self.messages.append((msg["channel"].decode(), msg["data"]))
+
+    async def take(self, count: int) -> list[tuple[str, bytes]]:
+        """The next ``count`` messages, in order."""
+        await eventually(lambda: len(self.messages) >= count, what=f"{count} messages")
+        out, self.messages = self.messages[:count], self.messages[count:]
+        return out
+
+    async def first_after(self, action: Callable[[], Awaitable[Any]]) -> tuple[str, bytes]:
+        """The first message published after ``action()`` (the answers are let go by)."""
+        self.messages.clear()
+        await action()
+        await eventually(lambda: bool(self.messages), what="a published message")
+        first = self.messages[0]
+        await asyncio.sleep(0.05)  # let the answers go by
+        return first
+
+    async def stop(self) -> None:
+        assert self.task is not None
+        self.task.cancel()
+        try:
+            await self.task
+        except asyncio.CancelledError:
+            pass
+        await self.pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
 class NodeDriver:

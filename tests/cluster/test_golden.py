@@ -20,7 +20,7 @@ from aiosocketio.adapters.wire import decode_message, unpack
 from tests.cluster.harness import adapter_factory, start_py_node
 from tests.cluster.support import (
     REDIS_URL,
-    eventually,
+    Capture,
     eventually_async,
     start_node_server,
     unique_key,
@@ -96,43 +96,6 @@ OPS: list[tuple[str, dict[str, Any], PyOp]] = [
     ("serverSideEmitWithAck", {"event": "sse", "args": [2]}, _sse_ack),
     ("emitWithAck", {"event": "ev", "args": [3], "timeout": 1000}, _emit_ack),
 ]  # fmt: skip
-
-
-class Capture:
-    def __init__(self, client: aioredis.Redis) -> None:
-        self.pubsub = client.pubsub()
-        self.messages: list[tuple[str, bytes]] = []
-        self.task: asyncio.Task[None] | None = None
-
-    async def start(self, pattern: str | None, shard_channels: list[str]) -> None:
-        if pattern:
-            await self.pubsub.psubscribe(pattern)
-        if shard_channels:
-            await self.pubsub.ssubscribe(*shard_channels)
-        self.task = asyncio.ensure_future(self._run())
-
-    async def _run(self) -> None:
-        while True:
-            msg = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
-            if msg is not None and msg["type"] in ("pmessage", "smessage"):
-                self.messages.append((msg["channel"].decode(), msg["data"]))
-
-    async def first_after(self, action: Callable[[], Awaitable[Any]]) -> tuple[str, bytes]:
-        self.messages.clear()
-        await action()
-        await eventually(lambda: bool(self.messages), what="a published message")
-        first = self.messages[0]
-        await asyncio.sleep(0.05)  # let the answers go by
-        return first
-
-    async def stop(self) -> None:
-        assert self.task is not None
-        self.task.cancel()
-        try:
-            await self.task
-        except asyncio.CancelledError:
-            pass
-        await self.pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
 def _random_parts(data: bytes) -> list[str]:
