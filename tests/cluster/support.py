@@ -13,6 +13,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from tests.support import node
 from tests.support.node import NodeProcess
 from tests.support.timeouts import scaled
 
@@ -50,13 +51,7 @@ def plain(value: Any) -> Any:
 
 def revive(value: Any) -> Any:
     """The JSON the Node scripts print -> Python values ({"$bin": hex} becomes bytes)."""
-    if isinstance(value, dict):
-        if set(value) == {"$bin"}:
-            return bytes.fromhex(value["$bin"])
-        return {k: revive(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [revive(v) for v in value]
-    return value
+    return node.revive(value, bytes.fromhex)
 
 
 class RedisServer:

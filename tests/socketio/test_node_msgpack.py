@@ -14,19 +14,9 @@ import pytest
 
 from aiosocketio.socketio import Packet, PacketType
 from aiosocketio.socketio.msgpack_parser import MsgpackDecoder, MsgpackEncoder
-from tests.support.node import run_node
+from tests.support.node import revive, run_node
 
 pytestmark = pytest.mark.interop
-
-
-def _revive(value: Any) -> Any:
-    if isinstance(value, dict):
-        if set(value) == {"$bin"}:
-            return base64.b64decode(value["$bin"])
-        return {k: _revive(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_revive(v) for v in value]
-    return value
 
 
 async def test_node_encodings_decode_and_reencode_byte_identical() -> None:
@@ -54,7 +44,7 @@ async def test_node_decodes_our_encodings() -> None:
     lines = (await run_node("parser_msgpack.js", "decode", json.dumps(b64))).check().lines
     assert len(lines) == len(packets)
     for line, packet in zip(lines, packets, strict=True):
-        node = _revive(line["packet"])
+        node = revive(line["packet"])
         expected: dict[str, Any] = {"type": int(packet.type), "nsp": packet.nsp}
         if packet.data is not None:
             expected["data"] = _normalise(packet.data)

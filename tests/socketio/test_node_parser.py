@@ -11,13 +11,12 @@ from __future__ import annotations
 import base64
 import json
 import random
-from typing import Any
 
 import pytest
 
 from aiosocketio.exceptions import RemoteProtocolError
 from aiosocketio.socketio import Decoder, Encoder, Packet, PacketType
-from tests.support.node import run_node
+from tests.support.node import revive, run_node
 
 pytestmark = pytest.mark.interop
 
@@ -30,16 +29,6 @@ def _to_wire(parts: list[str | bytes]) -> list[dict[str, str]]:
     return [
         {"text": p} if isinstance(p, str) else {"b64": base64.b64encode(p).decode()} for p in parts
     ]
-
-
-def _revive(value: Any) -> Any:
-    if isinstance(value, dict):
-        if set(value) == {"$bin"}:
-            return base64.b64decode(value["$bin"])
-        return {k: _revive(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_revive(v) for v in value]
-    return value
 
 
 async def test_node_encodings_decode_and_reencode_byte_identical() -> None:
@@ -142,7 +131,7 @@ async def test_validity_agrees_with_node() -> None:
         assert (error is None and ours is not None) == node_ok, (parts, node, error)
         if node_ok:
             assert ours is not None
-            expected = _revive(node["packet"])
+            expected = revive(node["packet"])
             # socket.io-parser 4.2 reports reassembled binary packets as EVENT/ACK; we keep
             # BINARY_EVENT/BINARY_ACK (docs/ARCHITECTURE.md §2).
             ptype = {5: 2, 6: 3}.get(int(ours.type), int(ours.type))
@@ -221,7 +210,7 @@ async def test_random_inputs_agree_with_node() -> None:
             continue
         if ours is not None:
             accepted += 1
-            expected = _revive(node["packet"])
+            expected = revive(node["packet"])
             ptype = {5: 2, 6: 3}.get(int(ours.type), int(ours.type))
             got = [ptype, ours.nsp, ours.data, ours.id]
             if got != [expected["type"], expected["nsp"], expected["data"], expected["id"]]:

@@ -8,8 +8,10 @@ lines as they come.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,20 @@ class NodeResult:
                 f"node exited {self.returncode}\nstdout:\n{self.stdout}\nstderr:\n{self.stderr}"
             )
         return self
+
+
+def revive(value: Any, decode: Callable[[str], bytes] = base64.b64decode) -> Any:
+    """The JSON a script prints -> Python values: ``{"$bin": text}`` becomes ``decode(text)``.
+
+    The parser scripts write base64 (the default); the cluster scripts write hex.
+    """
+    if isinstance(value, dict):
+        if set(value) == {"$bin"}:
+            return decode(value["$bin"])
+        return {k: revive(v, decode) for k, v in value.items()}
+    if isinstance(value, list):
+        return [revive(v, decode) for v in value]
+    return value
 
 
 def _parse_lines(text: str) -> list[Any]:
