@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from aiosocketio.io.engine import Engine, EngineSocket
-from aiosocketio.io.native import NativeServer, serve
+from aiosocketio.io.native import NativeServer
+from tests.support.echo import echo_server
 from tests.support.node import run_node
 
 pytestmark = pytest.mark.browser
@@ -28,17 +28,8 @@ def chromium() -> Path:
 
 @pytest.fixture(params=[False, True], ids=["plain", "deflate"])
 async def server(request: pytest.FixtureRequest) -> AsyncIterator[NativeServer]:
-    engine = Engine(path="/engine.io/", per_message_deflate=request.param)
-
-    def on_connection(conn: EngineSocket) -> None:
-        conn.on_message = conn.send
-
-    engine.on_connection = on_connection
-    srv = await serve(engine, "127.0.0.1", 0)
-    yield srv
-    await engine.close()
-    srv.close()
-    await srv.wait_closed()
+    async with echo_server(per_message_deflate=request.param) as srv:
+        yield srv
 
 
 async def test_chromium_websocket_echo(chromium: Path, server: NativeServer) -> None:

@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from aiosocketio.io.engine import Engine, EngineSocket
-from aiosocketio.io.native import NativeServer, serve
+from aiosocketio.io.native import NativeServer
+from tests.support.echo import echo_server
 from tests.support.node import run_node
 
 pytestmark = pytest.mark.interop
@@ -15,17 +15,8 @@ pytestmark = pytest.mark.interop
 
 @pytest.fixture
 async def server() -> AsyncIterator[NativeServer]:
-    engine = Engine(path="/engine.io/", per_message_deflate=True)
-
-    def on_connection(conn: EngineSocket) -> None:
-        conn.on_message = conn.send
-
-    engine.on_connection = on_connection
-    srv = await serve(engine, "127.0.0.1", 0)
-    yield srv
-    await engine.close()
-    srv.close()
-    await srv.wait_closed()
+    async with echo_server(per_message_deflate=True) as srv:
+        yield srv
 
 
 @pytest.mark.parametrize("no_context", ["0", "1"])
