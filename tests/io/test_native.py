@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import json
 import logging
 import random
 import socket
 import struct
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -792,11 +794,9 @@ async def test_413_lets_the_client_finish_sending(server: NativeServer) -> None:
     writer.close()
 
 
-async def test_upgraded_http_connection_is_freed_without_the_cyclic_gc(
-    server: NativeServer, engine: FakeEngine
-) -> None:
-    import gc
-
+@contextlib.contextmanager
+def cyclic_gc_off() -> Iterator[Callable[[], int]]:
+    """Collect, then keep the cyclic GC off; yields a count of the live ``HttpConnection``s."""
     from aiosocketio.io.native import HttpConnection
 
     def alive() -> int:
@@ -805,29 +805,27 @@ async def test_upgraded_http_connection_is_freed_without_the_cyclic_gc(
     gc.collect()
     gc.disable()
     try:
+        yield alive
+    finally:
+        gc.enable()
+
+
+async def test_upgraded_http_connection_is_freed_without_the_cyclic_gc(
+    server: NativeServer, engine: FakeEngine
+) -> None:
+    with cyclic_gc_off() as alive:
         ws = await RawWebSocket.connect(server.port)
         ws.send("x")
         assert await ws.recv() == "x"
         assert alive() == 0  # the HTTP/1.1 protocol object and its parser are gone
         ws.writer.transport.abort()
         await asyncio.wait_for(engine.close_event.wait(), scaled(5))
-    finally:
-        gc.enable()
 
 
 async def test_closed_http_connection_is_freed_without_the_cyclic_gc(
     server: NativeServer,
 ) -> None:
-    import gc
-
-    from aiosocketio.io.native import HttpConnection
-
-    def alive() -> int:
-        return sum(1 for o in gc.get_objects() if type(o) is HttpConnection)
-
-    gc.collect()
-    gc.disable()
-    try:
+    with cyclic_gc_off() as alive:
         [(status, _, _)] = await http_exchange(server.port, get("/engine.io/?a=1"))
         assert status == 200
         for _ in range(20):
@@ -836,8 +834,6 @@ async def test_closed_http_connection_is_freed_without_the_cyclic_gc(
             await asyncio.sleep(0.01)
         await asyncio.sleep(0)
         assert alive() == 0
-    finally:
-        gc.enable()
 
 
 def test_encoded_response_heads_are_cached_and_framed_per_response() -> None:
