@@ -55,6 +55,7 @@ __all__ = [
     "packet_to_wire",
     "settle",
     "socket_details",
+    "track_request",
     "with_remote_sockets",
 ]
 
@@ -244,6 +245,27 @@ def settle(request: PendingRequest, exc: Exception | None) -> None:
         request.future.set_result(request.responses)
     else:
         request.future.set_exception(exc)
+
+
+def track_request(
+    requests: dict[str, PendingRequest],
+    request_id: str,
+    request: PendingRequest,
+    timeout: float,
+    describe: Callable[[PendingRequest], str],
+) -> None:
+    """Register ``request`` under ``request_id`` and arm its timeout.
+
+    Unless the answers removed it first, after ``timeout`` seconds it is removed and fails
+    with ``AdapterTimeout(describe(request), responses)`` (the answers that did arrive).
+    """
+    requests[request_id] = request
+
+    def on_timeout() -> None:
+        if requests.pop(request_id, None) is not None:
+            settle(request, AdapterTimeout(describe(request), request.responses))
+
+    request.timer = asyncio.get_running_loop().call_later(timeout, on_timeout)
 
 
 class PendingAck:
@@ -488,21 +510,13 @@ class ClusterAdapter(Adapter):
         request_id = random_uid()
         message = {"type": kind.value, "data": data(request_id)}
         request = PendingRequest(kind, expected, responses)
-        self._requests[request_id] = request
-
-        def on_timeout() -> None:
-            if self._requests.pop(request_id, None) is not None:
-                settle(
-                    request,
-                    AdapterTimeout(
-                        f"timeout reached: only {request.received} responses received "
-                        f"out of {request.expected}",
-                        request.responses,
-                    ),
-                )
-
-        loop = asyncio.get_running_loop()
-        request.timer = loop.call_later(timeout or self.requests_timeout, on_timeout)
+        track_request(
+            self._requests,
+            request_id,
+            request,
+            timeout or self.requests_timeout,
+            lambda r: f"timeout reached: only {r.received} responses received out of {r.expected}",
+        )
         try:
             self.publish(message)
         except BaseException:

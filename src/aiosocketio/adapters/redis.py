@@ -45,7 +45,6 @@ from aiosocketio.adapters.cluster import (
     MALFORMED as _MALFORMED,
 )
 from aiosocketio.adapters.cluster import (
-    AdapterTimeout,
     PendingAck,
     PendingRequest,
     deliver_server_side_emit,
@@ -57,6 +56,7 @@ from aiosocketio.adapters.cluster import (
     settle,
     socket_details,
     spawn,
+    track_request,
     with_remote_sockets,
 )
 from aiosocketio.adapters.redis_link import RedisLink, uid2
@@ -386,21 +386,16 @@ class RedisAdapter(Adapter):
         # encode first: a payload that cannot be sent fails here, before anything waits
         data = dumps_json({"uid": self.uid, "requestId": request_id, **body})
         request = PendingRequest(kind, expected, responses)
-        self._requests[request_id] = request
-        loop = asyncio.get_running_loop()
-
-        def on_timeout() -> None:
-            if self._requests.pop(request_id, None) is not None:
-                settle(
-                    request,
-                    AdapterTimeout(
-                        f"timeout reached while waiting for {what} response "
-                        f"({request.received} of {request.expected} servers answered)",
-                        request.responses,
-                    ),
-                )
-
-        request.timer = loop.call_later(timeout or self.requests_timeout, on_timeout)
+        track_request(
+            self._requests,
+            request_id,
+            request,
+            timeout or self.requests_timeout,
+            lambda r: (
+                f"timeout reached while waiting for {what} response "
+                f"({r.received} of {r.expected} servers answered)"
+            ),
+        )
         self.link.publish(self.request_channel, data)
         return await request.future
 
