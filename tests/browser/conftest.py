@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.browser.server_process import REPO_ROOT
-
-CHROMIUM = Path("/usr/bin/chromium")
+from tests.support.chromium import ensure_chromium
 
 
 @pytest.fixture(scope="session")
 def chromium() -> Path:
     """The Chromium binary, installed with ``scripts/ensure_chromium.sh`` if needed."""
-    if not CHROMIUM.exists():
-        subprocess.run([str(REPO_ROOT / "scripts" / "ensure_chromium.sh")], check=True)
-    assert CHROMIUM.exists(), "chromium is not installed"
-    return CHROMIUM
+    return ensure_chromium()

@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from aiosocketio.io.native import NativeServer
+from tests.support.chromium import ensure_chromium
 from tests.support.echo import echo_server
 from tests.support.node import run_node
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
 def chromium() -> Path:
-    if not CHROMIUM.exists():
-        subprocess.run([str(REPO_ROOT / "scripts" / "ensure_chromium.sh")], check=True)
-    assert CHROMIUM.exists(), "chromium is not installed"
-    return CHROMIUM
+    return ensure_chromium()
 
 
 @pytest.fixture(params=[False, True], ids=["plain", "deflate"])
