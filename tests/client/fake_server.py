@@ -50,12 +50,42 @@ class FakeWebSocketPeer:
 
 
 Script = Callable[[FakeWebSocketPeer], Awaitable[None]]
+ConnectionHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def loopback_server(handle: ConnectionHandler) -> AsyncIterator[int]:
+    """A TCP server on an ephemeral loopback port that runs ``handle`` for each connection.
+
+    Yields the port. On exit the handlers still running are cancelled and awaited, and
+    every connection's writer is closed before the server waits to be closed.
+    """
+    tasks: set[asyncio.Task[None]] = set()
+    writers: list[asyncio.StreamWriter] = []
+
+    def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        task = asyncio.ensure_future(handle(reader, writer))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
+    port: int = server.sockets[0].getsockname()[1]
+    try:
+        yield port
+    finally:
+        server.close()
+        for task in list(tasks):
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for writer in writers:
+            writer.close()
+        await server.wait_closed()
 
 
 @contextlib.asynccontextmanager
 async def fake_websocket_server(script: Script) -> AsyncIterator[int]:
     """Serve WebSocket upgrades on an ephemeral port; run ``script`` for each connection."""
-    tasks: set[asyncio.Task[None]] = set()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
@@ -80,21 +110,8 @@ async def fake_websocket_server(script: Script) -> AsyncIterator[int]:
         finally:
             writer.close()
 
-    def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.ensure_future(handle(reader, writer))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-
-    server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
+    async with loopback_server(handle) as port:
         yield port
-    finally:
-        server.close()
-        for task in list(tasks):
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await server.wait_closed()
 
 
 async def accept_namespace(peer: FakeWebSocketPeer) -> None:

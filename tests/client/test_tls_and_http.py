@@ -19,6 +19,7 @@ from aiosocketio.client.engine import wait_closing
 from aiosocketio.exceptions import ConnectionError
 from aiosocketio.io.client_transports import Endpoint, HttpConnection, TransportError
 from tests.client.conftest import RunningServer, ServerProcess
+from tests.client.fake_server import loopback_server
 
 pytestmark = pytest.mark.usefixtures("settle")
 
@@ -101,8 +102,6 @@ Handler = Callable[[bytes], Awaitable[bytes]]
 async def serving(answer: Handler) -> AsyncIterator[tuple[Endpoint, list[bytes]]]:
     """A raw HTTP server: ``answer(request_head)`` gives the whole response bytes."""
     heads: list[bytes] = []
-    tasks: set[asyncio.Task[None]] = set()
-    writers: list[asyncio.StreamWriter] = []
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -116,24 +115,10 @@ async def serving(answer: Handler) -> AsyncIterator[tuple[Endpoint, list[bytes]]
         finally:
             writer.close()
 
-    def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writers.append(writer)
-        task = asyncio.ensure_future(handle(reader, writer))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-
-    server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
     try:
-        yield Endpoint(False, "127.0.0.1", port, "/socket.io/"), heads
+        async with loopback_server(handle) as port:
+            yield Endpoint(False, "127.0.0.1", port, "/socket.io/"), heads
     finally:
-        server.close()
-        for task in list(tasks):
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        for writer in writers:
-            writer.close()
-        await server.wait_closed()
         await asyncio.sleep(0.01)  # let the closed transports release their sockets
 
 
