@@ -50,6 +50,33 @@ def test_on_once_off_and_order() -> None:
     assert em.listeners("y") == []
 
 
+def test_off_removes_a_bound_method_given_again() -> None:
+    # obj.method is a new object on every access: off() must find it by equality.
+    class Handlers:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def on_x(self) -> None:
+            self.calls += 1
+
+    em = Emitter()
+    h = Handlers()
+    em.on("x", h.on_x)
+    em.once("y", h.on_x)
+    em.emit_reserved("x")
+    em.off("x", h.on_x)
+    em.off("y", h.on_x)
+    em.emit_reserved("x")
+    em.emit_reserved("y")
+    assert h.calls == 1
+    assert em.listener_count("x") == 0 and em.listener_count("y") == 0
+    # once listeners are dropped after one call, and off() with no event clears them all
+    em.once("z", h.on_x)
+    em.off()
+    em.emit_reserved("z")
+    assert h.calls == 1
+
+
 def test_a_listener_added_while_dispatching_waits_for_the_next_event() -> None:
     em = Emitter()
     log: list[str] = []

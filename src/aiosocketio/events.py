@@ -154,12 +154,16 @@ class EventEmitter:
         events = self._events
         if events is _NO_EVENTS:
             events = self._events = {}  # type: ignore[misc]
-            self._once_events = set()  # type: ignore[misc]
         listener = Listener(fn, once)
         lst = events.get(event, ())
         events[event] = (listener, *lst) if prepend else (*lst, listener)
         if once:
-            self._once_events.add(event)
+            once_events = self._once_events
+            if once_events is _NO_ONCE:
+                # made on the first ``once``: most emitters never have one, and a socket
+                # then carries one container fewer for the cyclic GC to walk
+                once_events = self._once_events = set()  # type: ignore[misc]
+            once_events.add(event)
 
     @overload
     def on(self, event: str) -> Callable[[F], F]: ...
@@ -200,14 +204,15 @@ class EventEmitter:
             return
         if event is None:
             events.clear()
-            self._once_events.clear()
+            self._once_events = _NO_ONCE  # type: ignore[misc]
             return
         if handler is None:
             events.pop(event, None)
             return
         lst = list(events.get(event, ()))
         for i, listener in enumerate(lst):
-            if listener.fn is handler:
+            # equality, not identity: ``obj.method`` is a new bound method on every access
+            if listener.fn is handler or listener.fn == handler:
                 del lst[i]
                 break
         if lst:
