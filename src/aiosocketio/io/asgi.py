@@ -34,9 +34,12 @@ from aiosocketio.io.http import (
     WebSocketHandler,
 )
 
-__all__ = ["ASGIApp", "ASGIWebSocketChannel"]
+__all__ = ["LISTEN_AFTER", "ASGIApp", "ASGIWebSocketChannel"]
 
 logger = logging.getLogger("aiosocketio.io.asgi")
+
+LISTEN_AFTER = 0.2
+"""Seconds a long-poll waits for its answer before the app listens for the client leaving."""
 
 Scope = MutableMapping[str, Any]
 ASGIMessage = MutableMapping[str, Any]
@@ -58,17 +61,21 @@ def _latin1(raw: Any) -> str:
     return (raw if type(raw) is bytes else bytes(raw)).decode("latin-1")
 
 
-def _build_request(scope: Scope) -> HttpRequest:
+def _build_request(scope: Scope, path: str | None = None) -> HttpRequest:
     headers: dict[str, str] = {}
     for raw_name, raw_value in scope.get("headers", ()):
-        name = _latin1(raw_name).lower()
-        value = _latin1(raw_value)
+        # ASGI gives bytes; anything bytes-like is accepted
+        name = (raw_name if type(raw_name) is bytes else bytes(raw_name)).decode("latin-1")
+        value = (raw_value if type(raw_value) is bytes else bytes(raw_value)).decode("latin-1")
+        if not name.islower():
+            name = name.lower()
         if name in headers:
             headers[name] = f"{headers[name]}, {value}"
         else:
             headers[name] = value
     client = scope.get("client") or ("", 0)
-    path = _route_path(scope)
+    if path is None:
+        path = _route_path(scope)
     method = scope.get("method", "GET")
     return HttpRequest(
         method=method if method == "GET" or method == "POST" else str(method).upper(),
@@ -392,9 +399,9 @@ class ASGIApp:
                 await send({"type": "websocket.close", "code": 1000})
             return
         if kind == "http":
-            await self._http(scope, receive, send)
+            await self._http(scope, receive, send, path)
         else:
-            await self._websocket(scope, receive, send)
+            await self._websocket(scope, receive, send, path)
 
     @staticmethod
     async def _lifespan(receive: Receive, send: Send) -> None:
@@ -414,7 +421,7 @@ class ASGIApp:
         await send({"type": "http.response.start", "status": status, "headers": raw})
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _http(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         limit = self.engine.options.max_http_buffer_size
         chunks: list[bytes] = []
         size = 0
@@ -434,7 +441,7 @@ class ASGIApp:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        request = _build_request(scope)
+        request = _build_request(scope, path)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[tuple[int, list[tuple[str, str]], bytes]] = loop.create_future()
         responder = _FutureResponder(future)
@@ -469,40 +476,51 @@ class ASGIApp:
 
     @staticmethod
     async def _wait_or_disconnect(future: asyncio.Future[Any], receive: Receive) -> bool:
-        """Wait for the answer; ``False`` if the client disconnected first."""
+        """Wait for the answer; ``False`` if the client disconnected first.
+
+        Only ``receive`` tells an ASGI app that the client went away, and listening costs
+        a task. Most long-polls are answered within milliseconds, so the listener starts
+        only after :data:`LISTEN_AFTER` seconds without an answer: a quick answer costs
+        one timer, and a client that drops a waiting poll is noticed that much later.
+        """
         loop = asyncio.get_running_loop()
-        while not future.done():
-            done: asyncio.Future[None] = loop.create_future()
+        listener: asyncio.Task[ASGIMessage] | None = None
+        gone = False
 
-            def wake(_: asyncio.Future[Any], done: asyncio.Future[None] = done) -> None:
-                if not done.done():
-                    done.set_result(None)
-
-            listener = asyncio.ensure_future(receive())
-            future.add_done_callback(wake)
-            listener.add_done_callback(wake)
-            try:
-                await done
-            except BaseException:
-                listener.cancel()
-                raise
-            finally:
-                future.remove_done_callback(wake)
-                listener.remove_done_callback(wake)
+        def heard(task: asyncio.Task[ASGIMessage]) -> None:
+            nonlocal gone
             if future.done():
-                listener.cancel()
-                return True
-            if listener.cancelled() or listener.exception() is not None:
-                return False
-            if listener.result()["type"] == "http.disconnect":
-                return False
-        return True
+                return
+            if task.cancelled() or task.exception() is not None:
+                gone = True
+            elif task.result()["type"] == "http.disconnect":
+                gone = True
+            if gone:
+                future.set_result(None)
+            else:
+                listen()  # any other message: keep listening
 
-    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        def listen() -> None:
+            nonlocal listener
+            if not future.done():
+                listener = asyncio.ensure_future(receive())
+                listener.add_done_callback(heard)
+
+        timer = loop.call_later(LISTEN_AFTER, listen)
+        try:
+            await future
+        finally:
+            timer.cancel()
+            if listener is not None and not listener.done():
+                listener.remove_done_callback(heard)
+                listener.cancel()
+        return not gone
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         message = await receive()
         if message["type"] != "websocket.connect":
             return
-        request = _build_request(scope)
+        request = _build_request(scope, path)
         try:
             result: Any = self.engine.handle_websocket(request)
             if not isinstance(result, WebSocketAccept | HttpResponse):
