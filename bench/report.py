@@ -250,6 +250,119 @@ def targets(data: dict[str, Any]) -> list[tuple[str, str, str]]:
     return out
 
 
+_SUMMARY_COLUMNS = (
+    ("aiosocketio", "aiosocketio", None),
+    ("node", "Node socket.io", "aiosocketio"),
+    ("python-socketio", "python-socketio", "aiosocketio"),
+    ("aiosocketio-asgi", "aiosocketio ASGI", None),
+    ("python-socketio-asgi", "python-socketio ASGI", "aiosocketio-asgi"),
+    ("asgi-floor", "bare ASGI app (its ratio: the ceiling over python-socketio ASGI)", None),
+)
+_TIMES = "\u00d7"  # the multiplication sign of the README's ratios
+_SUMMARY_ROWS = (
+    ("broadcast", f"broadcast: 1,000 clients {_TIMES} 100 emits (deliveries/s)"),
+    ("echo", f"echo: 50 clients {_TIMES} 10 acks in flight (acks/s)"),
+    ("echo-latency", "echo latency p50 / p99 (ms)"),
+    ("rooms", "rooms: 1,000 clients in 100 rooms (deliveries/s)"),
+    ("polling", "polling: 200 polling clients echoing (acks/s)"),
+    ("binary", "binary: 64 KiB echo (MB/s; server µs/msg)"),
+    ("connect", "connect: 10,000 WebSocket clients (handshakes/s)"),
+    ("memory", "memory per idle connection at 15,000 clients"),
+    ("cluster", "cluster: 2 processes + Redis, broadcast (deliveries/s)"),
+)
+
+
+def _round(v: float) -> str:
+    """Three significant figures, thousands separated (2,774,493 -> 2,770,000)."""
+    if v >= 1000:
+        digits = len(str(int(v)))
+        step = 10 ** max(digits - 3, 0)
+        return f"{round(v / step) * step:,.0f}"
+    return f"{v:,.0f}" if v >= 100 else f"{v:.1f}"
+
+
+def _summary_cell(data: dict[str, Any], row: str, server: str, versus: str | None) -> str:
+    scenario = {"echo-latency": "echo", "memory": "hold"}.get(row, row)
+    r = _get(data, scenario, server)
+    reordered = False
+    if r is None:
+        # a run that delivered everything but out of order still has its throughput
+        r = next(
+            (
+                x
+                for x in data["results"]
+                if x["scenario"] == scenario and x["server"] == server and x.get("value")
+            ),
+            None,
+        )
+        if r is None or "order_errors" not in str(r.get("error")):
+            return ""
+        reordered = True
+    if row == "echo-latency":
+        e = r["extra"]
+        return f"{e['p50_us'] / 1000:.2f} / {e['p99_us'] / 1000:.2f}"
+    if row == "memory":
+        steps = r["extra"].get("steps") or []
+        return f"{steps[-1]['rss_per_conn_kib']:.1f} KiB" if steps else ""
+    cell = _round(r["value"])
+    if row == "binary":
+        cell += f"; {r['server_us_per_msg']:.0f}"
+    if server == "asgi-floor":
+        ours, r = r, _get(data, scenario, "python-socketio-asgi")
+    else:
+        ours = _get(data, scenario, versus) if versus else None
+    x = _x(ours, r) if ours else None
+    if x is not None:
+        how = " cpu" if x[1] else ""
+        cell += f" ({x[0]:.{1 if x[0] >= 10 else 2}f}{_TIMES}{how})"
+    if reordered:
+        cell += ", out of order"
+    return cell
+
+
+def render_summary(data: dict[str, Any]) -> str:
+    """The README's benchmark table: one row per scenario, one column per server, with
+    aiosocketio's ratio over each peer in parentheses (bold: the best figure of a row)."""
+    head = "| scenario | " + " | ".join(label for _, label, _ in _SUMMARY_COLUMNS) + " |"
+    lines = [head, "|" + "---|" * (len(_SUMMARY_COLUMNS) + 1)]
+    for row, label in _SUMMARY_ROWS:
+        cells = [_summary_cell(data, row, name, vs) for name, _, vs in _SUMMARY_COLUMNS]
+        if not any(cells):
+            continue
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def render_readme_block(data: dict[str, Any]) -> str:
+    """What the project README shows: when and where the run was made, then the summary."""
+    m = data["machine"]
+    pk = m.get("packages") or {}
+    versions = ", ".join(
+        f"{k} {pk[k]}" for k in ("uvloop", "httptools", "uvicorn", "python-socketio") if k in pk
+    )
+    memory = str(m.get("memory", ""))
+    if memory.endswith(" kB") and memory[:-3].isdigit():
+        memory = f"{int(memory[:-3]) / 1024 / 1024:.0f} GiB"
+    text = (
+        f"Latest full run: {data['date']}, {data.get('elapsed_seconds', 0):.0f} s, on "
+        f"{m.get('cpu')}, {m.get('cores')} cores, {memory}, Linux {m.get('kernel')}; "
+        f"Python {m.get('python')}, Node {m.get('node')}, socket.io {m.get('socket.io (npm)')}"
+        f"{'; ' + versions if versions else ''}.\n\n" + render_summary(data)
+    )
+    h = _get(data, "hold", "aiosocketio")
+    steps = (h or {}).get("extra", {}).get("steps") or []
+    if h and steps:
+        per = ", ".join(f"{st['rss_per_conn_kib']:.1f}" for st in steps)
+        at = ", ".join(f"{st['clients'] // 1000}k" for st in steps)
+        text += (
+            f"\nOne aiosocketio process held {h['value']:,.0f} clients for {h['seconds']:.0f} s "
+            f"with heartbeats ({h['extra'].get('pings', 0):,} pings, "
+            f"{h['extra'].get('dropped', 0)} dropped), at {per} KiB per connection at {at} "
+            "clients.\n"
+        )
+    return text
+
+
 def render_table(data: dict[str, Any]) -> str:
     """A plain-text table for the console."""
     body = rows(data)

@@ -36,7 +36,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 from peers import LOADGEN, NODE_MODULES, PEERS_PYTHON, ensure_all, machine_info  # noqa: E402
-from report import render_markdown, render_table  # noqa: E402
+from report import render_markdown, render_readme_block, render_table  # noqa: E402
 
 SERVERS_DIR = BENCH / "servers"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -732,7 +732,7 @@ def main(argv: list[str] | None = None) -> int:
         (out / "latest.md").write_text(render_markdown(data))
         print(f"\nwrote bench/results/{stamp}.json and bench/results/latest.md")
         if not args.quick:
-            update_readme(render_markdown(data))
+            update_readme(render_markdown(data), render_readme_block(data))
     return 0
 
 
@@ -750,15 +750,21 @@ def best(runs: Iterable[Result]) -> Result:
     return max(done, key=lambda r: (r.error is None, r.value))
 
 
-def update_readme(markdown: str) -> None:
-    """Put the latest table between the markers of bench/README.md."""
-    readme = BENCH / "README.md"
-    text = readme.read_text()
-    begin, end = "<!-- latest:begin -->", "<!-- latest:end -->"
+def update_readme(markdown: str, summary: str) -> None:
+    """Put the latest table between the markers of bench/README.md, and the summary
+    between those of the project README."""
+    _replace_between(BENCH / "README.md", "<!-- latest:begin -->", "<!-- latest:end -->", markdown)
+    _replace_between(
+        BENCH.parent / "README.md", "<!-- bench:begin -->", "<!-- bench:end -->", summary
+    )
+
+
+def _replace_between(path: Path, begin: str, end: str, content: str) -> None:
+    text = path.read_text()
     if begin in text and end in text:
         head, _, rest = text.partition(begin)
         _, _, tail = rest.partition(end)
-        readme.write_text(f"{head}{begin}\n{markdown}{end}{tail}")
+        path.write_text(f"{head}{begin}\n{content}{end}{tail}")
 
 
 def _line(r: Result) -> str:
