@@ -258,18 +258,17 @@ async def test_session_cookie_on_the_polling_handshake(granian: Granian) -> None
     assert headers["set-cookie"] == f"io={sid}; Path=/; HttpOnly; SameSite=Lax"
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="granian 2.8 drops the headers of websocket.accept (ASGI spec 2.1, which it claims)",
-)
-async def test_session_cookie_on_the_websocket_handshake(granian: Granian) -> None:
-    """The engine's extra 101 headers (the cookie, the ``headers`` hook's) are lost."""
+async def test_granian_drops_the_extra_headers_of_the_websocket_101(granian: Granian) -> None:
+    """A known granian limitation, pinned down: granian 2.8 ignores the ``headers`` of
+    ``websocket.accept`` (ASGI 2.1, which it claims), so the engine's extra 101 headers (the
+    cookie, the ``headers`` hook's) are lost; the polling handshake carries them (above).
+    The same check under uvicorn finds the cookie. When granian fixes this, this test fails:
+    then assert the cookie here and drop the README's note."""
     ws = await RawWebSocket.connect(granian.port, SIO_WS)
     try:
         opened = await ws.recv()
         assert isinstance(opened, str)
-        sid = json.loads(opened[1:])["sid"]
-        assert ws.headers.get("set-cookie") == f"io={sid}; Path=/; HttpOnly; SameSite=Lax"
+        assert json.loads(opened[1:])["sid"]
+        assert "set-cookie" not in ws.headers
     finally:
         await ws.close()
