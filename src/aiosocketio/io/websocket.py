@@ -460,7 +460,8 @@ class WebSocketProtocol:
         self._events: list[Event] = []
         self._out: list[bytes] = []
         self._frag_opcode: int | None = None
-        self._frag_parts: list[bytes] = []
+        # a list only while a fragmented message arrives (one object fewer per connection)
+        self._frag_parts: list[bytes] | tuple[()] = ()
         self._frag_size = 0
         self._need = 0
         self.on_message: Callable[[str | bytes], None] | None = None
@@ -667,14 +668,17 @@ class WebSocketProtocol:
         if opcode != 0:
             self._frag_opcode = opcode
             self._compressed = rsv1
+        parts = self._frag_parts
         if not fin:
-            self._frag_parts.append(payload)
+            if type(parts) is list:
+                parts.append(payload)
+            else:
+                self._frag_parts = [payload]
             self._frag_size += len(payload)
             return
-        if self._frag_parts:
-            self._frag_parts.append(payload)
-            payload = b"".join(self._frag_parts)
-            self._frag_parts = []
+        if parts:
+            payload = b"".join((*parts, payload))
+            self._frag_parts = ()
         msg_opcode = self._frag_opcode
         self._frag_opcode = None
         self._frag_size = 0
@@ -724,7 +728,7 @@ class WebSocketProtocol:
         self.closed = True
         self.close_code = code
         self.close_reason = reason
-        self._frag_parts = []
+        self._frag_parts = ()
         self._events.append(Close(code, reason))
 
     def events_received(self) -> list[Event]:
