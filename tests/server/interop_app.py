@@ -18,6 +18,9 @@ class Record:
         self.connection_errors: list[dict[str, Any]] = []
         self.engine_connections = 0
         self.upgrading: list[str] = []
+        # per WebSocket (at connection or upgrade): does its channel take prebuilt frames?
+        # (False on the built-in server means permessage-deflate was negotiated)
+        self.ws_prebuilt_frames: list[bool] = []
 
 
 def make_app(**options: Any) -> tuple[Server, Record]:
@@ -34,6 +37,15 @@ def make_app(**options: Any) -> tuple[Server, Record]:
             record.upgrading.append(transport.name)
 
         conn.on("upgrading", on_upgrading)
+
+        def note_channel() -> None:
+            channel = conn._channel
+            if channel is not None:
+                record.ws_prebuilt_frames.append(channel.can_write_frames)
+
+        if conn.transport.name == "websocket":
+            note_channel()
+        conn.on("upgrade", lambda transport: note_channel())
 
     io.engine.on("connection", on_engine_connection)
     io.engine.on("connection_error", record.connection_errors.append)

@@ -28,7 +28,7 @@ MODES = ["websocket", "polling", "upgrade"]
 @contextlib.asynccontextmanager
 async def running(io: Server, frontend: str) -> AsyncIterator[int]:
     """Serve ``io`` on 127.0.0.1 with the built-in server or uvicorn; yield the port."""
-    if frontend == "native":
+    if frontend.startswith("native"):
         await io.listen(0, "127.0.0.1")
         try:
             yield io.port
@@ -66,10 +66,18 @@ async def running(io: Server, frontend: str) -> AsyncIterator[int]:
             sock.close()
 
 
-@pytest.mark.parametrize("frontend", ["native", "asgi"])
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("frontend", "mode"),
+    [
+        *((frontend, mode) for frontend in ("native", "asgi") for mode in MODES),
+        # permessage-deflate on every message (the Node client offers it): emits, acks
+        # and broadcasts reach such a connection through its compressing send_message
+        ("native-deflate", "websocket"),
+        ("native-deflate", "upgrade"),
+    ],
+)
 async def test_scenarios(mode: str, frontend: str) -> None:
-    io, record = make_app()
+    io, record = make_app(per_message_deflate=0) if frontend == "native-deflate" else make_app()
     async with running(io, frontend) as port:
         scenarios = [
             "events",
@@ -114,6 +122,12 @@ async def test_scenarios(mode: str, frontend: str) -> None:
         else:
             assert record.upgrading == []
         assert record.engine_connections >= 10
+        if mode == "polling":
+            assert record.ws_prebuilt_frames == []
+        elif frontend == "native":
+            assert record.ws_prebuilt_frames and all(record.ws_prebuilt_frames)
+        elif frontend == "native-deflate":
+            assert record.ws_prebuilt_frames and not any(record.ws_prebuilt_frames)
         assert record.disconnects[by_name["events"]["clientId"]] == "client namespace disconnect"
 
 
