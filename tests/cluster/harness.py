@@ -14,6 +14,7 @@ from aiosocketio import Server
 from aiosocketio.adapters.base import Adapter
 from aiosocketio.adapters.redis import RedisAdapter
 from aiosocketio.adapters.sharded import ShardedRedisAdapter
+from aiosocketio.adapters.streams import RedisStreamsAdapter
 from aiosocketio.server.namespace import Namespace
 from aiosocketio.server.remote import RemoteSocket
 from aiosocketio.server.socket import Socket
@@ -31,6 +32,8 @@ def adapter_factory(
 ) -> Callable[[Namespace], Adapter]:
     if mode == "sharded":
         return ShardedRedisAdapter.factory(client, channel_prefix=key, **opts)
+    if mode == "streams":
+        return RedisStreamsAdapter.factory(client, stream_name=key, channel_prefix=key, **opts)
     return RedisAdapter.factory(client, key=key, **opts)
 
 
@@ -47,8 +50,10 @@ class PyNode:
         return f"http://127.0.0.1:{self.server.port}"
 
 
-async def start_py_node(name: str, factory: Callable[[Namespace], Adapter]) -> PyNode:
-    server = Server(adapter=factory, ping_interval=2, ping_timeout=2)
+async def start_py_node(
+    name: str, factory: Callable[[Namespace], Adapter], **server_opts: Any
+) -> PyNode:
+    server = Server(adapter=factory, ping_interval=2, ping_timeout=2, **server_opts)
     node = PyNode(name, server)
 
     @server.on("connection")
@@ -79,6 +84,8 @@ async def lonely_node(mode: str, key: str, **opts: Any) -> AsyncIterator[PyNode]
     silent = client.pubsub()
     if mode == "sharded":
         await silent.ssubscribe(f"{key}#/#")
+    elif mode == "streams":
+        await silent.subscribe(f"{key}#/#")
     else:
         await silent.subscribe(f"{key}-request#/#")
     try:
@@ -125,11 +132,16 @@ class Cluster:
         key: str,
         redis_url: str = REDIS_URL,
         node_cfg: dict[str, Any] | None = None,
+        server_opts: dict[str, Any] | None = None,
         **adapter_opts: Any,
     ) -> Cluster:
         client = aioredis.Redis.from_url(redis_url)
         factory = adapter_factory(mode, client, key, **adapter_opts)
-        py = [await start_py_node("py1", factory), await start_py_node("py2", factory)]
+        extra = server_opts or {}
+        py = [
+            await start_py_node("py1", factory, **extra),
+            await start_py_node("py2", factory, **extra),
+        ]
         node, port = await start_node_server(key, mode, redis_url, **(node_cfg or {}))
         fleet = await ClientFleet.launch()
         cluster = cls(mode, key, client, py, node, port, fleet)

@@ -322,6 +322,16 @@ class ClusterAdapter(Adapter):
         message["nsp"] = self.nsp.name
         self.do_publish(message)
 
+    def publish_and_then(self, message: dict[str, Any], then: Callable[[str | None], None]) -> None:
+        """Publish ``message``, then call ``then(offset)`` to do the local part.
+
+        The hook for transports that order the local part after the message was stored
+        (Node's ``publishAndReturnOffset``): here ``then(None)`` is called at once, and a
+        subclass may call it later, with the offset the message was stored at.
+        """
+        self.publish(message)
+        then(None)
+
     def publish_response(self, requester_uid: str, response: dict[str, Any]) -> None:
         """Stamp ``uid``/``nsp`` on ``response`` and send it to ``requester_uid``."""
         response["uid"] = self.uid
@@ -337,14 +347,17 @@ class ClusterAdapter(Adapter):
 
     # -- incoming -----------------------------------------------------------------------
 
-    def on_message(self, message: Any) -> None:
-        """Handle a message from another server; malformed ones are logged and skipped."""
+    def on_message(self, message: Any, offset: str | None = None) -> None:
+        """Handle a message from another server; malformed ones are logged and skipped.
+
+        ``offset`` is where the transport stored the message, if it stores messages.
+        """
         try:
-            self._on_message(message)
+            self._on_message(message, offset)
         except _MALFORMED as exc:
             logger.warning("ignoring a malformed cluster message: %s", exc)
 
-    def _on_message(self, message: Any) -> None:
+    def _on_message(self, message: Any, offset: str | None = None) -> None:
         if not isinstance(message, dict):
             raise RemoteProtocolError("a cluster message is a map")
         if message.get("uid") == self.uid:
@@ -371,7 +384,7 @@ class ClusterAdapter(Adapter):
             raise RemoteProtocolError("cluster message without data")
         sender = message.get("uid")
         if kind == MessageType.BROADCAST:
-            self._on_broadcast(str(sender), data)
+            self._on_broadcast(str(sender), data, offset)
         elif kind == MessageType.SOCKETS_JOIN:
             super().add_sockets(
                 options_from_wire(data.get("opts")), decode_rooms(data.get("rooms"))
@@ -389,12 +402,12 @@ class ClusterAdapter(Adapter):
         else:
             logger.debug("ignoring cluster message of unknown type %r", kind)
 
-    def _on_broadcast(self, sender: str, data: dict[str, Any]) -> None:
+    def _on_broadcast(self, sender: str, data: dict[str, Any], offset: str | None = None) -> None:
         packet = packet_from_wire(data.get("packet"), self.nsp.name)
         opts = options_from_wire(data.get("opts"))
         request_id = data.get("requestId")
         if request_id is None:
-            super().broadcast(packet, opts)
+            self._broadcast_local(packet, opts, offset)
             return
 
         def client_count(count: int) -> None:
@@ -529,17 +542,18 @@ class ClusterAdapter(Adapter):
 
     def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
         """Broadcast locally and, unless ``local``, to every other server."""
-        if not opts.flags.local:
-            self.publish(
-                {
-                    "type": MessageType.BROADCAST.value,
-                    "data": {
-                        "packet": packet_to_wire(packet, None),
-                        "opts": options_to_wire(opts),
-                    },
-                }
-            )
-        super().broadcast(packet, opts)
+        if opts.flags.local:
+            super().broadcast(packet, opts)
+            return
+        message = {
+            "type": MessageType.BROADCAST.value,
+            "data": {"packet": packet_to_wire(packet, None), "opts": options_to_wire(opts)},
+        }
+        self.publish_and_then(message, lambda offset: self._broadcast_local(packet, opts, offset))
+
+    def _broadcast_local(self, packet: Packet, opts: BroadcastOptions, offset: str | None) -> None:
+        """The local part of a broadcast; ``offset`` is where the message was stored, if it was."""
+        Adapter.broadcast(self, packet, opts)
 
     def broadcast_with_ack(
         self,
@@ -565,26 +579,38 @@ class ClusterAdapter(Adapter):
             expire_ack_later(self._ack_requests, request_id, opts)
         super().broadcast_with_ack(packet, opts, client_count_callback, ack)
 
-    def _publish_opts(self, kind: MessageType, opts: BroadcastOptions, **data: Any) -> None:
-        if not opts.flags.local:
-            self.publish({"type": kind.value, "data": {"opts": options_to_wire(opts), **data}})
+    def _publish_opts(
+        self,
+        kind: MessageType,
+        opts: BroadcastOptions,
+        local: Callable[[], None],
+        **data: Any,
+    ) -> None:
+        """Publish ``{opts, **data}`` (unless ``local``), then apply ``local()``."""
+        if opts.flags.local:
+            local()
+            return
+        message = {"type": kind.value, "data": {"opts": options_to_wire(opts), **data}}
+        self.publish_and_then(message, lambda _offset: local())
 
     def add_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
         """Make the matching sockets of every server join ``rooms``."""
         rooms = list(rooms)
-        self._publish_opts(MessageType.SOCKETS_JOIN, opts, rooms=rooms)
-        super().add_sockets(opts, rooms)
+        apply = super().add_sockets
+        self._publish_opts(MessageType.SOCKETS_JOIN, opts, lambda: apply(opts, rooms), rooms=rooms)
 
     def del_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
         """Make the matching sockets of every server leave ``rooms``."""
         rooms = list(rooms)
-        self._publish_opts(MessageType.SOCKETS_LEAVE, opts, rooms=rooms)
-        super().del_sockets(opts, rooms)
+        apply = super().del_sockets
+        self._publish_opts(MessageType.SOCKETS_LEAVE, opts, lambda: apply(opts, rooms), rooms=rooms)
 
     def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> None:
         """Disconnect the matching sockets of every server."""
-        self._publish_opts(MessageType.DISCONNECT_SOCKETS, opts, close=close)
-        super().disconnect_sockets(opts, close)
+        apply = super().disconnect_sockets
+        self._publish_opts(
+            MessageType.DISCONNECT_SOCKETS, opts, lambda: apply(opts, close), close=close
+        )
 
     async def fetch_sockets(self, opts: BroadcastOptions) -> list[Socket | RemoteSocket]:
         """The matching sockets of every server.
@@ -734,7 +760,7 @@ class ClusterAdapterWithHeartbeat(ClusterAdapter):
                 self._requests.pop(request_id, None)
                 settle(request, None)
 
-    def _on_message(self, message: Any) -> None:
+    def _on_message(self, message: Any, offset: str | None = None) -> None:
         if not isinstance(message, dict):
             raise RemoteProtocolError("a cluster message is a map")
         uid = message.get("uid")
@@ -750,7 +776,7 @@ class ClusterAdapterWithHeartbeat(ClusterAdapter):
         elif kind == MessageType.ADAPTER_CLOSE and isinstance(uid, str):
             self.remove_node(uid)
         elif kind != MessageType.HEARTBEAT:
-            super()._on_message(message)
+            super()._on_message(message, offset)
 
     def _on_response(self, response: Any) -> None:
         uid = response.get("uid") if isinstance(response, dict) else None

@@ -2,6 +2,9 @@
 //   {"id":1,"cmd":"connect","name":"a","url":"http://127.0.0.1:N","nsp":"/","auth":{...},"transports":[...]}
 //   {"id":2,"cmd":"emit","name":"a","event":"x","args":[...],"ack":true}
 //   {"id":3,"cmd":"close","name":"a"}
+//   {"id":4,"cmd":"drop","name":"a"}: close the transport (the server may keep the session)
+//   {"id":5,"cmd":"reconnect","name":"a","url":"http://127.0.0.1:M"}: connect again, maybe
+//   to another server of the cluster (with the session's pid and offset, if any)
 // Every event a client receives is printed as {"client","event","args"}; an event that
 // carries an ack callback is answered with {"client": name}. Disconnections are printed too.
 "use strict";
@@ -9,6 +12,13 @@ const { io } = require("socket.io-client");
 const { print, onLines } = require("./cluster_common");
 
 const clients = new Map();
+
+function connected(socket) {
+  return new Promise((resolve, reject) => {
+    socket.once("connect", () => resolve({ sid: socket.id, recovered: socket.recovered }));
+    socket.once("connect_error", (e) => reject(e));
+  });
+}
 
 onLines(async (msg) => {
   switch (msg.cmd) {
@@ -29,10 +39,17 @@ onLines(async (msg) => {
         print({ client: msg.name, event, args });
       });
       socket.on("disconnect", (reason) => print({ client: msg.name, disconnect: reason }));
-      return await new Promise((resolve, reject) => {
-        socket.once("connect", () => resolve({ sid: socket.id }));
-        socket.once("connect_error", (e) => reject(e));
-      });
+      return await connected(socket);
+    }
+    case "drop":
+      clients.get(msg.name).io.engine.close();
+      return true;
+    case "reconnect": {
+      const socket = clients.get(msg.name);
+      // the Manager builds its next Engine.IO connection from `uri`
+      socket.io.uri = msg.url;
+      socket.connect();
+      return await connected(socket);
     }
     case "emit": {
       const socket = clients.get(msg.name);

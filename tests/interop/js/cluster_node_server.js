@@ -1,6 +1,8 @@
 // A Node socket.io 4.8 server on @socket.io/redis-adapter 8.3, driven by JSON lines on stdin.
 //   node cluster_node_server.js '{"key":"sio-test-x","redis":"redis://127.0.0.1:6379","mode":"classic"}'
-// mode: "classic" (createAdapter) | "sharded" (createShardedAdapter, with subscriptionMode).
+// mode: "classic" (createAdapter) | "sharded" (createShardedAdapter, with subscriptionMode)
+//   | "streams" (@socket.io/redis-streams-adapter on the stream `key`; cfg.recovery: the
+//   maxDisconnectionDuration in ms of connectionStateRecovery, cfg.sessionKeyPrefix).
 // Prints {"port": N} once listening, then {"id", "result"|"error"} for each command, and
 // {"event": "serverSideEmit", "args": [...]} when another server calls serverSideEmit.
 "use strict";
@@ -9,6 +11,7 @@ const { Server } = require("socket.io");
 const { createClient } = require("redis");
 const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
 const { Emitter } = require("@socket.io/redis-emitter");
+const { createAdapter: createStreamsAdapter } = require("@socket.io/redis-streams-adapter");
 const { print, onLines } = require("./cluster_common");
 
 const cfg = JSON.parse(process.argv[2] || "{}");
@@ -25,11 +28,22 @@ async function main() {
   await Promise.all([pub.connect(), sub.connect(), emitterClient.connect()]);
   const opts = { requestsTimeout: cfg.requestsTimeout || 3000 };
   const adapter =
-    mode === "sharded"
-      ? createShardedAdapter(pub, sub, { channelPrefix: key, subscriptionMode: cfg.subscriptionMode || "dynamic" })
-      : createAdapter(pub, sub, { key, ...opts, publishOnSpecificResponseChannel: !!cfg.specific });
+    mode === "streams"
+      ? createStreamsAdapter(pub, {
+          streamName: key,
+          channelPrefix: key,
+          sessionKeyPrefix: cfg.sessionKeyPrefix || "sio:session:",
+          blockTimeInMs: cfg.blockTimeInMs || 5000,
+        })
+      : mode === "sharded"
+        ? createShardedAdapter(pub, sub, { channelPrefix: key, subscriptionMode: cfg.subscriptionMode || "dynamic" })
+        : createAdapter(pub, sub, { key, ...opts, publishOnSpecificResponseChannel: !!cfg.specific });
   const httpServer = http.createServer();
-  const io = new Server(httpServer, { adapter, pingInterval: 2000, pingTimeout: 2000 });
+  const serverOpts = { adapter, pingInterval: 2000, pingTimeout: 2000 };
+  if (cfg.recovery) {
+    serverOpts.connectionStateRecovery = { maxDisconnectionDuration: cfg.recovery, skipMiddlewares: true };
+  }
+  const io = new Server(httpServer, serverOpts);
   const emitter = new Emitter(emitterClient, { key });
 
   for (const name of NSPS) {
