@@ -16,11 +16,18 @@ Usage::
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from _harness import Stop, main, start_uvicorn
 
 from aiosocketio import Server, Socket
+
+#: Node's server serves the browser client (``serveClient``, on by default); this one does
+#: too when the pinned npm client is installed (by ``make install``).
+CLIENT_DIST = (
+    Path(__file__).resolve().parents[2] / "tests/interop/node_modules/socket.io-client/dist"
+)
 
 
 def make_server() -> Server:
@@ -32,6 +39,8 @@ def make_server() -> Server:
         connect_timeout=1.0,
         cors={"origin": "*"},
         path="/socket.io/",
+        serve_client=CLIENT_DIST.is_dir(),
+        client_dist=CLIENT_DIST,
     )
 
     @io.on("connection")

@@ -14,7 +14,7 @@ import gzip
 import inspect
 import logging
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiosocketio.engineio.cors import cors_headers, preflight_headers
@@ -66,6 +66,13 @@ class Engine(EventEmitter):
         self.clients: dict[str, EngineSocket] = {}
         self._closing: dict[str, EngineSocket] = {}
         self.on_connection: Callable[[EngineSocket], None] | None = None
+        #: Files served under the Engine's path before any Engine.IO handling (the
+        #: Socket.IO server's browser client): ``(name below the path, request headers)``
+        #: -> ``(status, headers, body)``, or ``None`` for a name that is not one of them.
+        self.static_files: (
+            Callable[[str, Mapping[str, str]], tuple[int, list[tuple[str, str]], bytes] | None]
+            | None
+        ) = None
 
     # -- public API -------------------------------------------------------------------
 
@@ -90,6 +97,13 @@ class Engine(EventEmitter):
         self, request: HttpRequest, body: bytes | None, responder: Responder
     ) -> Awaitable[None] | None:
         """Handle one polling request (see docs/ARCHITECTURE.md §4)."""
+        static = self.static_files
+        if static is not None and (request.method == "GET" or request.method == "HEAD"):
+            answer = static(request.path[len(self.options.path) :], request.headers)
+            if answer is not None:
+                status, headers, body = answer
+                responder.respond(status, [*headers, *self._cors_headers(request)], body)
+                return None
         cors = self.options.cors_options
         if request.method == "OPTIONS" and cors is not None:
             self._preflight(request, responder)

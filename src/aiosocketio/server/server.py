@@ -22,6 +22,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from aiosocketio.adapters.memory import MemoryAdapter, SessionAwareAdapter
@@ -30,6 +31,7 @@ from aiosocketio.events import spawn
 from aiosocketio.io.engine import Engine, EngineSocket
 from aiosocketio.server.broadcast import BroadcastOperator
 from aiosocketio.server.client import Client
+from aiosocketio.server.client_bundle import ClientBundle
 from aiosocketio.server.namespace import Middleware, Namespace, NamespaceMatcher, ParentNamespace
 from aiosocketio.socketio.packets import Decoder, Encoder, Packet, PacketType
 
@@ -68,8 +70,13 @@ class Server:
             ``Decoder`` attributes, such as a module); the default Socket.IO parser
             otherwise. ``aiosocketio.socketio.msgpack_parser`` is accepted as well.
         json: the JSON codec of the default parser (orjson by default).
-        serve_client: Node serves the browser bundle; aiosocketio does not ship it, so
-            only ``False`` is accepted.
+        serve_client: serve the official browser client under the path, as Node does
+            (``/socket.io/socket.io.js``, ``socket.io.min.js``, the msgpack and ESM
+            builds and their maps, with Node's ETag, 304 and compression). aiosocketio
+            does not ship that JavaScript: it is read from ``client_dist``, or from
+            ``node_modules/socket.io-client/dist`` in the working directory or a parent.
+            Off by default (Node's default is on).
+        client_dist: the folder of the client files for ``serve_client``.
         engine_options: the Engine.IO options, with Node's names in snake_case and times
             in seconds (see :class:`EngineOptions`). ``path`` defaults to ``/socket.io/``.
 
@@ -89,10 +96,12 @@ class Server:
         parser: Any = None,
         json: JSONCodec | None = None,
         serve_client: bool = False,
+        client_dist: str | Path | None = None,
         **engine_options: Any,
     ) -> None:
+        bundle: ClientBundle | None = None
         if serve_client:
-            raise ValueError("serve_client=True is not supported: the client bundle is not shipped")
+            bundle = ClientBundle(client_dist) if client_dist else ClientBundle.locate()
         self.connect_timeout = connect_timeout
         self.cleanup_empty_child_namespaces = cleanup_empty_child_namespaces
         self.connection_state_recovery = _recovery_options(connection_state_recovery)
@@ -106,6 +115,8 @@ class Server:
         self.engine_options = EngineOptions(**engine_options)
         self.engine = Engine(self.engine_options)
         self.engine.on_connection = self._on_connection
+        if bundle is not None:
+            self.engine.static_files = bundle.answer
         self._nsps: dict[str, Namespace] = {}
         self._parent_nsps: dict[ParentNamespace, None] = {}
         self._http: NativeServer | None = None
