@@ -24,17 +24,21 @@ from aiosocketio.exceptions import AckTimeout, AdapterError
 from tests.cluster.harness import Cluster, PyNode, adapter_factory, lonely_node, start_py_node
 from tests.cluster.support import (
     REDIS_URL,
+    Capture,
     eventually,
     eventually_async,
+    own_redis,
     start_node_server,
     unique_key,
 )
+from tests.cluster.test_golden import normalize
 from tests.cluster.test_mixed import (
     NodeOrigin,
     PyOrigin,
     check_broadcasts,
     check_rooms_and_fetch,
     check_server_side,
+    expect_exactly,
 )
 
 pytestmark = pytest.mark.cluster
@@ -275,6 +279,14 @@ async def test_requests_to_a_dead_server_time_out() -> None:
     await _forget(key)
 
 
+async def _async(fn: Any, *args: Any) -> None:
+    fn(*args)
+
+
+async def _sse_ack(server: Any) -> None:
+    await server.server_side_emit_with_ack("sse", 2)
+
+
 def _normalize(fields: dict[bytes, bytes], uid: str) -> dict[str, Any]:
     out = {k.decode(): v.decode().replace(uid, "#" * len(uid)) for k, v in fields.items()}
     return out
@@ -330,6 +342,22 @@ async def test_stream_entries_match_node() -> None:
             lambda: server.to("r9").disconnect_sockets(True),
         ),
     ]
+    ephemeral: list[tuple[str, dict[str, Any], Any]] = [
+        (
+            "serverSideEmit",
+            {"event": "sse", "args": [1, "a", b"\x07"]},
+            lambda: _async(server.server_side_emit, "sse", 1, "a", b"\x07"),
+        ),
+        ("serverSideEmitWithAck", {"event": "sse", "args": [2]}, lambda: _sse_ack(server)),
+        ("fetchSockets", {"rooms": ["r1"]}, lambda: server.to("r1").fetch_sockets()),
+        (
+            "emitWithAck",
+            {"event": "ev", "args": [3], "timeout": 1000},
+            lambda: server.timeout(1).emit_with_ack("ev", 3),
+        ),
+    ]
+    capture = Capture(client)
+    pending: list[asyncio.Future[Any]] = []
     try:
         adapter = server.sockets.adapter
         assert isinstance(adapter, RedisStreamsAdapter)
@@ -364,7 +392,24 @@ async def test_stream_entries_match_node() -> None:
         assert (
             unpack(base64.b64decode(first[0][1][b"data"]))["packet"]["data"][3] == b"\x01\x02\x03"
         )
+
+        # the ephemeral messages go by pub/sub, msgpack-encoded whole
+        await capture.start(f"{key}#*", [])
+        for cmd, fields, py_call in ephemeral:
+            from_node_msg = await capture.first_after(
+                lambda c=cmd, f=fields: node.call(c, nowait=True, **f)  # type: ignore[misc]
+            )
+
+            async def run_py(call: Any = py_call) -> None:
+                pending.append(asyncio.ensure_future(call()))
+
+            from_py_msg = await capture.first_after(run_py)
+            assert normalize(*from_py_msg, adapter.uid) == normalize(*from_node_msg, node_uid), cmd
     finally:
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        await capture.stop()
         await py.server.close()
         await node.call("close", wait=3)
         await node.stop()
@@ -378,3 +423,36 @@ def test_stream_names_follow_node() -> None:
     assert stream_name_for("/", "s", 3) == "s-2"
     assert stream_name_for("/admin-namespace-with-a-long-name", "s", 3) == "s--1"
     assert stream_name_for("/admin-namespace-with-a-long-name", "s", 4) == "s-0"  # -0
+
+
+async def test_reading_goes_on_after_a_redis_restart(caplog: pytest.LogCaptureFixture) -> None:
+    """Redis restarts (empty: the stream is recreated): every reader reads it again."""
+    caplog.set_level(logging.WARNING, logger="aiosocketio.adapters")
+    async with own_redis() as redis_server:
+        cluster = await Cluster.start("streams", unique_key(), redis_server.url)
+        try:
+            await cluster.connect_clients()
+            cluster.py[0].server.emit("before", 1)
+            await expect_exactly(cluster, "before", {"a", "b", "c"}, [1])
+
+            await redis_server.stop()
+            await eventually(lambda: "lost the Redis stream" in caplog.text, what="lost")
+            await redis_server.start()
+
+            for py in cluster.py:
+                adapter = py.server.sockets.adapter
+                await eventually_async(adapter.server_count, lambda n: n == 3, timeout=10)
+            await eventually_async(
+                lambda: cluster.node.call("serverCount"), lambda n: n == 3, timeout=10
+            )
+            await eventually(
+                lambda: "reading the Redis stream" in caplog.text, timeout=10, what="resumed"
+            )
+            cluster.py[0].server.emit("after-py", 2)
+            await expect_exactly(cluster, "after-py", {"a", "b", "c"}, [2])
+            await cluster.node.call("emit", event="after-node", args=[3])
+            await expect_exactly(cluster, "after-node", {"a", "b", "c"}, [3])
+            cluster.py[1].server.to("rc").emit("after-room", 4)
+            await expect_exactly(cluster, "after-room", {"c"}, [4])
+        finally:
+            await cluster.stop()

@@ -330,6 +330,11 @@ class StreamLink:
             try:
                 if lost:
                     await self._check_offset()
+                    logger.warning(
+                        "reading the Redis stream %s again from %s", self.stream, self.offset
+                    )
+                    lost = False
+                    self._backoff = 0.05
                 reply = await reader.xread(
                     {self.stream: self.offset or "$"}, count=self.read_count, block=block_ms
                 )
@@ -338,7 +343,7 @@ class StreamLink:
             except (RedisError, OSError) as exc:
                 if not lost:
                     logger.warning(
-                        "lost the Redis stream %s (%s); reading again from %s",
+                        "lost the Redis stream %s (%s); will read it again from %s",
                         self.stream,
                         exc,
                         self.offset,
@@ -347,12 +352,6 @@ class StreamLink:
                 await asyncio.sleep(self._backoff)
                 self._backoff = min(self._backoff * 2, 1.0)
                 continue
-            if lost:
-                logger.warning(
-                    "reading the Redis stream %s again from %s", self.stream, self.offset
-                )
-                lost = False
-                self._backoff = 0.05
             self._handle(reply)
 
     async def _check_offset(self) -> None:
