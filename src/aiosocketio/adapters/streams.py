@@ -82,6 +82,7 @@ __all__ = [
     "create_streams_adapter",
     "decode_entry",
     "encode_entry",
+    "is_ephemeral",
     "stream_name_for",
 ]
 
@@ -229,6 +230,7 @@ class StreamLink:
 
     __slots__ = (
         "_backoff",
+        "_closed",
         "_key",
         "_queue",
         "_reader",
@@ -265,6 +267,7 @@ class StreamLink:
         self._reader_client: aioredis.Redis | None = None
         self._start: asyncio.Future[None] | None = None
         self._backoff = 0.05
+        self._closed = False
         self._users = 0
         self._key: tuple[int, int, str] | None = None
 
@@ -403,7 +406,13 @@ class StreamLink:
         """Queue a command; ``callback(result)`` gets its reply (an exception on failure).
 
         Commands are sent in order, in pipelined batches, and the callbacks called in order.
+        Once the link is closed, nothing is sent: ``callback`` gets an :class:`AdapterError`.
         """
+        if self._closed:
+            logger.debug("the stream link is closed: %s not sent", command[0])
+            if callback is not None:
+                callback(AdapterError("the adapter was closed"))
+            return
         self._queue.append((command, callback))
         if self._writer is None:
             self._writer = asyncio.ensure_future(self._write_loop())
@@ -464,6 +473,7 @@ class StreamLink:
                 await asyncio.wait_for(self.flush(), 1)
             except TimeoutError:
                 pass
+        self._closed = True
         start, self._start = self._start, None
         if start is not None and not start.done():
             start.cancel()
