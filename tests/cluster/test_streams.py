@@ -25,6 +25,7 @@ from tests.cluster.harness import Cluster, PyNode, adapter_factory, lonely_node,
 from tests.cluster.support import (
     REDIS_URL,
     Capture,
+    ClientFleet,
     eventually,
     eventually_async,
     own_redis,
@@ -456,3 +457,39 @@ async def test_reading_goes_on_after_a_redis_restart(caplog: pytest.LogCaptureFi
             await expect_exactly(cluster, "after-room", {"c"}, [4])
         finally:
             await cluster.stop()
+
+
+async def test_namespaces_share_one_reader() -> None:
+    """One reader (and writer) per server and stream, for every namespace; each entry goes
+    to the adapter of its namespace; closing the server stops the reader."""
+    key = unique_key()
+    client = aioredis.Redis.from_url(REDIS_URL)
+    factory = adapter_factory("streams", client, key)
+    py1 = await start_py_node("py1", factory)
+    py2 = await start_py_node("py2", factory)
+    fleet = await ClientFleet.launch()
+    try:
+        admins = [py.server.of("/admin") for py in (py1, py2)]
+        root = py1.server.sockets.adapter
+        admin = admins[0].adapter
+        assert isinstance(root, RedisStreamsAdapter) and isinstance(admin, RedisStreamsAdapter)
+        assert root.stream_link is admin.stream_link
+        await eventually_async(admin.server_count, lambda n: n == 2)
+        await fleet.connect("adm", py2.url, nsp="/admin")
+        await fleet.connect("root", py2.url)
+        admins[0].emit("to-admin", 1)
+        py1.server.emit("to-root", 2)
+        await fleet.wait_received("adm", "to-admin")
+        await fleet.wait_received("root", "to-root")
+        assert fleet.received("adm", "to-root") == []
+        assert fleet.received("root", "to-admin") == []
+        reader = root.stream_link._reader
+        assert reader is not None
+        await py1.server.close()
+        assert reader.done()
+    finally:
+        await fleet.stop()
+        await py1.server.close()
+        await py2.server.close()
+        await client.aclose()
+        await _forget(key)
