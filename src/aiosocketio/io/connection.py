@@ -186,8 +186,9 @@ class EngineSocket(EventEmitter):
         "_once_events",
         "_probe",
         "_responder",
-        "_timer",
         "_timer_at",
+        "_timer_slot",
+        "_wheel",
         "engine",
         "id",
         "on_close_hook",
@@ -214,7 +215,8 @@ class EngineSocket(EventEmitter):
         self._responder: Responder | None = None
         self._direct = False
         self._flush_scheduled = False
-        self._timer: asyncio.TimerHandle | None = None
+        self._wheel = engine._timer_wheel(self._loop)
+        self._timer_slot = -1  # the wheel slot of the booked deadline; -1: none
         self._timer_at = 0.0
         self.on_message: Callable[[str | bytes], None] | None = None
         self.on_close_hook: Callable[[str, str | None], None] | None = None
@@ -418,21 +420,23 @@ class EngineSocket(EventEmitter):
 
     def _arm(self) -> None:
         deadline = self.session.next_deadline()
-        timer = self._timer
+        slot = self._timer_slot
         if deadline is None:
-            if timer is not None:
-                timer.cancel()
-                self._timer = None
+            if slot >= 0:
+                self._wheel.cancel(self, slot)
+                self._timer_slot = -1
             return
-        if timer is not None:
+        if slot >= 0:
             if self._timer_at <= deadline:
-                return
-            timer.cancel()
+                return  # an earlier wake-up is booked; it books the next one
+            self._wheel.cancel(self, slot)
         self._timer_at = deadline
-        self._timer = self._loop.call_at(deadline, self._on_timer)
+        self._timer_slot = self._wheel.schedule(self, deadline)
 
-    def _on_timer(self) -> None:
-        self._timer = None
+    def _wheel_fired(self, slot: int) -> None:
+        if slot != self._timer_slot:
+            return  # a deadline moved or cancelled meanwhile
+        self._timer_slot = -1
         self.session.handle_timer(self._loop.time())
         self._after()
 
@@ -572,10 +576,10 @@ class EngineSocket(EventEmitter):
     # -- internals: closing -----------------------------------------------------------
 
     def _on_closed(self, reason: str, description: str | None) -> None:
-        timer = self._timer
-        if timer is not None:
-            timer.cancel()
-            self._timer = None
+        slot = self._timer_slot
+        if slot >= 0:
+            self._wheel.cancel(self, slot)
+            self._timer_slot = -1
         self._direct = False
         probe = self._probe
         self._probe = None

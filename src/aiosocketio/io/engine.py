@@ -43,6 +43,7 @@ from aiosocketio.io.http import (
     WebSocketChannel,
     WebSocketHandler,
 )
+from aiosocketio.io.timers import TimerWheel
 
 __all__ = ["Engine", "EngineSocket", "PreparedMessage", "Transport"]
 
@@ -66,6 +67,7 @@ class Engine(EventEmitter):
         self.clients: dict[str, EngineSocket] = {}
         self._closing: dict[str, EngineSocket] = {}
         self.on_connection: Callable[[EngineSocket], None] | None = None
+        self._wheel: TimerWheel | None = None
         #: Files served under the Engine's path before any Engine.IO handling (the
         #: Socket.IO server's browser client): ``(name below the path, request headers)``
         #: -> ``(status, headers, body)``, or ``None`` for a name that is not one of them.
@@ -90,6 +92,13 @@ class Engine(EventEmitter):
         for conn in list(self.clients.values()):
             conn.close(True)
         await asyncio.sleep(0)
+
+    def _timer_wheel(self, loop: asyncio.AbstractEventLoop) -> TimerWheel:
+        """The wheel that times this engine's sessions on ``loop``."""
+        wheel = self._wheel
+        if wheel is None or wheel.loop is not loop:
+            wheel = self._wheel = TimerWheel(loop)
+        return wheel
 
     # -- HTTP -------------------------------------------------------------------------
 
