@@ -18,7 +18,7 @@ import functools
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, ClassVar
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.connection import Connection as _TCPConnection
@@ -27,6 +27,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from aiosocketio.adapters.resp import RespError, RespParser, encode_command
+from aiosocketio.adapters.shared_link import SharedLink
 from aiosocketio.exceptions import AdapterError, RemoteProtocolError
 
 __all__ = ["MessageHandler", "RedisLink", "uid2"]
@@ -92,7 +93,7 @@ class _AuthError(ConnectionError):
     """Redis refused the credentials (retried: they may be fixed on the server)."""
 
 
-class RedisLink:
+class RedisLink(SharedLink):
     """One subscriber connection and one ordered publish queue, with reconnection.
 
     The namespaces of one server share a link (:meth:`acquire`/:meth:`release`): its
@@ -107,11 +108,9 @@ class RedisLink:
     __slots__ = (
         "_backoff",
         "_channels",
-        "_closed",
         "_confirmations",
         "_dropped",
         "_failing",
-        "_key",
         "_last_warning",
         "_lost",
         "_patterns",
@@ -124,7 +123,6 @@ class RedisLink:
         "_ready",
         "_sending",
         "_shard_channels",
-        "_users",
         "_wakeup",
         "_writer",
         "health_interval",
@@ -132,9 +130,8 @@ class RedisLink:
         "sub",
     )
 
-    _shared: ClassVar[dict[tuple[int, int, int], RedisLink]] = {}
-
     def __init__(self, pub: aioredis.Redis, sub: aioredis.Redis) -> None:
+        super().__init__()
         self.pub = pub
         self.sub = sub
         self.health_interval = 15.0  # seconds of silence before the subscriber pings Redis
@@ -151,15 +148,12 @@ class RedisLink:
         self._queue: collections.deque[tuple[str, bytes, bool]] = collections.deque()
         self._wakeup = asyncio.Event()
         self._ready = asyncio.Event()
-        self._closed = False
         self._lost = False
         self._sending = False
         self._dropped = 0
         self._failing = False
         self._last_warning = 0.0
         self._backoff = 0.05
-        self._users = 0
-        self._key: tuple[int, int, int] | None = None
 
     @property
     def closed(self) -> bool:
@@ -171,23 +165,7 @@ class RedisLink:
     @classmethod
     def acquire(cls, owner: object, pub: aioredis.Redis, sub: aioredis.Redis) -> RedisLink:
         """The link of ``owner`` (a server) for this pair of clients; :meth:`release` it."""
-        key = (id(owner), id(pub), id(sub))
-        link = cls._shared.get(key)
-        if link is None or link._closed:
-            link = cls(pub, sub)
-            link._key = key
-            cls._shared[key] = link
-        link._users += 1
-        return link
-
-    async def release(self) -> None:
-        """One user less; the last one closes the link."""
-        self._users -= 1
-        if self._users > 0:
-            return
-        if self._key is not None and self._shared.get(self._key) is self:
-            del self._shared[self._key]
-        await self.close()
+        return cls._share((id(owner), id(pub), id(sub)), lambda: cls(pub, sub))
 
     # -- subscriptions ------------------------------------------------------------------
 

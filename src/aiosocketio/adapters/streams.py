@@ -53,7 +53,7 @@ import dataclasses
 import logging
 import re
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -61,6 +61,7 @@ from redis.exceptions import RedisError
 from aiosocketio.adapters.base import Adapter, BroadcastOptions
 from aiosocketio.adapters.cluster import MALFORMED, ClusterAdapter
 from aiosocketio.adapters.redis_link import RedisLink
+from aiosocketio.adapters.shared_link import SharedLink
 from aiosocketio.adapters.wire import (
     MessageType,
     decode_rooms,
@@ -218,7 +219,7 @@ def _should_include(rooms: list[str], opts: Mapping[str, Any]) -> bool:
 WriteCallback = Callable[[Any], None]
 
 
-class StreamLink:
+class StreamLink(SharedLink):
     """One stream reader and one ordered writer, shared by a server's namespaces.
 
     Args:
@@ -230,13 +231,10 @@ class StreamLink:
 
     __slots__ = (
         "_backoff",
-        "_closed",
-        "_key",
         "_queue",
         "_reader",
         "_reader_client",
         "_start",
-        "_users",
         "_wakeup",
         "_writer",
         "adapters",
@@ -247,11 +245,10 @@ class StreamLink:
         "stream",
     )
 
-    _shared: ClassVar[dict[tuple[int, int, str], StreamLink]] = {}
-
     def __init__(
         self, client: aioredis.Redis, stream: str, *, read_count: int, block_time: float
     ) -> None:
+        super().__init__()
         self.client = client
         self.stream = stream
         self.read_count = read_count
@@ -267,32 +264,13 @@ class StreamLink:
         self._reader_client: aioredis.Redis | None = None
         self._start: asyncio.Future[None] | None = None
         self._backoff = 0.05
-        self._closed = False
-        self._users = 0
-        self._key: tuple[int, int, str] | None = None
 
     @classmethod
     def acquire(
         cls, owner: object, client: aioredis.Redis, stream: str, **options: Any
     ) -> StreamLink:
         """The link of ``owner`` (a server) for ``client`` and ``stream``; :meth:`release` it."""
-        key = (id(owner), id(client), stream)
-        link = cls._shared.get(key)
-        if link is None:
-            link = cls(client, stream, **options)
-            link._key = key
-            cls._shared[key] = link
-        link._users += 1
-        return link
-
-    async def release(self) -> None:
-        """One user less; the last one stops the reader and the writer."""
-        self._users -= 1
-        if self._users > 0:
-            return
-        if self._key is not None and self._shared.get(self._key) is self:
-            del self._shared[self._key]
-        await self.close()
+        return cls._share((id(owner), id(client), stream), lambda: cls(client, stream, **options))
 
     # -- reading ------------------------------------------------------------------------
 
