@@ -93,6 +93,10 @@ async def lonely_node(mode: str, key: str, **opts: Any) -> AsyncIterator[PyNode]
     finally:
         await silent.aclose()  # type: ignore[no-untyped-call]
         await node.server.close()
+        if mode == "streams":  # the stream (and any session) outlive the server
+            keys = [k async for k in client.scan_iter(match=f"{key}*")]
+            if keys:
+                await client.delete(*keys)
         await client.aclose()
 
 

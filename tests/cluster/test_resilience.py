@@ -80,8 +80,13 @@ async def lonely(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str, str
         yield mode, key, node
 
 
-async def test_requests_to_a_dead_server_time_out(lonely: tuple[str, str, PyNode]) -> None:
-    _mode, _key, node = lonely
+@pytest.mark.parametrize("mode", ["classic", "sharded", "streams"])
+async def test_requests_to_a_dead_server_time_out(mode: str) -> None:
+    async with lonely_node(mode, unique_key(), requests_timeout=0.3) as node:
+        await _dead_server_checks(node)
+
+
+async def _dead_server_checks(node: PyNode) -> None:
     server = node.server
     assert await server.sockets.adapter.server_count() == 2
     with pytest.raises(AdapterError, match="timeout reached") as info:

@@ -17,11 +17,9 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from aiosocketio.adapters.cluster import AdapterTimeout
 from aiosocketio.adapters.streams import RedisStreamsAdapter, decode_entry, stream_name_for
 from aiosocketio.adapters.wire import pack, unpack
-from aiosocketio.exceptions import AckTimeout, AdapterError
-from tests.cluster.harness import Cluster, PyNode, adapter_factory, lonely_node, start_py_node
+from tests.cluster.harness import Cluster, PyNode, adapter_factory, start_py_node
 from tests.cluster.support import (
     REDIS_URL,
     Capture,
@@ -263,21 +261,6 @@ async def test_malformed_entries_are_skipped(caplog: pytest.LogCaptureFixture) -
         await py2.server.close()
         await client.aclose()
         await _forget(key)
-
-
-async def test_requests_to_a_dead_server_time_out() -> None:
-    key = unique_key()
-    async with lonely_node("streams", key, requests_timeout=0.3) as node:
-        server = node.server
-        assert await server.sockets.adapter.server_count() == 2
-        with pytest.raises(AdapterError, match="timeout reached") as info:
-            await server.fetch_sockets()
-        assert isinstance(info.value, AckTimeout)
-        with pytest.raises(AdapterTimeout) as info2:
-            await server.server_side_emit_with_ack("sse", 1)
-        assert info2.value.responses == []
-        assert await server.local.fetch_sockets() == []
-    await _forget(key)
 
 
 async def _async(fn: Any, *args: Any) -> None:
