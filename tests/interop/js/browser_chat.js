@@ -11,7 +11,7 @@
 "use strict";
 
 const readline = require("readline");
-const { chromium } = require("playwright-core");
+const { launchChromium } = require("./chromium");
 
 const [baseUrl, screenshotPath] = process.argv.slice(2);
 const STEP_TIMEOUT = 15000 * Number(process.env.AIOSOCKETIO_TEST_TIMEOUT_FACTOR || "1");
@@ -116,20 +116,7 @@ async function chatBothWays(alice, bob, round) {
 }
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  const browser = await launchChromium();
   out({ step: "launched", version: browser.version() });
   const errors = [];
   try {

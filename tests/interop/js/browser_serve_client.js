@@ -7,17 +7,13 @@
 // Prints {"ioType": ..., "ack": ..., "transport": ..., "cached": ...} or {"error": ...}.
 "use strict";
 
-const { chromium } = require("playwright-core");
+const { launchChromium } = require("./chromium");
 
 const url = process.argv[2];
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     const scripts = [];

@@ -6,17 +6,13 @@
 // Prints {"extensions": ..., "echoes": [bool...], "closeCode": n} or {"error": ...}.
 "use strict";
 
-const { chromium } = require("playwright-core");
+const { launchChromium } = require("./chromium");
 
 const url = process.argv[2];
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     const result = await page.evaluate(
