@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 
 import aiosocketio
 from aiosocketio import _loop, cli
@@ -115,6 +116,8 @@ def test_run_help_documents_every_option() -> None:
         "--factory",
         "--redis",
         "--redis-key",
+        "--redis-adapter",
+        "{pubsub,sharded,streams}",
         "--workers",
         "--app-dir",
     ):
@@ -128,7 +131,15 @@ def test_run_help_documents_every_option() -> None:
 def test_demo_help_documents_every_option() -> None:
     result = run_cli("demo", "--help")
     assert result.returncode == 0
-    for option in ("--host", "--port", "--log-level", "--redis", "--redis-key", "in-memory"):
+    for option in (
+        "--host",
+        "--port",
+        "--log-level",
+        "--redis",
+        "--redis-key",
+        "--redis-adapter",
+        "in-memory",
+    ):
         assert option in result.stdout, option
 
 
@@ -136,6 +147,7 @@ def test_parser_defaults_match_the_help() -> None:
     args = cli.build_parser().parse_args(["run", "m:a"])
     assert (args.host, args.port, args.log_level) == ("127.0.0.1", 3000, "info")
     assert (args.factory, args.redis, args.workers, args.app_dir) == (False, None, 1, ".")
+    assert (args.redis_key, args.redis_adapter) == ("socket.io", "pubsub")
     demo = cli.build_parser().parse_args(["demo", "--log-level", "DEBUG"])
     assert (demo.host, demo.port, demo.log_level, demo.redis) == ("127.0.0.1", 3000, "debug", None)
 
@@ -155,6 +167,7 @@ def test_parser_defaults_match_the_help() -> None:
         (("run", "m:a", "--port", "http"), "not a port number"),
         (("run", "m:a", "--workers", "0"), "must be at least 1"),
         (("run", "m:a", "--log-level", "loud"), "invalid choice"),
+        (("run", "m:a", "--redis-adapter", "kafka"), "invalid choice: 'kafka'"),
         (("serve",), "invalid choice"),
         (("run", "json:dumps"), "calling the factory dumps() failed: TypeError"),
         (("run", "json:JSONDecodeError", "--factory"), "calling the factory JSONDecodeError()"),
@@ -391,7 +404,8 @@ async def polling_connect(port: int) -> str:
     return query
 
 
-async def test_run_with_redis_broadcasts_across_processes(app_dir: Path) -> None:
+@pytest.mark.parametrize("adapter", ["pubsub", "sharded", "streams"])
+async def test_run_with_redis_broadcasts_across_processes(app_dir: Path, adapter: str) -> None:
     key = f"aiosocketio-cli-test-{uuid.uuid4().hex[:8]}"
     procs: list[CLIProcess] = []
     try:
@@ -399,6 +413,7 @@ async def test_run_with_redis_broadcasts_across_processes(app_dir: Path) -> None
             proc = await CLIProcess.start(
                 "run", "cli_test_app:sio", "--port", "0", "--app-dir", str(app_dir),
                 "--redis", "redis://127.0.0.1:6379", "--redis-key", key,
+                "--redis-adapter", adapter,
             )  # fmt: skip
             procs.append(proc)
         ports = []
@@ -424,8 +439,19 @@ async def test_run_with_redis_broadcasts_across_processes(app_dir: Path) -> None
         )
     finally:
         codes = [await proc.stop() for proc in procs]
+        await _delete_keys(f"{key}*")  # a stream outlives its servers
     assert codes == [0, 0], "\n".join(proc.text for proc in procs)
     assert all("Traceback" not in proc.text for proc in procs)
+
+
+async def _delete_keys(pattern: str) -> None:
+    client = aioredis.Redis.from_url("redis://127.0.0.1:6379")
+    try:
+        keys = [k async for k in client.scan_iter(match=pattern)]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
 
 
 @pytest.mark.parametrize(

@@ -117,14 +117,17 @@ def _clean_room(value: Any) -> str | None:
     return name
 
 
-def create_server(redis_url: str | None = None, *, redis_key: str = "socket.io") -> Server:
+def create_server(
+    redis_url: str | None = None, *, redis_key: str = "socket.io", redis_adapter: str = "pubsub"
+) -> Server:
     """Build the chat's Socket.IO server.
 
     Args:
-        redis_url: Use the Redis adapter on this URL (several demo processes then share
+        redis_url: Use a Redis adapter on this URL (several demo processes then share
             rooms and broadcasts); ``None`` keeps the in-memory adapter.
         redis_key: The adapter's channel prefix (Node's ``key``); processes with the
             same key form one chat.
+        redis_adapter: Which Redis adapter: ``pubsub``, ``sharded`` or ``streams``.
 
     Returns:
         The server; serve it with the static page as its wrapped app
@@ -136,7 +139,7 @@ def create_server(redis_url: str | None = None, *, redis_key: str = "socket.io")
     if redis_url:
         from aiosocketio.cli import redis_adapter_factory
 
-        adapter = redis_adapter_factory(redis_url, key=redis_key)
+        adapter = redis_adapter_factory(redis_url, kind=redis_adapter, key=redis_key)
     server = Server(adapter=adapter)
     state = ChatState()
 

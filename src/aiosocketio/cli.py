@@ -3,9 +3,10 @@
 Two sub-commands::
 
     aiosocketio run module:attr [--host H] [--port P] [--log-level L] [--factory]
-                                [--redis URL] [--redis-key KEY] [--workers N]
-                                [--port-per-worker] [--app-dir DIR]
+                                [--redis URL] [--redis-key KEY] [--redis-adapter KIND]
+                                [--workers N] [--port-per-worker] [--app-dir DIR]
     aiosocketio demo [--host H] [--port P] [--log-level L] [--redis URL] [--redis-key KEY]
+                     [--redis-adapter KIND]
 
 ``run`` serves a :class:`aiosocketio.Server` (or a factory returning one) on the built-in
 HTTP/WebSocket server, the way ``uvicorn module:app`` serves an ASGI app. ``demo`` runs the
@@ -33,6 +34,7 @@ from typing import Any
 from aiosocketio import __version__, _loop
 
 __all__ = [
+    "REDIS_ADAPTERS",
     "CLIError",
     "attach_redis",
     "build_parser",
@@ -191,8 +193,21 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         metavar="KEY",
         default="socket.io",
         help=(
-            "prefix of the Redis channels (the adapter's 'key', default: socket.io); "
-            "servers with the same key form one cluster, Node servers included"
+            "prefix of the Redis channels (the adapter's 'key', default: socket.io; the "
+            "stream's name too with --redis-adapter streams); servers with the same key "
+            "form one cluster, Node servers included"
+        ),
+    )
+    parser.add_argument(
+        "--redis-adapter",
+        choices=REDIS_ADAPTERS,
+        default="pubsub",
+        help=(
+            "which Redis adapter --redis attaches: pubsub (PUBLISH/PSUBSCRIBE, Node's "
+            "@socket.io/redis-adapter createAdapter; the default), sharded (Redis 7 "
+            "SPUBLISH/SSUBSCRIBE, createShardedAdapter) or streams (one Redis stream, "
+            "@socket.io/redis-streams-adapter; with connection_state_recovery on the "
+            "Server, clients recover their session on any process)"
         ),
     )
 
@@ -305,10 +320,27 @@ async def resolve_server(obj: Any, *, factory: bool) -> Any:
 _redis_clients: list[Any] = []
 
 
-def redis_adapter_factory(url: str, **options: Any) -> Callable[[Any], Any]:
-    """A ``Server(adapter=...)`` factory for the Redis adapter connected to ``url``.
+#: --redis-adapter: module, class, and the option that takes --redis-key.
+_REDIS_ADAPTERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "pubsub": ("aiosocketio.adapters.redis", "RedisAdapter", ("key",)),
+    "sharded": ("aiosocketio.adapters.sharded", "ShardedRedisAdapter", ("channel_prefix",)),
+    "streams": (
+        "aiosocketio.adapters.streams",
+        "RedisStreamsAdapter",
+        ("stream_name", "channel_prefix"),
+    ),
+}
+REDIS_ADAPTERS = tuple(_REDIS_ADAPTERS)
 
-    ``options`` go to :class:`aiosocketio.adapters.redis.RedisAdapter` (``key=``, ...).
+
+def redis_adapter_factory(
+    url: str, *, kind: str = "pubsub", key: str | None = None, **options: Any
+) -> Callable[[Any], Any]:
+    """A ``Server(adapter=...)`` factory for a Redis adapter connected to ``url``.
+
+    ``kind`` is one of :data:`REDIS_ADAPTERS` (``pubsub``: :class:`RedisAdapter`,
+    ``sharded``: :class:`ShardedRedisAdapter`, ``streams``: :class:`RedisStreamsAdapter`);
+    ``key`` is the channel prefix (and the stream's name); ``options`` go to the adapter.
 
     ``aiosocketio.adapters.redis`` (and redis-py) are imported lazily, so the ``redis``
     extra is needed only when this is called. The client connects on first use; the
@@ -318,12 +350,15 @@ def redis_adapter_factory(url: str, **options: Any) -> Callable[[Any], Any]:
         CLIError: The Redis adapter (or the redis package) is not available, or the URL
             is not a Redis URL.
     """
+    if kind not in _REDIS_ADAPTERS:
+        raise CLIError(f"--redis-adapter: choose from {', '.join(REDIS_ADAPTERS)}, not {kind!r}")
+    module_name, class_name, key_options = _REDIS_ADAPTERS[kind]
     try:
-        adapters = importlib.import_module("aiosocketio.adapters.redis")
+        adapters = importlib.import_module(module_name)
         redis_asyncio = importlib.import_module("redis.asyncio")
     except ImportError as exc:
         raise CLIError(
-            "--redis needs the Redis adapter (aiosocketio.adapters.redis) and the 'redis' "
+            f"--redis needs the Redis adapter ({module_name}) and the 'redis' "
             f"package (pip install 'aiosocketio[redis]'): {exc}"
         ) from exc
     try:
@@ -331,11 +366,13 @@ def redis_adapter_factory(url: str, **options: Any) -> Callable[[Any], Any]:
     except ValueError as exc:
         raise CLIError(f"--redis: {exc}") from exc
     _redis_clients.append(client)
-    factory: Callable[[Any], Any] = adapters.RedisAdapter.factory(client, **options)
+    if key is not None:
+        options.update(dict.fromkeys(key_options, key))
+    factory: Callable[[Any], Any] = getattr(adapters, class_name).factory(client, **options)
     return factory
 
 
-def attach_redis(server: Any, url: str, key: str = "socket.io") -> None:
+def attach_redis(server: Any, url: str, key: str = "socket.io", kind: str = "pubsub") -> None:
     """Switch an existing ``server`` to the Redis adapter connected to ``url``.
 
     This needs ``server.adapter(factory)`` (Node's ``io.adapter()``); a server built by
@@ -350,7 +387,7 @@ def attach_redis(server: Any, url: str, key: str = "socket.io") -> None:
             "--redis: this Server cannot switch adapters once built (it has no "
             "server.adapter(factory)); build it with Server(adapter=...) instead"
         )
-    set_adapter(redis_adapter_factory(url, key=key))
+    set_adapter(redis_adapter_factory(url, kind=kind, key=key))
 
 
 async def check_redis(url: str, timeout: float = 5.0) -> None:
@@ -502,7 +539,7 @@ async def _run_app(args: argparse.Namespace) -> None:
     server = await resolve_server(obj, factory=args.factory)
     if args.redis:
         await check_redis(args.redis)
-        attach_redis(server, args.redis, args.redis_key)
+        attach_redis(server, args.redis, args.redis_key, args.redis_adapter)
     await serve_until_stopped(
         server,
         args.host,
@@ -609,7 +646,9 @@ async def _run_demo(args: argparse.Namespace) -> None:
     chat.install_vendor_bundle()
     if args.redis:
         await check_redis(args.redis)
-    server = chat.create_server(redis_url=args.redis, redis_key=args.redis_key)
+    server = chat.create_server(
+        redis_url=args.redis, redis_key=args.redis_key, redis_adapter=args.redis_adapter
+    )
     await serve_until_stopped(
         server,
         args.host,
