@@ -551,7 +551,15 @@ class EngineSocket(EventEmitter):
                 return
             if session.pong_deadline is not None:
                 session.note_activity(self._loop.time())
-            self._deliver(data[1:])
+            # _deliver, inlined: this is the path of every WebSocket message
+            hook = self.on_message
+            if hook is not None:
+                try:
+                    hook(data[1:])
+                except Exception:
+                    logger.exception("message handler failed on %s", self.id)
+            if self._events:
+                self.emit_reserved("message", data[1:])
             return
         try:
             packet = decode_packet(data)

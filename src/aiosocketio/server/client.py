@@ -32,6 +32,7 @@ logger = logging.getLogger("aiosocketio.server")
 
 _CONNECT = PacketType.CONNECT
 _CONNECT_ERROR = PacketType.CONNECT_ERROR
+_EVENT = PacketType.EVENT
 
 
 class Client:
@@ -78,6 +79,9 @@ class Client:
         socket = self.nsps.get(packet.nsp)
         ptype = packet.type
         if socket is not None:
+            if ptype is _EVENT:  # the common case, without the type switch of _on_packet
+                socket._on_event(packet)
+                return
             if ptype is not _CONNECT and ptype is not _CONNECT_ERROR:
                 socket._on_packet(packet)
                 return

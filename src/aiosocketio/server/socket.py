@@ -96,12 +96,18 @@ class _Acker:
         socket._packet(make_packet(PacketType.ACK, socket.nsp.name, list(args), self.id))
 
     def reply(self, value: Any) -> None:
+        """Answer with a handler's return value: ``None`` is no argument, a tuple several."""
+        if self.sent:
+            return
+        self.sent = True
         if value is None:
-            self()
+            args = []
         elif isinstance(value, tuple):
-            self(*value)
+            args = list(value)
         else:
-            self(value)
+            args = [value]
+        socket = self.socket
+        socket._packet(make_packet(PacketType.ACK, socket.nsp.name, args, self.id))
 
 
 class _FutureAck:
@@ -547,8 +553,17 @@ class Socket(EventEmitter):
         for listener in listeners:
             if listener.ack_param is not None:
                 call_listener(listener.fn, *rest, **{listener.ack_param: acker})
+                continue
+            # the handler's return value answers the ack (awaited if it is awaitable)
+            try:
+                result = listener.fn(*rest)
+            except Exception:
+                logger.exception("error in an event handler")
+                continue
+            if is_awaitable(result):
+                spawn(_reply_later(result, acker))
             else:
-                _call_with_reply(listener.fn, rest, acker)
+                acker.reply(result)
 
     def _cleanup(self) -> None:
         """Leave every room; later ``join`` calls do nothing."""
@@ -614,18 +629,6 @@ def _remove_from(lst: list[AnyListener] | None, fn: AnyListener | None) -> list[
     except ValueError:
         pass
     return lst or None
-
-
-def _call_with_reply(fn: Callable[..., Any], args: list[Any], acker: _Acker) -> None:
-    try:
-        result = fn(*args)
-    except Exception:
-        logger.exception("error in an event handler")
-        return
-    if is_awaitable(result):
-        spawn(_reply_later(result, acker))
-    else:
-        acker.reply(result)
 
 
 async def _reply_later(pending: Awaitable[Any], acker: _Acker) -> None:
