@@ -186,6 +186,17 @@ async def expect_exactly(
         assert len(fleet.received(name, event)) == 1, (name, event)
 
 
+async def check_broadcasts_after_restart(cluster: Cluster) -> None:
+    """After Redis came back: a broadcast from a Python node and one from the Node node reach
+    every client, and a room broadcast only its member ("c", in room "rc")."""
+    cluster.py[0].server.emit("after-py", 2)
+    await expect_exactly(cluster, "after-py", {"a", "b", "c"}, [2])
+    await cluster.node.call("emit", event="after-node", args=[3])
+    await expect_exactly(cluster, "after-node", {"a", "b", "c"}, [3])
+    cluster.py[1].server.to("rc").emit("after-room", 4)
+    await expect_exactly(cluster, "after-room", {"c"}, [4])
+
+
 async def check_broadcasts(cluster: Cluster, origin: PyOrigin | NodeOrigin, home: str) -> None:
     o = origin.name
     payload = [1, b"\x01\x02", {"x": "é", "n": None, "f": 1.5}]

@@ -30,7 +30,7 @@ from tests.cluster.support import (
     own_redis,
     unique_key,
 )
-from tests.cluster.test_mixed import expect_exactly
+from tests.cluster.test_mixed import check_broadcasts_after_restart, expect_exactly
 
 pytestmark = pytest.mark.cluster
 
@@ -61,12 +61,7 @@ async def test_broadcasts_after_a_redis_restart_arrive(
             assert "lost the Redis subscription" in caplog.text
             assert "reconnected to Redis and resubscribed" in caplog.text
 
-            cluster.py[0].server.emit("after-py", 2)
-            await expect_exactly(cluster, "after-py", {"a", "b", "c"}, [2])
-            await cluster.node.call("emit", event="after-node", args=[3])
-            await expect_exactly(cluster, "after-node", {"a", "b", "c"}, [3])
-            cluster.py[1].server.to("rc").emit("after-room", 4)
-            await expect_exactly(cluster, "after-room", {"c"}, [4])
+            await check_broadcasts_after_restart(cluster)
         finally:
             await cluster.stop()
 
