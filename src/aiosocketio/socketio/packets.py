@@ -365,42 +365,30 @@ class Decoder:
             if self._pending is not None:
                 self.reset()
                 raise RemoteProtocolError("got plaintext data when reconstructing a packet")
-            # Fast path: a plain EVENT in the main namespace without ack id, "2[...]".
-            if data.startswith("2["):
-                try:
-                    payload = self._loads(data[1:])
-                except Exception as exc:
-                    raise RemoteProtocolError("invalid payload") from exc
-                if type(payload) is not list or not payload:
-                    raise RemoteProtocolError("invalid payload")
-                name = payload[0]
-                if type(name) is not str or name in RESERVED_EVENTS:
-                    if not _is_valid_payload(_EVENT, payload):
-                        raise RemoteProtocolError("invalid payload")
-                return _make_packet(_EVENT, "/", payload, None)
-            # Fast path: an EVENT or ACK with an ack id in the main namespace, "2<id>[...]"
-            # or "3<id>[...]" (at most 16 ASCII digits, as in the general scan).
+            # Fast path: an EVENT or ACK in the main namespace, "2[...]", "2<id>[...]" or
+            # "3<id>[...]" (an id of at most 16 ASCII digits, as in the general scan).
             first = data[:1]
-            if first == "3" or first == "2":
-                bracket = data.find("[", 2, 18)
+            if first == "2" or first == "3":
+                bracket = data.find("[", 1, 18)
                 if bracket > 0:
                     digits = data[1:bracket]
-                    if digits.isdigit() and digits.isascii():
+                    if (digits.isdigit() and digits.isascii()) or (bracket == 1 and first == "2"):
                         try:
                             payload = self._loads(data[bracket:])
                         except Exception as exc:
                             raise RemoteProtocolError("invalid payload") from exc
+                        ack_id = int(digits) if digits else None
                         if first == "3":
                             if type(payload) is not list:
                                 raise RemoteProtocolError("invalid payload")
-                            return _make_packet(_ACK, "/", payload, int(digits))
+                            return _make_packet(_ACK, "/", payload, ack_id)
                         if type(payload) is not list or not payload:
                             raise RemoteProtocolError("invalid payload")
                         name = payload[0]
                         if type(name) is not str or name in RESERVED_EVENTS:
                             if not _is_valid_payload(_EVENT, payload):
                                 raise RemoteProtocolError("invalid payload")
-                        return _make_packet(_EVENT, "/", payload, int(digits))
+                        return _make_packet(_EVENT, "/", payload, ack_id)
             return self._decode_string(data)
         if isinstance(data, (bytes, bytearray, memoryview)):
             if self._pending is None:
