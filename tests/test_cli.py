@@ -18,7 +18,8 @@ import pytest
 import redis.asyncio as aioredis
 
 import aiosocketio
-from aiosocketio import _loop, cli
+from aiosocketio import cli
+from aiosocketio.runtime import loop as _loop
 from tests.browser.server_process import REPO_ROOT, CLIProcess, free_port
 from tests.support.timeouts import scaled
 

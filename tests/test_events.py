@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from aiosocketio.events import EventEmitter
+from aiosocketio.runtime.events import EventEmitter
 
 
 class Emitter(EventEmitter):
@@ -121,7 +121,7 @@ async def test_async_listeners_run_and_errors_are_logged(caplog: pytest.LogCaptu
 def test_ack_parameter_detection() -> None:
     import functools
 
-    from aiosocketio.events import Listener
+    from aiosocketio.runtime.events import Listener
 
     def plain(a: int) -> None: ...
     def with_ack(a: int, ack: object = None) -> None: ...

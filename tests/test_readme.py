@@ -37,12 +37,13 @@ import pytest
 import aiosocketio
 from aiosocketio.adapters.base import Adapter
 from aiosocketio.client import FlaggedEmitter
-from aiosocketio.client.engine import wait_closing
+from aiosocketio.client.connection import wait_closing
 from aiosocketio.client.sync import SyncClient
-from aiosocketio.engineio.options import EngineOptions
+from aiosocketio.engine.engine import Engine
+from aiosocketio.engine.http import HttpRequest
+from aiosocketio.engine.socket import EngineSocket
 from aiosocketio.exceptions import ConnectionError
-from aiosocketio.io.engine import Engine, EngineSocket
-from aiosocketio.io.http import HttpRequest
+from aiosocketio.protocol.engineio.options import EngineOptions
 from aiosocketio.server.handshake import Handshake
 from aiosocketio.server.namespace import ParentNamespace
 from aiosocketio.server.socket import SocketEmitter

@@ -12,13 +12,8 @@ FORBIDDEN = frozenset({"asyncio", "socket", "ssl", "selectors", "httptools", "uv
 
 
 def _core_modules() -> list[Path]:
-    for package in ("engineio", "socketio"):
-        assert (SRC / package / "__init__.py").is_file(), f"{package}/ must exist"
-    modules = sorted((SRC / "engineio").rglob("*.py")) + sorted((SRC / "socketio").rglob("*.py"))
-    for single in (SRC / "codec.py", SRC / "io" / "websocket.py"):
-        if single.is_file():
-            modules.append(single)
-    return modules
+    assert (SRC / "protocol" / "__init__.py").is_file(), "protocol/ must exist"
+    return sorted((SRC / "protocol").rglob("*.py"))
 
 
 def _imported_roots(tree: ast.AST) -> set[str]:
@@ -52,8 +47,12 @@ def _absolute(node: ast.ImportFrom, path: Path) -> str | None:
     return ".".join([*base, node.module] if node.module else base)
 
 
+ALLOWED = (["aiosocketio", "protocol"], ["aiosocketio", "exceptions"], ["aiosocketio", "types"])
+
+
 def _io_layer_imports(tree: ast.AST, path: Path) -> set[str]:
-    """Imports that reach the package's I/O layers (io/ other than websocket, server, ...)."""
+    """Imports of the package's own modules outside the sans-I/O layer (and the error tree
+    and types it may use)."""
     found: set[str] = set()
     for node in ast.walk(tree):
         if not isinstance(node, ast.ImportFrom):
@@ -62,15 +61,11 @@ def _io_layer_imports(tree: ast.AST, path: Path) -> set[str]:
         if not module:
             continue
         parts = module.split(".")
-        if parts[:2] == ["aiosocketio", "io"]:
-            targets = [parts[2]] if len(parts) > 2 else [a.name for a in node.names]
-            if any(t != "websocket" for t in targets):
-                found.add(module)
-        elif parts[:2] in (
-            ["aiosocketio", "server"],
-            ["aiosocketio", "client"],
-            ["aiosocketio", "adapters"],
-        ):
+        if parts[0] != "aiosocketio":
+            continue
+        if parts == ["aiosocketio"]:
+            found.update(f"aiosocketio.{alias.name}" for alias in node.names)
+        elif parts[:2] not in ALLOWED:
             found.add(module)
     return found
 
@@ -80,7 +75,12 @@ MODULES = _core_modules()
 
 def test_core_modules_are_found() -> None:
     names = {p.relative_to(SRC).as_posix() for p in MODULES}
-    assert {"engineio/packets.py", "socketio/packets.py", "codec.py"} <= names
+    assert {
+        "protocol/engineio/packets.py",
+        "protocol/socketio/packets.py",
+        "protocol/codec.py",
+        "protocol/prepared.py",
+    } <= names
 
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: p.relative_to(SRC).as_posix())
@@ -99,10 +99,13 @@ def test_the_checker_catches_violations() -> None:
     )
     assert _imported_roots(tree) & FORBIDDEN == {"asyncio", "ssl", "redis", "socket"}
     tree = ast.parse(
-        "from aiosocketio.io.native import Server\nfrom aiosocketio.io import websocket\n"
-        "from ..server import socket\nfrom . import packets\n"
+        "from aiosocketio.frontends.native.server import Server\n"
+        "from aiosocketio.protocol.websocket import text_frame\n"
+        "from ...server import socket\nfrom . import packets\nfrom aiosocketio import runtime\n"
+        "from aiosocketio.exceptions import ProtocolError\n"
     )
-    assert _io_layer_imports(tree, SRC / "engineio" / "x.py") == {
-        "aiosocketio.io.native",
+    assert _io_layer_imports(tree, SRC / "protocol" / "engineio" / "x.py") == {
+        "aiosocketio.frontends.native.server",
         "aiosocketio.server",
+        "aiosocketio.runtime",
     }

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiosocketio import Server, Socket, connect
 from aiosocketio.client import Socket as ClientSocket
-from aiosocketio.io.http import HttpRequest
+from aiosocketio.engine.http import HttpRequest
 
 
 def build_server(log: list[str]) -> Server:

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiosocketio import _loop
+from aiosocketio.runtime import loop as _loop
 
 Stop = Callable[[], Awaitable[None]]
 Start = Callable[[int], Awaitable[tuple[int, Stop]]]

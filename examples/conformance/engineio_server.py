@@ -9,7 +9,7 @@ Usage::
     python examples/conformance/engineio_server.py [--frontend native|asgi] [--port N]
 
 ``--frontend native`` (the default) uses the built-in server; ``asgi`` runs
-:class:`aiosocketio.io.asgi.ASGIApp` under uvicorn (see ``_harness.start_uvicorn``). With
+:class:`aiosocketio.frontends.asgi.ASGIApp` under uvicorn (see ``_harness.start_uvicorn``). With
 ``--port 0`` a free port is chosen and
 ``{"port": N}`` is printed as one JSON line once the server is listening.
 """
@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from _harness import Stop, main, start_uvicorn
 
-from aiosocketio.io.asgi import ASGIApp
-from aiosocketio.io.engine import Engine, EngineSocket
-from aiosocketio.io.native import serve
+from aiosocketio.engine.engine import Engine
+from aiosocketio.engine.socket import EngineSocket
+from aiosocketio.frontends.asgi import ASGIApp
+from aiosocketio.frontends.native.server import serve
 
 
 def make_engine() -> Engine:

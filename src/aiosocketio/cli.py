@@ -31,7 +31,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from aiosocketio import __version__, _loop
+from aiosocketio import __version__
+from aiosocketio.runtime import loop as _loop
 
 __all__ = [
     "REDIS_ADAPTERS",

@@ -10,7 +10,7 @@ import pytest
 from aiosocketio import Server
 from aiosocketio.adapters.cluster import ClusterAdapter, ClusterAdapterWithHeartbeat
 from aiosocketio.adapters.sharded import ShardedRedisAdapter
-from aiosocketio.adapters.wire import decode_message
+from aiosocketio.protocol.cluster.wire import decode_message
 from aiosocketio.server.namespace import Namespace
 from tests.cluster.support import eventually, eventually_async, junk_messages
 

@@ -9,8 +9,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from aiosocketio.adapters.emitter import RedisEmitter
-from aiosocketio.adapters.wire import unpack
 from aiosocketio.exceptions import LocalProtocolError
+from aiosocketio.protocol.cluster.wire import unpack
 from tests.cluster.support import (
     REDIS_URL,
     Capture,

@@ -19,8 +19,8 @@ from aiosocketio.adapters.base import BroadcastOptions
 from aiosocketio.adapters.redis import RedisAdapter, create_adapter, create_redis_adapter
 from aiosocketio.adapters.redis_link import RedisLink
 from aiosocketio.adapters.sharded import ShardedRedisAdapter, create_sharded_redis_adapter
-from aiosocketio.adapters.wire import decode_message, dumps_json, has_binary, pack
 from aiosocketio.exceptions import AdapterError
+from aiosocketio.protocol.cluster.wire import decode_message, dumps_json, has_binary, pack
 from tests.cluster.harness import PyNode, adapter_factory, lonely_node, start_py_node
 from tests.cluster.support import (
     REDIS_URL,

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from aiosocketio.adapters.streams import decode_entry, encode_entry, is_ephemeral
-from aiosocketio.adapters.wire import MessageType, unpack
 from aiosocketio.exceptions import LocalProtocolError, RemoteProtocolError
+from aiosocketio.protocol.cluster.wire import MessageType, unpack
 
 UID = "0123456789abcdef"
 

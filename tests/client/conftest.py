@@ -23,7 +23,7 @@ from typing import IO, Any
 
 import pytest
 
-from aiosocketio.client.engine import wait_closing
+from aiosocketio.client.connection import wait_closing
 from tests.support.node import JS_DIR, NODE_MODULES
 from tests.support.timeouts import scaled
 

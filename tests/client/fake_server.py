@@ -8,7 +8,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
-from aiosocketio.io.websocket import Message, WebSocketProtocol, accept_key
+from aiosocketio.protocol.websocket import Message, WebSocketProtocol, accept_key
 
 OPEN_PACKET = "0" + json.dumps(
     {"sid": "fakesid", "upgrades": [], "pingInterval": 100, "pingTimeout": 100, "maxPayload": 1e6}

@@ -8,14 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aiosocketio.engineio.client_session import (
+from aiosocketio.protocol.engineio.client_session import (
     Closed,
     EngineClientSession,
-    Handshake,
     MessageReceived,
+    Opened,
     PingReceived,
 )
-from aiosocketio.engineio.packets import Packet, PacketType
+from aiosocketio.protocol.engineio.packets import Packet, PacketType
 
 OPEN = "0" + json.dumps(
     {
@@ -31,7 +31,7 @@ OPEN = "0" + json.dumps(
 def opened(now: float = 0.0) -> EngineClientSession:
     session = EngineClientSession()
     session.receive_payload(OPEN, now)
-    assert isinstance(session.events_received()[0], Handshake)
+    assert isinstance(session.events_received()[0], Opened)
     return session
 
 
@@ -39,7 +39,7 @@ def test_handshake_sets_the_session_parameters() -> None:
     session = EngineClientSession()
     assert session.next_deadline() is None
     session.receive_payload(OPEN, 10.0)
-    assert session.events_received() == [Handshake("abc", ("websocket",), 0.3, 0.2, 1000)]
+    assert session.events_received() == [Opened("abc", ("websocket",), 0.3, 0.2, 1000)]
     assert session.state == "open"
     assert session.sid == "abc"
     assert session.next_deadline() == 10.5
@@ -140,7 +140,7 @@ def test_any_polling_body_never_raises(body: str) -> None:
     session = opened()
     session.receive_payload(body, 0.1)
     for event in session.events_received():
-        assert isinstance(event, (MessageReceived, PingReceived, Closed, Handshake))
+        assert isinstance(event, (MessageReceived, PingReceived, Closed, Opened))
 
 
 @given(st.one_of(st.text(max_size=100), st.binary(max_size=100)))

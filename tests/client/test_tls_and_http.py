@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from aiosocketio.client import connect
-from aiosocketio.client.engine import wait_closing
+from aiosocketio.client.connection import wait_closing
+from aiosocketio.client.transports import ClientHttpConnection, Endpoint, TransportError
 from aiosocketio.exceptions import ConnectionError
-from aiosocketio.io.client_transports import Endpoint, HttpConnection, TransportError
 from tests.client.conftest import RunningServer, ServerProcess
 from tests.client.fake_server import loopback_server
 
@@ -146,7 +146,7 @@ async def test_chunked_gzip_and_keep_alive() -> None:
         )
 
     async with serving(answer) as (endpoint, heads):
-        conn = await HttpConnection.open(endpoint, None)
+        conn = await ClientHttpConnection.open(endpoint, None)
         first = await conn.request("GET", "/socket.io/?EIO=4")
         assert first.status == 200 and first.body == payload
         second = await conn.request("GET", "/socket.io/?deflate-please")
@@ -163,14 +163,14 @@ async def test_connection_close_and_bad_responses_fail_cleanly() -> None:
         return b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok"
 
     async with serving(answer) as (endpoint, _):
-        conn = await HttpConnection.open(endpoint, None)
+        conn = await ClientHttpConnection.open(endpoint, None)
         resp = await conn.request("POST", "/x", body=b"1")
         assert resp.body == b"ok"
         await asyncio.sleep(0.05)
         assert conn.closed
         with pytest.raises(TransportError):
             await conn.request("GET", "/again")
-        conn2 = await HttpConnection.open(endpoint, None)
+        conn2 = await ClientHttpConnection.open(endpoint, None)
         with pytest.raises(TransportError):
             await conn2.request("GET", "/garbage")
         conn2.close()
@@ -180,7 +180,7 @@ async def test_refused_connection_is_a_transport_error() -> None:
     async with serving(lambda head: asyncio.sleep(0, b"")) as (endpoint, _):
         pass
     with pytest.raises(TransportError):
-        await HttpConnection.open(endpoint, None)
+        await ClientHttpConnection.open(endpoint, None)
 
 
 async def test_handshake_refusal_is_a_connect_error() -> None:

@@ -16,7 +16,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from aiosocketio import Server
-from aiosocketio.adapters.wire import decode_message, unpack
+from aiosocketio.protocol.cluster.wire import decode_message, unpack
 from tests.cluster.harness import adapter_factory, start_py_node
 from tests.cluster.support import (
     REDIS_URL,

@@ -18,8 +18,8 @@ from aiosocketio.adapters.base import BroadcastOptions
 from aiosocketio.adapters.cluster import AdapterTimeout
 from aiosocketio.adapters.redis import RedisAdapter
 from aiosocketio.adapters.sharded import ShardedRedisAdapter
-from aiosocketio.adapters.wire import pack
 from aiosocketio.exceptions import AckTimeout, AdapterError, LocalProtocolError
+from aiosocketio.protocol.cluster.wire import pack
 from tests.cluster.harness import Cluster, PyNode, adapter_factory, lonely_node, start_py_node
 from tests.cluster.support import (
     REDIS_URL,

@@ -18,7 +18,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from aiosocketio.adapters.streams import RedisStreamsAdapter, decode_entry, stream_name_for
-from aiosocketio.adapters.wire import pack, unpack
+from aiosocketio.protocol.cluster.wire import pack, unpack
 from tests.cluster.harness import Cluster, PyNode, adapter_factory, start_py_node
 from tests.cluster.support import (
     REDIS_URL,

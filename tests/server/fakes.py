@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from aiosocketio.io.engine import PreparedMessage
-from aiosocketio.io.http import HttpRequest
+from aiosocketio.engine.http import HttpRequest
+from aiosocketio.protocol.prepared import PreparedMessage
+from aiosocketio.protocol.socketio.packets import Decoder, Encoder, Packet, PacketType
 from aiosocketio.server import Server
-from aiosocketio.socketio.packets import Decoder, Encoder, Packet, PacketType
 
 _counter = 0
 
@@ -23,7 +23,7 @@ class FakeTransport:
 
 
 class FakeConn:
-    """Stands for ``aiosocketio.io.engine.EngineSocket``."""
+    """Stands for ``aiosocketio.engine.engine.EngineSocket``."""
 
     def __init__(
         self,

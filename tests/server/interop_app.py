@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from aiosocketio import AckTimeout, ConnectionRefused, Server, Socket
-from aiosocketio.io.engine import EngineSocket, Transport
+from aiosocketio.engine.socket import EngineSocket, Transport
 
 
 class Record:

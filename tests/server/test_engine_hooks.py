@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from aiosocketio import Server, Socket
-from aiosocketio.io.http import HttpRequest
+from aiosocketio.engine.http import HttpRequest
 
 
 async def http(

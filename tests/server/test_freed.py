@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from aiosocketio import Server, Socket, connect
-from aiosocketio.io.connection import EngineSocket
-from aiosocketio.server.client import Client
+from aiosocketio.engine.socket import EngineSocket
+from aiosocketio.server.multiplexer import Multiplexer
 from tests.support.timeouts import scaled
 
 
@@ -61,10 +61,10 @@ async def test_a_disconnected_socket_is_freed_without_the_gc(no_gc: None, transp
         assert await client.emit_with_ack("hello", "ann") == "hi ann"
         client.disconnect()
         deadline = asyncio.get_running_loop().time() + scaled(5)
-        while any(ref() is not None for ref in refs) or _live(Client, EngineSocket):
+        while any(ref() is not None for ref in refs) or _live(Multiplexer, EngineSocket):
             assert asyncio.get_running_loop().time() < deadline, (
                 [r() for r in refs],
-                _live(Client, EngineSocket),
+                _live(Multiplexer, EngineSocket),
             )
             await asyncio.sleep(0.02)
     finally:

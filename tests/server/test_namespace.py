@@ -6,8 +6,8 @@ import re
 from typing import Any
 
 from aiosocketio import Server
+from aiosocketio.protocol.socketio.packets import PacketType
 from aiosocketio.server import Namespace, ParentNamespace, Socket
-from aiosocketio.socketio.packets import PacketType
 from tests.server.fakes import connect_client, settle
 
 

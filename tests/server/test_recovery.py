@@ -9,8 +9,8 @@ import pytest
 
 from aiosocketio import ConnectionRefused, Server
 from aiosocketio.adapters.memory import SessionAwareAdapter
+from aiosocketio.protocol.socketio.packets import Packet, PacketType
 from aiosocketio.server import Socket
-from aiosocketio.socketio.packets import Packet, PacketType
 from tests.server.fakes import FakeConn, connect_client, settle
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from aiosocketio import Server, Socket
-from aiosocketio.socketio import msgpack_parser
-from aiosocketio.socketio.packets import PacketType
+from aiosocketio.protocol.socketio import msgpack_parser
+from aiosocketio.protocol.socketio.packets import PacketType
 from tests.server.fakes import FakeConn, connect_client, event, settle
 
 
@@ -123,7 +123,7 @@ async def test_switching_adapters_keeps_rooms() -> None:
 
 
 async def test_bind_to_another_engine() -> None:
-    from aiosocketio.io.engine import Engine
+    from aiosocketio.engine.engine import Engine
 
     io = Server()
     old = io.engine

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from aiosocketio import AckTimeout, ConnectionRefused, Disconnected, LocalProtocolError, Server
+from aiosocketio.protocol.socketio.packets import Packet, PacketType
 from aiosocketio.server import Socket
-from aiosocketio.socketio.packets import Packet, PacketType
 from tests.server.fakes import FakeConn, connect_client, event, open_conn, settle
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from aiosocketio.io.engine import Engine, EngineSocket
-from aiosocketio.io.native import NativeServer, serve
+from aiosocketio.engine.engine import Engine
+from aiosocketio.engine.socket import EngineSocket
+from aiosocketio.frontends.native.server import NativeServer, serve
 
 
 @contextlib.asynccontextmanager

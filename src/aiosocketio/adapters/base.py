@@ -26,9 +26,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aiosocketio.events import EventEmitter
-from aiosocketio.io.engine import PreparedMessage
-from aiosocketio.socketio.packets import Packet
+from aiosocketio.protocol.prepared import PreparedMessage
+from aiosocketio.protocol.socketio.packets import Packet
+from aiosocketio.runtime.events import EventEmitter
 
 if TYPE_CHECKING:
     from aiosocketio.server.namespace import Namespace

@@ -2,7 +2,7 @@
 
 Node's ``createShardedAdapter`` (and the other modern adapters) exchange messages
 ``{type, data, uid, nsp}`` where ``uid`` is 16 hex characters and ``type`` is a
-:class:`~aiosocketio.adapters.wire.MessageType`. :class:`ClusterAdapter` implements the
+:class:`~aiosocketio.protocol.cluster.wire.MessageType`. :class:`ClusterAdapter` implements the
 whole model on top of two transport hooks, exactly like Node's: a subclass provides
 :meth:`ClusterAdapter.do_publish` (to every server) and
 :meth:`ClusterAdapter.do_publish_response` (to one server), and calls
@@ -22,17 +22,17 @@ from collections.abc import Awaitable, Callable, Iterable
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
-from aiosocketio import events
 from aiosocketio.adapters.base import Adapter, BroadcastFlags, BroadcastOptions, ServerSideAck
-from aiosocketio.adapters.wire import (
+from aiosocketio.exceptions import AckTimeout, AdapterError, RemoteProtocolError, SocketIOError
+from aiosocketio.protocol.cluster.wire import (
     EMITTER_UID,
     MessageType,
     decode_flags,
     decode_rooms,
     encode_flags,
 )
-from aiosocketio.exceptions import AckTimeout, AdapterError, RemoteProtocolError, SocketIOError
-from aiosocketio.socketio.packets import Packet, PacketType
+from aiosocketio.protocol.socketio.packets import Packet, PacketType
+from aiosocketio.runtime import events
 
 if TYPE_CHECKING:
     from aiosocketio.server.namespace import Namespace

@@ -25,8 +25,8 @@ import logging
 from collections.abc import Awaitable, Iterable
 from typing import Any, Protocol
 
-from aiosocketio.adapters.wire import EMITTER_UID, RequestType, dumps_json, pack
 from aiosocketio.exceptions import LocalProtocolError
+from aiosocketio.protocol.cluster.wire import EMITTER_UID, RequestType, dumps_json, pack
 
 __all__ = ["EmitterOperator", "RedisEmitter", "RedisPublisher"]
 

@@ -9,7 +9,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from aiosocketio.adapters.base import Adapter, BroadcastOptions
-from aiosocketio.socketio.packets import Packet, PacketType
+from aiosocketio.protocol.socketio.packets import Packet, PacketType
 
 if TYPE_CHECKING:
     from aiosocketio.server.namespace import Namespace

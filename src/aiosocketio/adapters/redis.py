@@ -2,7 +2,7 @@
 
 Python and Node servers that use the same Redis and the same ``key`` form one cluster:
 broadcasts, rooms, ``fetch_sockets``, ``server_side_emit`` and broadcasts with acks cross
-between them. The bytes are the npm package's (see :mod:`aiosocketio.adapters.wire`).
+between them. The bytes are the npm package's (see :mod:`aiosocketio.protocol.cluster.wire`).
 
 Channels, for a namespace ``nsp`` (with its leading ``/``) and ``key`` (default
 ``"socket.io"``):
@@ -60,7 +60,8 @@ from aiosocketio.adapters.cluster import (
     with_remote_sockets,
 )
 from aiosocketio.adapters.redis_link import RedisLink, uid2
-from aiosocketio.adapters.wire import (
+from aiosocketio.exceptions import AdapterError, RemoteProtocolError, SocketIOError
+from aiosocketio.protocol.cluster.wire import (
     RequestType,
     decode_message,
     decode_rooms,
@@ -68,8 +69,7 @@ from aiosocketio.adapters.wire import (
     pack,
     unpack,
 )
-from aiosocketio.exceptions import AdapterError, RemoteProtocolError, SocketIOError
-from aiosocketio.socketio.packets import Packet
+from aiosocketio.protocol.socketio.packets import Packet
 
 if TYPE_CHECKING:
     from aiosocketio.server.namespace import Namespace

@@ -26,9 +26,9 @@ from redis.asyncio.connection import UnixDomainSocketConnection as _UnixConnecti
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from aiosocketio.adapters.resp import RespError, RespParser, encode_command
 from aiosocketio.adapters.shared_link import SharedLink
 from aiosocketio.exceptions import AdapterError, RemoteProtocolError
+from aiosocketio.protocol.resp import RespError, RespParser, encode_command
 
 __all__ = ["MessageHandler", "RedisLink", "uid2"]
 
@@ -272,7 +272,7 @@ class RedisLink(SharedLink):
 
     # The subscriber connection has two implementations. For a plain TCP or Unix socket
     # connection it is our own: a socket and the small RESP parser of
-    # :mod:`aiosocketio.adapters.resp`, several times faster than redis-py's PubSub on the
+    # :mod:`aiosocketio.protocol.resp`, several times faster than redis-py's PubSub on the
     # receive path. For anything else (TLS, credential providers...) it is redis-py's PubSub.
 
     def _raw_params(self, client: aioredis.Redis | None = None) -> dict[str, Any] | None:

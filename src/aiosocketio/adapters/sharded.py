@@ -31,8 +31,14 @@ import redis.asyncio as aioredis
 
 from aiosocketio.adapters.cluster import ClusterAdapter, spawn
 from aiosocketio.adapters.redis_link import RedisLink
-from aiosocketio.adapters.wire import MessageType, decode_message, dumps_json, has_binary, pack
 from aiosocketio.exceptions import AdapterError, RemoteProtocolError
+from aiosocketio.protocol.cluster.wire import (
+    MessageType,
+    decode_message,
+    dumps_json,
+    has_binary,
+    pack,
+)
 
 if TYPE_CHECKING:
     from aiosocketio.server.namespace import Namespace

@@ -62,7 +62,8 @@ from aiosocketio.adapters.base import Adapter, BroadcastOptions
 from aiosocketio.adapters.cluster import MALFORMED, ClusterAdapter
 from aiosocketio.adapters.redis_link import RedisLink
 from aiosocketio.adapters.shared_link import SharedLink
-from aiosocketio.adapters.wire import (
+from aiosocketio.exceptions import AdapterError, LocalProtocolError, RemoteProtocolError
+from aiosocketio.protocol.cluster.wire import (
     MessageType,
     decode_rooms,
     dumps_json,
@@ -71,8 +72,7 @@ from aiosocketio.adapters.wire import (
     pack,
     unpack,
 )
-from aiosocketio.exceptions import AdapterError, LocalProtocolError, RemoteProtocolError
-from aiosocketio.socketio.packets import Packet, PacketType
+from aiosocketio.protocol.socketio.packets import Packet, PacketType
 
 if TYPE_CHECKING:
     from aiosocketio.server.namespace import Namespace

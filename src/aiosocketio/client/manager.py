@@ -23,13 +23,13 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from aiosocketio.client.backoff import Backoff
-from aiosocketio.client.engine import EngineConnection, wait_closing
+from aiosocketio.client.connection import EngineConnection, wait_closing
 from aiosocketio.client.events import EventEmitter
 from aiosocketio.client.socket import AuthOption, Socket
-from aiosocketio.codec import JSONCodec
+from aiosocketio.client.transports import Endpoint, TransportError, make_ssl_context
 from aiosocketio.exceptions import ConnectionError, LocalProtocolError, RemoteProtocolError
-from aiosocketio.io.client_transports import Endpoint, TransportError, make_ssl_context
-from aiosocketio.socketio.packets import Decoder, Encoder, Packet
+from aiosocketio.protocol.codec import JSONCodec
+from aiosocketio.protocol.socketio.packets import Decoder, Encoder, Packet
 
 __all__ = ["Manager", "connect", "parse_url"]
 

@@ -20,7 +20,7 @@ from aiosocketio.exceptions import (
     Disconnected,
     LocalProtocolError,
 )
-from aiosocketio.socketio.packets import Packet, PacketType
+from aiosocketio.protocol.socketio.packets import Packet, PacketType
 from aiosocketio.types import ClientDisconnectReason
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar, overload
 
-from aiosocketio.client.engine import wait_closing
+from aiosocketio.client.connection import wait_closing
 from aiosocketio.client.events import Handler
 from aiosocketio.client.manager import connect
 from aiosocketio.client.socket import Socket

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiosocketio.adapters.base import BroadcastFlags, BroadcastOptions
 from aiosocketio.exceptions import AckTimeout, LocalProtocolError
-from aiosocketio.socketio.packets import RESERVED_EVENTS, Packet, PacketType
+from aiosocketio.protocol.socketio.packets import RESERVED_EVENTS, Packet, PacketType
 
 if TYPE_CHECKING:
     from aiosocketio.adapters.base import Adapter

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from aiosocketio.io.engine import EngineSocket
+    from aiosocketio.engine.socket import EngineSocket
 
 __all__ = ["Handshake"]
 

@@ -17,14 +17,14 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from aiosocketio.adapters.base import Adapter, BroadcastOptions
-from aiosocketio.events import EventEmitter, call_listener, spawn
 from aiosocketio.exceptions import AckTimeout, ConnectionRefused, LocalProtocolError
+from aiosocketio.protocol.socketio.packets import RESERVED_EVENTS, Packet, PacketType
+from aiosocketio.runtime.events import EventEmitter, call_listener, spawn
 from aiosocketio.server.broadcast import BroadcastOperator
 from aiosocketio.server.socket import Socket
-from aiosocketio.socketio.packets import RESERVED_EVENTS, Packet, PacketType
 
 if TYPE_CHECKING:
-    from aiosocketio.server.client import Client
+    from aiosocketio.server.multiplexer import Multiplexer
     from aiosocketio.server.remote import RemoteSocket
     from aiosocketio.server.server import Server
 
@@ -95,7 +95,7 @@ class Namespace(EventEmitter):
         self._fns.append(fn)
         return fn
 
-    def _add(self, client: Client, auth: dict[str, Any]) -> None:
+    def _add(self, client: Multiplexer, auth: dict[str, Any]) -> None:
         """Run the middlewares for a new client and connect it (called by the client).
 
         Synchronous middlewares run inline; the chain goes on in a task from the first
@@ -112,7 +112,7 @@ class Namespace(EventEmitter):
         self._run_chain(client, Socket(self, client, auth))
 
     async def _add_recovering(
-        self, client: Client, auth: dict[str, Any], skip_middlewares: bool
+        self, client: Multiplexer, auth: dict[str, Any], skip_middlewares: bool
     ) -> None:
         try:
             session = await self.adapter.restore_session(auth["pid"], auth["offset"])
@@ -125,7 +125,7 @@ class Namespace(EventEmitter):
         else:
             self._run_chain(client, socket)
 
-    def _run_chain(self, client: Client, socket: Socket) -> None:
+    def _run_chain(self, client: Multiplexer, socket: Socket) -> None:
         fns = self._fns
         for i, fn in enumerate(fns):
             try:
@@ -139,7 +139,7 @@ class Namespace(EventEmitter):
         self._do_connect(client, socket, None)
 
     async def _add_async(
-        self, client: Client, socket: Socket, pending: Awaitable[None], start: int
+        self, client: Multiplexer, socket: Socket, pending: Awaitable[None], start: int
     ) -> None:
         refusal = None
         try:
@@ -152,7 +152,9 @@ class Namespace(EventEmitter):
             refusal = _refusal(exc)
         self._do_connect(client, socket, refusal)
 
-    def _do_connect(self, client: Client, socket: Socket, refusal: dict[str, Any] | None) -> None:
+    def _do_connect(
+        self, client: Multiplexer, socket: Socket, refusal: dict[str, Any] | None
+    ) -> None:
         if client.closed or client.conn.ready_state != "open":
             logger.debug("client closed during the middlewares; ignoring socket %s", socket.id)
             socket._cleanup()

@@ -13,7 +13,7 @@
 Options that belong to Engine.IO (``ping_interval``, ``ping_timeout``, ``upgrade_timeout``,
 ``max_http_buffer_size``, ``allow_request``, ``transports``, ``allow_upgrades``,
 ``http_compression``, ``per_message_deflate``, ``cookie``, ``cors``, ``path``...) go to
-:class:`aiosocketio.engineio.options.EngineOptions`; ``server.engine`` is the engine.
+:class:`aiosocketio.protocol.engineio.options.EngineOptions`; ``server.engine`` is the engine.
 """
 
 from __future__ import annotations
@@ -26,21 +26,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from aiosocketio.adapters.memory import MemoryAdapter, SessionAwareAdapter
-from aiosocketio.engineio.options import EngineOptions
-from aiosocketio.events import spawn
-from aiosocketio.io.engine import Engine, EngineSocket
+from aiosocketio.engine.engine import Engine
+from aiosocketio.engine.socket import EngineSocket
+from aiosocketio.protocol.engineio.options import EngineOptions
+from aiosocketio.protocol.socketio.packets import Decoder, Encoder, Packet, PacketType
+from aiosocketio.runtime.events import spawn
 from aiosocketio.server.broadcast import BroadcastOperator
-from aiosocketio.server.client import Client
 from aiosocketio.server.client_bundle import ClientBundle
+from aiosocketio.server.multiplexer import Multiplexer
 from aiosocketio.server.namespace import Middleware, Namespace, NamespaceMatcher, ParentNamespace
-from aiosocketio.socketio.packets import Decoder, Encoder, Packet, PacketType
 
 if TYPE_CHECKING:
     import ssl as ssl_module
 
     from aiosocketio.adapters.base import Adapter
-    from aiosocketio.codec import JSONCodec
-    from aiosocketio.io.native import NativeServer
+    from aiosocketio.frontends.native.server import NativeServer
+    from aiosocketio.protocol.codec import JSONCodec
     from aiosocketio.server.remote import RemoteSocket
     from aiosocketio.server.socket import Socket
 
@@ -68,7 +69,7 @@ class Server:
             :class:`aiosocketio.adapters.Adapter` works); in-memory by default.
         parser: an object with ``encoder``/``decoder`` factories (``Encoder`` and
             ``Decoder`` attributes, such as a module); the default Socket.IO parser
-            otherwise. ``aiosocketio.socketio.msgpack_parser`` is accepted as well.
+            otherwise. ``aiosocketio.protocol.socketio.msgpack_parser`` is accepted as well.
         json: the JSON codec of the default parser (orjson by default).
         serve_client: serve the official browser client under the path, as Node does
             (``/socket.io/socket.io.js``, ``socket.io.min.js``, the msgpack and ESM
@@ -153,7 +154,7 @@ class Server:
         if self._pending_init:
             # namespaces created before the loop ran (served through asgi_app())
             spawn(self._init_pending_adapters())
-        Client(self, conn)
+        Multiplexer(self, conn)
 
     def bind(self, engine: Engine) -> Server:
         """Serve Socket.IO on another ``Engine`` (Node's ``io.bind(engine)``)."""
@@ -371,7 +372,7 @@ class Server:
             ssl: a server ``SSLContext`` for HTTPS/WSS.
             app: an ASGI application for the paths outside the Socket.IO path.
         """
-        from aiosocketio.io.native import serve
+        from aiosocketio.frontends.native.server import serve
 
         await self._init_pending_adapters()
         self._http = await serve(self.engine, host, port, ssl=ssl, app=app)
@@ -403,7 +404,7 @@ class Server:
 
     def asgi_app(self, other_app: Any = None) -> Any:
         """An ASGI application serving Socket.IO; other paths go to ``other_app``."""
-        from aiosocketio.io.asgi import ASGIApp
+        from aiosocketio.frontends.asgi import ASGIApp
 
         return ASGIApp(self.engine, other_app)
 

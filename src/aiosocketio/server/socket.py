@@ -20,7 +20,10 @@ from collections.abc import Awaitable, Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any
 
 from aiosocketio.adapters.base import BroadcastFlags, BroadcastOptions
-from aiosocketio.events import (
+from aiosocketio.exceptions import AckTimeout, Disconnected, LocalProtocolError
+from aiosocketio.protocol.prepared import PreparedMessage
+from aiosocketio.protocol.socketio.packets import RESERVED_EVENTS, Packet, PacketType, make_packet
+from aiosocketio.runtime.events import (
     EventEmitter,
     call_listener,
     is_awaitable,
@@ -28,17 +31,14 @@ from aiosocketio.events import (
     positional_count,
     spawn,
 )
-from aiosocketio.exceptions import AckTimeout, Disconnected, LocalProtocolError
-from aiosocketio.io.engine import PreparedMessage
 from aiosocketio.server.broadcast import BroadcastOperator
 from aiosocketio.server.handshake import Handshake
-from aiosocketio.socketio.packets import RESERVED_EVENTS, Packet, PacketType, make_packet
 
 if TYPE_CHECKING:
     from aiosocketio.adapters.base import Adapter
-    from aiosocketio.io.engine import EngineSocket
-    from aiosocketio.io.http import HttpRequest
-    from aiosocketio.server.client import Client
+    from aiosocketio.engine.http import HttpRequest
+    from aiosocketio.engine.socket import EngineSocket
+    from aiosocketio.server.multiplexer import Multiplexer
     from aiosocketio.server.namespace import Namespace
     from aiosocketio.server.server import Server
 
@@ -207,7 +207,7 @@ class Socket(EventEmitter):
     def __init__(
         self,
         nsp: Namespace,
-        client: Client,
+        client: Multiplexer,
         auth: dict[str, Any],
         session: dict[str, Any] | None = None,
     ) -> None:

@@ -1,0 +1,491 @@
+"""Client-side Engine.IO transports over asyncio: HTTP long-polling and WebSocket.
+
+These are thin pumps. :class:`ClientHttpConnection` is a small HTTP/1.1 client (keep-alive,
+content-length and chunked bodies, gzip and deflate) on top of httptools' response
+parser. :class:`ClientWebSocketConnection` performs the RFC 6455 opening handshake itself and
+then hands bytes to the sans-I/O :class:`~aiosocketio.protocol.websocket.WebSocketProtocol`
+(client side, masked frames). The Engine.IO logic lives in
+``aiosocketio.protocol.engineio.client_session`` and ``aiosocketio.client.connection``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import os
+import ssl as ssl_module
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from urllib.parse import quote, urlencode
+
+import httptools
+
+from aiosocketio.protocol.websocket import Close, Message, WebSocketProtocol, accept_key
+
+__all__ = [
+    "ClientHttpConnection",
+    "ClientHttpResponse",
+    "ClientWebSocketConnection",
+    "Endpoint",
+    "TransportError",
+    "make_ssl_context",
+]
+
+logger = logging.getLogger("aiosocketio.client")
+
+USER_AGENT = "aiosocketio-client"
+
+
+class TransportError(Exception):
+    """A transport failed: the connection broke or the server answered with an error.
+
+    Attributes:
+        message: engine.io-client's message ("xhr poll error", "websocket error", ...).
+        description: what went wrong underneath (an HTTP status, an exception).
+    """
+
+    def __init__(self, message: str, description: object = None) -> None:
+        self.message = message
+        self.description = description
+        super().__init__(message if description is None else f"{message}: {description}")
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where the server is: scheme, host, port and the Engine.IO path."""
+
+    secure: bool
+    host: str
+    port: int
+    path: str
+
+    def target(self, query: dict[str, str]) -> str:
+        """The request target: the path and the encoded query string."""
+        return f"{quote(self.path, safe='/')}?{urlencode(query)}"
+
+    @property
+    def host_header(self) -> str:
+        default = 443 if self.secure else 80
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == default else f"{host}:{self.port}"
+
+
+def make_ssl_context(verify: bool = True) -> ssl_module.SSLContext:
+    """A client TLS context: certificates checked unless ``verify`` is false."""
+    ctx = ssl_module.create_default_context()
+    if not verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl_module.CERT_NONE
+    return ctx
+
+
+@dataclass(slots=True)
+class ClientHttpResponse:
+    """A complete HTTP response."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def _decompress(body: bytes, encoding: str) -> bytes:
+    encoding = encoding.strip().lower()
+    if encoding == "gzip":
+        return zlib.decompress(body, 16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        try:
+            return zlib.decompress(body)
+        except zlib.error:
+            return zlib.decompress(body, -zlib.MAX_WBITS)
+    return body
+
+
+class ClientHttpConnection(asyncio.Protocol):
+    """One persistent HTTP/1.1 connection; one request at a time."""
+
+    __slots__ = (
+        "_body",
+        "_headers",
+        "_keep_alive",
+        "_parser",
+        "_waiter",
+        "closed",
+        "endpoint",
+        "transport",
+    )
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self._parser = httptools.HttpResponseParser(self)
+        self._waiter: asyncio.Future[ClientHttpResponse] | None = None
+        self._headers: dict[str, str] = {}
+        self._body: list[bytes] = []
+        self._keep_alive = True
+
+    @classmethod
+    async def open(
+        cls, endpoint: Endpoint, ssl: ssl_module.SSLContext | None, timeout: float | None = None
+    ) -> ClientHttpConnection:
+        """Connect to ``endpoint`` (TLS when ``ssl`` is given)."""
+        loop = asyncio.get_running_loop()
+        try:
+            _, proto = await asyncio.wait_for(
+                loop.create_connection(
+                    lambda: cls(endpoint),
+                    endpoint.host,
+                    endpoint.port,
+                    ssl=ssl,
+                    server_hostname=endpoint.host if ssl is not None else None,
+                ),
+                timeout,
+            )
+        except (OSError, TimeoutError, ssl_module.SSLError) as exc:
+            raise TransportError("connection error", exc) from exc
+        return proto
+
+    # -- asyncio.Protocol ------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._fail(TransportError("parse error", exc))
+            self.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._fail(TransportError("connection closed", exc))
+
+    # -- httptools callbacks ---------------------------------------------------------
+    def on_header(self, name: bytes, value: bytes) -> None:
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        self._headers[key] = f"{self._headers[key]}, {text}" if key in self._headers else text
+
+    def on_body(self, body: bytes) -> None:
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        status = self._parser.get_status_code()
+        self._keep_alive = self._parser.should_keep_alive()
+        body = b"".join(self._body)
+        headers = self._headers
+        self._headers = {}
+        self._body = []
+        waiter = self._waiter
+        self._waiter = None
+        encoding = headers.get("content-encoding")
+        if encoding:
+            try:
+                body = _decompress(body, encoding)
+            except zlib.error as exc:
+                if waiter is not None and not waiter.done():
+                    waiter.set_exception(TransportError("decompression error", exc))
+                return
+        if waiter is not None and not waiter.done():
+            waiter.set_result(ClientHttpResponse(status, headers, body))
+        if not self._keep_alive:
+            self.close()
+
+    # -- API -------------------------------------------------------------------------
+    def _fail(self, exc: TransportError) -> None:
+        waiter = self._waiter
+        self._waiter = None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(exc)
+
+    @property
+    def busy(self) -> bool:
+        """A request is in flight."""
+        return self._waiter is not None
+
+    async def request(
+        self,
+        method: str,
+        target: str,
+        headers: Iterable[tuple[str, str]] = (),
+        body: bytes = b"",
+    ) -> ClientHttpResponse:
+        """Send one request and wait for the whole response."""
+        if self.closed or self.transport is None:
+            raise TransportError("connection closed")
+        if self._waiter is not None:
+            raise TransportError("request in flight")
+        lines = [
+            f"{method} {target} HTTP/1.1",
+            f"host: {self.endpoint.host_header}",
+            "accept: */*",
+            "accept-encoding: gzip, deflate",
+            f"user-agent: {USER_AGENT}",
+        ]
+        if body or method == "POST":
+            lines.append(f"content-length: {len(body)}")
+        lines.extend(f"{k}: {v}" for k, v in headers)
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        waiter: asyncio.Future[ClientHttpResponse] = asyncio.get_running_loop().create_future()
+        self._waiter = waiter
+        self.transport.write(head + body if body else head)
+        return await waiter
+
+    def close(self) -> None:
+        """Close the connection (a pending request fails)."""
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+        self._fail(TransportError("connection closed"))
+
+
+class ClientWebSocketConnection(asyncio.Protocol):
+    """A client WebSocket: the opening handshake, then sans-I/O framing.
+
+    ``on_message(data)`` gets every text or binary message; ``on_close(reason,
+    description)`` is called once when the connection ends ("transport close" when the
+    peer closed or the socket dropped, "transport error" on a protocol error).
+    """
+
+    __slots__ = (
+        "_closed",
+        "_early",
+        "_handshake",
+        "_key",
+        "_lost_reason",
+        "_parser",
+        "_status",
+        "_ws",
+        "_wsheaders",
+        "endpoint",
+        "on_close",
+        "on_message",
+        "transport",
+    )
+
+    def __init__(self, endpoint: Endpoint, max_message_size: int) -> None:
+        self.endpoint = endpoint
+        self.transport: asyncio.Transport | None = None
+        self.on_message: Callable[[str | bytes], None] | None = None
+        self.on_close: Callable[[str, str | None], None] | None = None
+        self._ws = WebSocketProtocol("client", max_message_size=max_message_size)
+        self._key = base64.b64encode(os.urandom(16)).decode()
+        self._parser: httptools.HttpResponseParser | None = httptools.HttpResponseParser(self)
+        self._wsheaders: dict[str, str] = {}
+        self._status = 0
+        self._handshake: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._closed = False
+        self._early: list[str | bytes] = []
+        self._lost_reason: tuple[str, str | None] | None = None
+
+    @classmethod
+    async def open(
+        cls,
+        endpoint: Endpoint,
+        target: str,
+        headers: Iterable[tuple[str, str]],
+        ssl: ssl_module.SSLContext | None,
+        timeout: float | None = None,
+        max_message_size: int = 100_000_000,
+    ) -> ClientWebSocketConnection:
+        """Connect and complete the opening handshake (raises :class:`TransportError`)."""
+        loop = asyncio.get_running_loop()
+        proto: ClientWebSocketConnection | None = None
+
+        def factory() -> ClientWebSocketConnection:
+            nonlocal proto
+            proto = cls(endpoint, max_message_size)
+            return proto
+
+        try:
+            async with asyncio.timeout(timeout):
+                await loop.create_connection(
+                    factory,
+                    endpoint.host,
+                    endpoint.port,
+                    ssl=ssl,
+                    server_hostname=endpoint.host if ssl is not None else None,
+                )
+                assert proto is not None
+                proto._send_handshake(target, headers)
+                await proto._handshake
+        except (OSError, TimeoutError, ssl_module.SSLError) as exc:
+            if proto is not None:
+                proto.abort()
+            raise TransportError("websocket error", exc) from exc
+        except BaseException:  # TransportError, or cancelled mid-handshake
+            if proto is not None:
+                proto.abort()
+            raise
+        assert proto is not None
+        return proto
+
+    def _send_handshake(self, target: str, headers: Iterable[tuple[str, str]]) -> None:
+        lines = [
+            f"GET {target} HTTP/1.1",
+            f"host: {self.endpoint.host_header}",
+            "upgrade: websocket",
+            "connection: Upgrade",
+            f"sec-websocket-key: {self._key}",
+            "sec-websocket-version: 13",
+            f"user-agent: {USER_AGENT}",
+        ]
+        lines.extend(f"{k}: {v}" for k, v in headers)
+        assert self.transport is not None
+        self.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+
+    # -- asyncio.Protocol ------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self._parser is not None:
+            try:
+                self._parser.feed_data(data)
+            except httptools.HttpParserUpgrade as exc:
+                offset = exc.args[0] if exc.args and isinstance(exc.args[0], int) else len(data)
+                if not self._finish_handshake():
+                    return
+                data = data[offset:]
+                if not data:
+                    return
+            except httptools.HttpParserError as exc:
+                self._fail_handshake(TransportError("websocket error", exc))
+                return
+            else:
+                return
+        self._feed(data)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._wsheaders[name.decode("latin-1").lower()] = value.decode("latin-1")
+
+    def on_headers_complete(self) -> None:
+        assert self._parser is not None
+        self._status = self._parser.get_status_code()
+        if self._status != 101:
+            self._fail_handshake(
+                TransportError("websocket error", f"unexpected status {self._status}")
+            )
+
+    def _finish_handshake(self) -> bool:
+        self._parser = None
+        if self._status != 101:
+            self._fail_handshake(
+                TransportError("websocket error", f"unexpected status {self._status}")
+            )
+            return False
+        if self._wsheaders.get("sec-websocket-accept") != accept_key(self._key):
+            self._fail_handshake(TransportError("websocket error", "bad Sec-WebSocket-Accept"))
+            return False
+        if not self._handshake.done():
+            self._handshake.set_result(None)
+        return True
+
+    def _fail_handshake(self, exc: TransportError) -> None:
+        if not self._handshake.done():
+            self._handshake.set_exception(exc)
+        self.abort()
+
+    def _feed(self, data: bytes) -> None:
+        ws = self._ws
+        ws.receive_data(data)
+        for event in ws.events_received():
+            if isinstance(event, Message):
+                if self._closed:
+                    continue
+                if self.on_message is None:
+                    # arrived with the 101 response, before the owner attached: keep it
+                    self._early.append(event.data)
+                else:
+                    self.on_message(event.data)
+            elif isinstance(event, Close):
+                code = event.code
+                reply = ws.data_to_send()
+                if reply and self.transport is not None:
+                    self.transport.write(reply)
+                reason = (
+                    "transport close" if code in (None, 1000, 1001, 1005) else "transport error"
+                )
+                self._lost(reason, f"websocket closed with code {code}")
+                if self.transport is not None:
+                    self.transport.close()
+                return
+        out = ws.data_to_send()
+        if out and self.transport is not None:
+            self.transport.write(out)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self._handshake.done():
+            self._handshake.set_exception(TransportError("websocket error", exc or "closed"))
+        self._lost("transport close", str(exc) if exc else None)
+
+    def _lost(self, reason: str, description: str | None) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        # remembered for a later attach(): the upgrade hands the connection from the
+        # probe's callbacks to the engine's, and a loss in between must not be missed
+        self._lost_reason = (reason, description)
+        callback = self.on_close
+        self.on_close = None
+        if callback is not None:
+            callback(reason, description)
+
+    def attach(
+        self,
+        on_message: Callable[[str | bytes], None],
+        on_close: Callable[[str, str | None], None],
+    ) -> None:
+        """Set the callbacks, then deliver what arrived before (messages, a close)."""
+        self.on_message = on_message
+        self.on_close = on_close
+        early = self._early
+        self._early = []
+        for data in early:
+            on_message(data)
+        lost = self._lost_reason
+        if lost is not None:
+            self.on_close = None
+            on_close(*lost)
+
+    # -- API -------------------------------------------------------------------------
+    @property
+    def writable(self) -> bool:
+        """The connection is open and its write buffer is not backed up."""
+        return (
+            not self._closed
+            and self.transport is not None
+            and not self.transport.is_closing()
+            and self.transport.get_write_buffer_size() < 1_048_576
+        )
+
+    def send(self, messages: Iterable[str | bytes]) -> None:
+        """Write messages (one frame each), in a single write."""
+        if self._closed or self.transport is None:
+            return
+        ws = self._ws
+        self.transport.write(b"".join([ws.send_message(m) for m in messages]))
+
+    def close(self) -> None:
+        """Send a normal close frame and close the TCP connection; no callback fires."""
+        if self.transport is None:
+            return
+        self._closed = True
+        self.on_close = None
+        if not self.transport.is_closing():
+            try:
+                self.transport.write(self._ws.send_close(1000))
+            except Exception:  # the framing layer may refuse after a close
+                pass
+            self.transport.close()
+
+    def abort(self) -> None:
+        """Drop the connection at once."""
+        self._closed = True
+        self.on_close = None
+        if self.transport is not None:
+            self.transport.abort()

@@ -1,0 +1,577 @@
+"""One Engine.IO connection (Node's ``conn``) and the broadcast's prepared message.
+
+:class:`EngineSocket` pumps one sans-I/O
+:class:`~aiosocketio.protocol.engineio.session.EngineSession`: it feeds it what arrives on the
+polling requests or the WebSocket, writes what the session returns, and runs its timer
+with one ``loop.call_at`` handle — no task per connection.
+
+The hot path is :meth:`EngineSocket.write_prepared`: a :class:`PreparedMessage` holds a
+Socket.IO packet encoded once, and its WebSocket frame bytes are built once and appended
+to every recipient's write buffer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from aiosocketio.engine.http import HttpRequest, Responder, WebSocketChannel, WebSocketHandler
+from aiosocketio.exceptions import RemoteProtocolError
+from aiosocketio.protocol.engineio.packets import Packet, PacketType, decode_packet, encode_packet
+from aiosocketio.protocol.engineio.session import (
+    Closed,
+    EngineSession,
+    Heartbeat,
+    Message,
+    PacketReceived,
+    UpgradeAbandoned,
+    Upgraded,
+    Upgrading,
+)
+from aiosocketio.protocol.prepared import PreparedMessage
+from aiosocketio.protocol.websocket import binary_frame, text_frame
+from aiosocketio.runtime.events import EventEmitter
+
+if TYPE_CHECKING:
+    from aiosocketio.engine.engine import Engine
+
+__all__ = ["POLLING", "WEBSOCKET", "EngineSocket", "Transport"]
+
+logger = logging.getLogger("aiosocketio.engine")
+
+_MESSAGE = PacketType.MESSAGE
+_CLOSE_PAYLOAD = "1"
+_NOOP_PAYLOAD = "6"
+_HARD_LIMIT_FACTOR = 16
+
+
+class Transport:
+    """What ``conn.transport`` shows: its ``name`` ("polling" or "websocket")."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<Transport {self.name}>"
+
+
+POLLING = Transport("polling")
+WEBSOCKET = Transport("websocket")
+
+
+class _NullHandler:
+    """The handler of a WebSocket that was closed on arrival."""
+
+    __slots__ = ()
+
+    def on_message(self, data: str | bytes) -> None:
+        pass
+
+    def on_close(self, code: int | None) -> None:
+        pass
+
+
+class _MainHandler:
+    """Messages from the session's own WebSocket."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: EngineSocket) -> None:
+        self.conn = conn
+
+    def on_message(self, data: str | bytes) -> None:
+        self.conn._ws_message(data)
+
+    def on_close(self, code: int | None) -> None:
+        self.conn._ws_closed(code)
+
+
+class _ProbeHandler:
+    """Messages from a WebSocket that is probing an upgrade (until it becomes main)."""
+
+    __slots__ = ("channel", "conn")
+
+    def __init__(self, conn: EngineSocket, channel: WebSocketChannel) -> None:
+        self.conn = conn
+        self.channel = channel
+
+    def on_message(self, data: str | bytes) -> None:
+        conn = self.conn
+        if conn._channel is self.channel:
+            conn._ws_message(data)
+        else:
+            conn._probe_message(self.channel, data)
+
+    def on_close(self, code: int | None) -> None:
+        conn = self.conn
+        if conn._channel is self.channel:
+            conn._ws_closed(code)
+        else:
+            conn._probe_closed(self.channel)
+
+
+class EngineSocket(EventEmitter):
+    """One Engine.IO connection: Node's ``conn`` (``socket.conn`` in Socket.IO).
+
+    Events (``conn.on(...)``): ``message``, ``close(reason, description)``, ``upgrading``,
+    ``upgrade``, ``packet``, ``packet_create``, ``drain``, ``heartbeat``.
+
+    Attributes:
+        id: the session id (20 characters).
+        request: the handshake request.
+        protocol: the Engine.IO protocol revision (4).
+        transport: the current transport; ``transport.name`` is "polling" or "websocket".
+        on_message: the Socket.IO layer's fast hook for incoming messages.
+        on_close_hook: the Socket.IO layer's fast hook for the close.
+    """
+
+    __slots__ = (
+        "_channel",
+        "_direct",
+        "_events",
+        "_flush_scheduled",
+        "_loop",
+        "_once_events",
+        "_probe",
+        "_responder",
+        "_timer_at",
+        "_timer_slot",
+        "_wheel",
+        "engine",
+        "id",
+        "on_close_hook",
+        "on_message",
+        "protocol",
+        "request",
+        "session",
+        "transport",
+    )
+
+    def __init__(
+        self, engine: Engine, sid: str, request: HttpRequest, transport: Transport
+    ) -> None:
+        self._init_events()
+        self.engine = engine
+        self.id = sid
+        self.request = request
+        self.protocol = 4
+        self.transport = transport
+        self._loop = asyncio.get_running_loop()
+        self.session = EngineSession(sid, transport.name, engine.options, self._loop.time())
+        self._channel: WebSocketChannel | None = None
+        self._probe: WebSocketChannel | None = None
+        self._responder: Responder | None = None
+        self._direct = False
+        self._flush_scheduled = False
+        self._wheel = engine._timer_wheel(self._loop)
+        self._timer_slot = -1  # the wheel slot of the booked deadline; -1: none
+        self._timer_at = 0.0
+        self.on_message: Callable[[str | bytes], None] | None = None
+        self.on_close_hook: Callable[[str, str | None], None] | None = None
+
+    # -- public API -------------------------------------------------------------------
+
+    @property
+    def ready_state(self) -> str:
+        """``"open"``, ``"closing"`` or ``"closed"``."""
+        s = self.session
+        if s.state == "open":
+            return "open"
+        return "closing" if s.closing_payload_pending else "closed"
+
+    @property
+    def upgraded(self) -> bool:
+        """Whether the session moved from polling to WebSocket."""
+        return self.session.upgraded
+
+    @property
+    def upgrading(self) -> bool:
+        """Whether a WebSocket probe is under way."""
+        return self.session.upgrading
+
+    @property
+    def remote_address(self) -> str:
+        """The peer's IP address."""
+        return self.request.remote_address
+
+    def send(self, data: str | bytes, *, volatile: bool = False, compress: bool = True) -> None:
+        """Send one MESSAGE packet (text or binary)."""
+        if isinstance(data, str):
+            self.write_prepared(PreparedMessage((data,)), volatile=volatile)
+        else:
+            self._send_packets([Packet(_MESSAGE, bytes(data))], volatile)
+
+    def write_prepared(self, msg: PreparedMessage, *, volatile: bool = False) -> None:
+        """Send a prepared message. On a WebSocket this is one append to a write buffer."""
+        if self._direct:
+            channel = self._channel
+            assert channel is not None
+            if channel.buffered_amount > self.engine.options.max_send_buffer:
+                if volatile:
+                    return
+                if not self._check_hard_limit(channel):
+                    return
+            if self._events:
+                self._emit_created(msg.packets())
+            if channel.can_write_frames:
+                channel.write_frames(msg.ws_bytes)
+            else:
+                for message in msg.ws_messages:
+                    channel.send_message(message)
+            return
+        self._send_packets(msg.packets(), volatile)
+
+    def close(self, discard: bool = False) -> None:
+        """Close the connection from the server side (reason "forced close")."""
+        session = self.session
+        if session.state != "open":
+            return
+        session.close("forced close")
+        self._after()
+
+    def _add_listener(self, event: str, fn: Callable[..., Any], once: bool, prepend: bool) -> None:
+        if event == "packet":
+            self.session.record_packets = True
+        super()._add_listener(event, fn, once, prepend)
+
+    # -- internals: sending -----------------------------------------------------------
+
+    def _check_hard_limit(self, channel: WebSocketChannel) -> bool:
+        limit = self.engine.options.max_send_buffer * _HARD_LIMIT_FACTOR
+        if channel.buffered_amount > limit:
+            logger.warning("closing %s: send buffer over %d bytes", self.id, limit)
+            self.session.transport_closed(True, "send buffer full")
+            self._after()
+            return False
+        return True
+
+    def _emit_created(self, packets: Sequence[Packet]) -> None:
+        if self.has_listeners("packet_create"):
+            for packet in packets:
+                self.emit_reserved("packet_create", packet)
+
+    def _send_packets(self, packets: Sequence[Packet], volatile: bool) -> None:
+        session = self.session
+        if session.state != "open":
+            return
+        if volatile:
+            if session.transport == "polling" and not session.poll_pending:
+                return
+            channel = self._channel
+            if (
+                session.transport == "websocket"
+                and channel is not None
+                and channel.buffered_amount > self.engine.options.max_send_buffer
+            ):
+                return
+        if self._events:
+            self._emit_created(packets)
+        for packet in packets:
+            session.send(packet)
+        if session.transport == "websocket":
+            self._write_ws(session.take_outgoing())
+        elif session.poll_ready:
+            self._schedule_poll_flush()
+
+    def _write_ws(self, packets: list[Packet]) -> None:
+        channel = self._channel
+        if channel is None or not packets:
+            return
+        if channel.can_write_frames:
+            frames = []
+            for packet in packets:
+                encoded = encode_packet(packet)
+                if isinstance(encoded, str):
+                    frames.append(text_frame(encoded))
+                else:
+                    frames.append(binary_frame(encoded))
+            channel.write_frames(b"".join(frames))
+        else:
+            for packet in packets:
+                channel.send_message(encode_packet(packet))
+        if self.has_listeners("drain"):
+            self.emit_reserved("drain")
+
+    def _schedule_poll_flush(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush_poll)
+
+    def _flush_poll(self) -> None:
+        self._flush_scheduled = False
+        responder = self._responder
+        session = self.session
+        if responder is None or not session.poll_ready:
+            return
+        self._responder = None
+        responder.on_abort = None
+        self.engine._respond_payload(self, responder, session.take_payload())
+        if self.has_listeners("drain"):
+            self.emit_reserved("drain")
+        if session.state != "open" and not session.closing_payload_pending:
+            self.engine._forget(self)
+
+    # -- internals: after every session call ------------------------------------------
+
+    def _after(self) -> None:
+        """Dispatch the session's events, write its outbox, re-arm its timer."""
+        session = self.session
+        for event in session.events_received():
+            self._dispatch(event)
+        if session.has_outgoing:
+            if session.transport == "websocket" and session.state == "open":
+                self._write_ws(session.take_outgoing())
+            elif session.poll_ready:
+                self._schedule_poll_flush()
+        elif session.poll_ready:
+            self._schedule_poll_flush()
+        self._arm()
+
+    def _dispatch(self, event: object) -> None:
+        if isinstance(event, Message):
+            self._deliver(event.data)
+        elif isinstance(event, Closed):
+            self._on_closed(event.reason, event.description)
+        elif isinstance(event, Heartbeat):
+            self.emit_reserved("heartbeat")
+        elif isinstance(event, PacketReceived):
+            self.emit_reserved("packet", event.packet)
+        elif isinstance(event, Upgrading):
+            self.emit_reserved("upgrading", WEBSOCKET)
+            released = self.session.release_poll()
+            if released is not None:
+                self._answer_poll(released)
+        elif isinstance(event, Upgraded):
+            self._on_upgraded()
+        elif isinstance(event, UpgradeAbandoned):
+            probe = self._probe
+            self._probe = None
+            if probe is not None:
+                probe.close(1000)
+
+    def _deliver(self, data: str | bytes) -> None:
+        hook = self.on_message
+        if hook is not None:
+            try:
+                hook(data)
+            except Exception:
+                logger.exception("message handler failed on %s", self.id)
+        if self._events:
+            self.emit_reserved("message", data)
+
+    def _answer_poll(self, payload: str) -> None:
+        responder = self._responder
+        if responder is not None:
+            self._responder = None
+            responder.on_abort = None
+            self.engine._respond_payload(self, responder, payload)
+
+    def _arm(self) -> None:
+        deadline = self.session.next_deadline()
+        slot = self._timer_slot
+        if deadline is None:
+            if slot >= 0:
+                self._wheel.cancel(self, slot)
+                self._timer_slot = -1
+            return
+        if slot >= 0:
+            if self._timer_at <= deadline:
+                return  # an earlier wake-up is booked; it books the next one
+            self._wheel.cancel(self, slot)
+        self._timer_at = deadline
+        self._timer_slot = self._wheel.schedule(self, deadline)
+
+    def _wheel_fired(self, slot: int) -> None:
+        if slot != self._timer_slot:
+            return  # a deadline moved or cancelled meanwhile
+        self._timer_slot = -1
+        self.session.handle_timer(self._loop.time())
+        self._after()
+
+    # -- internals: polling -----------------------------------------------------------
+
+    def _handle_poll(self, responder: Responder) -> None:
+        session = self.session
+        try:
+            payload = session.poll(self._loop.time())
+        except RemoteProtocolError:
+            self.engine._respond_plain(responder, 400, b"")
+            self._after()
+            return
+        if payload is not None:
+            self.engine._respond_payload(self, responder, payload)
+            if session.state != "open" and not session.closing_payload_pending:
+                self.engine._forget(self)
+            self._after()
+            return
+        self._responder = responder
+        responder.on_abort = self._poll_aborted
+        if session.late_poll_at is not None:
+            self._arm()  # a GET during a probed upgrade waits at most a moment
+
+    def _poll_aborted(self) -> None:
+        self._responder = None
+        self.session.poll_aborted()
+        self._after()
+
+    def _handle_post(self, request: HttpRequest, body: bytes, responder: Responder) -> None:
+        session = self.session
+        engine = self.engine
+        if request.headers.get("content-type") == "application/octet-stream":
+            engine._respond_plain(responder, 400, b"")
+            session.transport_closed(True, "invalid content")
+            self._after()
+            return
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            engine._respond_ok(request, responder)
+            session._close("parse error", "invalid UTF-8")
+            self._after()
+            return
+        session.receive_payload(text, self._loop.time())
+        engine._respond_ok(request, responder)
+        self._after()
+
+    # -- internals: WebSocket ---------------------------------------------------------
+
+    def _attach_main(self, channel: WebSocketChannel) -> WebSocketHandler:
+        self._channel = channel
+        self._direct = True
+        return _MainHandler(self)
+
+    def _attach_probe(self, channel: WebSocketChannel) -> WebSocketHandler:
+        if not self.session.begin_upgrade(self._loop.time()) or self._probe is not None:
+            channel.close(1000)
+            return _NullHandler()
+        self._probe = channel
+        self._arm()
+        return _ProbeHandler(self, channel)
+
+    def _probe_message(self, channel: WebSocketChannel, data: str | bytes) -> None:
+        if channel is not self._probe:
+            return
+        try:
+            packet = decode_packet(data)
+        except RemoteProtocolError:
+            self.session.abort_upgrade()
+            self._after()
+            return
+        reply = self.session.receive_probe_packet(packet, self._loop.time())
+        if reply is not None:
+            encoded = encode_packet(reply)
+            if channel.can_write_frames and isinstance(encoded, str):
+                channel.write_frames(text_frame(encoded))
+            else:
+                channel.send_message(encoded)
+        self._after()
+
+    def _probe_closed(self, channel: WebSocketChannel) -> None:
+        if channel is self._probe:
+            self._probe = None
+            self.session.abort_upgrade()
+            self._after()
+
+    def _on_upgraded(self) -> None:
+        probe = self._probe
+        self._probe = None
+        assert probe is not None
+        if self.session.take_late_poll():
+            responder = self._responder
+            self._responder = None
+            if responder is not None:
+                responder.on_abort = None
+                self.engine._refuse_late_poll(responder, self.request)
+        else:
+            released = self.session.release_poll()
+            if released is not None:
+                self._answer_poll(released)
+        self._channel = probe
+        self._direct = True
+        self.transport = WEBSOCKET
+        self.emit_reserved("upgrade", WEBSOCKET)
+
+    def _ws_message(self, data: str | bytes) -> None:
+        session = self.session
+        if type(data) is str and data[:1] == "4" and not session.record_packets:
+            # Fast path: a text MESSAGE needs no packet object.
+            if session.state != "open":
+                return
+            if session.pong_deadline is not None:
+                session.note_activity(self._loop.time())
+            # _deliver, inlined: this is the path of every WebSocket message
+            hook = self.on_message
+            if hook is not None:
+                try:
+                    hook(data[1:])
+                except Exception:
+                    logger.exception("message handler failed on %s", self.id)
+            if self._events:
+                self.emit_reserved("message", data[1:])
+            return
+        try:
+            packet = decode_packet(data)
+        except RemoteProtocolError as exc:
+            session._close("parse error", str(exc))
+            self._after()
+            return
+        session.receive_packet(packet, self._loop.time())
+        self._after()
+
+    def _ws_closed(self, code: int | None) -> None:
+        self._channel = None
+        self._direct = False
+        session = self.session
+        if session.state == "open":
+            if code is None or code in (1000, 1001, 1005):
+                session.transport_closed(False)
+            else:
+                session.transport_closed(True, f"websocket closed with code {code}")
+            self._after()
+
+    # -- internals: closing -----------------------------------------------------------
+
+    def _on_closed(self, reason: str, description: str | None) -> None:
+        slot = self._timer_slot
+        if slot >= 0:
+            self._wheel.cancel(self, slot)
+            self._timer_slot = -1
+        self._direct = False
+        probe = self._probe
+        self._probe = None
+        if probe is not None:
+            probe.close(1000)
+        channel = self._channel
+        if channel is not None:
+            self._channel = None
+            channel.close(1000)
+        session = self.session
+        responder = self._responder
+        if responder is not None:
+            self._responder = None
+            responder.on_abort = None
+            if session.closing_payload_pending:
+                payload = session.take_payload()
+            elif reason == "transport close":
+                # The client closed (a CLOSE packet in a POST): Node releases the
+                # waiting GET with a NOOP; on any other close it sends CLOSE.
+                payload = _NOOP_PAYLOAD
+            else:
+                payload = _CLOSE_PAYLOAD
+            self.engine._respond_payload(self, responder, payload)
+        self.engine._session_closed(self)
+        hook = self.on_close_hook
+        # The hooks are bound methods of the layer above, which holds this object: clear
+        # them so the pair is freed by refcount instead of the cyclic GC.
+        self.on_close_hook = None
+        self.on_message = None
+        if hook is not None:
+            try:
+                hook(reason, description)
+            except Exception:
+                logger.exception("close handler failed on %s", self.id)
+        self.emit_reserved("close", reason, description)

@@ -1,0 +1,1 @@
+"""The built-in asyncio HTTP/1.1 + WebSocket server (the default front end)."""

@@ -1,0 +1,493 @@
+"""The server side of one Engine.IO v4 session, as a sans-I/O state machine.
+
+Theory of operation
+-------------------
+An :class:`EngineSession` knows nothing of sockets or event loops. The I/O layer feeds
+it what arrived (:meth:`receive_packet`, :meth:`receive_payload`, :meth:`poll`, the
+upgrade calls) together with the current time, then reads what to do:
+:meth:`events_received` for what happened, :meth:`take_outgoing` / :meth:`take_payload`
+for what to write, and :meth:`next_deadline` for when to call :meth:`handle_timer`.
+
+States: ``open`` → ``closed``. A session is open from the handshake on; every path to
+``closed`` goes through :meth:`_close`, which records exactly one :class:`Closed` event.
+
+Rules (the invariants the I/O layer relies on):
+
+1. *One transport writes.* ``transport`` is ``"polling"`` or ``"websocket"``; outgoing
+   packets wait in one outbox. On WebSocket the I/O layer drains the outbox after every
+   call; on polling the outbox is drained only by a pending GET (:attr:`poll_ready`).
+2. *Heartbeat (spec "Heartbeat", engine.io 6.6.11).* The server pings every
+   ``ping_interval``; then it waits ``ping_timeout`` for the pong, else it closes with
+   ``ping timeout``. Any other packet that arrives while it waits extends the wait once
+   per cycle. A ping from a v4 client is a ``transport error``.
+3. *Polling (spec "HTTP long-polling").* One GET may wait at a time: a second one closes
+   the session with ``transport error`` (``overlap from client``). A CLOSE packet in a
+   POST closes with ``transport close``; an undecodable payload with ``parse error``.
+4. *Upgrade (spec "Upgrade").* A WebSocket opened with this sid is a probe:
+   ``2probe`` → ``3probe`` (the ``upgrading`` event), then the GET pending since before
+   the probe is released with a NOOP, then ``5`` switches the transport and the outbox
+   goes out on WebSocket. A GET that arrives during the upgrade waits up to
+   ``LATE_POLL_WAIT``: a NOOP then, or 400 if the upgrade completed meanwhile. Anything
+   else on the probe, or ``upgrade_timeout``, abandons it.
+5. *Closing by the server.* On polling the outbox is delivered first, then a CLOSE packet
+   answers the next GET (:attr:`closing_payload_pending`); on WebSocket the I/O layer
+   closes the connection after writing what was queued.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiosocketio.exceptions import RemoteProtocolError
+from aiosocketio.protocol.engineio.options import EngineOptions
+from aiosocketio.protocol.engineio.packets import (
+    Packet,
+    PacketType,
+    decode_payload,
+    encode_payload,
+)
+
+__all__ = [
+    "Closed",
+    "EngineSession",
+    "Heartbeat",
+    "Message",
+    "PacketReceived",
+    "Upgraded",
+    "Upgrading",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A MESSAGE packet arrived."""
+
+    data: str | bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PacketReceived:
+    """Any packet arrived (Node's ``packet`` event); recorded only if asked for."""
+
+    packet: Packet
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """A pong arrived (Node's ``heartbeat`` event)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Upgrading:
+    """The WebSocket probe answered ``3probe`` (Node's ``upgrading`` event)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Upgraded:
+    """The transport is now WebSocket (Node's ``upgrade`` event)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UpgradeAbandoned:
+    """The probe failed or timed out; the I/O layer closes the probe connection."""
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    """The session closed (Node's ``close(reason, description)``)."""
+
+    reason: str
+    description: str | None = None
+
+
+Event = Message | PacketReceived | Heartbeat | Upgrading | Upgraded | UpgradeAbandoned | Closed
+
+_PING = Packet(PacketType.PING)
+_PONG_PROBE = Packet(PacketType.PONG, "probe")
+_NOOP = Packet(PacketType.NOOP)
+_CLOSE = Packet(PacketType.CLOSE)
+_NOOP_PAYLOAD = encode_payload([_NOOP])
+
+LATE_POLL_WAIT = 0.1
+"""Seconds a GET that arrives during an upgrade waits for it (Node's upgrade check sends a
+NOOP to a waiting GET every 100 ms)."""
+
+
+class EngineSession:
+    """Server-side state of one Engine.IO session (see the module docstring).
+
+    Args:
+        sid: the session id.
+        transport: the transport of the handshake, ``"polling"`` or ``"websocket"``.
+        options: the engine's options.
+        now: the current time, in seconds (any monotonic clock).
+        record_packets: record a :class:`PacketReceived` event for every packet.
+    """
+
+    __slots__ = (
+        "_close_sent",
+        "_events",
+        "_late_due",
+        "_options",
+        "_outbox",
+        "_refreshed",
+        "closing_payload_pending",
+        "description",
+        "late_poll_at",
+        "ping_at",
+        "poll_pending",
+        "pong_deadline",
+        "probed",
+        "protocol",
+        "reason",
+        "record_packets",
+        "sid",
+        "state",
+        "transport",
+        "upgrade_deadline",
+        "upgraded",
+        "upgrading",
+    )
+
+    def __init__(
+        self,
+        sid: str,
+        transport: str,
+        options: EngineOptions,
+        now: float,
+        *,
+        record_packets: bool = False,
+    ) -> None:
+        self.sid = sid
+        self.transport = transport
+        self.protocol = 4
+        self.state = "open"
+        self._options = options
+        self._outbox: list[Packet] = []
+        self._events: list[Event] = []
+        self.record_packets = record_packets
+        self.poll_pending = False
+        self.closing_payload_pending = False
+        self._close_sent = False
+        self.upgrading = False
+        self.upgraded = False
+        self.probed = False
+        self.late_poll_at: float | None = None
+        self._late_due = False
+        self.upgrade_deadline: float | None = None
+        self.ping_at: float | None = now + options.ping_interval
+        self.pong_deadline: float | None = None
+        self._refreshed = False
+        self.reason: str | None = None
+        self.description: str | None = None
+
+    # -- the handshake ----------------------------------------------------------------
+
+    @property
+    def transport_name(self) -> str:
+        """The current transport (for request validation)."""
+        return self.transport
+
+    def open_packet_data(self, max_payload: int | None = None) -> str:
+        """The JSON of the OPEN packet: exactly sid, upgrades, pingInterval, pingTimeout
+        and maxPayload (spec "Handshake")."""
+        opts = self._options
+        upgrades = opts.upgrades_for(self.transport)
+        ups = ",".join(f'"{u}"' for u in upgrades)
+        payload = max_payload if max_payload is not None else opts.max_http_buffer_size
+        return (
+            f'{{"sid":"{self.sid}","upgrades":[{ups}],'
+            f'"pingInterval":{round(opts.ping_interval * 1000)},'
+            f'"pingTimeout":{round(opts.ping_timeout * 1000)},'
+            f'"maxPayload":{payload}}}'
+        )
+
+    def open_packet(self) -> Packet:
+        """The OPEN packet; the caller sends it first (it is not queued)."""
+        return Packet(PacketType.OPEN, self.open_packet_data())
+
+    # -- outgoing ---------------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == "open"
+
+    @property
+    def websocket_direct(self) -> bool:
+        """Whether the I/O layer may write straight to the WebSocket (no outbox)."""
+        return self.state == "open" and self.transport == "websocket"
+
+    def send(self, packet: Packet) -> bool:
+        """Queue a packet. Returns False (and drops it) when the session is closed.
+
+        After this, on WebSocket call :meth:`take_outgoing`; on polling check
+        :attr:`poll_ready`.
+        """
+        if self.state != "open":
+            return False
+        self._outbox.append(packet)
+        return True
+
+    @property
+    def has_outgoing(self) -> bool:
+        return bool(self._outbox)
+
+    def take_outgoing(self) -> list[Packet]:
+        """Every queued packet, for a WebSocket write; the outbox is emptied."""
+        out = self._outbox
+        if out:
+            self._outbox = []
+        return out
+
+    @property
+    def poll_ready(self) -> bool:
+        """A GET is waiting and there is something to answer it with."""
+        return self.poll_pending and (
+            bool(self._outbox) or self.closing_payload_pending or self._late_due
+        )
+
+    def poll(self, now: float) -> str | None:
+        """A polling GET arrived. Returns the payload to answer with now, or None when the
+        GET must wait (then :attr:`poll_pending` is set).
+
+        Raises:
+            RemoteProtocolError: a GET is already waiting (overlap); the session is now
+                closed with ``transport error`` and the caller answers 400.
+        """
+        if self.closing_payload_pending:
+            return self.take_payload()
+        if self.state != "open":
+            raise RemoteProtocolError("session closed")
+        if self.poll_pending:
+            self._close("transport error", "overlap from client")
+            raise RemoteProtocolError("overlap from client")
+        if self._outbox:
+            return self._payload()
+        self.poll_pending = True
+        if self.upgrading:
+            # A GET that arrives while a WebSocket probes the upgrade waits a little (as
+            # Node's 100 ms upgrade check): it gets a NOOP, or 400 if the upgrade completes
+            # first — its "5" may have been sent before this GET (a transport mismatch).
+            self.late_poll_at = now + LATE_POLL_WAIT
+        return None
+
+    def take_late_poll(self) -> bool:
+        """After :class:`Upgraded`: whether the waiting GET arrived during the probe (the
+        caller answers it 400); the wait is cleared either way."""
+        late = self.poll_pending and self.late_poll_at is not None
+        if late:
+            self.poll_pending = False
+        self.late_poll_at = None
+        return late
+
+    def take_payload(self) -> str:
+        """The payload for the waiting GET (see :attr:`poll_ready`); clears the wait."""
+        self.poll_pending = False
+        self._late_due = False
+        self.late_poll_at = None
+        if self.closing_payload_pending:
+            if self._outbox:
+                # As Node: what was buffered goes first; the CLOSE waits for the next GET,
+                # so the client handles those packets before it sees the close.
+                return self._payload()
+            self.closing_payload_pending = False
+            self._close_sent = True
+            return encode_payload([_CLOSE])
+        return self._payload()
+
+    def _payload(self) -> str:
+        if not self._outbox:
+            return _NOOP_PAYLOAD
+        packets = self._outbox
+        self._outbox = []
+        return encode_payload(packets)
+
+    def release_poll(self) -> str | None:
+        """If a GET has been waiting since before the upgrade began, the NOOP payload to
+        release it with (at the probe, so that the client can pause polling)."""
+        if self.poll_pending and self.late_poll_at is None:
+            self.poll_pending = False
+            return _NOOP_PAYLOAD
+        return None
+
+    def poll_aborted(self) -> None:
+        """The waiting GET's connection went away: ``transport error`` (Node's
+        "poll connection closed prematurely")."""
+        if self.poll_pending:
+            self.poll_pending = False
+            self._close("transport error", "poll connection closed prematurely")
+
+    # -- incoming ---------------------------------------------------------------------
+
+    def receive_payload(self, body: str, now: float) -> None:
+        """A polling POST body arrived. After this, read :meth:`events_received`."""
+        if self.state != "open":
+            return
+        try:
+            packets = decode_payload(body)
+        except RemoteProtocolError as exc:
+            self._close("parse error", str(exc))
+            return
+        for packet in packets:
+            if packet.type == PacketType.CLOSE:
+                self._close("transport close")
+                return
+            self.receive_packet(packet, now)
+            if self.state != "open":
+                return
+
+    def receive_packet(self, packet: Packet, now: float) -> None:
+        """One packet arrived on the current transport. Read :meth:`events_received`."""
+        if self.state != "open":
+            return
+        if self.record_packets:
+            self._events.append(PacketReceived(packet))
+        ptype = packet.type
+        if self.pong_deadline is not None and not self._refreshed and ptype != PacketType.PONG:
+            self.pong_deadline = now + self._options.ping_timeout
+            self._refreshed = True
+        if ptype == PacketType.MESSAGE:
+            assert packet.data is not None
+            self._events.append(Message(packet.data))
+        elif ptype == PacketType.PONG:
+            self.pong_deadline = None
+            self.ping_at = now + self._options.ping_interval
+            self._events.append(Heartbeat())
+        elif ptype == PacketType.PING:
+            self._close("transport error", "invalid heartbeat direction")
+        elif ptype == PacketType.CLOSE:
+            self._close("transport close")
+        # NOOP, UPGRADE and OPEN outside an upgrade are ignored, as in Node.
+
+    def note_activity(self, now: float) -> None:
+        """The fast path's version of the pong-extension rule, for a MESSAGE that the I/O
+        layer delivered without :meth:`receive_packet`."""
+        if self.pong_deadline is not None and not self._refreshed:
+            self.pong_deadline = now + self._options.ping_timeout
+            self._refreshed = True
+
+    def events_received(self) -> list[Event]:
+        """What happened since the last call, in order."""
+        events = self._events
+        if events:
+            self._events = []
+        return events
+
+    # -- upgrade ----------------------------------------------------------------------
+
+    def begin_upgrade(self, now: float) -> bool:
+        """A WebSocket arrived with this sid. False: refuse it (close the new socket)."""
+        if (
+            self.state != "open"
+            or self.upgrading
+            or self.upgraded
+            or self.transport != "polling"
+            or not self._options.upgrades_for("polling")
+        ):
+            return False
+        self.upgrading = True
+        self.probed = False
+        self.upgrade_deadline = now + self._options.upgrade_timeout
+        return True
+
+    def receive_probe_packet(self, packet: Packet, now: float) -> Packet | None:
+        """A packet arrived on the probe WebSocket. Returns a packet to send on it.
+
+        After this, read :meth:`events_received`; an :class:`UpgradeAbandoned` event
+        means: close the probe. On :class:`Upgraded`, release any waiting GET with
+        :meth:`release_poll` and move the outbox to the WebSocket.
+        """
+        if not self.upgrading:
+            return None
+        if packet.type == PacketType.PING and packet.data == "probe" and not self.probed:
+            self.probed = True
+            self._events.append(Upgrading())
+            return _PONG_PROBE
+        if packet.type == PacketType.UPGRADE and self.probed and self.state == "open":
+            self.upgrading = False
+            self.probed = False
+            self.upgraded = True
+            self.upgrade_deadline = None
+            self.transport = "websocket"
+            self._events.append(Upgraded())
+            return None
+        self.abort_upgrade()
+        return None
+
+    def abort_upgrade(self) -> None:
+        """Abandon the probe (it closed, misbehaved or timed out)."""
+        if self.upgrading:
+            self.upgrading = False
+            self.probed = False
+            self.upgrade_deadline = None
+            if self.late_poll_at is not None:
+                self.late_poll_at = None
+                self._late_due = True  # the GET that waited for the upgrade gets a NOOP
+            self._events.append(UpgradeAbandoned())
+
+    # -- timers -----------------------------------------------------------------------
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`handle_timer` must next be called (None: no timer)."""
+        if self.state != "open":
+            return None
+        best = self.pong_deadline if self.pong_deadline is not None else self.ping_at
+        for other in (self.upgrade_deadline, self.late_poll_at):
+            if other is not None and (best is None or other < best):
+                best = other
+        return best
+
+    def handle_timer(self, now: float) -> None:
+        """Run what is due at ``now``: a ping, a ping timeout, an upgrade timeout.
+
+        After this, drain the outbox (a ping may have been queued) and read the events.
+        """
+        if self.state != "open":
+            return
+        if self.upgrade_deadline is not None and now >= self.upgrade_deadline:
+            self.abort_upgrade()
+        if self.late_poll_at is not None and now >= self.late_poll_at:
+            self.late_poll_at = None
+            self._late_due = True
+        if self.pong_deadline is not None:
+            if now >= self.pong_deadline:
+                self._close("ping timeout")
+            return
+        if self.ping_at is not None and now >= self.ping_at:
+            self.ping_at = None
+            self._refreshed = False
+            self.pong_deadline = now + self._options.ping_timeout
+            self._outbox.append(_PING)
+
+    # -- closing ----------------------------------------------------------------------
+
+    def close(self, reason: str = "forced close", description: str | None = None) -> None:
+        """Close from the server side. On polling a CLOSE packet waits for the next GET
+        (:attr:`closing_payload_pending`); on WebSocket the caller closes the connection.
+        """
+        if self.state != "open":
+            return
+        if self.transport == "polling":
+            self.closing_payload_pending = True
+        self._close(reason, description)
+
+    def transport_closed(self, error: bool = False, description: str | None = None) -> None:
+        """The current transport's connection went away."""
+        self._close("transport error" if error else "transport close", description)
+
+    def _close(self, reason: str, description: str | None = None) -> None:
+        if self.state == "closed":
+            return
+        self.state = "closed"
+        self.reason = reason
+        self.description = description
+        self.ping_at = None
+        self.pong_deadline = None
+        self.upgrade_deadline = None
+        self.late_poll_at = None
+        if self.upgrading:
+            self.upgrading = False
+            self._events.append(UpgradeAbandoned())
+        if not self.closing_payload_pending:
+            self._outbox = []
+        self._events.append(Closed(reason, description))

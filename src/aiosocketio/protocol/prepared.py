@@ -1,0 +1,68 @@
+"""A Socket.IO packet encoded once, in every form a transport sends it.
+
+The hot path of a broadcast: the server encodes the packet once into a
+:class:`PreparedMessage`, and every recipient's connection takes the form it needs from
+the same object: the WebSocket frame bytes (built once, appended to each write buffer),
+the WebSocket messages (for channels that frame themselves), or Engine.IO MESSAGE packets
+(for long-polling). Nothing here is per recipient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aiosocketio.protocol.engineio.packets import Packet, PacketType
+from aiosocketio.protocol.websocket import binary_frame, text_frame
+
+__all__ = ["PreparedMessage"]
+
+_MESSAGE = PacketType.MESSAGE
+
+
+class PreparedMessage:
+    """One Socket.IO packet encoded once and shared by every recipient.
+
+    Args:
+        parts: ``Encoder.encode()`` output: the text, then any binary attachments.
+    """
+
+    __slots__ = ("_messages", "_packets", "_ws", "parts")
+
+    def __init__(self, parts: Sequence[str | bytes]) -> None:
+        self.parts = tuple(parts)
+        self._ws: bytes | None = None
+        self._messages: tuple[str | bytes, ...] | None = None
+        self._packets: tuple[Packet, ...] | None = None
+
+    @property
+    def ws_bytes(self) -> bytes:
+        """The WebSocket frames of every part, built on first use."""
+        ws = self._ws
+        if ws is None:
+            frames = []
+            for part in self.parts:
+                if isinstance(part, str):
+                    frames.append(text_frame("4" + part))
+                else:
+                    frames.append(binary_frame(part))
+            ws = self._ws = b"".join(frames)
+        return ws
+
+    @property
+    def ws_messages(self) -> tuple[str | bytes, ...]:
+        """The WebSocket messages of every part (for channels that cannot take prebuilt
+        frames), built on first use: every recipient is handed the same objects."""
+        messages = self._messages
+        if messages is None:
+            messages = self._messages = tuple(
+                "4" + part if isinstance(part, str) else part for part in self.parts
+            )
+        return messages
+
+    def packets(self) -> tuple[Packet, ...]:
+        """The parts as Engine.IO MESSAGE packets (for polling and the slow path), built
+        on first use and shared by every recipient."""
+        packets = self._packets
+        if packets is None:
+            packets = self._packets = tuple(Packet(_MESSAGE, part) for part in self.parts)
+        return packets

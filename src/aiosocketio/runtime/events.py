@@ -1,0 +1,249 @@
+"""The event emitter shared by the engine, the server-side objects and the adapters.
+
+``on(event, handler)`` and the decorator form ``@obj.on(event)`` both register a listener;
+``once`` registers one that runs a single time; ``off`` removes listeners.
+
+Listeners may be plain functions or coroutine functions. A coroutine's result is run as a
+task held by :func:`spawn`, so that it is never garbage-collected half-way; an exception in
+a listener is logged, never raised into the protocol machinery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeGuard, TypeVar, overload
+
+__all__ = ["EventEmitter", "Listener", "spawn"]
+
+logger = logging.getLogger("aiosocketio.runtime")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_ACK_PARAM_NAMES = ("ack", "callback")
+
+_tasks: set[asyncio.Task[Any]] = set()
+
+
+def spawn(awaitable: Awaitable[Any], what: str = "an event handler") -> asyncio.Task[Any]:
+    """Run ``awaitable`` as a task that is kept alive until it ends; an error is logged as
+    "error in <what>"."""
+
+    async def _run() -> Any:
+        return await awaitable
+
+    coro = awaitable if asyncio.iscoroutine(awaitable) else _run()
+    task = asyncio.get_running_loop().create_task(coro)
+    _tasks.add(task)
+
+    def done(task: asyncio.Task[Any]) -> None:
+        _tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("error in %s", what, exc_info=task.exception())
+
+    task.add_done_callback(done)
+    return task
+
+
+def _ack_param(fn: Callable[..., Any]) -> str | None:
+    """The name of ``fn``'s ``ack``/``callback`` parameter, if it declares one."""
+    code = getattr(fn, "__code__", None)
+    if code is not None:
+        # fast path for functions and methods (handlers are often defined per connection)
+        names = code.co_varnames[
+            code.co_posonlyargcount : code.co_argcount + code.co_kwonlyargcount
+        ]
+        for name in _ACK_PARAM_NAMES:
+            if name in names:
+                return name
+        return None
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return None
+    for name in _ACK_PARAM_NAMES:
+        param = params.get(name)
+        if param is not None and param.kind in (
+            inspect.Parameter.KEYWORD_ONLY,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        ):
+            return name
+    return None
+
+
+def positional_count(fn: Callable[..., Any]) -> int:
+    """How many named positional parameters ``fn`` takes (``self`` excluded); 1 if unknown."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return 1
+    count: int = code.co_argcount
+    if inspect.ismethod(fn):
+        count -= 1
+    return count
+
+
+class Listener:
+    """One registered handler (internal)."""
+
+    __slots__ = ("ack_param", "fn", "once")
+
+    def __init__(self, fn: Callable[..., Any], once: bool) -> None:
+        self.fn = fn
+        self.once = once
+        self.ack_param = _ack_param(fn)
+
+
+_PLAIN_TYPES = frozenset({type(None), bool, int, float, str, bytes, list, tuple, dict})
+
+
+def is_awaitable(value: object) -> TypeGuard[Awaitable[Any]]:
+    """``inspect.isawaitable`` with a shortcut for the plain values handlers return
+    (``isawaitable`` falls through to an ABC check that costs more than the handler)."""
+    return type(value) not in _PLAIN_TYPES and inspect.isawaitable(value)
+
+
+def call_listener(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn``; an awaitable result is spawned as a task, errors are logged."""
+    try:
+        result = fn(*args, **kwargs)
+    except Exception:
+        logger.exception("error in an event handler")
+        return None
+    if is_awaitable(result):
+        spawn(result)
+        return None
+    return result
+
+
+_NO_EVENTS: dict[str, tuple[Listener, ...]] = {}
+_NO_ONCE: set[str] = set()
+
+
+class EventEmitter:
+    """Mixin: named listeners with the call form and the decorator form.
+
+    A subclass with ``__slots__`` lists ``_events`` and ``_once_events`` and calls
+    :meth:`_init_events` in its ``__init__``.
+    """
+
+    __slots__ = ()
+
+    # event -> listeners; the tuples are replaced, never mutated, so dispatching needs no
+    # snapshot copy. ``_once_events`` names the events that have ``once`` listeners.
+    # Until the first listener is added, both point to shared empty containers that are
+    # never mutated (so emitting an event nobody listens to costs one dict lookup).
+    _events: dict[str, tuple[Listener, ...]] = _NO_EVENTS
+    _once_events: set[str] = _NO_ONCE
+
+    # The empty ``__slots__`` lets slotted subclasses (the engine's per-connection object)
+    # stay dict-free; mypy cannot see that those subclasses declare the two slots.
+    def _init_events(self) -> None:
+        self._events = _NO_EVENTS  # type: ignore[misc]
+        self._once_events = _NO_ONCE  # type: ignore[misc]
+
+    def has_listeners(self, event: str) -> bool:
+        """Whether ``event`` has a listener (one dict lookup; used on hot paths)."""
+        return event in self._events
+
+    def _listeners_of(self, event: str) -> tuple[Listener, ...]:
+        return self._events.get(event, ())
+
+    def _add_listener(self, event: str, fn: Callable[..., Any], once: bool, prepend: bool) -> None:
+        events = self._events
+        if events is _NO_EVENTS:
+            events = self._events = {}  # type: ignore[misc]
+        listener = Listener(fn, once)
+        lst = events.get(event, ())
+        events[event] = (listener, *lst) if prepend else (*lst, listener)
+        if once:
+            once_events = self._once_events
+            if once_events is _NO_ONCE:
+                # made on the first ``once``: most emitters never have one, and a socket
+                # then carries one container fewer for the cyclic GC to walk
+                once_events = self._once_events = set()  # type: ignore[misc]
+            once_events.add(event)
+
+    @overload
+    def on(self, event: str) -> Callable[[F], F]: ...
+    @overload
+    def on(self, event: str, handler: F) -> F: ...
+    def on(self, event: str, handler: F | None = None) -> F | Callable[[F], F]:
+        """Register ``handler`` for ``event``; without a handler, return a decorator."""
+        if handler is None:
+
+            def decorator(fn: F) -> F:
+                self._add_listener(event, fn, False, False)
+                return fn
+
+            return decorator
+        self._add_listener(event, handler, False, False)
+        return handler
+
+    @overload
+    def once(self, event: str) -> Callable[[F], F]: ...
+    @overload
+    def once(self, event: str, handler: F) -> F: ...
+    def once(self, event: str, handler: F | None = None) -> F | Callable[[F], F]:
+        """Register ``handler`` for the next ``event`` only; decorator form without handler."""
+        if handler is None:
+
+            def decorator(fn: F) -> F:
+                self._add_listener(event, fn, True, False)
+                return fn
+
+            return decorator
+        self._add_listener(event, handler, True, False)
+        return handler
+
+    def off(self, event: str | None = None, handler: Callable[..., Any] | None = None) -> None:
+        """Remove ``handler`` from ``event``, every handler of ``event``, or every handler."""
+        events = self._events
+        if events is _NO_EVENTS:
+            return
+        if event is None:
+            events.clear()
+            self._once_events = _NO_ONCE  # type: ignore[misc]
+            return
+        if handler is None:
+            events.pop(event, None)
+            return
+        lst = list(events.get(event, ()))
+        for i, listener in enumerate(lst):
+            # equality, not identity: ``obj.method`` is a new bound method on every access
+            if listener.fn is handler or listener.fn == handler:
+                del lst[i]
+                break
+        if lst:
+            events[event] = tuple(lst)
+        else:
+            events.pop(event, None)
+
+    def listeners(self, event: str) -> list[Callable[..., Any]]:
+        """The handlers registered for ``event``, in call order."""
+        return [listener.fn for listener in self._listeners_of(event)]
+
+    def listener_count(self, event: str) -> int:
+        """How many handlers are registered for ``event``."""
+        return len(self._listeners_of(event))
+
+    def _take_listeners(self, event: str) -> tuple[Listener, ...]:
+        """``event``'s listeners (an immutable snapshot); ``once`` listeners are removed."""
+        events = self._events
+        lst = events.get(event, ())
+        if lst and event in self._once_events:
+            self._once_events.discard(event)
+            remaining = tuple(listener for listener in lst if not listener.once)
+            if remaining:
+                events[event] = remaining
+            else:
+                del events[event]
+        return lst
+
+    def emit_reserved(self, event: str, *args: Any) -> bool:
+        """Call ``event``'s listeners locally with ``args``; True if there was one."""
+        listeners = self._take_listeners(event)
+        for listener in listeners:
+            call_listener(listener.fn, *args)
+        return bool(listeners)

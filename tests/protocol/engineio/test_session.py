@@ -1,0 +1,269 @@
+"""The sans-I/O Engine.IO session: time is moved by hand, nothing sleeps."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from aiosocketio.exceptions import RemoteProtocolError
+from aiosocketio.protocol.engineio.options import EngineOptions
+from aiosocketio.protocol.engineio.packets import Packet, PacketType, decode_payload
+from aiosocketio.protocol.engineio.session import (
+    Closed,
+    EngineSession,
+    Heartbeat,
+    Message,
+    UpgradeAbandoned,
+    Upgraded,
+    Upgrading,
+)
+
+OPTS = EngineOptions(ping_interval=25, ping_timeout=20, upgrade_timeout=10)
+
+
+def session(transport: str = "polling", now: float = 0.0) -> EngineSession:
+    return EngineSession("A" * 20, transport, OPTS, now)
+
+
+def closed_reasons(s: EngineSession) -> list[str]:
+    return [e.reason for e in s.events_received() if isinstance(e, Closed)]
+
+
+def test_open_packet_holds_exactly_the_five_fields() -> None:
+    s = session()
+    data = json.loads(s.open_packet_data())
+    assert data == {
+        "sid": "A" * 20,
+        "upgrades": ["websocket"],
+        "pingInterval": 25000,
+        "pingTimeout": 20000,
+        "maxPayload": 1000000,
+    }
+    assert list(data) == ["sid", "upgrades", "pingInterval", "pingTimeout", "maxPayload"]
+
+
+def test_no_upgrades_on_websocket_or_when_disabled() -> None:
+    assert json.loads(session("websocket").open_packet_data())["upgrades"] == []
+    s = EngineSession("B" * 20, "polling", EngineOptions(allow_upgrades=False), 0.0)
+    assert json.loads(s.open_packet_data())["upgrades"] == []
+
+
+def test_ping_then_pong_schedules_the_next_ping() -> None:
+    s = session("websocket")
+    assert s.next_deadline() == 25
+    s.handle_timer(24.9)
+    assert s.take_outgoing() == []
+    s.handle_timer(25)
+    assert s.take_outgoing() == [Packet(PacketType.PING)]
+    assert s.next_deadline() == 45
+    s.receive_packet(Packet(PacketType.PONG), 30)
+    assert isinstance(s.events_received()[0], Heartbeat)
+    assert s.next_deadline() == 55
+    assert s.is_open
+
+
+def test_ping_timeout_closes() -> None:
+    s = session("websocket")
+    s.handle_timer(25)
+    s.take_outgoing()
+    s.handle_timer(44.99)
+    assert s.is_open
+    s.handle_timer(45)
+    assert closed_reasons(s) == ["ping timeout"]
+    assert s.next_deadline() is None
+
+
+def test_a_packet_while_waiting_for_pong_extends_the_wait_once() -> None:
+    s = session("websocket")
+    s.handle_timer(25)
+    s.receive_packet(Packet(PacketType.MESSAGE, "x"), 40)
+    assert s.next_deadline() == 60
+    s.receive_packet(Packet(PacketType.MESSAGE, "y"), 50)
+    assert s.next_deadline() == 60  # only once per cycle
+    s.handle_timer(60)
+    assert closed_reasons(s) == ["ping timeout"]
+
+
+def test_fast_path_activity_follows_the_same_rule() -> None:
+    s = session("websocket")
+    s.note_activity(1)  # not waiting: nothing changes
+    assert s.next_deadline() == 25
+    s.handle_timer(25)
+    s.note_activity(30)
+    s.note_activity(35)
+    assert s.next_deadline() == 50
+
+
+def test_ping_from_a_v4_client_is_a_transport_error() -> None:
+    s = session("websocket")
+    s.receive_packet(Packet(PacketType.PING), 1)
+    events = s.events_received()
+    assert events == [Closed("transport error", "invalid heartbeat direction")]
+
+
+def test_messages_become_events() -> None:
+    s = session()
+    s.receive_payload("4hello\x1ebAQID\x1e4", 1)
+    assert s.events_received() == [Message("hello"), Message(b"\x01\x02\x03"), Message("")]
+
+
+def test_close_packet_in_a_post() -> None:
+    s = session()
+    s.receive_payload("4a\x1e1\x1e4b", 1)
+    assert s.events_received() == [Message("a"), Closed("transport close")]
+
+
+def test_malformed_payload_is_a_parse_error() -> None:
+    s = session()
+    s.receive_payload("9nope", 1)
+    assert closed_reasons(s) == ["parse error"]
+
+
+def test_poll_waits_then_gets_the_outbox() -> None:
+    s = session()
+    assert s.poll(1) is None
+    assert s.poll_pending and not s.poll_ready
+    s.send(Packet(PacketType.MESSAGE, "a"))
+    s.send(Packet(PacketType.MESSAGE, b"\xff"))
+    assert s.poll_ready
+    assert decode_payload(s.take_payload()) == [
+        Packet(PacketType.MESSAGE, "a"),
+        Packet(PacketType.MESSAGE, b"\xff"),
+    ]
+    assert not s.poll_pending
+
+
+def test_overlapping_polls_close_the_session() -> None:
+    s = session()
+    assert s.poll(1) is None
+    with pytest.raises(RemoteProtocolError):
+        s.poll(2)
+    assert s.events_received() == [Closed("transport error", "overlap from client")]
+
+
+def test_a_buffered_outbox_answers_the_poll_at_once() -> None:
+    s = session()
+    s.send(Packet(PacketType.MESSAGE, "x"))
+    assert s.poll(1) == "4x"
+
+
+def test_ping_goes_into_the_polling_outbox() -> None:
+    s = session()
+    assert s.poll(1) is None
+    s.handle_timer(25)
+    assert s.poll_ready
+    assert s.take_payload() == "2"
+
+
+def test_server_close_on_polling_waits_for_the_next_get() -> None:
+    s = session()
+    s.send(Packet(PacketType.MESSAGE, "bye"))
+    s.close()
+    assert closed_reasons(s) == ["forced close"]
+    assert s.closing_payload_pending
+    assert s.poll(2) == "4bye"  # the buffered packets first, as Node does
+    assert s.closing_payload_pending
+    assert s.poll(3) == "1"  # then the CLOSE, on the next GET
+    assert not s.closing_payload_pending
+    assert not s.send(Packet(PacketType.MESSAGE, "late"))
+
+
+def test_aborted_poll_is_a_transport_error() -> None:
+    s = session()
+    s.poll(1)
+    s.poll_aborted()
+    assert s.events_received() == [Closed("transport error", "poll connection closed prematurely")]
+
+
+def test_upgrade_probe_noop_and_switch() -> None:
+    s = session()
+    assert s.poll(1) is None
+    assert s.begin_upgrade(2)
+    assert s.next_deadline() == 12
+    reply = s.receive_probe_packet(Packet(PacketType.PING, "probe"), 3)
+    assert reply == Packet(PacketType.PONG, "probe")
+    assert s.events_received() == [Upgrading()]
+    assert s.release_poll() == "6"  # the GET waiting since before the probe: a NOOP
+    s.send(Packet(PacketType.MESSAGE, "during"))
+    assert s.transport == "polling"
+    assert s.receive_probe_packet(Packet(PacketType.UPGRADE), 4) is None
+    assert s.events_received() == [Upgraded()]
+    assert s.transport == "websocket" and s.upgraded and not s.upgrading
+    assert s.take_outgoing() == [Packet(PacketType.MESSAGE, "during")]
+    assert not s.begin_upgrade(5)
+
+
+def test_a_get_during_a_probed_upgrade_waits_then_gets_a_noop() -> None:
+    s = session()
+    s.begin_upgrade(1)
+    s.receive_probe_packet(Packet(PacketType.PING, "probe"), 1)
+    assert s.poll(2) is None
+    assert not s.poll_ready
+    assert s.next_deadline() == pytest.approx(2.1)
+    s.handle_timer(2.1)
+    assert s.poll_ready
+    assert s.take_payload() == "6"
+
+
+def test_a_get_during_a_probed_upgrade_is_refused_once_upgraded() -> None:
+    s = session()
+    s.begin_upgrade(1)
+    s.receive_probe_packet(Packet(PacketType.PING, "probe"), 1)
+    assert s.poll(2) is None
+    s.receive_probe_packet(Packet(PacketType.UPGRADE), 2.05)
+    assert s.take_late_poll()  # the caller answers 400: the session is on WebSocket now
+    assert not s.poll_pending and s.next_deadline() == 25  # the ping, nothing else
+
+
+def test_a_get_between_the_websocket_and_its_probe_waits_for_the_upgrade() -> None:
+    s = session()
+    s.begin_upgrade(1)
+    assert s.poll(1.5) is None  # the probe WebSocket exists, its "2probe" not yet read
+    s.receive_probe_packet(Packet(PacketType.PING, "probe"), 1.6)
+    assert s.release_poll() is None  # not released at the probe: it came during the upgrade
+    s.receive_probe_packet(Packet(PacketType.UPGRADE), 1.61)
+    assert s.take_late_poll()
+
+
+def test_a_get_before_the_probe_is_not_a_late_poll() -> None:
+    s = session()
+    assert s.poll(1) is None
+    s.begin_upgrade(1)
+    s.receive_probe_packet(Packet(PacketType.PING, "probe"), 1)
+    assert s.release_poll() == "6"
+    s.receive_probe_packet(Packet(PacketType.UPGRADE), 2)
+    assert not s.take_late_poll()
+
+
+def test_upgrade_timeout_abandons_the_probe() -> None:
+    s = session()
+    s.begin_upgrade(1)
+    s.handle_timer(11)
+    assert s.events_received() == [UpgradeAbandoned()]
+    assert not s.upgrading and s.transport == "polling" and s.is_open
+
+
+def test_unexpected_probe_packet_abandons_the_upgrade() -> None:
+    s = session()
+    s.begin_upgrade(1)
+    s.receive_probe_packet(Packet(PacketType.MESSAGE, "x"), 2)
+    assert s.events_received() == [UpgradeAbandoned()]
+    assert s.begin_upgrade(3)  # a new probe may try again
+
+
+def test_upgrade_refused_for_websocket_sessions_and_when_disabled() -> None:
+    assert not session("websocket").begin_upgrade(1)
+    s = EngineSession("C" * 20, "polling", EngineOptions(allow_upgrades=False), 0.0)
+    assert not s.begin_upgrade(1)
+
+
+def test_closed_session_ignores_everything() -> None:
+    s = session("websocket")
+    s.transport_closed()
+    assert closed_reasons(s) == ["transport close"]
+    s.receive_packet(Packet(PacketType.MESSAGE, "x"), 1)
+    s.handle_timer(100)
+    s.close()
+    assert s.events_received() == []
+    assert s.next_deadline() is None
