@@ -2,9 +2,10 @@
 #
 #   make demo      install, then run the chat demo on http://127.0.0.1:3000
 #                  (make demo REDIS=redis://127.0.0.1:6379 for the Redis adapter)
-#   make test      install, start Redis, install Chromium, lint, run the whole test suite
+#   make test      install, start Redis, install Chromium, lint, the whole test suite, the official suites
 #   make install   .venv + `pip install -e '.[dev]'` + the pinned npm peers (npm ci)
 #   make lint      ruff format --check, ruff check, mypy --strict
+#   make conformance  the official Engine.IO and Socket.IO suites, 3 runs per front end
 #   make format    ruff format + ruff check --fix
 #   make redis     start a local Redis on 127.0.0.1:6379 unless one answers
 #   make chromium  install Debian chromium unless /usr/bin/chromium exists
@@ -33,7 +34,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	   $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then \
 	   command -v $$p; break; fi; done)
 
-.PHONY: help venv install redis chromium lint format test demo bench clean
+.PHONY: help venv install redis chromium lint format test conformance demo bench clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -81,6 +82,11 @@ format: install
 test: install redis chromium lint
 	@echo "==> pytest"
 	$(BIN)/pytest $(PYTEST_ARGS)
+	@$(MAKE) --no-print-directory conformance
+
+conformance: install
+	@echo "==> the official conformance suites (../shared/conformance), 3 runs per front end"
+	$(PY) scripts/conformance.py --runs 3
 
 demo: install $(if $(REDIS),redis)
 	$(BIN)/aiosocketio demo --host $(HOST) --port $(PORT) $(if $(REDIS),--redis $(REDIS))

@@ -96,3 +96,46 @@ async def test_a_failing_owner_does_not_stop_the_others(caplog: pytest.LogCaptur
         await settle(wheel, log, 1)
     assert [name for name, _, _ in log] == ["good"]
     assert "timer callback failed" in caplog.text
+
+
+async def test_deadlines_fire_on_time_not_at_the_end_of_their_slot() -> None:
+    # A 10 ms slot must not make a deadline 10 ms late: owners join the imminent list when
+    # their slot starts and fire at their own deadline.
+    wheel = TimerWheel(asyncio.get_running_loop())
+    log: list[tuple[str, float, float]] = []
+    delays = [0.013 + 0.0037 * i for i in range(24)]
+    owners = [Owner(wheel, f"o{i}", log) for i in range(len(delays))]
+    for owner, delay in zip(owners, delays, strict=True):
+        owner.book(delay)
+    await settle(wheel, log, len(owners))
+    late = sorted(fired - due for _, due, fired in log)
+    assert late[0] >= -0.002  # never early (the loop's clock resolution aside)
+    assert late[len(late) // 2] < 0.003, late  # a slot-rounding wheel is ~5 ms late here
+    assert [name for name, _, _ in log] == [f"o{i}" for i in range(len(delays))]
+
+
+async def test_a_deadline_inside_the_current_slot_and_a_rebooking_within_it() -> None:
+    wheel = TimerWheel(asyncio.get_running_loop())
+    log: list[tuple[str, float, float]] = []
+    a, b = Owner(wheel, "a", log), Owner(wheel, "b", log)
+    a.book(0.0005)  # its slot has already started
+    a.then = 0.001  # books again from its callback, most likely in the same slot
+    b.book(0.003)
+    await settle(wheel, log, 3)
+    assert sorted(name for name, _, _ in log) == ["a", "a", "b"]
+    for _, due, fired in log:
+        assert fired >= due - 0.002
+    assert len(wheel) == 0
+
+
+async def test_cancel_an_imminent_deadline() -> None:
+    wheel = TimerWheel(asyncio.get_running_loop(), tick=0.05)
+    log: list[tuple[str, float, float]] = []
+    a, b = Owner(wheel, "a", log), Owner(wheel, "b", log)
+    b.book(0.002)
+    a.book(0.03)
+    await settle(wheel, log, 1)  # b fired: a's slot has started, a is imminent
+    wheel.cancel(a, a.slot)
+    assert len(wheel) == 0
+    await asyncio.sleep(0.05)
+    assert [name for name, _, _ in log] == ["b"]
