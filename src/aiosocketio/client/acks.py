@@ -1,4 +1,5 @@
-"""The client socket's outgoing bookkeeping: emit flags and the acks it waits for.
+"""The client socket's outgoing bookkeeping: emit flags, the acks it waits for, and the
+entries of its at-least-once queue.
 
 :class:`PendingAcks` keeps the acks of one :class:`~aiosocketio.client.ClientSocket` in a
 :class:`~aiosocketio.runtime.pending.PendingTable` (one loop timer for all of them, made
@@ -19,7 +20,7 @@ from typing import Any
 from aiosocketio.exceptions import AckTimeout, Disconnected
 from aiosocketio.runtime.pending import PendingTable
 
-__all__ = ["AckCallback", "EmitFlags", "PendingAcks", "ack_args", "ack_result"]
+__all__ = ["AckCallback", "EmitFlags", "PendingAcks", "QueuedEmit", "ack_args", "ack_result"]
 
 AckCallback = Callable[[BaseException | None, list[Any]], None]
 """Called as ``callback(None, args)`` with the server's ack arguments, or
@@ -41,6 +42,26 @@ class EmitFlags:
 
 
 NO_FLAGS = EmitFlags()
+
+
+class QueuedEmit:
+    """An emit in the at-least-once queue (``retries``): resent until acknowledged."""
+
+    __slots__ = ("args", "callback", "event", "flags", "pending", "tries")
+
+    def __init__(
+        self,
+        event: str | int,
+        args: tuple[Any, ...],
+        flags: EmitFlags,
+        callback: AckCallback | None,
+    ) -> None:
+        self.event = event
+        self.args = args
+        self.flags = flags
+        self.callback = callback
+        self.pending = False
+        self.tries = 0
 
 
 def ack_args(value: Any) -> list[Any]:

@@ -21,13 +21,14 @@ from aiosocketio.client.acks import (
     AckCallback,
     EmitFlags,
     PendingAcks,
+    QueuedEmit,
     ack_args,
     ack_result,
 )
 from aiosocketio.client.catch_all import CatchAllListeners
 from aiosocketio.client.host import SocketHost
 from aiosocketio.exceptions import ConnectionError, LocalProtocolError
-from aiosocketio.protocol.socketio.packets import Packet, PacketType
+from aiosocketio.protocol.socketio.packets import RESERVED_EVENTS, Packet, PacketType
 from aiosocketio.runtime.events import NO_ANSWER, EventEmitter, call_listener, spawn
 from aiosocketio.types import ClientDisconnectReason
 
@@ -35,31 +36,7 @@ __all__ = ["ClientSocket", "FlaggedEmitter"]
 
 logger = logging.getLogger("aiosocketio.client")
 
-RESERVED_EVENTS = frozenset(
-    {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
-)
-
 AuthOption = dict[str, Any] | Callable[[], Any] | None
-
-
-class _Queued:
-    """A packet in the at-least-once queue (``retries``)."""
-
-    __slots__ = ("args", "callback", "event", "flags", "pending", "tries")
-
-    def __init__(
-        self,
-        event: str | int,
-        args: tuple[Any, ...],
-        flags: EmitFlags,
-        callback: AckCallback | None,
-    ) -> None:
-        self.event = event
-        self.args = args
-        self.flags = flags
-        self.callback = callback
-        self.pending = False
-        self.tries = 0
 
 
 class FlaggedEmitter:
@@ -144,7 +121,7 @@ class ClientSocket(EventEmitter, CatchAllListeners):
         self._acks = PendingAcks(self._ack_timed_out)
         self._send_buffer: list[Packet] = []
         self._receive_buffer: list[Packet] = []
-        self._queue: list[_Queued] = []
+        self._queue: list[QueuedEmit] = []
 
     # -- state -----------------------------------------------------------------------
     @property
@@ -321,7 +298,7 @@ class ClientSocket(EventEmitter, CatchAllListeners):
         if event in RESERVED_EVENTS:
             raise LocalProtocolError(f'"{event}" is a reserved event name')
         if self.retries and not flags.from_queue and not flags.volatile:
-            self._queue.append(_Queued(event, args, flags, ack))
+            self._queue.append(QueuedEmit(event, args, flags, ack))
             self._drain_queue()
             return
         packet_id: int | None = None
