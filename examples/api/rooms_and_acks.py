@@ -14,8 +14,7 @@ import argparse
 import asyncio
 from typing import Any
 
-from aiosocketio import AckTimeout, Server, Socket, connect
-from aiosocketio.client import Socket as ClientSocket
+from aiosocketio import AckTimeout, ClientSocket, Server, Socket, connect
 
 
 def build_server() -> Server:

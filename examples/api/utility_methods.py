@@ -14,8 +14,7 @@ import asyncio
 import itertools
 from typing import Any
 
-from aiosocketio import Server, Socket, connect
-from aiosocketio.client import Socket as ClientSocket
+from aiosocketio import ClientSocket, Server, Socket, connect
 from aiosocketio.engine.http import HttpRequest
 
 

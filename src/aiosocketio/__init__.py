@@ -1,7 +1,6 @@
 """aiosocketio: Socket.IO v5 / Engine.IO v4 for asyncio."""
 
-from aiosocketio.client import Manager, connect
-from aiosocketio.client import Socket as ClientSocket
+from aiosocketio.client import ClientSocket, Manager, connect
 from aiosocketio.exceptions import (
     AckTimeout,
     AdapterError,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from aiosocketio.client import Manager, Socket, connect
+from aiosocketio.client import ClientSocket, Manager, connect
 from aiosocketio.exceptions import AckTimeout, ConnectionError, LocalProtocolError
 from tests.client.conftest import RunningServer
 from tests.support.timeouts import scaled
@@ -435,7 +435,7 @@ async def test_manual_manager(server: RunningServer) -> None:
     assert manager.ready_state == "closed"
     opened: list[bool] = []
     manager.on("open", lambda: opened.append(True))
-    sock: Socket = manager.socket("/chat")
+    sock: ClientSocket = manager.socket("/chat")
     assert not sock.active
     sock.connect()
     await sock.wait_connected(scaled(5))

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from aiosocketio.client import Socket, connect
+from aiosocketio.client import ClientSocket, connect
 from tests.client.conftest import RunningServer
 from tests.support.timeouts import scaled
 
@@ -19,7 +19,7 @@ BATCH = 100  # connect in batches: stay well under the listen backlog
 
 async def test_a_thousand_websocket_clients(server: RunningServer) -> None:
     started = time.monotonic()
-    sockets: list[Socket] = []
+    sockets: list[ClientSocket] = []
     try:
         for _ in range(0, CLIENTS, BATCH):
             batch = await asyncio.wait_for(

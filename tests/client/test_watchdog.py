@@ -6,14 +6,14 @@ import asyncio
 
 import pytest
 
-from aiosocketio.client import Socket, connect
+from aiosocketio.client import ClientSocket, connect
 from tests.client.fake_server import FakeWebSocketPeer, accept_namespace, fake_websocket_server
 from tests.support.timeouts import scaled
 
 pytestmark = pytest.mark.usefixtures("settle")
 
 
-async def connect_once(port: int) -> Socket:
+async def connect_once(port: int) -> ClientSocket:
     """A WebSocket-only client of the fake server on ``port``, without reconnection."""
     return await connect(
         f"http://127.0.0.1:{port}", transports=["websocket"], reconnection=False, force_new=True

@@ -12,6 +12,6 @@ from __future__ import annotations
 
 from aiosocketio.client.backoff import Backoff
 from aiosocketio.client.manager import Manager, connect
-from aiosocketio.client.socket import FlaggedEmitter, Socket
+from aiosocketio.client.socket import ClientSocket, FlaggedEmitter
 
-__all__ = ["Backoff", "FlaggedEmitter", "Manager", "Socket", "connect"]
+__all__ = ["Backoff", "ClientSocket", "FlaggedEmitter", "Manager", "connect"]

@@ -5,7 +5,10 @@
 session returns, and arms one timer at the session's deadline. It reports to its owner (the
 :class:`~aiosocketio.client.manager.Manager`) through two callbacks: ``on_message(data)``
 for every MESSAGE and ``on_close(reason, description)`` once, when the connection ends by
-itself (not after :meth:`EngineConnection.close`).
+itself (not after :meth:`EngineConnection.close`). HTTP long-polling is the
+:class:`~aiosocketio.client.polling.PollingTransport`'s job, WebSocket framing the
+:class:`~aiosocketio.client.transports.ClientWebSocketConnection`'s; this module opens
+them, upgrades from one to the other, and closes.
 """
 
 from __future__ import annotations
@@ -16,10 +19,9 @@ import secrets
 import ssl as ssl_module
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from aiosocketio.client.polling import PollingTransport
 from aiosocketio.client.transports import (
-    ClientHttpConnection,
     ClientWebSocketConnection,
     Endpoint,
     TransportError,
@@ -37,16 +39,18 @@ from aiosocketio.protocol.engineio.packets import (
     encode_packet,
     encode_payload,
 )
+from aiosocketio.runtime.events import EventEmitter
+from aiosocketio.runtime.tasks import TaskRegistry
 
-__all__ = ["EngineConnection", "TransportInfo", "wait_closing"]
+__all__ = ["EngineConnection", "TransportInfo", "closing", "wait_closing"]
 
 logger = logging.getLogger("aiosocketio.client")
 
 # engine.io-client's Socket.priorWebsocketSuccess: shared by every connection of the process.
 _prior_websocket_success = False
 
-# Closing POSTs still running (a strong reference keeps each task alive).
-_closing_tasks: set[asyncio.Task[None]] = set()
+closing = TaskRegistry("a closing POST")
+"""The closing I/O of closed connections still running (a polling connection's final POST)."""
 
 
 async def wait_closing() -> None:
@@ -56,12 +60,7 @@ async def wait_closing() -> None:
     the close packet still travel in a final POST. Await this (or
     :meth:`aiosocketio.client.Manager.wait_closed`) before stopping the event loop.
     """
-    loop = asyncio.get_running_loop()
-    while True:
-        pending = [t for t in _closing_tasks if t.get_loop() is loop and not t.done()]
-        if not pending:
-            break
-        await asyncio.gather(*pending, return_exceptions=True)
+    await closing.wait()
     # transports closed during the last tick need one more to release their sockets
     await asyncio.sleep(0)
     await asyncio.sleep(0)
@@ -78,8 +77,12 @@ def _timestamp() -> str:
     return secrets.token_urlsafe(6)
 
 
-class EngineConnection:
+class EngineConnection(EventEmitter):
     """One Engine.IO v4 connection from the client side.
+
+    Events (``engine.on(name, handler)``, as with engine.io-client's socket): ``ping()``,
+    ``upgrading(name)`` (the probe succeeded), ``upgrade(name)`` (the connection now uses
+    that transport), ``upgrade_error(err)``.
 
     Args:
         endpoint: where the server is.
@@ -96,17 +99,13 @@ class EngineConnection:
     __slots__ = (
         "_closed",
         "_endpoint",
+        "_events",
         "_flush_scheduled",
-        "_get_conn",
         "_handshake",
         "_headers",
-        "_listeners",
         "_loop",
-        "_pausing",
-        "_poll_task",
-        "_post_buffer",
-        "_post_conn",
-        "_post_task",
+        "_once_events",
+        "_polling",
         "_probe_task",
         "_query",
         "_remember_upgrade",
@@ -134,6 +133,7 @@ class EngineConnection:
         on_message: Callable[[str | bytes], None],
         on_close: Callable[[str, str | None], None],
     ) -> None:
+        self._init_events()
         self._loop = asyncio.get_running_loop()
         self._endpoint = endpoint
         self._query = query
@@ -146,45 +146,13 @@ class EngineConnection:
         self.on_close = on_close
         self.session = EngineClientSession()
         self.transport_name = ""
-        self._get_conn: ClientHttpConnection | None = None
-        self._post_conn: ClientHttpConnection | None = None
+        self._polling: PollingTransport | None = None
         self._ws: ClientWebSocketConnection | None = None
-        self._poll_task: asyncio.Task[None] | None = None
-        self._post_task: asyncio.Task[None] | None = None
         self._probe_task: asyncio.Task[None] | None = None
-        self._post_buffer: list[Packet] = []
-        self._pausing = False
         self._flush_scheduled = False
         self._timer: asyncio.TimerHandle | None = None
         self._handshake: asyncio.Future[Opened] | None = None
         self._closed = False
-        self._listeners: dict[str, list[Callable[..., Any]]] | None = None
-
-    # -- events ----------------------------------------------------------------------
-    def on(self, event: str, handler: Callable[..., Any]) -> Callable[..., Any]:
-        """Listen to an engine event, as with engine.io-client's socket.
-
-        Events: ``ping()``, ``upgrading(name)`` (probe succeeded), ``upgrade(name)`` (the
-        connection now uses that transport), ``upgrade_error(err)``.
-        """
-        if self._listeners is None:
-            self._listeners = {}
-        self._listeners.setdefault(event, []).append(handler)
-        return handler
-
-    def off(self, event: str, handler: Callable[..., Any]) -> None:
-        """Remove a listener added with :meth:`on`."""
-        if self._listeners and handler in self._listeners.get(event, ()):
-            self._listeners[event].remove(handler)
-
-    def _emit(self, event: str, *args: Any) -> None:
-        if self._listeners is None:
-            return
-        for handler in list(self._listeners.get(event, ())):
-            try:
-                handler(*args)
-            except Exception:
-                logger.exception("error in an engine %r listener", event)
 
     @property
     def transport(self) -> TransportInfo:
@@ -232,21 +200,30 @@ class EngineConnection:
         ):
             self._probe_task = self._loop.create_task(self._probe())
 
+    def _polling_target(self) -> str:
+        return self._target("polling", timestamp=True)
+
     async def _open_polling(self) -> None:
         self.transport_name = "polling"
-        self._get_conn = await ClientHttpConnection.open(self._endpoint, self._ssl)
-        resp = await self._get_conn.request(
-            "GET", self._target("polling", timestamp=True), self._headers
+        polling = self._polling = PollingTransport(
+            self._endpoint,
+            self._headers,
+            self._ssl,
+            target=self._polling_target,
+            on_body=self._receive_body,
+            on_error=self._on_polling_error,
         )
-        if resp.status != 200:
-            raise TransportError("xhr poll error", _error_description(resp.status, resp.body))
-        self._receive_body(resp.body)
+        self._receive_body(await polling.handshake())
         handshake = self._handshake
         assert handshake is not None
         if not handshake.done():
             closed = self.session.state == "closed"
             raise TransportError("xhr poll error", "closed" if closed else "no handshake")
-        self._poll_task = self._loop.create_task(self._poll_loop())
+        polling.max_payload = self.session.max_payload
+        polling.start()
+
+    def _on_polling_error(self, description: str) -> None:
+        self._fail("transport error", description)
 
     async def _open_websocket(self) -> None:
         global _prior_websocket_success
@@ -290,7 +267,7 @@ class EngineConnection:
                 if not self._closed:
                     self.on_message(event.data)
             elif isinstance(event, PingReceived):
-                self._emit("ping")
+                self.emit_reserved("ping")
             elif isinstance(event, Opened):
                 if self._handshake is not None and not self._handshake.done():
                     self._handshake.set_result(event)
@@ -318,7 +295,7 @@ class EngineConnection:
             return False
         if self.transport_name == "websocket":
             return self._ws is not None and self._ws.writable
-        return self._post_task is None and not self._pausing
+        return self._polling is not None and self._polling.writable
 
     def send(self, data: str | bytes) -> None:
         """Queue one MESSAGE; writes made in the same loop tick go out together."""
@@ -332,83 +309,11 @@ class EngineConnection:
         if self._closed:
             return
         packets = self.session.packets_to_send()
-        if not packets and not self._post_buffer:
-            return
         if self.transport_name == "websocket":
-            if self._ws is not None:
-                if self._post_buffer:
-                    packets = self._post_buffer + packets
-                    self._post_buffer = []
+            if packets and self._ws is not None:
                 self._ws.send([encode_packet(p) for p in packets])
-            return
-        self._post_buffer.extend(packets)
-        if self._post_task is None and not self._pausing and self._post_buffer:
-            self._post_task = self._loop.create_task(self._post())
-
-    async def _post(self) -> None:
-        try:
-            while self._post_buffer and not self._closed:
-                batch = self._take_batch()
-                body = encode_payload(batch).encode("utf-8")
-                try:
-                    if self._post_conn is None or self._post_conn.closed:
-                        self._post_conn = await ClientHttpConnection.open(self._endpoint, self._ssl)
-                    resp = await self._post_conn.request(
-                        "POST",
-                        self._target("polling", timestamp=True),
-                        [*self._headers, ("content-type", "text/plain;charset=UTF-8")],
-                        body,
-                    )
-                except TransportError as exc:
-                    self._fail("transport error", f"xhr post error: {exc}")
-                    return
-                if resp.status != 200:
-                    desc = _error_description(resp.status, resp.body)
-                    self._fail("transport error", f"xhr post error: {desc}")
-                    return
-                if self._pausing:
-                    return
-        finally:
-            self._post_task = None
-
-    def _take_batch(self) -> list[Packet]:
-        # engine.io-client splits the write buffer so one payload stays under maxPayload.
-        limit = self.session.max_payload
-        size = 0
-        count = 0
-        for packet in self._post_buffer:
-            data = packet.data
-            size += 2 + (len(data) if isinstance(data, str) else (len(data or b"") * 4) // 3 + 4)
-            if count and size > limit:
-                break
-            count += 1
-        batch = self._post_buffer[:count]
-        del self._post_buffer[:count]
-        return batch
-
-    # -- polling ---------------------------------------------------------------------
-    async def _poll_loop(self) -> None:
-        while not self._closed and not self._pausing and self.transport_name == "polling":
-            conn = self._get_conn
-            try:
-                if conn is None or conn.closed:
-                    conn = self._get_conn = await ClientHttpConnection.open(
-                        self._endpoint, self._ssl
-                    )
-                resp = await conn.request(
-                    "GET", self._target("polling", timestamp=True), self._headers
-                )
-            except TransportError as exc:
-                if not self._closed and self.transport_name == "polling":
-                    self._fail("transport error", f"xhr poll error: {exc}")
-                return
-            if self._closed:
-                return
-            if resp.status != 200:
-                desc = _error_description(resp.status, resp.body)
-                self._fail("transport error", f"xhr poll error: {desc}")
-                return
-            self._receive_body(resp.body)
+        elif self._polling is not None:
+            self._polling.write(packets)
 
     # -- upgrade ---------------------------------------------------------------------
     async def _probe(self) -> None:
@@ -424,7 +329,7 @@ class EngineConnection:
             )
         except TransportError as exc:
             logger.debug("probe error: %s", exc)
-            self._emit("upgrade_error", exc)
+            self.emit_reserved("upgrade_error", exc)
             return
         reply: asyncio.Future[str | bytes] = self._loop.create_future()
 
@@ -444,15 +349,13 @@ class EngineConnection:
                 raise TransportError("probe error", repr(data))
             if self._closed:
                 raise TransportError("probe error", "closed")
-            self._emit("upgrading", "websocket")
+            self.emit_reserved("upgrading", "websocket")
             # pause the polling transport: let the pending GET (answered with a noop) and
             # the pending POST finish, and hold new packets in the session meanwhile.
-            self._pausing = True
+            polling = self._polling
+            assert polling is not None
             self.session.pause()
-            if self._poll_task is not None:
-                await self._poll_task
-            while self._post_task is not None:
-                await asyncio.shield(self._post_task)
+            await polling.pause()
             if self._closed or self.session.state != "open":
                 raise TransportError("probe error", "closed during upgrade")
         except BaseException as exc:
@@ -460,11 +363,11 @@ class EngineConnection:
             if not isinstance(exc, (TransportError, TimeoutError)):
                 raise  # cancelled: the connection is closing
             logger.debug("upgrade failed: %s", exc)
-            self._emit("upgrade_error", exc)
-            if self._pausing and not self._closed:
-                self._pausing = False
+            self.emit_reserved("upgrade_error", exc)
+            polling = self._polling
+            if polling is not None and polling.paused and not self._closed:
+                polling.start()
                 self.session.resume()
-                self._poll_task = self._loop.create_task(self._poll_loop())
                 self._flush()
             return
         finally:
@@ -476,14 +379,15 @@ class EngineConnection:
         self._ws = ws
         self.transport_name = "websocket"
         _prior_websocket_success = True
-        self._pausing = False
-        for conn in (self._get_conn, self._post_conn):
-            if conn is not None:
-                conn.close()
-        self._get_conn = self._post_conn = None
+        # the packets the polling transport had not posted yet go first
+        left = polling.take_buffer()
+        polling.close()
+        self._polling = None
         self.session.resume()
-        self._flush()
-        self._emit("upgrade", "websocket")
+        packets = left + self.session.packets_to_send()
+        if packets:
+            ws.send([encode_packet(p) for p in packets])
+        self.emit_reserved("upgrade", "websocket")
 
     # -- closing ---------------------------------------------------------------------
     def _fail(self, reason: str, description: str | None) -> None:
@@ -502,14 +406,12 @@ class EngineConnection:
             self._timer.cancel()
             self._timer = None
         current = asyncio.current_task(self._loop) if self._loop.is_running() else None
-        for task in (self._poll_task, self._probe_task, self._post_task):
-            if task is not None and task is not current:
-                task.cancel()
-        self._poll_task = self._probe_task = self._post_task = None
-        for conn in (self._get_conn, self._post_conn):
-            if conn is not None:
-                conn.close()
-        self._get_conn = self._post_conn = None
+        if self._probe_task is not None and self._probe_task is not current:
+            self._probe_task.cancel()
+        self._probe_task = None
+        if self._polling is not None:
+            self._polling.close()
+            self._polling = None
         if self._ws is not None:
             self._ws.close()
             self._ws = None
@@ -525,64 +427,27 @@ class EngineConnection:
         if self._closed:
             return
         self.session.resume()
-        packets = self._post_buffer + self.session.packets_to_send()
-        self._post_buffer = []
+        polling = self._polling
+        packets = polling.take_buffer() if polling is not None else []
+        packets += self.session.packets_to_send()
         if self.transport_name == "websocket" and self._ws is not None:
             if packets:
                 self._ws.send([encode_packet(p) for p in packets])
             self._shutdown()
             return
-        post = self._post_conn
-        poll = self._get_conn
         sid = self.session.sid
-        # keep both connections out of _shutdown: the POST carries the close packet, and
-        # the pending GET must not be aborted before the server has read it (Node would
-        # see "transport close" instead of the namespace disconnect).
-        self._post_conn = self._get_conn = None
+        # the polling transport stays out of _shutdown: its POST connection carries the
+        # close packet (see PollingTransport.close_with)
+        self._polling = None
         self._shutdown()
+        if polling is None:
+            return
         if sid is None:
-            for conn in (post, poll):
-                if conn is not None:
-                    conn.close()
+            polling.close()
             return
         # engine.io-client waits for the write buffer to drain before it sends the close
         # packet: Node's server handles a namespace DISCONNECT on the next tick, so a
         # close packet in the same payload would win and turn it into "transport close".
         bodies = [encode_payload(packets).encode("utf-8")] if packets else []
         bodies.append(encode_payload([Packet(PacketType.CLOSE)]).encode("utf-8"))
-        task = self._loop.create_task(self._final_post(post, poll, bodies))
-        _closing_tasks.add(task)
-        task.add_done_callback(_closing_tasks.discard)
-
-    async def _final_post(
-        self,
-        conn: ClientHttpConnection | None,
-        poll: ClientHttpConnection | None,
-        bodies: list[bytes],
-    ) -> None:
-        try:
-            if conn is None or conn.closed or conn.busy:
-                if conn is not None:
-                    conn.close()
-                conn = await ClientHttpConnection.open(self._endpoint, self._ssl, timeout=5)
-            for body in bodies:
-                await asyncio.wait_for(
-                    conn.request(
-                        "POST",
-                        self._target("polling", timestamp=True),
-                        [*self._headers, ("content-type", "text/plain;charset=UTF-8")],
-                        body,
-                    ),
-                    5,
-                )
-        except (TransportError, TimeoutError):
-            pass
-        finally:
-            for c in (conn, poll):
-                if c is not None:
-                    c.close()
-
-
-def _error_description(status: int, body: bytes) -> str:
-    text = body[:200].decode("utf-8", "replace")
-    return f"{status} {text}" if text else str(status)
+        closing.spawn(polling.close_with(bodies), loop=self._loop)

@@ -24,12 +24,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 from aiosocketio.client.backoff import Backoff
 from aiosocketio.client.connection import EngineConnection, wait_closing
-from aiosocketio.client.events import EventEmitter
-from aiosocketio.client.socket import AuthOption, Socket
+from aiosocketio.client.socket import AuthOption, ClientSocket
 from aiosocketio.client.transports import Endpoint, TransportError, make_ssl_context
 from aiosocketio.exceptions import ConnectionError, LocalProtocolError, RemoteProtocolError
 from aiosocketio.protocol.codec import JSONCodec
 from aiosocketio.protocol.socketio.packets import Decoder, Encoder, Packet
+from aiosocketio.runtime.events import EventEmitter
 
 __all__ = ["Manager", "connect", "parse_url"]
 
@@ -102,7 +102,6 @@ class Manager(EventEmitter):
         ssl_context: ssl_module.SSLContext | None = None,
         json: JSONCodec | None = None,
     ) -> None:
-        super().__init__()
         secure, host, port, _, url_query = parse_url(url)
         for name in transports:
             if name not in ("polling", "websocket"):
@@ -133,7 +132,7 @@ class Manager(EventEmitter):
         self.encoder = Encoder(json)
         self._json = json
         self.decoder = Decoder(json)
-        self.nsps: dict[str, Socket] = {}
+        self.nsps: dict[str, ClientSocket] = {}
         self.engine: EngineConnection | None = None
         self.ready_state = "closed"
         self.reconnecting = False
@@ -166,13 +165,13 @@ class Manager(EventEmitter):
         auth: AuthOption = None,
         ack_timeout: float | None = None,
         retries: int = 0,
-    ) -> Socket:
+    ) -> ClientSocket:
         """The socket of namespace ``nsp`` on this connection (made once, then reused)."""
         if not nsp.startswith("/"):
             nsp = "/" + nsp
         sock = self.nsps.get(nsp)
         if sock is None:
-            sock = Socket(self, nsp, auth=auth, ack_timeout=ack_timeout, retries=retries)
+            sock = ClientSocket(self, nsp, auth=auth, ack_timeout=ack_timeout, retries=retries)
             self.nsps[nsp] = sock
             if self.auto_connect:
                 sock.connect()
@@ -210,7 +209,7 @@ class Manager(EventEmitter):
         self._open_task = self._loop.create_task(self._run_open(engine, callback))
 
     def _on_ping(self) -> None:
-        self._emit_reserved("ping")
+        self.emit_reserved("ping")
 
     async def _run_open(self, engine: EngineConnection, callback: Any) -> None:
         try:
@@ -232,7 +231,7 @@ class Manager(EventEmitter):
             self.engine = None
             self._open_task = None
             self.ready_state = "closed"
-            self._emit_reserved("error", err)
+            self.emit_reserved("error", err)
             for sock in list(self.nsps.values()):
                 if sock.active:
                     sock._on_error(err)
@@ -246,7 +245,7 @@ class Manager(EventEmitter):
             engine.close()
             return
         self.ready_state = "open"
-        self._emit_reserved("open")
+        self.emit_reserved("open")
         for sock in list(self.nsps.values()):
             if sock.active:
                 sock._on_open()
@@ -293,14 +292,15 @@ class Manager(EventEmitter):
             self._open_task = None
         self.backoff.reset()
         self.ready_state = "closed"
-        self._emit_reserved("close", reason, description)
+        self.emit_reserved("close", reason, description)
         for sock in list(self.nsps.values()):
             if sock.active:
                 sock._on_close(reason, description)
         if self.reconnection and not self._skip_reconnect:
             self._reconnect()
 
-    def _destroy(self, socket: Socket) -> None:
+    def _destroy(self) -> None:
+        """A socket left: close the connection if no socket is active any more."""
         for sock in self.nsps.values():
             if sock.active:
                 return
@@ -334,7 +334,7 @@ class Manager(EventEmitter):
         if self.backoff.attempts >= self.reconnection_attempts:
             self.backoff.reset()
             self.reconnecting = False
-            self._emit_reserved("reconnect_failed")
+            self.emit_reserved("reconnect_failed")
             return
         delay = self.backoff.duration()
         self.reconnecting = True
@@ -344,7 +344,7 @@ class Manager(EventEmitter):
         self._reconnect_timer = None
         if self._skip_reconnect:
             return
-        self._emit_reserved("reconnect_attempt", self.backoff.attempts)
+        self.emit_reserved("reconnect_attempt", self.backoff.attempts)
         if self._skip_reconnect:
             return
 
@@ -352,12 +352,12 @@ class Manager(EventEmitter):
             if err is not None:
                 self.reconnecting = False
                 self._reconnect()
-                self._emit_reserved("reconnect_error", err)
+                self.emit_reserved("reconnect_error", err)
             else:
                 attempt = self.backoff.attempts
                 self.reconnecting = False
                 self.backoff.reset()
-                self._emit_reserved("reconnect", attempt)
+                self.emit_reserved("reconnect", attempt)
 
         self._open(done)
 
@@ -381,7 +381,7 @@ async def connect(
     ack_timeout: float | None = None,
     retries: int = 0,
     **options: Any,
-) -> Socket:
+) -> ClientSocket:
     """Connect to a namespace, like socket.io-client's ``io(url, opts)``.
 
     The URL's path is the namespace (``"http://host:3000/admin"``). Sockets of the same
@@ -395,7 +395,7 @@ async def connect(
         multiplex: share the connection with other namespaces of the same origin.
         force_new: always make a new connection.
         auth: a dict, or a (sync or async) callable returning one, for every CONNECT.
-        ack_timeout: default ack timeout in seconds for :meth:`Socket.emit_with_ack`.
+        ack_timeout: default ack timeout in seconds for :meth:`ClientSocket.emit_with_ack`.
         retries: resend an unacknowledged packet up to this many times (at-least-once).
         **options: :class:`Manager` options (``transports``, ``reconnection``, ...).
 

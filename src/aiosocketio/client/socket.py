@@ -1,8 +1,11 @@
 """The client socket of one namespace (socket.io-client's ``Socket``).
 
-A :class:`Socket` is made by :meth:`Manager.socket` (or :func:`aiosocketio.client.connect`).
-It sends CONNECT when the manager's Engine.IO connection opens, buffers emits while it is
-not connected, and answers the server's acks with its handlers' return values.
+A :class:`ClientSocket` is made by :meth:`Manager.socket` (or
+:func:`aiosocketio.client.connect`). It sends CONNECT when the manager's Engine.IO
+connection opens, buffers emits while it is not connected, and answers the server's acks
+with its handlers' return values. Its pending acks live in
+:class:`~aiosocketio.client.acks.PendingAcks`, its catch-all listeners in
+:class:`~aiosocketio.client.catch_all.CatchAllListeners`.
 """
 
 from __future__ import annotations
@@ -11,91 +14,29 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from aiosocketio.client.events import HANDLER_FAILED, EventEmitter, Handler, call_handler
-from aiosocketio.exceptions import (
-    AckTimeout,
-    ConnectionError,
-    Disconnected,
-    LocalProtocolError,
+from aiosocketio.client.acks import (
+    NO_FLAGS,
+    AckCallback,
+    EmitFlags,
+    PendingAcks,
+    QueuedEmit,
+    ack_args,
+    ack_result,
 )
-from aiosocketio.protocol.socketio.packets import Packet, PacketType
+from aiosocketio.client.catch_all import CatchAllListeners
+from aiosocketio.client.host import SocketHost
+from aiosocketio.exceptions import ConnectionError, LocalProtocolError
+from aiosocketio.protocol.socketio.packets import RESERVED_EVENTS, Packet, PacketType
+from aiosocketio.runtime.events import NO_ANSWER, EventEmitter, call_listener, spawn
 from aiosocketio.types import ClientDisconnectReason
 
-if TYPE_CHECKING:
-    from aiosocketio.client.manager import Manager
-
-__all__ = ["Socket"]
+__all__ = ["ClientSocket", "FlaggedEmitter"]
 
 logger = logging.getLogger("aiosocketio.client")
 
-RESERVED_EVENTS = frozenset(
-    {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
-)
-
 AuthOption = dict[str, Any] | Callable[[], Any] | None
-AckCallback = Callable[[BaseException | None, list[Any]], None]
-
-
-class _Ack:
-    """A pending acknowledgement: the callback and its timer."""
-
-    __slots__ = ("callback", "timer", "with_error")
-
-    def __init__(
-        self, callback: AckCallback, timer: asyncio.TimerHandle | None, with_error: bool
-    ) -> None:
-        self.callback = callback
-        self.timer = timer
-        self.with_error = with_error
-
-
-class _Queued:
-    """A packet in the at-least-once queue (``retries``)."""
-
-    __slots__ = ("args", "callback", "event", "flags", "pending", "tries")
-
-    def __init__(
-        self, event: str | int, args: tuple[Any, ...], flags: _Flags, callback: AckCallback | None
-    ) -> None:
-        self.event = event
-        self.args = args
-        self.flags = flags
-        self.callback = callback
-        self.pending = False
-        self.tries = 0
-
-
-class _Flags:
-    __slots__ = ("from_queue", "timeout", "volatile")
-
-    def __init__(
-        self, volatile: bool = False, timeout: float | None = None, from_queue: bool = False
-    ) -> None:
-        self.volatile = volatile
-        self.timeout = timeout
-        self.from_queue = from_queue
-
-
-_NO_FLAGS = _Flags()
-
-
-def _ack_args(value: Any) -> list[Any]:
-    """A handler's return value as ack arguments: None -> none, tuple -> several."""
-    if value is None:
-        return []
-    if isinstance(value, tuple):
-        return list(value)
-    return [value]
-
-
-def _ack_result(args: list[Any]) -> Any:
-    if not args:
-        return None
-    if len(args) == 1:
-        return args[0]
-    return tuple(args)
 
 
 class FlaggedEmitter:
@@ -103,18 +44,18 @@ class FlaggedEmitter:
 
     __slots__ = ("_flags", "_socket")
 
-    def __init__(self, socket: Socket, flags: _Flags) -> None:
+    def __init__(self, socket: ClientSocket, flags: EmitFlags) -> None:
         self._socket = socket
         self._flags = flags
 
     def timeout(self, seconds: float) -> FlaggedEmitter:
         """Also fail the ack with :class:`AckTimeout` after ``seconds``."""
-        return FlaggedEmitter(self._socket, _Flags(self._flags.volatile, seconds))
+        return FlaggedEmitter(self._socket, EmitFlags(self._flags.volatile, seconds))
 
     @property
     def volatile(self) -> FlaggedEmitter:
         """Also drop the packet instead of buffering it when it cannot be sent now."""
-        return FlaggedEmitter(self._socket, _Flags(True, self._flags.timeout))
+        return FlaggedEmitter(self._socket, EmitFlags(True, self._flags.timeout))
 
     def compress(self, compress: bool) -> FlaggedEmitter:
         """Accepted for Node compatibility; the client does not compress messages."""
@@ -122,16 +63,16 @@ class FlaggedEmitter:
 
     def emit(
         self, event: str | int, *args: Any, callback: Callable[..., Any] | None = None
-    ) -> Socket:
-        """Like :meth:`Socket.emit`, with this emitter's flags."""
+    ) -> ClientSocket:
+        """Like :meth:`ClientSocket.emit`, with this emitter's flags."""
         return self._socket._emit(event, args, callback, self._flags)
 
     async def emit_with_ack(self, event: str | int, *args: Any) -> Any:
-        """Like :meth:`Socket.emit_with_ack`, with this emitter's flags."""
+        """Like :meth:`ClientSocket.emit_with_ack`, with this emitter's flags."""
         return await self._socket._emit_with_ack(event, args, self._flags)
 
 
-class Socket(EventEmitter):
+class ClientSocket(EventEmitter, CatchAllListeners):
     """A client socket for one namespace.
 
     Events (``socket.on(name, handler)`` or ``@socket.on(name)``):
@@ -145,7 +86,7 @@ class Socket(EventEmitter):
       its coroutine's result) answers the server's ack, a tuple giving several arguments.
 
     Attributes:
-        io: the :class:`Manager` that carries this socket.
+        io: the :class:`~aiosocketio.client.Manager` that carries this socket.
         nsp: the namespace.
         id: the session id given by the server, while connected.
         connected: whether the namespace is connected.
@@ -154,18 +95,16 @@ class Socket(EventEmitter):
         auth: a dict, or a (sync or async) callable returning one, sent with every CONNECT.
     """
 
-    _FLEXIBLE = frozenset({"disconnect"})
-
     def __init__(
         self,
-        io: Manager,
+        io: SocketHost,
         nsp: str,
         *,
         auth: AuthOption = None,
         ack_timeout: float | None = None,
         retries: int = 0,
     ) -> None:
-        super().__init__()
+        self._init_catch_all()
         self.io = io
         self.nsp = nsp
         self.auth = auth
@@ -179,13 +118,10 @@ class Socket(EventEmitter):
         self._pid: str | None = None
         self._last_offset: str | None = None
         self._active = False
-        self._ids = 0
-        self._acks: dict[int, _Ack] = {}
+        self._acks = PendingAcks(self._ack_timed_out)
         self._send_buffer: list[Packet] = []
         self._receive_buffer: list[Packet] = []
-        self._queue: list[_Queued] = []
-        self._any: list[Handler] = []
-        self._any_outgoing: list[Handler] = []
+        self._queue: list[QueuedEmit] = []
 
     # -- state -----------------------------------------------------------------------
     @property
@@ -203,7 +139,7 @@ class Socket(EventEmitter):
         """Packets emitted while disconnected, sent in order once connected."""
         return self._send_buffer
 
-    def connect(self) -> Socket:
+    def connect(self) -> ClientSocket:
         """Start connecting (and reconnecting); the ``connect`` event tells when done."""
         if self.connected:
             return self
@@ -247,7 +183,7 @@ class Socket(EventEmitter):
             self.off("connect", on_connect)
             self.off("connect_error", on_error)
 
-    def disconnect(self) -> Socket:
+    def disconnect(self) -> ClientSocket:
         """Leave the namespace for good ("io client disconnect"): no reconnection."""
         if self.connected:
             self._packet(Packet(PacketType.DISCONNECT, self.nsp))
@@ -261,29 +197,29 @@ class Socket(EventEmitter):
     def _destroy(self) -> None:
         if self._active:
             self._active = False
-            self.io._destroy(self)
+            self.io._destroy()
 
     # -- emitting --------------------------------------------------------------------
     def timeout(self, seconds: float) -> FlaggedEmitter:
         """Emit with an ack deadline: ``await socket.timeout(5).emit_with_ack(...)``."""
-        return FlaggedEmitter(self, _Flags(False, seconds))
+        return FlaggedEmitter(self, EmitFlags(False, seconds))
 
     @property
     def volatile(self) -> FlaggedEmitter:
         """Emit without buffering: the packet is dropped if it cannot be sent now."""
-        return FlaggedEmitter(self, _Flags(True, None))
+        return FlaggedEmitter(self, EmitFlags(True, None))
 
     def compress(self, compress: bool) -> FlaggedEmitter:
         """Accepted for Node compatibility; the client does not compress messages."""
-        return FlaggedEmitter(self, _NO_FLAGS)
+        return FlaggedEmitter(self, NO_FLAGS)
 
-    def send(self, *args: Any, callback: Callable[..., Any] | None = None) -> Socket:
+    def send(self, *args: Any, callback: Callable[..., Any] | None = None) -> ClientSocket:
         """Emit a ``message`` event."""
-        return self._emit("message", args, callback, _NO_FLAGS)
+        return self._emit("message", args, callback, NO_FLAGS)
 
     def emit(
         self, event: str | int, *args: Any, callback: Callable[..., Any] | None = None
-    ) -> Socket:
+    ) -> ClientSocket:
         """Emit ``event`` with ``args`` (bytes may appear anywhere in them).
 
         While disconnected the packet is buffered and sent, in order, on connect.
@@ -297,7 +233,7 @@ class Socket(EventEmitter):
         Raises:
             LocalProtocolError: ``event`` is reserved.
         """
-        return self._emit(event, args, callback, _NO_FLAGS)
+        return self._emit(event, args, callback, NO_FLAGS)
 
     async def emit_with_ack(self, event: str | int, *args: Any) -> Any:
         """Emit ``event`` and wait for the server's ack.
@@ -309,9 +245,11 @@ class Socket(EventEmitter):
             AckTimeout: no ack within the timeout (``timeout()`` or ``ack_timeout``).
             Disconnected: the socket was disconnected while the ack was pending.
         """
-        return await self._emit_with_ack(event, args, _NO_FLAGS)
+        return await self._emit_with_ack(event, args, NO_FLAGS)
 
-    async def _emit_with_ack(self, event: str | int, args: tuple[Any, ...], flags: _Flags) -> Any:
+    async def _emit_with_ack(
+        self, event: str | int, args: tuple[Any, ...], flags: EmitFlags
+    ) -> Any:
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 
         def done(err: BaseException | None, values: list[Any]) -> None:
@@ -320,7 +258,7 @@ class Socket(EventEmitter):
             if err is not None:
                 fut.set_exception(err)
             else:
-                fut.set_result(_ack_result(values))
+                fut.set_result(ack_result(values))
 
         self._emit_internal(event, args, done, flags, with_error=True)
         return await fut
@@ -330,8 +268,8 @@ class Socket(EventEmitter):
         event: str | int,
         args: tuple[Any, ...],
         callback: Callable[..., Any] | None,
-        flags: _Flags,
-    ) -> Socket:
+        flags: EmitFlags,
+    ) -> ClientSocket:
         ack: AckCallback | None = None
         if callback is not None:
             timed = flags.timeout is not None or self.ack_timeout is not None or self.retries > 0
@@ -339,9 +277,9 @@ class Socket(EventEmitter):
 
             def ack(err: BaseException | None, values: list[Any]) -> None:
                 if timed:
-                    call_handler(user_cb, (err, *values))
+                    call_listener(user_cb, err, *values)
                 elif err is None:
-                    call_handler(user_cb, tuple(values))
+                    call_listener(user_cb, *values)
 
         self._emit_internal(event, args, ack, flags, with_error=callback is not None)
         return self
@@ -351,7 +289,7 @@ class Socket(EventEmitter):
         event: str | int,
         args: tuple[Any, ...],
         ack: AckCallback | None,
-        flags: _Flags,
+        flags: EmitFlags,
         *,
         with_error: bool,
     ) -> None:
@@ -360,21 +298,20 @@ class Socket(EventEmitter):
         if event in RESERVED_EVENTS:
             raise LocalProtocolError(f'"{event}" is a reserved event name')
         if self.retries and not flags.from_queue and not flags.volatile:
-            self._queue.append(_Queued(event, args, flags, ack))
+            self._queue.append(QueuedEmit(event, args, flags, ack))
             self._drain_queue()
             return
         packet_id: int | None = None
         if ack is not None:
-            packet_id = self._ids
-            self._ids += 1
-            self._register_ack(packet_id, ack, flags, with_error)
+            timeout = flags.timeout if flags.timeout is not None else self.ack_timeout
+            packet_id = self._acks.add(ack, timeout, with_error)
         packet = Packet(PacketType.EVENT, self.nsp, [event, *args], packet_id)
         if flags.volatile and not self._writable():
             if packet_id is not None:
-                self._drop_ack(packet_id)
+                self._acks.drop(packet_id)
             return
         if self.connected:
-            self._notify_outgoing(packet)
+            self._notify_any_outgoing(packet.data)
             self._packet(packet)
         else:
             self._send_buffer.append(packet)
@@ -383,28 +320,9 @@ class Socket(EventEmitter):
         engine = self.io.engine
         return engine is not None and engine.writable
 
-    def _register_ack(
-        self, packet_id: int, ack: AckCallback, flags: _Flags, with_error: bool
-    ) -> None:
-        timeout = flags.timeout if flags.timeout is not None else self.ack_timeout
-        timer: asyncio.TimerHandle | None = None
-        if timeout is not None:
-            timer = asyncio.get_running_loop().call_later(
-                max(0.0, timeout), self._ack_timed_out, packet_id
-            )
-        self._acks[packet_id] = _Ack(ack, timer, with_error or timeout is not None)
-
     def _ack_timed_out(self, packet_id: int) -> None:
-        entry = self._acks.pop(packet_id, None)
-        if entry is None:
-            return
+        # the packet is not sent any more (socket.io-client drops it from its buffer)
         self._send_buffer = [p for p in self._send_buffer if p.id != packet_id]
-        entry.callback(AckTimeout(), [])
-
-    def _drop_ack(self, packet_id: int) -> None:
-        entry = self._acks.pop(packet_id, None)
-        if entry is not None and entry.timer is not None:
-            entry.timer.cancel()
 
     # -- at-least-once queue (socket.io-client 4.6+, "retries") --------------------------
     def _drain_queue(self, force: bool = False) -> None:
@@ -431,56 +349,8 @@ class Socket(EventEmitter):
             item.pending = False
             self._drain_queue()
 
-        flags = _Flags(item.flags.volatile, item.flags.timeout, from_queue=True)
+        flags = EmitFlags(item.flags.volatile, item.flags.timeout, from_queue=True)
         self._emit_internal(item.event, item.args, on_ack, flags, with_error=True)
-
-    # -- on_any ----------------------------------------------------------------------
-    def on_any(self, handler: Handler) -> Handler:
-        """Add a catch-all listener, called with ``(event, *args)`` for incoming events."""
-        self._any.append(handler)
-        return handler
-
-    def prepend_any(self, handler: Handler) -> Handler:
-        """Add a catch-all listener before the others."""
-        self._any.insert(0, handler)
-        return handler
-
-    def off_any(self, handler: Handler | None = None) -> None:
-        """Remove one catch-all listener, or all of them."""
-        if handler is None:
-            self._any.clear()
-        elif handler in self._any:
-            self._any.remove(handler)
-
-    def listeners_any(self) -> list[Handler]:
-        """The catch-all listeners."""
-        return list(self._any)
-
-    def on_any_outgoing(self, handler: Handler) -> Handler:
-        """Add a listener called with ``(event, *args)`` for every packet sent."""
-        self._any_outgoing.append(handler)
-        return handler
-
-    def prepend_any_outgoing(self, handler: Handler) -> Handler:
-        """Add an outgoing catch-all listener before the others."""
-        self._any_outgoing.insert(0, handler)
-        return handler
-
-    def off_any_outgoing(self, handler: Handler | None = None) -> None:
-        """Remove one outgoing catch-all listener, or all of them."""
-        if handler is None:
-            self._any_outgoing.clear()
-        elif handler in self._any_outgoing:
-            self._any_outgoing.remove(handler)
-
-    def listeners_any_outgoing(self) -> list[Handler]:
-        """The outgoing catch-all listeners."""
-        return list(self._any_outgoing)
-
-    def _notify_outgoing(self, packet: Packet) -> None:
-        if self._any_outgoing:
-            for handler in list(self._any_outgoing):
-                call_handler(handler, tuple(packet.data))
 
     # -- from the manager ------------------------------------------------------------
     def _packet(self, packet: Packet) -> None:
@@ -494,10 +364,10 @@ class Socket(EventEmitter):
                 result = auth()
             except Exception as exc:
                 logger.exception("the auth callable failed")
-                self._emit_reserved("connect_error", ConnectionError(str(exc)))
+                self.emit_reserved("connect_error", ConnectionError(str(exc)))
                 return
             if inspect.isawaitable(result):
-                call_handler(self._send_connect_later, (result,))
+                spawn(self._send_connect_later(result))
                 return
             self._send_connect(result)
         else:
@@ -508,7 +378,7 @@ class Socket(EventEmitter):
             data = await result
         except Exception as exc:
             logger.exception("the auth callable failed")
-            self._emit_reserved("connect_error", ConnectionError(str(exc)))
+            self.emit_reserved("connect_error", ConnectionError(str(exc)))
             return
         if self._active and self.io.ready_state == "open" and not self.connected:
             self._send_connect(data)
@@ -522,28 +392,16 @@ class Socket(EventEmitter):
 
     def _on_error(self, err: ConnectionError) -> None:
         if not self.connected:
-            self._emit_reserved("connect_error", err)
+            self.emit_reserved("connect_error", err)
 
     def _on_close(self, reason: str, description: str | None) -> None:
         was_connected = self.connected
         self.connected = False
         self.id = None
         if was_connected:
-            self._emit_reserved("disconnect", reason, description)
-        self._clear_acks(reason)
-
-    def _clear_acks(self, reason: str) -> None:
-        # socket.io-client rejects pending acks that expect an error (with a timeout);
-        # here every awaited ack is released, except those of still-buffered packets.
-        buffered = {p.id for p in self._send_buffer if p.id is not None}
-        for packet_id in list(self._acks):
-            if packet_id in buffered:
-                continue
-            entry = self._acks.pop(packet_id)
-            if entry.timer is not None:
-                entry.timer.cancel()
-            if entry.with_error:
-                entry.callback(Disconnected(reason), [])
+            self._emit_for_answer("disconnect", (reason, description), optional=2)
+        if self._acks:
+            self._acks.disconnected(reason, {p.id for p in self._send_buffer if p.id is not None})
 
     def _on_packet(self, packet: Packet) -> None:
         kind = packet.type
@@ -559,7 +417,7 @@ class Socket(EventEmitter):
             if isinstance(data, dict) and isinstance(data.get("sid"), str):
                 self._on_connect(data["sid"], data.get("pid"))
             else:
-                self._emit_reserved(
+                self.emit_reserved(
                     "connect_error",
                     ConnectionError(
                         "It seems you are trying to reach a Socket.IO server in v2.x with a "
@@ -576,21 +434,20 @@ class Socket(EventEmitter):
                 err = ConnectionError(str(data.get("message", "")), data.get("data"))
             else:
                 err = ConnectionError(str(data))
-            self._emit_reserved("connect_error", err)
+            self.emit_reserved("connect_error", err)
 
     def _on_event(self, packet: Packet) -> None:
         args = packet.data
         event = args[0]
         rest = tuple(args[1:])
-        for handler in list(self._any):
-            call_handler(handler, (event, *rest))
+        self._notify_any(event, rest)
         # With connection state recovery the server appends an offset to the events it
         # stores (no ack id); a handler that takes fewer arguments does not receive it.
         offset = bool(self._pid and packet.id is None and rest and isinstance(rest[-1], str))
-        called, result = self._emit_reserved(str(event), *rest, optional_tail=int(offset))
+        result = self._emit_for_answer(str(event), rest, optional=int(offset))
         if offset:
             self._last_offset = rest[-1]
-        if packet.id is None or not called or result is HANDLER_FAILED:
+        if packet.id is None or result is NO_ANSWER:
             return
         packet_id = packet.id
         if isinstance(result, asyncio.Future):
@@ -605,18 +462,12 @@ class Socket(EventEmitter):
 
     def _send_ack(self, packet_id: int, value: Any) -> None:
         if self.connected:
-            self._packet(Packet(PacketType.ACK, self.nsp, _ack_args(value), packet_id))
+            self._packet(Packet(PacketType.ACK, self.nsp, ack_args(value), packet_id))
 
     def _on_ack(self, packet: Packet) -> None:
-        if packet.id is None:
-            return
-        entry = self._acks.pop(packet.id, None)
-        if entry is None:
-            return
-        if entry.timer is not None:
-            entry.timer.cancel()
-        data = packet.data
-        entry.callback(None, list(data) if isinstance(data, list) else [])
+        if packet.id is not None:
+            data = packet.data
+            self._acks.answer(packet.id, list(data) if isinstance(data, list) else [])
 
     def _on_connect(self, sid: str, pid: Any) -> None:
         self.id = sid
@@ -632,11 +483,11 @@ class Socket(EventEmitter):
         buffered = self._send_buffer
         self._send_buffer = []
         for packet in buffered:
-            self._notify_outgoing(packet)
+            self._notify_any_outgoing(packet.data)
             self._packet(packet)
-        self._emit_reserved("connect")
+        self.emit_reserved("connect")
         self._drain_queue(True)
 
     def __repr__(self) -> str:
         state = f"id={self.id!r}" if self.connected else "disconnected"
-        return f"<aiosocketio.client.Socket nsp={self.nsp!r} {state}>"
+        return f"<aiosocketio.client.ClientSocket nsp={self.nsp!r} {state}>"

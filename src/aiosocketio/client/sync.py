@@ -1,7 +1,7 @@
 """A thin blocking facade over the asyncio client, for scripts and notebooks.
 
 :class:`SyncClient` runs an event loop in a background thread and forwards every call to
-an :class:`aiosocketio.client.Socket` living in that loop. There is no second copy of the
+an :class:`aiosocketio.client.ClientSocket` living in that loop. There is no second copy of the
 client logic here: each method is one hop into the loop. Event handlers run in the loop's
 thread.
 
@@ -21,10 +21,10 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar, overload
 
+from aiosocketio.client.catch_all import Handler
 from aiosocketio.client.connection import wait_closing
-from aiosocketio.client.events import Handler
 from aiosocketio.client.manager import connect
-from aiosocketio.client.socket import Socket
+from aiosocketio.client.socket import ClientSocket
 from aiosocketio.exceptions import LocalProtocolError
 
 __all__ = ["SyncClient"]
@@ -47,7 +47,7 @@ class SyncClient:
             target=self._loop.run_forever, name="aiosocketio-client", daemon=True
         )
         self._thread.start()
-        self._socket: Socket | None = None
+        self._socket: ClientSocket | None = None
         self._pending: list[tuple[str, Handler, bool]] = []
         if url is not None:
             self.connect(url, **options)
@@ -62,7 +62,7 @@ class SyncClient:
         return self._run(hop())
 
     @property
-    def socket(self) -> Socket:
+    def socket(self) -> ClientSocket:
         """The underlying asyncio socket (use it only from the loop's thread)."""
         if self._socket is None:
             raise LocalProtocolError("not connected: call connect() first")
@@ -81,7 +81,7 @@ class SyncClient:
     def connect(self, url: str, **options: Any) -> None:
         """Connect (blocking); raises :class:`~aiosocketio.exceptions.ConnectionError`."""
 
-        async def go() -> Socket:
+        async def go() -> ClientSocket:
             sock = await connect(url, wait=False, **options)
             for event, handler, once in self._pending:
                 (sock.once if once else sock.on)(event, handler)
@@ -124,7 +124,7 @@ class SyncClient:
         return handler
 
     def off(self, event: str | None = None, handler: Handler | None = None) -> None:
-        """Remove listeners (see :meth:`Socket.off`)."""
+        """Remove listeners (see :meth:`ClientSocket.off`)."""
         self._call(self.socket.off, event, handler)
 
     def on_any(self, handler: Handler) -> Handler:

@@ -7,18 +7,24 @@ caller passes the deadline in and asks for :meth:`~DeadlineTable.next_deadline`,
 calls :meth:`~DeadlineTable.expire` with the current time when it is due. The asyncio
 driver, one loop timer per table, is :class:`aiosocketio.runtime.pending.PendingTable`.
 
+Theory of operation: the entries live in a dict (so :meth:`~DeadlineTable.pop` is one
+lookup); their deadlines live in a heap of ``(deadline, sequence, key)``. An entry that is
+answered, or added again, leaves its old heap item behind; an item counts only while its
+sequence number is the one recorded for its key, and stale items are dropped when they
+surface at the top (or all at once when they outnumber the live ones).
+
 Invariants:
 
 * Rule 1: a key is in the table at most once; :meth:`~DeadlineTable.pop` (an answer) and
   :meth:`~DeadlineTable.expire` (a timeout) each hand an entry out exactly once.
 * Rule 2: :meth:`~DeadlineTable.expire` returns entries in deadline order (then in the
-  order they were added), and never one whose deadline is still ahead.
+  order their deadlines were set), and never one whose deadline is still ahead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 from typing import Generic, TypeVar
 
 __all__ = ["DeadlineTable"]
@@ -26,16 +32,21 @@ __all__ = ["DeadlineTable"]
 K = TypeVar("K")
 V = TypeVar("V")
 
+# Stale heap items are swept out when there are more than this many and they outnumber
+# the live ones (a socket whose acks are all answered in time never expires anything).
+_COMPACT_MIN = 64
+
 
 class DeadlineTable(Generic[K, V]):
     """Pending entries by key, with deadlines kept in a heap (lazy deletion)."""
 
-    __slots__ = ("_deadlines", "_entries", "_heap", "_seq")
+    __slots__ = ("_entries", "_heap", "_seq", "_seqs")
 
     def __init__(self) -> None:
         self._entries: dict[K, V] = {}
-        self._deadlines: dict[K, float] = {}
-        # (deadline, sequence, key); entries popped meanwhile are skipped when they surface
+        # key -> sequence number of its live heap item (keys with a deadline only)
+        self._seqs: dict[K, int] = {}
+        # (deadline, sequence, key); the sequence is unique, so keys are never compared
         self._heap: list[tuple[float, int, K]] = []
         self._seq = 0
 
@@ -54,15 +65,17 @@ class DeadlineTable(Generic[K, V]):
     def add(self, key: K, value: V, deadline: float | None = None) -> None:
         """Wait for ``key``; ``deadline`` (the caller's clock) is when it times out.
 
-        Adding a key that is already pending replaces its value and deadline.
+        Adding a key that is already pending replaces its value and deadline (it keeps
+        its place among :meth:`values`). After this, the caller re-reads
+        :meth:`next_deadline` (it may be earlier now).
         """
         self._entries[key] = value
         if deadline is None:
-            self._deadlines.pop(key, None)
+            self._seqs.pop(key, None)
             return
-        self._deadlines[key] = deadline
-        self._seq += 1
-        heappush(self._heap, (deadline, self._seq, key))
+        seq = self._seq = self._seq + 1
+        self._seqs[key] = seq
+        heappush(self._heap, (deadline, seq, key))
 
     def get(self, key: K) -> V | None:
         """The entry of ``key``, left in the table."""
@@ -70,12 +83,24 @@ class DeadlineTable(Generic[K, V]):
 
     def pop(self, key: K) -> V | None:
         """Take the entry of ``key`` out (its answer came); ``None`` if it is not pending."""
-        value = self._entries.pop(key, None)
-        if value is not None:
-            self._deadlines.pop(key, None)
+        try:
+            value = self._entries.pop(key)
+        except KeyError:
+            return None
+        seqs = self._seqs
+        if seqs.pop(key, None) is not None:
+            heap = self._heap
             if not self._entries:
-                self._heap.clear()
+                heap.clear()
+            elif len(heap) > _COMPACT_MIN and len(heap) > 2 * len(seqs):
+                self._compact()
         return value
+
+    def _compact(self) -> None:
+        seqs = self._seqs
+        heap = [item for item in self._heap if seqs.get(item[2]) == item[1]]
+        heapify(heap)
+        self._heap = heap
 
     def values(self) -> list[V]:
         """The pending entries, in the order they were added."""
@@ -89,29 +114,37 @@ class DeadlineTable(Generic[K, V]):
         """Take every entry out (the peer is gone), in the order they were added."""
         values = list(self._entries.values())
         self._entries.clear()
-        self._deadlines.clear()
+        self._seqs.clear()
         self._heap.clear()
         return values
 
     def next_deadline(self) -> float | None:
-        """The earliest deadline of a pending entry (``None``: nothing can time out)."""
+        """The earliest deadline of a pending entry (``None``: nothing can time out).
+
+        The caller arranges to call :meth:`expire` at that time.
+        """
         heap = self._heap
-        deadlines = self._deadlines
+        seqs = self._seqs
         while heap:
-            deadline, _, key = heap[0]
-            if deadlines.get(key) == deadline:
+            deadline, seq, key = heap[0]
+            if seqs.get(key) == seq:
                 return deadline
-            heappop(heap)  # answered, or added again with another deadline
+            heappop(heap)  # answered, or added again since
         return None
 
     def expire(self, now: float) -> list[tuple[K, V]]:
-        """Take out every entry whose deadline is at or before ``now``."""
+        """Take out every entry whose deadline is at or before ``now``.
+
+        The caller fails each returned entry (a timeout), then re-reads
+        :meth:`next_deadline`.
+        """
         out: list[tuple[K, V]] = []
         heap = self._heap
-        deadlines = self._deadlines
+        seqs = self._seqs
+        entries = self._entries
         while heap and heap[0][0] <= now:
-            deadline, _, key = heappop(heap)
-            if deadlines.get(key) == deadline:
-                del deadlines[key]
-                out.append((key, self._entries.pop(key)))
+            _, seq, key = heappop(heap)
+            if seqs.get(key) == seq:
+                del seqs[key]
+                out.append((key, entries.pop(key)))
         return out

@@ -1,22 +1,34 @@
-"""The event emitter shared by the engine, the server-side objects and the adapters.
+"""The one event emitter: the engine, the server-side objects, the adapters and the client.
 
 ``on(event, handler)`` and the decorator form ``@obj.on(event)`` both register a listener;
-``once`` registers one that runs a single time; ``off`` removes listeners.
+``once`` registers one that runs a single time; ``off`` removes listeners (found by
+identity or, for a bound method given again, by equality).
 
-Listeners may be plain functions or coroutine functions. A coroutine's result is run as a
-task held by :func:`spawn`, so that it is never garbage-collected half-way; an exception in
-a listener is logged, never raised into the protocol machinery.
+Listeners may be plain functions or coroutine functions. A coroutine is run as a task of
+:data:`~aiosocketio.runtime.tasks.background`, so that it is never garbage-collected
+half-way; an exception in a listener is logged, never raised into the protocol machinery.
+
+Two ways to call the listeners, each a policy of the same registry:
+
+* :meth:`EventEmitter.emit_reserved` is the fast path (the engine's ``message`` runs
+  through it): every listener gets every argument, and what they return is dropped.
+* :meth:`EventEmitter._emit_for_answer` is the client's: the last ``optional`` arguments
+  are dropped for a listener that does not take them (JavaScript ignores extra arguments:
+  ``disconnect(reason)`` for Node's ``disconnect(reason, description)``, an event without
+  the connection-state-recovery offset the server appends), and the first listener's
+  answer is returned (see :func:`call_listener`) to acknowledge the event with.
 """
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeGuard, TypeVar, overload
+from typing import Any, Final, TypeGuard, TypeVar, overload
 
-__all__ = ["EventEmitter", "Listener", "spawn"]
+from aiosocketio.runtime.tasks import spawn
+
+__all__ = ["HANDLER_FAILED", "NO_ANSWER", "EventEmitter", "Listener", "call_listener", "spawn"]
 
 logger = logging.getLogger("aiosocketio.runtime")
 
@@ -24,27 +36,23 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _ACK_PARAM_NAMES = ("ack", "callback")
 
-_tasks: set[asyncio.Task[Any]] = set()
+
+class _Marker:
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return self._name
 
 
-def spawn(awaitable: Awaitable[Any], what: str = "an event handler") -> asyncio.Task[Any]:
-    """Run ``awaitable`` as a task that is kept alive until it ends; an error is logged as
-    "error in <what>"."""
+HANDLER_FAILED: Final[Any] = _Marker("HANDLER_FAILED")
+"""What :func:`call_listener` returns when the listener raised (the error is logged)."""
 
-    async def _run() -> Any:
-        return await awaitable
-
-    coro = awaitable if asyncio.iscoroutine(awaitable) else _run()
-    task = asyncio.get_running_loop().create_task(coro)
-    _tasks.add(task)
-
-    def done(task: asyncio.Task[Any]) -> None:
-        _tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("error in %s", what, exc_info=task.exception())
-
-    task.add_done_callback(done)
-    return task
+NO_ANSWER: Final[Any] = _Marker("NO_ANSWER")
+"""What :meth:`EventEmitter._emit_for_answer` returns when nobody answers: no listener, or
+the first one raised."""
 
 
 def _ack_param(fn: Callable[..., Any]) -> str | None:
@@ -84,15 +92,39 @@ def positional_count(fn: Callable[..., Any]) -> int:
     return count
 
 
-class Listener:
-    """One registered handler (internal)."""
+_ANY_NUMBER = 1 << 30
 
-    __slots__ = ("ack_param", "fn", "once")
+
+def positional_capacity(fn: Callable[..., Any]) -> int:
+    """How many positional arguments ``fn`` accepts (a huge number with ``*args``, or when
+    its signature cannot be read)."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return _ANY_NUMBER
+    count = 0
+    for param in sig.parameters.values():
+        if param.kind is param.VAR_POSITIONAL:
+            return _ANY_NUMBER
+        if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
+            count += 1
+    return count
+
+
+class Listener:
+    """One registered handler (internal).
+
+    ``max_args`` is :func:`positional_capacity`, read the first time an emit may drop
+    arguments (-1 until then: the server's emits never need it).
+    """
+
+    __slots__ = ("ack_param", "fn", "max_args", "once")
 
     def __init__(self, fn: Callable[..., Any], once: bool) -> None:
         self.fn = fn
         self.once = once
         self.ack_param = _ack_param(fn)
+        self.max_args = -1
 
 
 _PLAIN_TYPES = frozenset({type(None), bool, int, float, str, bytes, list, tuple, dict})
@@ -105,15 +137,19 @@ def is_awaitable(value: object) -> TypeGuard[Awaitable[Any]]:
 
 
 def call_listener(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call ``fn``; an awaitable result is spawned as a task, errors are logged."""
+    """Call ``fn``; errors are logged, an awaitable result runs as a background task.
+
+    Returns:
+        What ``fn`` returned; for an awaitable, the :class:`asyncio.Task` running it (its
+        result is then the listener's answer); :data:`HANDLER_FAILED` if ``fn`` raised.
+    """
     try:
         result = fn(*args, **kwargs)
     except Exception:
         logger.exception("error in an event handler")
-        return None
+        return HANDLER_FAILED
     if is_awaitable(result):
-        spawn(result)
-        return None
+        return spawn(result)
     return result
 
 
@@ -125,7 +161,7 @@ class EventEmitter:
     """Mixin: named listeners with the call form and the decorator form.
 
     A subclass with ``__slots__`` lists ``_events`` and ``_once_events`` and calls
-    :meth:`_init_events` in its ``__init__``.
+    :meth:`_init_events` in its ``__init__``; any other subclass needs nothing.
     """
 
     __slots__ = ()
@@ -211,7 +247,8 @@ class EventEmitter:
             return
         lst = list(events.get(event, ()))
         for i, listener in enumerate(lst):
-            # equality, not identity: ``obj.method`` is a new bound method on every access
+            # equality, not identity only: ``obj.method`` is a new bound method on every
+            # access
             if listener.fn is handler or listener.fn == handler:
                 del lst[i]
                 break
@@ -247,3 +284,33 @@ class EventEmitter:
         for listener in listeners:
             call_listener(listener.fn, *args)
         return bool(listeners)
+
+    def _emit_for_answer(self, event: str, args: tuple[Any, ...], optional: int = 0) -> Any:
+        """Call ``event``'s listeners locally; return the first one's answer.
+
+        Args:
+            event: the event.
+            args: its arguments.
+            optional: how many of the last ``args`` a listener gets only if its signature
+                takes them (``len(args)``: every listener gets as many as it takes).
+
+        Returns:
+            What the first listener returned, or the task running it for a coroutine
+            function (see :func:`call_listener`); :data:`NO_ANSWER` if there is no listener
+            or the first one raised.
+        """
+        listeners = self._take_listeners(event)
+        answer: Any = NO_ANSWER
+        required = len(args) - optional
+        for i, listener in enumerate(listeners):
+            call_args = args
+            if optional:
+                cut = listener.max_args
+                if cut < 0:
+                    cut = listener.max_args = positional_capacity(listener.fn)
+                if cut < len(args):
+                    call_args = args[: max(cut, required)]
+            result = call_listener(listener.fn, *call_args)
+            if i == 0 and result is not HANDLER_FAILED:
+                answer = result
+        return answer

@@ -2,9 +2,14 @@
 
 A task started with :meth:`TaskRegistry.spawn` is kept alive (asyncio only holds tasks
 weakly) until it ends, and its failure is logged once, never raised into the caller. The
-package's own work (async event handlers, cluster operations, the client's last POST)
-runs in :data:`background`; an object that must stop its tasks when it closes (an adapter,
-a client connection) keeps a registry of its own and calls :meth:`TaskRegistry.cancel_all`.
+package's own work (async event handlers, cluster operations) runs in :data:`background`;
+an object that must wait for, or stop, its tasks keeps a registry of its own (the client's
+closing POSTs: :data:`aiosocketio.client.connection.closing`) and calls
+:meth:`TaskRegistry.wait` or :meth:`TaskRegistry.cancel_all`.
+
+A registry may hold tasks of several event loops (the blocking client runs one in a
+thread): :meth:`~TaskRegistry.wait` and :meth:`~TaskRegistry.cancel_all` act on the
+running loop's tasks only.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ class TaskRegistry:
     """A set of running tasks, each held until it ends.
 
     Args:
-        name: what the tasks are, for the log line of a failure ("error in <what>").
+        name: what the tasks are, for the log line of a failure ("error in <name>").
     """
 
     __slots__ = ("_tasks", "name")
@@ -41,22 +46,32 @@ class TaskRegistry:
     def __len__(self) -> int:
         return len(self._tasks)
 
-    def spawn(self, awaitable: Awaitable[T], what: str | None = None) -> asyncio.Task[T]:
+    def spawn(
+        self,
+        awaitable: Awaitable[T],
+        what: str | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> asyncio.Task[T]:
         """Run ``awaitable`` as a task held by this registry.
 
         Args:
             awaitable: a coroutine or any awaitable.
             what: names the work in the log line if it fails (default: the registry's name).
+            loop: the loop to run it in (default: the running loop).
+
+        Returns:
+            The task; awaiting it is optional (its failure is logged either way).
         """
         coro: Coroutine[Any, Any, T] = (
             awaitable if asyncio.iscoroutine(awaitable) else _wrap(awaitable)
         )
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
+        task = (loop or asyncio.get_running_loop()).create_task(coro)
+        tasks = self._tasks
+        tasks.add(task)
         label = what or self.name
 
         def done(task: asyncio.Task[Any]) -> None:
-            self._tasks.discard(task)
+            tasks.discard(task)
             if not task.cancelled():
                 exc = task.exception()
                 if exc is not None:
@@ -69,27 +84,42 @@ class TaskRegistry:
         """The tasks not yet done (on ``loop`` only, when given)."""
         return [t for t in self._tasks if not t.done() and (loop is None or t.get_loop() is loop)]
 
-    async def wait(self, timeout: float | None = None) -> None:
-        """Wait for the tasks of the running loop to end (at most ``timeout`` seconds)."""
-        tasks = self.pending(asyncio.get_running_loop())
-        if tasks:
-            await asyncio.wait(tasks, timeout=timeout)
+    def _others(self) -> list[asyncio.Task[Any]]:
+        """The running loop's pending tasks, except the caller's own."""
+        current = asyncio.current_task()
+        return [t for t in self.pending(asyncio.get_running_loop()) if t is not current]
+
+    async def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the running loop's tasks have ended, those they start included.
+
+        Args:
+            timeout: give up after this many seconds (the tasks keep running).
+
+        Returns:
+            True if every task ended, False on timeout.
+        """
+        try:
+            async with asyncio.timeout(timeout):
+                while tasks := self._others():
+                    await asyncio.wait(tasks)
+        except TimeoutError:
+            return False
+        return True
 
     async def cancel_all(self) -> None:
-        """Cancel the tasks of the running loop and wait until they are done."""
-        tasks = self.pending(asyncio.get_running_loop())
-        current = asyncio.current_task()
-        tasks = [t for t in tasks if t is not current]
-        for task in tasks:
-            task.cancel()
-        if tasks:
+        """Cancel the running loop's tasks (not the caller's own) and wait until they end."""
+        while tasks := self._others():
+            for task in tasks:
+                task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
 
 background = TaskRegistry("an event handler")
 """The registry of the package's own background work."""
 
+spawn = background.spawn
+"""Run an awaitable in :data:`background` (see :meth:`TaskRegistry.spawn`).
 
-def spawn(awaitable: Awaitable[T], what: str | None = None) -> asyncio.Task[T]:
-    """Run ``awaitable`` in :data:`background` (see :meth:`TaskRegistry.spawn`)."""
-    return background.spawn(awaitable, what)
+The bound method itself, so that handing a coroutine to the background costs no extra call
+(async event handlers are spawned once per event).
+"""
