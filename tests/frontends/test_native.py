@@ -841,11 +841,11 @@ async def test_closed_http_connection_is_freed_without_the_cyclic_gc(
 
 
 def test_encoded_response_heads_are_cached_and_framed_per_response() -> None:
-    from aiosocketio.frontends.native.responses import encode_response as _encode_response
+    from aiosocketio.frontends.native.responses import encode_response
 
     headers = [("Content-Type", "text/plain"), ("Content-Length", "99"), ("X-A", "b\r\nc")]
-    first = _encode_response(200, headers, b"abc", True)
-    second = _encode_response(200, list(headers), b"hello", False)
+    first = encode_response(200, headers, b"abc", True)
+    second = encode_response(200, list(headers), b"hello", False)
     assert first == (
         b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-A: bc\r\n"
         b"Content-Length: 3\r\nConnection: keep-alive\r\n\r\nabc"
@@ -854,4 +854,4 @@ def test_encoded_response_heads_are_cached_and_framed_per_response() -> None:
         b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-A: bc\r\n"
         b"Content-Length: 5\r\nConnection: close\r\n\r\nhello"
     )
-    assert _encode_response(404, headers, b"", True).startswith(b"HTTP/1.1 404 Not Found\r\n")
+    assert encode_response(404, headers, b"", True).startswith(b"HTTP/1.1 404 Not Found\r\n")
