@@ -8,7 +8,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
-from aiosocketio.protocol.websocket import Message, WebSocketProtocol, accept_key
+from aiosocketio.protocol.websocket import WebSocketProtocol, accept_key
 
 OPEN_PACKET = "0" + json.dumps(
     {"sid": "fakesid", "upgrades": [], "pingInterval": 100, "pingTimeout": 100, "maxPayload": 1e6}
@@ -32,21 +32,18 @@ class FakeWebSocketPeer:
     pending: list[str | bytes] = field(default_factory=list)
 
     async def receive(self) -> str | bytes:
-        while True:
-            for event in self.ws.events_received():
-                if isinstance(event, Message):
-                    self.pending.append(event.data)
-            if self.pending:
-                data = self.pending.pop(0)
-                self.received.append(data)
-                return data
-            out = self.ws.data_to_send()
-            if out:
-                self.writer.write(out)
+        while not self.pending:
             chunk = await self.reader.read(65536)
             if not chunk:
                 raise ConnectionError("peer closed")
-            self.ws.receive_data(chunk)
+            self.pending.extend(self.ws.receive_data(chunk))
+            out = self.ws.data_to_send()
+            if out:
+                self.writer.write(out)
+            self.ws.events_received()  # pings, pongs, close: not scripted
+        data = self.pending.pop(0)
+        self.received.append(data)
+        return data
 
 
 Script = Callable[[FakeWebSocketPeer], Awaitable[None]]

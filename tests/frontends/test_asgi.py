@@ -319,9 +319,9 @@ async def test_channel_sends_at_the_end_of_the_tick() -> None:
 
 
 async def test_channels_of_one_app_share_one_flush() -> None:
-    from aiosocketio.frontends.asgi import _Flusher
+    from aiosocketio.frontends.asgi.websocket import Flusher
 
-    flusher = _Flusher()
+    flusher = Flusher()
     sent: list[tuple[int, str]] = []
 
     def sender(index: int) -> Any:
@@ -455,14 +455,14 @@ async def test_channel_send_raising_synchronously() -> None:
 
 
 def test_response_headers_are_cached_without_hop_headers() -> None:
-    from aiosocketio.frontends.asgi import _response_headers
+    from aiosocketio.frontends.asgi.http import response_headers
 
     headers = [("Content-Type", "text/plain"), ("Connection", "close"), ("Content-Length", "9")]
-    first = _response_headers(headers, 3)
-    second = _response_headers(list(headers), 12)
+    first = response_headers(headers, 3)
+    second = response_headers(list(headers), 12)
     assert first == [(b"content-type", b"text/plain"), (b"content-length", b"3")]
     assert second == [(b"content-type", b"text/plain"), (b"content-length", b"12")]
-    assert _response_headers([("X-A", "\u00e9")], 0) == [
+    assert response_headers([("X-A", "\u00e9")], 0) == [
         (b"x-a", b"\xe9"),
         (b"content-length", b"0"),
     ]

@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from aiosocketio.engine.http import HttpRequest, Responder
 from aiosocketio.frontends.native.server import NativeServer, NativeWebSocketConnection, serve
-from aiosocketio.protocol.websocket import Close, Message, Opcode, Pong, encode_frame
+from aiosocketio.protocol.websocket import Close, Opcode, Pong, encode_frame
 from tests.support.http_fakes import (
     FakeEngine,
     RawWebSocket,
@@ -345,8 +345,7 @@ async def test_permessage_deflate() -> None:
         ws.send(text)
         raw = await asyncio.wait_for(ws.reader.read(65536), scaled(5))
         assert raw[0] == 0xC1 and len(raw) < 1000  # RSV1 set, compressed
-        ws.protocol.receive_data(raw)
-        assert ws.protocol.events_received() == [Message(text)]
+        assert ws.protocol.receive_data(raw) == [text]
         ws.send("info")
         assert await ws.recv() == "x"
         assert json.loads(await ws.recv())["frames"] is False
@@ -534,7 +533,12 @@ async def test_frames_are_flushed_once_per_tick(engine: FakeEngine) -> None:
     transport = _CountingTransport()
     request = HttpRequest("GET", "/engine.io/", "", {}, "127.0.0.1", 1, False)
     conns = [
-        NativeWebSocketConnection(srv, transport, request, None)  # type: ignore[arg-type]
+        NativeWebSocketConnection(
+            srv,
+            transport,  # type: ignore[arg-type]
+            request,
+            max_message_size=engine.options.max_http_buffer_size,
+        )
         for _ in range(2)
     ]
     for conn in conns:
@@ -837,11 +841,11 @@ async def test_closed_http_connection_is_freed_without_the_cyclic_gc(
 
 
 def test_encoded_response_heads_are_cached_and_framed_per_response() -> None:
-    from aiosocketio.frontends.native.server import _encode_response
+    from aiosocketio.frontends.native.responses import encode_response
 
     headers = [("Content-Type", "text/plain"), ("Content-Length", "99"), ("X-A", "b\r\nc")]
-    first = _encode_response(200, headers, b"abc", True)
-    second = _encode_response(200, list(headers), b"hello", False)
+    first = encode_response(200, headers, b"abc", True)
+    second = encode_response(200, list(headers), b"hello", False)
     assert first == (
         b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-A: bc\r\n"
         b"Content-Length: 3\r\nConnection: keep-alive\r\n\r\nabc"
@@ -850,4 +854,4 @@ def test_encoded_response_heads_are_cached_and_framed_per_response() -> None:
         b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-A: bc\r\n"
         b"Content-Length: 5\r\nConnection: close\r\n\r\nhello"
     )
-    assert _encode_response(404, headers, b"", True).startswith(b"HTTP/1.1 404 Not Found\r\n")
+    assert encode_response(404, headers, b"", True).startswith(b"HTTP/1.1 404 Not Found\r\n")

@@ -10,6 +10,7 @@ import json
 import os
 import ssl
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
@@ -29,7 +30,6 @@ from aiosocketio.protocol.engineio.options import EngineOptions
 from aiosocketio.protocol.websocket import (
     Close,
     DeflateParams,
-    Message,
     WebSocketProtocol,
     accept_key,
     client_parse_deflate_response,
@@ -159,6 +159,31 @@ class FakeEngine:
         return handler
 
 
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A data message, as :meth:`RawWebSocket.recv_event` reports it among the events."""
+
+    data: str | bytes
+
+
+def frame_end(buf: bytes | bytearray) -> int | None:
+    """The length of the first frame in ``buf`` if it is complete (RFC 6455 §5.2)."""
+    if len(buf) < 2:
+        return None
+    length = buf[1] & 0x7F
+    head = 2
+    if length == 126:
+        head = 4
+        length = int.from_bytes(buf[2:4], "big") if len(buf) >= 4 else 1 << 64
+    elif length == 127:
+        head = 10
+        length = int.from_bytes(buf[2:10], "big") if len(buf) >= 10 else 1 << 64
+    if buf[1] & 0x80:
+        head += 4
+    end = head + length
+    return end if end <= len(buf) else None
+
+
 class RawWebSocket:
     """A minimal WebSocket client over asyncio streams, using our client-side protocol."""
 
@@ -174,6 +199,7 @@ class RawWebSocket:
         self.protocol = protocol
         self.headers = headers
         self.events: list[object] = []
+        self.pending = bytearray()
 
     @classmethod
     async def connect(
@@ -230,11 +256,19 @@ class RawWebSocket:
             data = await asyncio.wait_for(self.reader.read(65536), scaled(timeout))
             if not data:
                 return Close(1006, "eof")
-            self.protocol.receive_data(data)
-            self.events.extend(self.protocol.events_received())
-            out = self.protocol.data_to_send()
-            if out:
-                self.writer.write(out)
+            # one frame at a time, so that messages and control events keep their order
+            # on the wire (the protocol returns messages and events apart)
+            self.pending += data
+            protocol = self.protocol
+            while (end := frame_end(self.pending)) is not None:
+                frame = bytes(self.pending[:end])
+                del self.pending[:end]
+                self.events.extend(Message(m) for m in protocol.receive_data(frame))
+                if protocol.events_pending:
+                    out = protocol.data_to_send()
+                    if out:
+                        self.writer.write(out)
+                    self.events.extend(protocol.events_received())
         return self.events.pop(0)
 
     async def recv(self, timeout: float = 5.0) -> str | bytes:

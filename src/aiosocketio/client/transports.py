@@ -4,16 +4,16 @@ These are thin pumps. :class:`ClientHttpConnection` is a small HTTP/1.1 client (
 content-length and chunked bodies, gzip and deflate) on top of httptools' response
 parser. :class:`ClientWebSocketConnection` performs the RFC 6455 opening handshake itself and
 then hands bytes to the sans-I/O :class:`~aiosocketio.protocol.websocket.WebSocketProtocol`
-(client side, masked frames). The Engine.IO logic lives in
+(client side, masked frames), pulled the same way as on the server: the protocol's own
+frames are written first, then the messages are delivered, then the close is handled.
+The Engine.IO logic lives in
 ``aiosocketio.protocol.engineio.client_session`` and ``aiosocketio.client.connection``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
-import os
 import ssl as ssl_module
 import zlib
 from collections.abc import Callable, Iterable
@@ -22,7 +22,12 @@ from urllib.parse import quote, urlencode
 
 import httptools
 
-from aiosocketio.protocol.websocket import Close, Message, WebSocketProtocol, accept_key
+from aiosocketio.protocol.websocket import (
+    Close,
+    WebSocketProtocol,
+    check_upgrade_response,
+    client_key,
+)
 
 __all__ = [
     "ClientHttpConnection",
@@ -272,7 +277,7 @@ class ClientWebSocketConnection(asyncio.Protocol):
         self.on_message: Callable[[str | bytes], None] | None = None
         self.on_close: Callable[[str, str | None], None] | None = None
         self._ws = WebSocketProtocol("client", max_message_size=max_message_size)
-        self._key = base64.b64encode(os.urandom(16)).decode()
+        self._key = client_key()
         self._parser: httptools.HttpResponseParser | None = httptools.HttpResponseParser(self)
         self._wsheaders: dict[str, str] = {}
         self._status = 0
@@ -373,13 +378,9 @@ class ClientWebSocketConnection(asyncio.Protocol):
 
     def _finish_handshake(self) -> bool:
         self._parser = None
-        if self._status != 101:
-            self._fail_handshake(
-                TransportError("websocket error", f"unexpected status {self._status}")
-            )
-            return False
-        if self._wsheaders.get("sec-websocket-accept") != accept_key(self._key):
-            self._fail_handshake(TransportError("websocket error", "bad Sec-WebSocket-Accept"))
+        error = check_upgrade_response(self._status, self._wsheaders, self._key)
+        if error is not None:
+            self._fail_handshake(TransportError("websocket error", error))
             return False
         if not self._handshake.done():
             self._handshake.set_result(None)
@@ -392,31 +393,30 @@ class ClientWebSocketConnection(asyncio.Protocol):
 
     def _feed(self, data: bytes) -> None:
         ws = self._ws
-        ws.receive_data(data)
-        for event in ws.events_received():
-            if isinstance(event, Message):
-                if self._closed:
-                    continue
-                if self.on_message is None:
-                    # arrived with the 101 response, before the owner attached: keep it
-                    self._early.append(event.data)
-                else:
-                    self.on_message(event.data)
-            elif isinstance(event, Close):
-                code = event.code
-                reply = ws.data_to_send()
-                if reply and self.transport is not None:
-                    self.transport.write(reply)
-                reason = (
-                    "transport close" if code in (None, 1000, 1001, 1005) else "transport error"
-                )
-                self._lost(reason, f"websocket closed with code {code}")
-                if self.transport is not None:
-                    self.transport.close()
-                return
-        out = ws.data_to_send()
-        if out and self.transport is not None:
-            self.transport.write(out)
+        messages = ws.receive_data(data)
+        events = None
+        if ws.events_pending:
+            # the protocol's pongs and close reply go out before any answer
+            out = ws.data_to_send()
+            if out and self.transport is not None:
+                self.transport.write(out)
+            events = ws.events_received()
+        for message in messages:
+            if self._closed:
+                break
+            if self.on_message is None:
+                # arrived with the 101 response, before the owner attached: keep it
+                self._early.append(message)
+            else:
+                self.on_message(message)
+        if events:
+            for event in events:
+                if isinstance(event, Close):
+                    code = event.code
+                    reason = "transport close" if code in (1000, 1001, 1005) else "transport error"
+                    self._lost(reason, f"websocket closed with code {code}")
+                    if self.transport is not None:
+                        self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self._handshake.done():

@@ -13,25 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 from urllib.parse import unquote
 
 from aiosocketio.engine.http import HttpRequest, WebSocketChannel, WebSocketHandler
+from aiosocketio.frontends.asgi_types import ASGIApplication, ASGIMessage
 
-__all__ = ["ASGIApp", "AppWebSocketHandler", "StreamingResponder", "run_http", "run_websocket"]
+__all__ = ["AppWebSocketHandler", "StreamingResponder", "run_http", "run_websocket"]
 
 logger = logging.getLogger("aiosocketio.frontends.native")
-
-Message = MutableMapping[str, Any]
-ASGIApp = Callable[
-    [
-        MutableMapping[str, Any],
-        Callable[[], Awaitable[Message]],
-        Callable[[Message], Awaitable[None]],
-    ],
-    Awaitable[None],
-]
 
 
 class StreamingResponder(Protocol):
@@ -83,7 +74,7 @@ def _headers(raw: Any) -> list[tuple[str, str]]:
 
 
 async def run_http(
-    app: ASGIApp,
+    app: ASGIApplication,
     request: HttpRequest,
     body: bytes,
     responder: StreamingResponder,
@@ -112,7 +103,7 @@ async def run_http(
 
     responder.on_abort = on_abort
 
-    async def receive() -> Message:
+    async def receive() -> ASGIMessage:
         nonlocal body_sent
         if not body_sent:
             body_sent = True
@@ -125,7 +116,7 @@ async def run_http(
     chunks: list[bytes] = []
     started = finished = streaming = False
 
-    async def send(message: Message) -> None:
+    async def send(message: ASGIMessage) -> None:
         nonlocal status, headers, started, finished, streaming
         kind = message["type"]
         if kind == "http.response.start" and not started:
@@ -176,7 +167,7 @@ class AppWebSocketHandler:
     __slots__ = ("disconnected", "queue")
 
     def __init__(self) -> None:
-        self.queue: asyncio.Queue[Message] = asyncio.Queue()
+        self.queue: asyncio.Queue[ASGIMessage] = asyncio.Queue()
         self.queue.put_nowait({"type": "websocket.connect"})
         self.disconnected = False
 
@@ -193,7 +184,7 @@ class AppWebSocketHandler:
 
 
 async def run_websocket(
-    app: ASGIApp,
+    app: ASGIApplication,
     request: HttpRequest,
     handler: AppWebSocketHandler,
     *,
@@ -217,10 +208,10 @@ async def run_websocket(
     channel: WebSocketChannel | None = None
     answered = closed = False
 
-    async def receive() -> Message:
+    async def receive() -> ASGIMessage:
         return await handler.queue.get()
 
-    async def send(message: Message) -> None:
+    async def send(message: ASGIMessage) -> None:
         nonlocal channel, answered, closed
         kind = message["type"]
         if kind == "websocket.accept" and not answered:

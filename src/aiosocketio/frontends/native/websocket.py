@@ -1,31 +1,48 @@
 """The native server's WebSocket connection (the §4 ``WebSocketChannel``).
 
 After the ``101`` the native server switches the transport to a
-:class:`NativeWebSocketConnection`, which frames with the sans-I/O
-:class:`~aiosocketio.protocol.websocket.WebSocketProtocol`. Frames written during one loop tick
-are queued and flushed together by the server (one ``loop.call_soon`` for every dirty
-connection); while the transport asks us to pause writing, they stay queued and count in
-:attr:`~NativeWebSocketConnection.buffered_amount`, which the Engine bounds.
+:class:`NativeWebSocketConnection`, a pump over the sans-I/O
+:class:`~aiosocketio.protocol.websocket.WebSocketProtocol`: each read goes to
+``receive_data``, the protocol's own frames (pongs, close replies) are queued first, then
+the returned messages go to the Engine's handler, then the control events are handled.
+Frames written during one loop tick are queued and flushed together by the server (one
+``loop.call_soon`` for every dirty connection); while the transport asks us to pause
+writing, they stay queued and count in :attr:`~NativeWebSocketConnection.buffered_amount`,
+which the Engine bounds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from aiosocketio.engine.http import HttpRequest, WebSocketHandler
 from aiosocketio.protocol.websocket import Close, DeflateParams, WebSocketProtocol
 
-if TYPE_CHECKING:
-    from aiosocketio.frontends.native.server import NativeServer
-
-__all__ = ["CLOSE_TIMEOUT", "NativeWebSocketConnection"]
+__all__ = ["CLOSE_TIMEOUT", "NativeWebSocketConnection", "ServerConnection", "WebSocketHost"]
 
 logger = logging.getLogger("aiosocketio.frontends.native")
 
 CLOSE_TIMEOUT = 5.0
 """Seconds to wait for the peer's close frame (or a flush at shutdown) before dropping."""
+
+
+class ServerConnection(Protocol):
+    """A connection the server keeps while it is open (HTTP or WebSocket)."""
+
+    def shutdown(self) -> None:
+        """The server is closing: close this connection (gracefully, then by force)."""
+
+
+class WebSocketHost(Protocol):
+    """What a :class:`NativeWebSocketConnection` needs from the server that accepted it."""
+
+    def mark_dirty(self, conn: NativeWebSocketConnection) -> None:
+        """Call ``conn.flush()`` at the end of this loop tick."""
+
+    def forget(self, conn: ServerConnection) -> None:
+        """``conn`` is gone: drop it from the server's open connections."""
 
 
 class NativeWebSocketConnection(asyncio.Protocol):
@@ -48,27 +65,27 @@ class NativeWebSocketConnection(asyncio.Protocol):
 
     def __init__(
         self,
-        server: NativeServer,
+        server: WebSocketHost,
         transport: asyncio.Transport,
         request: HttpRequest,
-        deflate: DeflateParams | None,
+        *,
+        max_message_size: int,
+        deflate: DeflateParams | None = None,
+        writing_paused: bool = False,
     ) -> None:
         self.server = server
         self.transport = transport
         self.request = request
         self.protocol = WebSocketProtocol(
-            "server",
-            max_message_size=server.engine.options.max_http_buffer_size,
-            deflate=deflate,
+            "server", max_message_size=max_message_size, deflate=deflate
         )
-        self.protocol.on_message = self._on_message
         self.can_write_frames = deflate is None
         self.handler: WebSocketHandler | None = None
         self.closed = False
         self._pending: list[bytes] = []
         self._pending_size = 0
         self._dirty = False
-        self._writing_paused = False
+        self._writing_paused = writing_paused
         self._close_handle: asyncio.TimerHandle | None = None
 
     # -- WebSocketChannel ----------------------------------------------------------------
@@ -154,14 +171,43 @@ class NativeWebSocketConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         protocol = self.protocol
-        protocol.receive_data(data)  # messages go to _on_message as they are parsed
-        # (the protocol's lists are read directly: two calls saved per read)
-        if protocol._out:
-            self._queue_control()
-        if protocol._events:
-            for event in protocol.events_received():
-                if isinstance(event, Close):
-                    self._report_close(event.code)
+        messages = protocol.receive_data(data)
+        if protocol.events_pending:
+            self._received_with_events(messages)
+        elif messages:
+            handler = self.handler
+            if handler is None:
+                return
+            if len(messages) == 1:  # the common case: no iterator
+                try:
+                    handler.on_message(messages[0])
+                except Exception:
+                    logger.exception("WebSocket message handler failed")
+                return
+            for message in messages:
+                try:
+                    handler.on_message(message)
+                except Exception:
+                    logger.exception("WebSocket message handler failed")
+
+    def _received_with_events(self, messages: list[str | bytes]) -> None:
+        """A read that brought control frames (or closed the connection): the protocol's
+        pongs and close frames go out before any answer, then the messages are delivered,
+        then a close is reported. (Only this path can close: every close comes with a
+        :class:`~aiosocketio.protocol.websocket.Close` event.)"""
+        protocol = self.protocol
+        self._queue_control()
+        events = protocol.events_received()
+        handler = self.handler
+        if handler is not None:
+            for message in messages:
+                try:
+                    handler.on_message(message)
+                except Exception:
+                    logger.exception("WebSocket message handler failed")
+        for event in events:
+            if isinstance(event, Close):
+                self._report_close(event.code)
         if protocol.closed and not self.closed:
             # RFC 6455 §7.1.1: the server closes the TCP connection first.
             self.flush()
@@ -178,19 +224,8 @@ class NativeWebSocketConnection(asyncio.Protocol):
                 self._dirty = True
                 self.server.mark_dirty(self)
 
-    def _on_message(self, data: str | bytes) -> None:
-        if self.protocol._out:
-            self._queue_control()  # a pong for an earlier ping goes out before any answer
-        handler = self.handler
-        if handler is not None:
-            try:
-                handler.on_message(data)
-            except Exception:
-                logger.exception("WebSocket message handler failed")
-
     def connection_lost(self, exc: Exception | None) -> None:
-        self.server.connections.discard(self)
-        self.protocol.on_message = None  # the bound method is a cycle: free by refcount
+        self.server.forget(self)
         self.closed = True
         self._pending = []
         self._pending_size = 0

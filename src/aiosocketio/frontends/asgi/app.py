@@ -1,0 +1,59 @@
+"""The ASGI application: routes each connection by its type and path."""
+
+from __future__ import annotations
+
+from aiosocketio.engine.http import EngineLike
+from aiosocketio.frontends.asgi.http import send_response, serve_http
+from aiosocketio.frontends.asgi.scope import route_path
+from aiosocketio.frontends.asgi.websocket import Flusher, serve_websocket
+from aiosocketio.frontends.asgi_types import ASGIApplication, Receive, Scope, Send
+
+__all__ = ["ASGIApp"]
+
+
+class ASGIApp:
+    """An ASGI 3 application serving ``engine`` (and optionally another app).
+
+    Args:
+        engine: the Engine.IO engine (§4 surface).
+        other_app: the ASGI application for every other path and for ``lifespan``.
+    """
+
+    def __init__(self, engine: EngineLike, other_app: ASGIApplication | None = None) -> None:
+        self.engine = engine
+        self.other_app = other_app
+        self._flusher = Flusher()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI entry point."""
+        kind = scope["type"]
+        if kind == "lifespan":
+            if self.other_app is not None:
+                await self.other_app(scope, receive, send)
+            else:
+                await _lifespan(receive, send)
+            return
+        path = route_path(scope)
+        if kind not in ("http", "websocket") or not self.engine.options.matches(path):
+            if self.other_app is not None:
+                await self.other_app(scope, receive, send)
+            elif kind == "http":
+                await send_response(send, 404, [("Content-Type", "text/plain")], b"Not Found")
+            elif kind == "websocket":
+                await receive()  # websocket.connect
+                await send({"type": "websocket.close", "code": 1000})
+            return
+        if kind == "http":
+            await serve_http(self.engine, scope, receive, send, path)
+        else:
+            await serve_websocket(self.engine, self._flusher, scope, receive, send, path)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

@@ -1,0 +1,339 @@
+"""WebSocket connections under the Engine's path on the ASGI front end.
+
+WebSocket messages the Engine sends are queued on their connection
+(:class:`ASGIWebSocketChannel`) and handed to the ASGI server's ``send`` at the end of
+the loop tick, by one callback for all connections (:class:`Flusher`: no task or wake-up
+per message or per connection); only a send that suspends starts a drain task, which the
+following messages queue behind. The server does the framing, so ``can_write_frames`` is
+``False`` here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import types
+from collections import deque
+from collections.abc import Awaitable, Coroutine, Generator
+from typing import Any, cast
+
+from aiosocketio.engine.http import EngineLike, HttpResponse, WebSocketAccept, WebSocketHandler
+from aiosocketio.frontends.asgi.scope import build_request, encode_headers
+from aiosocketio.frontends.asgi_types import ASGIMessage, Receive, Scope, Send
+
+__all__ = ["ASGIWebSocketChannel", "Flusher", "serve_websocket"]
+
+logger = logging.getLogger("aiosocketio.frontends.asgi")
+
+
+@types.coroutine
+def _resume(coro: Coroutine[Any, Any, None], yielded: Any) -> Generator[Any, Any, None]:
+    """Finish, inside a task, a coroutine that was started synchronously and suspended.
+
+    ``yielded`` is what its first ``send(None)`` yielded (a future, or ``None`` for a bare
+    yield); the task awaiting this generator sees it as if the coroutine ran in the task.
+    """
+    while True:
+        try:
+            sent = yield yielded
+        except BaseException as exc:
+            try:
+                yielded = coro.throw(exc)
+            except StopIteration:
+                return
+        else:
+            try:
+                yielded = coro.send(sent)
+            except StopIteration:
+                return
+
+
+_last_text: str | None = None
+_last_message: ASGIMessage = {}
+
+
+class Flusher:
+    """Sends the messages queued on ASGI channels during one loop tick, in one callback.
+
+    Each channel with something queued is listed once per tick; the callback then hands
+    each channel's messages to its ``send`` back to back (so a broadcast of many emits
+    goes out connection by connection), with no task or wake-up per message.
+    """
+
+    __slots__ = ("_dirty", "_scheduled")
+
+    def __init__(self) -> None:
+        self._dirty: list[ASGIWebSocketChannel] = []
+        self._scheduled = False
+
+    def add(self, channel: ASGIWebSocketChannel) -> None:
+        self._dirty.append(channel)
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._run)
+
+    def _run(self) -> None:
+        self._scheduled = False
+        dirty = self._dirty
+        self._dirty = []
+        for channel in dirty:
+            try:
+                channel._flush()
+            except Exception as exc:  # a send that raised before returning an awaitable
+                channel._failed(exc)
+
+
+class ASGIWebSocketChannel:
+    """The §4 ``WebSocketChannel`` of one ASGI WebSocket connection.
+
+    With ``send`` given, messages queue until the end of the loop tick, when ``flusher``
+    hands them to the server: each ``send(message)`` is started in place, and most ASGI
+    servers (uvicorn among them) finish it without suspending, so there is no task and no
+    wake-up per message. When a send suspends (back-pressure), a drain task finishes it
+    and sends what queued behind it, in order. Without ``send``, messages queue until
+    :meth:`run_writer` drains them.
+
+    Args:
+        send: the ASGI ``send`` callable of the connection.
+        flusher: the per-application flusher (a private one by default).
+    """
+
+    __slots__ = (
+        "_dirty",
+        "_drainer",
+        "_flusher",
+        "_queue",
+        "_queued_bytes",
+        "_send",
+        "_waiter",
+        "can_write_frames",
+        "closed",
+    )
+
+    def __init__(self, send: Send | None = None, flusher: Flusher | None = None) -> None:
+        self.can_write_frames = False
+        self.closed = False
+        self._send = send
+        self._flusher = flusher if flusher is not None else Flusher()
+        self._dirty = False
+        self._queue: deque[ASGIMessage] = deque()
+        self._queued_bytes = 0
+        self._waiter: asyncio.Future[None] | None = None
+        self._drainer: asyncio.Task[None] | None = None
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def write_frames(self, data: bytes) -> None:
+        """Not supported: the ASGI server does the framing (``can_write_frames`` is False)."""
+        raise NotImplementedError("ASGI connections cannot write prebuilt frames")
+
+    def _submit(self, message: ASGIMessage, size: int) -> None:
+        self._queue.append(message)
+        self._queued_bytes += size
+        if self._send is None:
+            self._wake()
+        elif not self._dirty and self._drainer is None:
+            self._dirty = True
+            self._flusher.add(self)
+
+    def _flush(self) -> None:
+        """Hand the queue to ``send``; a send that suspends leaves the rest to a task."""
+        self._dirty = False
+        send = self._send
+        if send is None or self._drainer is not None:
+            return
+        queue = self._queue
+        popleft = queue.popleft
+        while queue:
+            awaitable = send(popleft())
+            if type(awaitable) is not types.CoroutineType:
+                # Not a native coroutine: it cannot be started in place.
+                self._recount()
+                self._drainer = asyncio.ensure_future(self._drain(awaitable, None))
+                return
+            coro = cast("Coroutine[Any, Any, None]", awaitable)
+            try:
+                yielded = coro.send(None)
+            except StopIteration:
+                continue
+            except Exception as exc:  # the server refused it: the connection is gone
+                self._failed(exc)
+                return
+            self._recount()
+            self._drainer = asyncio.ensure_future(self._drain(coro, yielded))
+            return
+        self._queued_bytes = 0
+
+    def _recount(self) -> None:
+        self._queued_bytes = sum(_size(message) for message in self._queue)
+
+    def _failed(self, exc: Exception) -> None:
+        logger.debug("ASGI send failed: %r", exc)
+        self.closed = True
+        self._queue.clear()
+        self._queued_bytes = 0
+
+    async def _drain(self, first: Awaitable[None], yielded: Any) -> None:
+        """Finish ``first`` (a started coroutine that yielded ``yielded``, or an awaitable
+        not started when ``yielded`` is None), then send what queued meanwhile."""
+        queue = self._queue
+        send = self._send
+        assert send is not None
+        try:
+            if yielded is None and type(first) is not types.CoroutineType:
+                await first
+            else:
+                await _resume(cast("Coroutine[Any, Any, None]", first), yielded)
+            while queue:
+                message = queue.popleft()
+                self._queued_bytes -= _size(message)
+                await send(message)
+        except Exception as exc:
+            self._failed(exc)
+        finally:
+            self._drainer = None
+
+    def send_message(self, data: str | bytes) -> None:
+        """Queue one text (``str``) or binary (``bytes``) message; it is sent, in order,
+        at the end of the loop tick."""
+        global _last_text, _last_message
+        if self.closed:
+            return
+        if type(data) is str:
+            # A broadcast hands the same str to every recipient: share its message (ASGI
+            # servers only read the messages they are given).
+            if data is _last_text:
+                self._submit(_last_message, len(data))
+                return
+            message: ASGIMessage = {"type": "websocket.send", "text": data}
+            _last_text = data
+            _last_message = message
+            self._submit(message, len(data))
+        elif isinstance(data, str):
+            self._submit({"type": "websocket.send", "text": str(data)}, len(data))
+        else:
+            self._submit({"type": "websocket.send", "bytes": bytes(data)}, len(data))
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Queue a close, after what is queued; nothing is sent after it."""
+        if self.closed:
+            return
+        self.closed = True
+        self._submit({"type": "websocket.close", "code": code, "reason": reason}, 0)
+
+    @property
+    def buffered_amount(self) -> int:
+        """Bytes of queued messages not yet handed to the server."""
+        return self._queued_bytes
+
+    def abort(self) -> None:
+        """Drop what is queued and stop sending (the connection is gone)."""
+        self.closed = True
+        self._queue.clear()
+        self._queued_bytes = 0
+        drainer = self._drainer
+        if drainer is not None:
+            drainer.cancel()
+        self._wake()
+
+    async def run_writer(self, send: Send) -> None:
+        """Drain the queue into ``send`` until the close message is sent.
+
+        Only for a channel made without ``send``.
+        """
+        loop = asyncio.get_running_loop()
+        queue = self._queue
+        while True:
+            while queue:
+                message = queue.popleft()
+                self._queued_bytes -= _size(message)
+                await send(message)
+                if message["type"] == "websocket.close":
+                    return
+            self._waiter = loop.create_future()
+            await self._waiter
+            self._waiter = None
+
+
+def _size(message: ASGIMessage) -> int:
+    payload = message.get("text")
+    if payload is None:
+        payload = message.get("bytes", b"")
+    return len(payload)
+
+
+async def serve_websocket(
+    engine: EngineLike, flusher: Flusher, scope: Scope, receive: Receive, send: Send, path: str
+) -> None:
+    """Run one WebSocket connection under the Engine's path."""
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    request = build_request(scope, path)
+    try:
+        result: Any = engine.handle_websocket(request)
+        if not isinstance(result, WebSocketAccept | HttpResponse):
+            result = await result
+    except Exception:
+        logger.exception("engine.handle_websocket failed")
+        result = HttpResponse(500, [], b"")
+    if isinstance(result, HttpResponse):
+        await _refuse(scope, send, result)
+        return
+    assert isinstance(result, WebSocketAccept)
+    await send({"type": "websocket.accept", "headers": encode_headers(result.headers)})
+    channel = ASGIWebSocketChannel(send, flusher)
+    try:
+        handler: WebSocketHandler | None = result.attach(channel)
+    except Exception:
+        logger.exception("WebSocketAccept.attach failed")
+        await send({"type": "websocket.close", "code": 1011})
+        return
+    code: int | None = None
+    limit = engine.options.max_http_buffer_size
+    try:
+        while True:
+            message = await receive()
+            kind = message["type"]
+            if kind == "websocket.receive":
+                data = message.get("text")
+                if data is None:
+                    data = message.get("bytes")
+                if data is None:
+                    continue
+                if len(data) > limit:
+                    channel.close(1009, "message too big")
+                    continue
+                if handler is not None and not channel.closed:
+                    try:
+                        handler.on_message(data)
+                    except Exception:
+                        logger.exception("WebSocket message handler failed")
+            elif kind == "websocket.disconnect":
+                code = int(message.get("code", 1005))
+                break
+    except Exception as exc:  # the server failed the connection
+        logger.debug("WebSocket receive failed: %r", exc)
+    finally:
+        channel.abort()  # the connection is gone: nothing more can be sent
+        if handler is not None:
+            try:
+                handler.on_close(code)
+            except Exception:
+                logger.exception("WebSocket close handler failed")
+
+
+async def _refuse(scope: Scope, send: Send, response: HttpResponse) -> None:
+    """Refuse the upgrade with ``response`` if the server can send one, else close 1008."""
+    if "websocket.http.response" in scope.get("extensions", {}):
+        raw = encode_headers([(k, v) for k, v in response.headers if k.lower() != "content-length"])
+        raw.append((b"content-length", str(len(response.body)).encode()))
+        await send(
+            {"type": "websocket.http.response.start", "status": response.status, "headers": raw}
+        )
+        await send({"type": "websocket.http.response.body", "body": response.body})
+    else:
+        await send({"type": "websocket.close", "code": 1008})
