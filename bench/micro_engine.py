@@ -114,6 +114,27 @@ async def main(number: int, repeat: int) -> None:
 
     results["ws text, 'message' listener"] = _best(ws_text_listener, number, repeat)
 
+    # A session upgraded from polling: its messages come through the probe's handler.
+    conns: list[EngineSocket] = []
+    engine.on_connection = conns.append
+    responder = FakeResponder()
+    engine.handle_request(_request("GET", "EIO=4&transport=polling"), b"", responder)
+    uconn = conns[0]
+    uconn.on_message = received.append
+    accept = engine.handle_websocket(_request("GET", f"EIO=4&transport=websocket&sid={uconn.id}"))
+    assert isinstance(accept, WebSocketAccept)
+    uhandler = accept.attach(FakeChannel())
+    uhandler.on_message("2probe")
+    uhandler.on_message("5")
+    assert uconn.upgraded
+    on_message3 = uhandler.on_message
+
+    def ws_text_upgraded() -> None:
+        on_message3(text)
+        received.clear()
+
+    results["ws text, upgraded session"] = _best(ws_text_upgraded, number, repeat)
+
     prepared = PreparedMessage(['2["news",{"n":1}]'])
     prepared.ws_bytes  # noqa: B018 - built once, as a broadcast does
     write = conn.write_prepared
@@ -124,8 +145,7 @@ async def main(number: int, repeat: int) -> None:
     results["write_prepared (ws)"] = _best(write_prepared, number, repeat)
 
     # Polling: one POST of a message, then a GET that takes a queued message.
-    conns: list[EngineSocket] = []
-    engine.on_connection = conns.append
+    conns.clear()
     responder = FakeResponder()
     engine.handle_request(_request("GET", "EIO=4&transport=polling"), b"", responder)
     pconn = conns[0]

@@ -94,14 +94,29 @@ class _MainHandler:
         self.conn = conn
 
     def on_message(self, data: str | bytes) -> None:
-        self.conn._ws_message(data)
+        # The path of every WebSocket message, kept to one call into the session: the
+        # session hands a MESSAGE back and it is delivered here (as in _ProbeHandler).
+        conn = self.conn
+        message = conn.session.receive_data(data, conn._loop)
+        if message is None:
+            conn._after()
+            return
+        hook = conn.on_message
+        if hook is not None:
+            try:
+                hook(message)
+            except Exception:
+                logger.exception("message handler failed on %s", conn.id)
+        if conn._events:
+            conn.emit_reserved("message", message)
 
     def on_close(self, code: int | None) -> None:
         self.conn._ws_closed(code)
 
 
 class _ProbeHandler:
-    """Messages from a WebSocket that is probing an upgrade (until it becomes main)."""
+    """Messages from a WebSocket that is probing an upgrade; once the upgrade is done,
+    it is the session's WebSocket and its messages take the path of _MainHandler."""
 
     __slots__ = ("channel", "conn")
 
@@ -111,10 +126,21 @@ class _ProbeHandler:
 
     def on_message(self, data: str | bytes) -> None:
         conn = self.conn
-        if conn._channel is self.channel:
-            conn._ws_message(data)
-        else:
+        if conn._channel is not self.channel:
             conn._probe_message(self.channel, data)
+            return
+        message = conn.session.receive_data(data, conn._loop)
+        if message is None:
+            conn._after()
+            return
+        hook = conn.on_message
+        if hook is not None:
+            try:
+                hook(message)
+            except Exception:
+                logger.exception("message handler failed on %s", conn.id)
+        if conn._events:
+            conn.emit_reserved("message", message)
 
     def on_close(self, code: int | None) -> None:
         conn = self.conn
@@ -484,21 +510,6 @@ class EngineSocket(EventEmitter):
         self._after()
 
     # -- internals: WebSocket ---------------------------------------------------------
-
-    def _ws_message(self, data: str | bytes) -> None:
-        message = self.session.receive_data(data, self._loop.time())
-        if message is None:
-            self._after()
-            return
-        # _deliver, inlined: this is the path of every WebSocket message
-        hook = self.on_message
-        if hook is not None:
-            try:
-                hook(message)
-            except Exception:
-                logger.exception("message handler failed on %s", self.id)
-        if self._events:
-            self.emit_reserved("message", message)
 
     def _ws_closed(self, code: int | None) -> None:
         self._channel = None

@@ -11,6 +11,7 @@ from aiosocketio.protocol.engineio.events import (
     Closed,
     Heartbeat,
     MessageReceived,
+    PacketReceived,
     UpgradeAbandoned,
     Upgraded,
     Upgrading,
@@ -20,6 +21,18 @@ from aiosocketio.protocol.engineio.packets import Packet, PacketType, decode_pay
 from aiosocketio.protocol.engineio.session import EngineSession
 
 OPTS = EngineOptions(ping_interval=25, ping_timeout=20, upgrade_timeout=10)
+
+
+class Clock:
+    """A clock that shows ``now`` (the sessions' fast entry reads it only when needed)."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.reads = 0
+
+    def time(self) -> float:
+        self.reads += 1
+        return self.now
 
 
 def session(transport: str = "polling", now: float = 0.0) -> EngineSession:
@@ -87,13 +100,45 @@ def test_a_packet_while_waiting_for_pong_extends_the_wait_once() -> None:
 
 def test_fast_path_activity_follows_the_same_rule() -> None:
     s = session("websocket")
-    assert s.receive_data("4a", 1) == "a"  # not waiting: nothing changes
+    clock = Clock(1)
+    assert s.receive_data("4a", clock) == "a"  # not waiting: nothing changes
+    assert clock.reads == 0  # and the time is not even read
     assert s.next_deadline() == 25
     s.handle_timer(25)
-    assert s.receive_data(b"\x01", 30) == b"\x01"
-    assert s.receive_data("4b", 35) == "b"
+    assert s.receive_data(b"\x01", Clock(30)) == b"\x01"
+    assert s.receive_data("4b", Clock(35)) == "b"
     assert s.next_deadline() == 50
     assert s.events_received() == []
+
+
+def test_websocket_messages_other_than_message_take_the_general_path() -> None:
+    s = session("websocket")
+    s.handle_timer(25)
+    assert s.receive_data("3", Clock(30)) is None
+    assert s.events_received() == [Heartbeat()]
+    assert s.next_deadline() == 55
+    s.record_packets = True
+    assert s.receive_data("4x", Clock(31)) is None
+    assert s.events_received() == [
+        PacketReceived(Packet(PacketType.MESSAGE, "x")),
+        MessageReceived("x"),
+    ]
+    assert s.receive_data("9nope", Clock(32)) is None
+    assert s.events_received() == [Closed("parse error", "unknown Engine.IO packet type '9'")]
+    assert s.receive_data("4late", Clock(33)) is None
+    assert s.events_received() == []
+
+
+def test_a_post_body_that_is_not_utf8_is_a_parse_error() -> None:
+    s = session()
+    s.receive_payload(b"4caf\xe9", 1)
+    assert s.events_received() == [Closed("parse error", "invalid UTF-8")]
+
+
+def test_a_post_body_may_be_bytes() -> None:
+    s = session()
+    s.receive_payload("4café\x1e4b".encode(), 1)
+    assert s.events_received() == [MessageReceived("café"), MessageReceived("b")]
 
 
 def test_ping_from_a_v4_client_is_a_transport_error() -> None:

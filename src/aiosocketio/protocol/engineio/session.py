@@ -42,6 +42,8 @@ Rules (the invariants the I/O layer relies on):
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from aiosocketio.exceptions import RemoteProtocolError
 from aiosocketio.protocol.engineio.events import (
     Closed,
@@ -62,13 +64,22 @@ from aiosocketio.protocol.engineio.packets import (
     encode_payload,
 )
 
-__all__ = ["LATE_POLL_WAIT", "EngineSession"]
+__all__ = ["LATE_POLL_WAIT", "Clock", "EngineSession"]
 
 _PING = Packet(PacketType.PING)
 _PONG_PROBE = Packet(PacketType.PONG, "probe")
 _NOOP = Packet(PacketType.NOOP)
 _CLOSE = Packet(PacketType.CLOSE)
 _NOOP_PAYLOAD = encode_payload([_NOOP])
+
+
+class Clock(Protocol):
+    """Tells the time, in seconds, on the clock of every ``now`` argument (an asyncio
+    event loop is one)."""
+
+    def time(self) -> float:
+        """The current time."""
+
 
 LATE_POLL_WAIT = 0.1
 """Seconds a GET that arrives during an upgrade waits for it (Node's upgrade check sends a
@@ -300,8 +311,14 @@ class EngineSession:
             if self.state != "open":
                 return
 
-    def receive_data(self, data: str | bytes, now: float) -> str | bytes | None:
+    def receive_data(self, data: str | bytes, clock: Clock) -> str | bytes | None:
         """One WebSocket message arrived on the session's WebSocket: the fast entry.
+
+        Args:
+            data: the message (``str`` for a text frame, ``bytes`` for a binary one).
+            clock: tells the current time. It is read only when a rule needs the time
+                (a MESSAGE while a pong is awaited, or any other packet): a clock read
+                per message would cost as much as the rest of this path.
 
         Returns:
             The data of a MESSAGE packet (text without its ``4``, or the bytes of a binary
@@ -313,22 +330,29 @@ class EngineSession:
         The caller drains :meth:`events_received` before each call, so that a returned
         message is delivered after the events that preceded it.
         """
-        if self.state != "open":
-            return None
-        if not self.record_packets:
-            kind = type(data)
-            if (kind is str and data[:1] == "4") or kind is bytes:
-                # A MESSAGE: text "4<data>", or a binary frame (spec: "Packet encoding").
+        # A MESSAGE (spec "Packet encoding"): text "4<data>", or any binary message.
+        if type(data) is str:
+            if data[:1] == "4" and self.state == "open" and not self.record_packets:
                 if self.pong_deadline is not None and not self._refreshed:
-                    self._extend_pong_wait(now)
-                return data[1:] if kind is str else data
+                    self._extend_pong_wait(clock.time())
+                return data[1:]
+        elif type(data) is bytes and self.state == "open" and not self.record_packets:
+            if self.pong_deadline is not None and not self._refreshed:
+                self._extend_pong_wait(clock.time())
+            return data
+        self._receive_other(data, clock)
+        return None
+
+    def _receive_other(self, data: str | bytes, clock: Clock) -> None:
+        """:meth:`receive_data` for what is not a MESSAGE handed back: the general path."""
+        if self.state != "open":
+            return
         try:
             packet = decode_packet(data)
         except RemoteProtocolError as exc:
             self._close("parse error", str(exc))
-            return None
-        self.receive_packet(packet, now)
-        return None
+            return
+        self.receive_packet(packet, clock.time())
 
     def receive_packet(self, packet: Packet, now: float) -> None:
         """One packet arrived on the current transport. Read :meth:`events_received`."""
