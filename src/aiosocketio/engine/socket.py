@@ -20,6 +20,12 @@ The hot paths:
 * in: a WebSocket message goes to :meth:`EngineSession.receive_data
   <aiosocketio.protocol.engineio.session.EngineSession.receive_data>`, which hands a
   MESSAGE straight back for delivery; everything else is read from the session's events.
+
+Why one module of about 600 lines: it holds one class (with the handlers that the front
+ends call for its WebSockets). Its polling, WebSocket, upgrade and closing parts all work
+on the same few fields (the session, the channel, the waiting GET, the booked deadline),
+and the WebSocket handlers reach them directly to keep each message to one call into the
+session. Split across modules, those parts would have to make that state public.
 """
 
 from __future__ import annotations
@@ -41,10 +47,10 @@ from aiosocketio.protocol.engineio.events import (
     Upgraded,
     Upgrading,
 )
-from aiosocketio.protocol.engineio.packets import Packet, PacketType, decode_packet, encode_packet
+from aiosocketio.protocol.engineio.packets import Packet, PacketType, encode_packet
 from aiosocketio.protocol.engineio.session import EngineSession
-from aiosocketio.protocol.prepared import PreparedMessage
-from aiosocketio.protocol.websocket import binary_frame, text_frame
+from aiosocketio.protocol.prepared import PreparedMessage, websocket_frames
+from aiosocketio.protocol.websocket import text_frame
 from aiosocketio.runtime.events import EventEmitter
 
 __all__ = ["POLLING", "WEBSOCKET", "EngineSocket", "Transport"]
@@ -392,14 +398,7 @@ class EngineSocket(EventEmitter):
         if channel is None or not packets:
             return
         if channel.can_write_frames:
-            frames = []
-            for packet in packets:
-                encoded = encode_packet(packet)
-                if isinstance(encoded, str):
-                    frames.append(text_frame(encoded))
-                else:
-                    frames.append(binary_frame(encoded))
-            channel.write_frames(b"".join(frames))
+            channel.write_frames(websocket_frames(packets))
         else:
             for packet in packets:
                 channel.send_message(encode_packet(packet))
@@ -524,19 +523,12 @@ class EngineSocket(EventEmitter):
     def _probe_message(self, channel: WebSocketChannel, data: str | bytes) -> None:
         if channel is not self._probe:
             return
-        try:
-            packet = decode_packet(data)
-        except RemoteProtocolError:
-            self.session.abort_upgrade()
-            self._after()
-            return
-        reply = self.session.receive_probe_packet(packet, self._loop.time())
+        reply = self.session.receive_probe_data(data, self._loop.time())
         if reply is not None:
-            encoded = encode_packet(reply)
-            if channel.can_write_frames and isinstance(encoded, str):
-                channel.write_frames(text_frame(encoded))
+            if channel.can_write_frames:
+                channel.write_frames(text_frame(reply))
             else:
-                channel.send_message(encoded)
+                channel.send_message(reply)
         self._after()
 
     def _probe_closed(self, channel: WebSocketChannel) -> None:

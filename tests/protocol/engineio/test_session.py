@@ -286,6 +286,20 @@ def test_a_get_before_the_probe_is_not_a_late_poll() -> None:
     assert not s.take_late_poll()
 
 
+def test_probe_messages_arrive_as_data() -> None:
+    s = session()
+    s.begin_upgrade(1)
+    assert s.receive_probe_data("2probe", 1) == "3probe"
+    assert s.events_received() == [Upgrading()]
+    assert s.receive_probe_data("5", 2) is None
+    assert s.events_received() == [Upgraded()]
+    s = session()
+    s.begin_upgrade(1)
+    assert s.receive_probe_data("", 1) is None  # undecodable: the probe is abandoned
+    assert s.events_received() == [UpgradeAbandoned()]
+    assert s.is_open
+
+
 def test_upgrade_timeout_abandons_the_probe() -> None:
     s = session()
     s.begin_upgrade(1)

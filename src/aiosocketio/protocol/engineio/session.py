@@ -61,6 +61,7 @@ from aiosocketio.protocol.engineio.packets import (
     PacketType,
     decode_packet,
     decode_payload,
+    encode_packet,
     encode_payload,
 )
 
@@ -406,6 +407,24 @@ class EngineSession:
         self.probed = False
         self.upgrade_deadline = now + self._options.upgrade_timeout
         return True
+
+    def receive_probe_data(self, data: str | bytes, now: float) -> str | None:
+        """A message arrived on the probe WebSocket. Returns a text message to answer on
+        it (``3probe``), or None. Anything undecodable abandons the upgrade.
+
+        After this, read :meth:`events_received` (as after :meth:`receive_probe_packet`).
+        """
+        try:
+            packet = decode_packet(data)
+        except RemoteProtocolError:
+            self.abort_upgrade()
+            return None
+        reply = self.receive_probe_packet(packet, now)
+        if reply is None:
+            return None
+        encoded = encode_packet(reply)
+        assert isinstance(encoded, str)
+        return encoded
 
     def receive_probe_packet(self, packet: Packet, now: float) -> Packet | None:
         """A packet arrived on the probe WebSocket. Returns a packet to send on it.
