@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aiosocketio.protocol.engineio.client_session import (
+from aiosocketio.protocol.engineio.client_session import EngineClientSession
+from aiosocketio.protocol.engineio.events import (
     Closed,
-    EngineClientSession,
     MessageReceived,
     Opened,
     PingReceived,

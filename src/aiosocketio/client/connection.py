@@ -26,9 +26,9 @@ from aiosocketio.client.transports import (
     Endpoint,
     TransportError,
 )
-from aiosocketio.protocol.engineio.client_session import (
+from aiosocketio.protocol.engineio.client_session import EngineClientSession
+from aiosocketio.protocol.engineio.events import (
     Closed,
-    EngineClientSession,
     MessageReceived,
     Opened,
     PingReceived,

@@ -1,22 +1,24 @@
 """The async Engine.IO server, shared by the native front end and the ASGI app.
 
-The :class:`Engine` validates requests (:mod:`aiosocketio.protocol.engineio.handshake`), answers
-refusals with Node's codes, handshakes new sessions (polling or direct WebSocket), and
-routes each later request to its :class:`~aiosocketio.engine.socket.EngineSocket`. It
-adds CORS (:mod:`aiosocketio.protocol.engineio.cors`), the session cookie, gzip/deflate for large
-polling answers, and the ``initial_headers``/``headers`` hooks.
+The :class:`Engine` validates requests (:mod:`aiosocketio.protocol.engineio.handshake`),
+refuses bad ones with Node's codes, handshakes new sessions (polling or direct WebSocket),
+and routes each later request to its :class:`~aiosocketio.engine.socket.EngineSocket`.
+Its answers (CORS, the session cookie, gzip/deflate for large polling answers, the
+``initial_headers``/``headers`` hooks) are built by its
+:class:`~aiosocketio.engine.answers.HttpAnswers`; its sessions are kept in a
+:class:`~aiosocketio.engine.sessions.SessionTable`, which is all that a connection knows of
+its engine.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gzip
 import inspect
 import logging
-import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from aiosocketio.engine.answers import HttpAnswers
 from aiosocketio.engine.http import (
     HttpRequest,
     HttpResponse,
@@ -25,18 +27,11 @@ from aiosocketio.engine.http import (
     WebSocketChannel,
     WebSocketHandler,
 )
+from aiosocketio.engine.sessions import SessionTable
 from aiosocketio.engine.socket import POLLING, WEBSOCKET, EngineSocket
-from aiosocketio.engine.timers import TimerWheel
 from aiosocketio.exceptions import Forbidden, HandshakeError
-from aiosocketio.protocol.engineio.cors import cors_headers, preflight_headers
-from aiosocketio.protocol.engineio.handshake import (
-    base64id,
-    check_protocol,
-    error_body,
-    verify_request,
-)
+from aiosocketio.protocol.engineio.handshake import base64id, check_protocol, verify_request
 from aiosocketio.protocol.engineio.options import EngineOptions
-from aiosocketio.protocol.engineio.session import EngineSession
 from aiosocketio.runtime.events import EventEmitter
 
 __all__ = ["Engine"]
@@ -58,10 +53,11 @@ class Engine(EventEmitter):
 
     def __init__(self, options: EngineOptions | None = None, **kwargs: Any) -> None:
         self.options = options if options is not None else EngineOptions(**kwargs)
-        self.clients: dict[str, EngineSocket] = {}
-        self._closing: dict[str, EngineSocket] = {}
+        self._answers = HttpAnswers(self.options, self)
+        self._sessions: SessionTable[EngineSocket] = SessionTable(self.options, self._answers)
+        #: The open sessions by id.
+        self.clients: dict[str, EngineSocket] = self._sessions.open
         self.on_connection: Callable[[EngineSocket], None] | None = None
-        self._wheel: TimerWheel | None = None
         #: Files served under the Engine's path before any Engine.IO handling (the
         #: Socket.IO server's browser client): ``(name below the path, request headers)``
         #: -> ``(status, headers, body)``, or ``None`` for a name that is not one of them.
@@ -87,13 +83,6 @@ class Engine(EventEmitter):
             conn.close(True)
         await asyncio.sleep(0)
 
-    def _timer_wheel(self, loop: asyncio.AbstractEventLoop) -> TimerWheel:
-        """The wheel that times this engine's sessions on ``loop``."""
-        wheel = self._wheel
-        if wheel is None or wheel.loop is not loop:
-            wheel = self._wheel = TimerWheel(loop)
-        return wheel
-
     # -- HTTP -------------------------------------------------------------------------
 
     def handle_request(
@@ -105,35 +94,36 @@ class Engine(EventEmitter):
             answer = static(request.path[len(self.options.path) :], request.headers)
             if answer is not None:
                 status, headers, body = answer
-                responder.respond(status, [*headers, *self._cors_headers(request)], body)
+                responder.respond(status, [*headers, *self._answers.cors_headers(request)], body)
                 return None
-        cors = self.options.cors_options
-        if request.method == "OPTIONS" and cors is not None:
-            self._preflight(request, responder)
+        answers = self._answers
+        if request.method == "OPTIONS" and self.options.cors_options is not None:
+            answers.preflight(request, responder)
             return None
         query = request.query
         try:
             self._verify(request, upgrade=False)
         except HandshakeError as exc:
-            self._refuse(request, responder, exc)
+            answers.refuse(request, responder, exc)
             return None
         sid = query.get("sid")
         if sid:
-            conn = self.clients.get(sid) or self._closing[sid]
+            conn = self._sessions.get(sid)
+            assert conn is not None  # _verify refused an unknown sid
             if body is None:
-                self._respond_plain(responder, 413, b"", request)
+                answers.empty(responder, 413, request)
                 return None
             if request.method == "GET":
-                conn._handle_poll(_RequestResponder(responder, request))
+                conn.handle_poll(request, responder)
             elif request.method == "POST":
-                conn._handle_post(request, body, _RequestResponder(responder, request))
+                conn.handle_post(request, body, responder)
             else:
-                self._respond_plain(responder, 400, b"", request)
+                answers.empty(responder, 400, request)
             return None
         try:
             new_sid = self._handshake(request)
         except HandshakeError as exc:
-            self._refuse(request, responder, exc)
+            answers.refuse(request, responder, exc)
             return None
         if isinstance(new_sid, str):
             self._open_polling(request, responder, new_sid)
@@ -146,15 +136,14 @@ class Engine(EventEmitter):
         try:
             sid = await pending
         except HandshakeError as exc:
-            self._refuse(request, responder, exc)
+            self._answers.refuse(request, responder, exc)
             return
         self._open_polling(request, responder, sid)
 
     def _open_polling(self, request: HttpRequest, responder: Responder, sid: str) -> None:
-        conn = EngineSocket(self, sid, request, POLLING)
-        self._register(conn)
+        conn = EngineSocket(self._sessions, sid, request, POLLING)
         payload = "0" + conn.session.open_packet_data()
-        self._send_payload(request, responder, payload, self._cors_headers(request), sid=sid)
+        self._answers.payload(request, responder, payload, sid=sid)
         self._connected(conn)
 
     def _handshake(self, request: HttpRequest) -> str | Awaitable[str]:
@@ -207,21 +196,22 @@ class Engine(EventEmitter):
     ) -> WebSocketAccept | HttpResponse | Awaitable[WebSocketAccept | HttpResponse]:
         """Accept or refuse a WebSocket upgrade (see docs/ARCHITECTURE.md §4)."""
         query = request.query
+        answers = self._answers
         try:
             self._verify(request, upgrade=True)
         except HandshakeError as exc:
-            return self._refuse_upgrade(request, exc)
+            return answers.refuse_upgrade(request, exc)
         sid = query.get("sid")
         if sid:
             conn = self.clients.get(sid)
             if conn is None:
-                return self._refuse_upgrade(request, HandshakeError.for_code(1))
-            headers = self._ws_headers(request, initial=False)
-            return WebSocketAccept(headers, conn._attach_probe)
+                return answers.refuse_upgrade(request, HandshakeError.for_code(1))
+            headers = answers.websocket_headers(request, initial=False)
+            return WebSocketAccept(headers, conn.attach_probe)
         try:
             new_sid = self._handshake(request)
         except HandshakeError as exc:
-            return self._refuse_upgrade(request, exc)
+            return answers.refuse_upgrade(request, exc)
         if isinstance(new_sid, str):
             return self._accept_new(request, new_sid)
         return self._handshake_websocket(request, new_sid)
@@ -232,17 +222,15 @@ class Engine(EventEmitter):
         try:
             sid = await pending
         except HandshakeError as exc:
-            return self._refuse_upgrade(request, exc)
+            return self._answers.refuse_upgrade(request, exc)
         return self._accept_new(request, sid)
 
     def _accept_new(self, request: HttpRequest, sid: str) -> WebSocketAccept:
-        headers = self._ws_headers(request, initial=True, sid=sid)
+        headers = self._answers.websocket_headers(request, initial=True, sid=sid)
 
         def attach(channel: WebSocketChannel) -> WebSocketHandler:
-            conn = EngineSocket(self, sid, request, WEBSOCKET)
-            self._register(conn)
-            handler = conn._attach_main(channel)
-            conn._write_ws([conn.session.open_packet()])
+            conn = EngineSocket(self._sessions, sid, request, WEBSOCKET)
+            handler = conn.attach_websocket(channel)
             self._connected(conn)
             return handler
 
@@ -258,16 +246,8 @@ class Engine(EventEmitter):
             request.headers,
             upgrade=upgrade,
             options=self.options,
-            find_session=self._find,
+            find_session=self._sessions.find_session,
         )
-
-    def _find(self, sid: str) -> EngineSession | None:
-        conn = self.clients.get(sid) or self._closing.get(sid)
-        return conn.session if conn is not None else None
-
-    def _register(self, conn: EngineSocket) -> None:
-        self.clients[conn.id] = conn
-        conn._arm()
 
     def _connected(self, conn: EngineSocket) -> None:
         hook = self.on_connection
@@ -277,141 +257,6 @@ class Engine(EventEmitter):
             except Exception:
                 logger.exception("connection handler failed")
         self.emit_reserved("connection", conn)
-
-    def _session_closed(self, conn: EngineSocket) -> None:
-        if self.clients.get(conn.id) is conn:
-            del self.clients[conn.id]
-        if conn.session.closing_payload_pending:
-            self._closing[conn.id] = conn
-            conn._loop.call_later(self.options.close_timeout, self._forget, conn)
-
-    def _forget(self, conn: EngineSocket) -> None:
-        if self._closing.get(conn.id) is conn:
-            del self._closing[conn.id]
-
-    # -- answers ----------------------------------------------------------------------
-
-    def _refuse(self, request: HttpRequest, responder: Responder, exc: HandshakeError) -> None:
-        self.emit_reserved(
-            "connection_error",
-            {"req": request, "code": exc.code, "message": exc.message, "context": exc.context},
-        )
-        headers = [("content-type", "application/json")]
-        headers.extend(self._cors_headers(request))
-        responder.respond(exc.status, headers, error_body(exc))
-
-    def _refuse_late_poll(self, responder: Responder, request: HttpRequest) -> None:
-        """A GET that waited during the probe, after the upgrade completed: what Node
-        answers to a polling request on an upgraded session (TRANSPORT_MISMATCH)."""
-        error = HandshakeError.for_code(
-            3,
-            context={
-                "name": "TRANSPORT_MISMATCH",
-                "transport": "polling",
-                "previousTransport": "websocket",
-            },
-        )
-        self._refuse(request, responder, error)
-
-    def _refuse_upgrade(self, request: HttpRequest, exc: HandshakeError) -> HttpResponse:
-        self.emit_reserved(
-            "connection_error",
-            {"req": request, "code": exc.code, "message": exc.message, "context": exc.context},
-        )
-        message = exc.context.get("message") if exc.code == 4 else None
-        text = message if isinstance(message, str) and message else exc.message
-        return HttpResponse(
-            400, [("content-type", "text/html"), ("connection", "close")], text.encode()
-        )
-
-    def _preflight(self, request: HttpRequest, responder: Responder) -> None:
-        cors = self.options.cors_options
-        assert cors is not None
-        responder.respond(204, preflight_headers(cors, request.headers), b"")
-
-    def _cors_headers(self, request: HttpRequest) -> list[tuple[str, str]]:
-        cors = self.options.cors_options
-        if cors is None:
-            return []
-        return cors_headers(cors, request.headers.get("origin"))
-
-    def _hooked(
-        self, request: HttpRequest, headers: list[tuple[str, str]], initial: bool
-    ) -> list[tuple[str, str]]:
-        if not (
-            (initial and self.has_listeners("initial_headers")) or self.has_listeners("headers")
-        ):
-            return headers
-        mapping: dict[str, Any] = {}
-        for name, value in headers:
-            mapping[name] = value
-        if initial:
-            self.emit_reserved("initial_headers", mapping, request)
-        self.emit_reserved("headers", mapping, request)
-        out: list[tuple[str, str]] = []
-        for name, value in mapping.items():
-            if isinstance(value, (list, tuple)):
-                out.extend((name, str(v)) for v in value)
-            else:
-                out.append((name, str(value)))
-        return out
-
-    def _ws_headers(
-        self, request: HttpRequest, initial: bool, sid: str | None = None
-    ) -> list[tuple[str, str]]:
-        headers: list[tuple[str, str]] = []
-        cookie = self.options.cookie_options
-        if initial and cookie is not None and sid is not None:
-            headers.append(("set-cookie", cookie.serialize(sid)))
-        return self._hooked(request, headers, initial)
-
-    def _respond_plain(
-        self,
-        responder: Responder,
-        status: int,
-        body: bytes,
-        request: HttpRequest | None = None,
-    ) -> None:
-        headers = self._cors_headers(request) if request is not None else []
-        responder.respond(status, headers, body)
-
-    def _respond_ok(self, request: HttpRequest, responder: Responder) -> None:
-        headers = [("content-type", "text/html")]
-        headers.extend(self._cors_headers(request))
-        responder.respond(200, self._hooked(request, headers, False), b"ok")
-
-    def _respond_payload(self, conn: EngineSocket, responder: Responder, payload: str) -> None:
-        request = responder.request if isinstance(responder, _RequestResponder) else conn.request
-        headers = self._cors_headers(request)
-        self._send_payload(request, responder, payload, headers)
-
-    def _send_payload(
-        self,
-        request: HttpRequest,
-        responder: Responder,
-        payload: str,
-        headers: list[tuple[str, str]],
-        *,
-        sid: str | None = None,
-    ) -> None:
-        """Answer a GET with a payload; ``sid`` marks the handshake answer."""
-        initial = sid is not None
-        body = payload.encode("utf-8")
-        out = [("content-type", "text/plain; charset=UTF-8"), ("cache-control", "no-store")]
-        cookie = self.options.cookie_options
-        if sid is not None and cookie is not None:
-            out.append(("set-cookie", cookie.serialize(sid)))
-        out.extend(headers)
-        threshold = self.options.http_compression_threshold
-        if threshold is not None and len(body) >= threshold:
-            accepted = request.headers.get("accept-encoding", "")
-            if "gzip" in accepted:
-                body = gzip.compress(body, compresslevel=6, mtime=0)
-                out.append(("content-encoding", "gzip"))
-            elif "deflate" in accepted:
-                body = zlib.compress(body)
-                out.append(("content-encoding", "deflate"))
-        responder.respond(200, self._hooked(request, out, initial), body)
 
 
 def _check_verdict(verdict: Any) -> None:
@@ -430,24 +275,3 @@ async def _await_id(pending: Awaitable[str]) -> str:
         return await pending
     except Exception as exc:
         raise _id_error(exc) from exc
-
-
-class _RequestResponder:
-    """A responder that remembers the request it answers (for CORS and the hooks)."""
-
-    __slots__ = ("inner", "request")
-
-    def __init__(self, inner: Responder, request: HttpRequest) -> None:
-        self.inner = inner
-        self.request = request
-
-    @property
-    def on_abort(self) -> Callable[[], None] | None:
-        return self.inner.on_abort
-
-    @on_abort.setter
-    def on_abort(self, value: Callable[[], None] | None) -> None:
-        self.inner.on_abort = value
-
-    def respond(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-        self.inner.respond(status, headers, body)

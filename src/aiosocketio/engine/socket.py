@@ -1,13 +1,31 @@
-"""One Engine.IO connection (Node's ``conn``) and the broadcast's prepared message.
+"""One Engine.IO connection (Node's ``conn``).
 
 :class:`EngineSocket` pumps one sans-I/O
 :class:`~aiosocketio.protocol.engineio.session.EngineSession`: it feeds it what arrives on the
-polling requests or the WebSocket, writes what the session returns, and runs its timer
-with one ``loop.call_at`` handle — no task per connection.
+polling requests or the WebSocket, writes what the session returns, and books its
+deadline on the engine's timer wheel — no task and no timer handle per connection.
 
-The hot path is :meth:`EngineSocket.write_prepared`: a :class:`PreparedMessage` holds a
-Socket.IO packet encoded once, and its WebSocket frame bytes are built once and appended
-to every recipient's write buffer.
+It knows its engine only through the :class:`~aiosocketio.engine.sessions.SessionTable`
+it belongs to (the options, the HTTP answers, the wheel). The Engine hands it requests
+and WebSockets through its public methods (:meth:`EngineSocket.handle_poll`,
+:meth:`~EngineSocket.handle_post`, :meth:`~EngineSocket.attach_websocket`,
+:meth:`~EngineSocket.attach_probe`).
+
+The hot paths:
+
+* out: :meth:`EngineSocket.write_prepared`. A
+  :class:`~aiosocketio.protocol.prepared.PreparedMessage` holds a Socket.IO packet encoded
+  once, and its WebSocket frame bytes are built once and appended to every recipient's
+  write buffer.
+* in: a WebSocket message goes to :meth:`EngineSession.receive_data
+  <aiosocketio.protocol.engineio.session.EngineSession.receive_data>`, which hands a
+  MESSAGE straight back for delivery; everything else is read from the session's events.
+
+Why one module of about 600 lines: it holds one class (with the handlers that the front
+ends call for its WebSockets). Its polling, WebSocket, upgrade and closing parts all work
+on the same few fields (the session, the channel, the waiting GET, the booked deadline),
+and the WebSocket handlers reach them directly to keep each message to one call into the
+session. Split across modules, those parts would have to make that state public.
 """
 
 from __future__ import annotations
@@ -15,27 +33,25 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiosocketio.engine.http import HttpRequest, Responder, WebSocketChannel, WebSocketHandler
+from aiosocketio.engine.sessions import SessionTable
 from aiosocketio.exceptions import RemoteProtocolError
-from aiosocketio.protocol.engineio.packets import Packet, PacketType, decode_packet, encode_packet
-from aiosocketio.protocol.engineio.session import (
+from aiosocketio.protocol.engineio.events import (
     Closed,
-    EngineSession,
     Heartbeat,
-    Message,
+    MessageReceived,
     PacketReceived,
     UpgradeAbandoned,
     Upgraded,
     Upgrading,
 )
-from aiosocketio.protocol.prepared import PreparedMessage
-from aiosocketio.protocol.websocket import binary_frame, text_frame
+from aiosocketio.protocol.engineio.packets import Packet, PacketType, encode_packet
+from aiosocketio.protocol.engineio.session import EngineSession
+from aiosocketio.protocol.prepared import PreparedMessage, websocket_frames
+from aiosocketio.protocol.websocket import text_frame
 from aiosocketio.runtime.events import EventEmitter
-
-if TYPE_CHECKING:
-    from aiosocketio.engine.engine import Engine
 
 __all__ = ["POLLING", "WEBSOCKET", "EngineSocket", "Transport"]
 
@@ -84,14 +100,29 @@ class _MainHandler:
         self.conn = conn
 
     def on_message(self, data: str | bytes) -> None:
-        self.conn._ws_message(data)
+        # The path of every WebSocket message, kept to one call into the session: the
+        # session hands a MESSAGE back and it is delivered here (as in _ProbeHandler).
+        conn = self.conn
+        message = conn.session.receive_data(data, conn._loop)
+        if message is None:
+            conn._after()
+            return
+        hook = conn.on_message
+        if hook is not None:
+            try:
+                hook(message)
+            except Exception:
+                logger.exception("message handler failed on %s", conn.id)
+        if conn._events:
+            conn.emit_reserved("message", message)
 
     def on_close(self, code: int | None) -> None:
         self.conn._ws_closed(code)
 
 
 class _ProbeHandler:
-    """Messages from a WebSocket that is probing an upgrade (until it becomes main)."""
+    """Messages from a WebSocket that is probing an upgrade; once the upgrade is done,
+    it is the session's WebSocket and its messages take the path of _MainHandler."""
 
     __slots__ = ("channel", "conn")
 
@@ -101,10 +132,21 @@ class _ProbeHandler:
 
     def on_message(self, data: str | bytes) -> None:
         conn = self.conn
-        if conn._channel is self.channel:
-            conn._ws_message(data)
-        else:
+        if conn._channel is not self.channel:
             conn._probe_message(self.channel, data)
+            return
+        message = conn.session.receive_data(data, conn._loop)
+        if message is None:
+            conn._after()
+            return
+        hook = conn.on_message
+        if hook is not None:
+            try:
+                hook(message)
+            except Exception:
+                logger.exception("message handler failed on %s", conn.id)
+        if conn._events:
+            conn.emit_reserved("message", message)
 
     def on_close(self, code: int | None) -> None:
         conn = self.conn
@@ -120,28 +162,39 @@ class EngineSocket(EventEmitter):
     Events (``conn.on(...)``): ``message``, ``close(reason, description)``, ``upgrading``,
     ``upgrade``, ``packet``, ``packet_create``, ``drain``, ``heartbeat``.
 
+    The Engine creates it (it joins ``sessions`` and books its first deadline) and hands
+    it the session's requests: :meth:`handle_poll`, :meth:`handle_post`,
+    :meth:`attach_websocket`, :meth:`attach_probe`.
+
+    Args:
+        sessions: the table of the engine that owns the session.
+        sid: the session id.
+        request: the handshake request.
+        transport: the transport of the handshake.
+
     Attributes:
         id: the session id (20 characters).
         request: the handshake request.
         protocol: the Engine.IO protocol revision (4).
         transport: the current transport; ``transport.name`` is "polling" or "websocket".
+        session: the sans-I/O session.
         on_message: the Socket.IO layer's fast hook for incoming messages.
         on_close_hook: the Socket.IO layer's fast hook for the close.
     """
 
     __slots__ = (
         "_channel",
-        "_direct",
         "_events",
         "_flush_scheduled",
         "_loop",
         "_once_events",
+        "_poll_request",
         "_probe",
         "_responder",
+        "_sessions",
         "_timer_at",
         "_timer_slot",
         "_wheel",
-        "engine",
         "id",
         "on_close_hook",
         "on_message",
@@ -152,26 +205,34 @@ class EngineSocket(EventEmitter):
     )
 
     def __init__(
-        self, engine: Engine, sid: str, request: HttpRequest, transport: Transport
+        self,
+        sessions: SessionTable[EngineSocket],
+        sid: str,
+        request: HttpRequest,
+        transport: Transport,
     ) -> None:
         self._init_events()
-        self.engine = engine
+        self._sessions = sessions
         self.id = sid
         self.request = request
         self.protocol = 4
         self.transport = transport
-        self._loop = asyncio.get_running_loop()
-        self.session = EngineSession(sid, transport.name, engine.options, self._loop.time())
+        loop = self._loop = asyncio.get_running_loop()
+        self.session = EngineSession(sid, transport.name, sessions.options, loop.time())
+        # The WebSocket the session writes to (set while it is open on WebSocket).
         self._channel: WebSocketChannel | None = None
         self._probe: WebSocketChannel | None = None
+        # The waiting GET and its request.
         self._responder: Responder | None = None
-        self._direct = False
+        self._poll_request: HttpRequest | None = None
         self._flush_scheduled = False
-        self._wheel = engine._timer_wheel(self._loop)
+        self._wheel = sessions.timer_wheel(loop)
         self._timer_slot = -1  # the wheel slot of the booked deadline; -1: none
         self._timer_at = 0.0
         self.on_message: Callable[[str | bytes], None] | None = None
         self.on_close_hook: Callable[[str, str | None], None] | None = None
+        sessions.add(self)
+        self._arm()
 
     # -- public API -------------------------------------------------------------------
 
@@ -207,10 +268,9 @@ class EngineSocket(EventEmitter):
 
     def write_prepared(self, msg: PreparedMessage, *, volatile: bool = False) -> None:
         """Send a prepared message. On a WebSocket this is one append to a write buffer."""
-        if self._direct:
-            channel = self._channel
-            assert channel is not None
-            if channel.buffered_amount > self.engine.options.max_send_buffer:
+        channel = self._channel
+        if channel is not None:
+            if channel.buffered_amount > self._sessions.options.max_send_buffer:
                 if volatile:
                     return
                 if not self._check_hard_limit(channel):
@@ -238,10 +298,66 @@ class EngineSocket(EventEmitter):
             self.session.record_packets = True
         super()._add_listener(event, fn, once, prepend)
 
+    # -- for the Engine ---------------------------------------------------------------
+
+    def handle_poll(self, request: HttpRequest, responder: Responder) -> None:
+        """A polling GET of this session: answer it now, or keep it until there is
+        something to send (then ``responder.on_abort`` is set)."""
+        session = self.session
+        sessions = self._sessions
+        try:
+            payload = session.poll(self._loop.time())
+        except RemoteProtocolError:
+            sessions.answers.empty(responder, 400)
+            self._after()
+            return
+        if payload is not None:
+            sessions.answers.payload(request, responder, payload)
+            if session.state != "open" and not session.closing_payload_pending:
+                sessions.forget(self)
+            self._after()
+            return
+        self._responder = responder
+        self._poll_request = request
+        responder.on_abort = self._poll_aborted
+        if session.late_poll_at is not None:
+            self._arm()  # a GET during a probed upgrade waits at most a moment
+
+    def handle_post(self, request: HttpRequest, body: bytes, responder: Responder) -> None:
+        """A polling POST of this session: its packets are received, then it is answered
+        (``200 ok``; 400 for a binary content type, which closes the session)."""
+        session = self.session
+        answers = self._sessions.answers
+        if request.headers.get("content-type") == "application/octet-stream":
+            answers.empty(responder, 400)
+            session.transport_closed(True, "invalid content")
+            self._after()
+            return
+        session.receive_payload(body, self._loop.time())
+        answers.ok(request, responder)
+        self._after()
+
+    def attach_websocket(self, channel: WebSocketChannel) -> WebSocketHandler:
+        """The WebSocket of a session opened on WebSocket: it becomes the session's
+        transport, and the OPEN packet is written to it."""
+        self._channel = channel
+        self._write_ws([self.session.open_packet()])
+        return _MainHandler(self)
+
+    def attach_probe(self, channel: WebSocketChannel) -> WebSocketHandler:
+        """A WebSocket that arrived with this polling session's id: it probes an upgrade,
+        or is closed if the session cannot upgrade now."""
+        if not self.session.begin_upgrade(self._loop.time()) or self._probe is not None:
+            channel.close(1000)
+            return _NullHandler()
+        self._probe = channel
+        self._arm()
+        return _ProbeHandler(self, channel)
+
     # -- internals: sending -----------------------------------------------------------
 
     def _check_hard_limit(self, channel: WebSocketChannel) -> bool:
-        limit = self.engine.options.max_send_buffer * _HARD_LIMIT_FACTOR
+        limit = self._sessions.options.max_send_buffer * _HARD_LIMIT_FACTOR
         if channel.buffered_amount > limit:
             logger.warning("closing %s: send buffer over %d bytes", self.id, limit)
             self.session.transport_closed(True, "send buffer full")
@@ -265,7 +381,7 @@ class EngineSocket(EventEmitter):
             if (
                 session.transport == "websocket"
                 and channel is not None
-                and channel.buffered_amount > self.engine.options.max_send_buffer
+                and channel.buffered_amount > self._sessions.options.max_send_buffer
             ):
                 return
         if self._events:
@@ -273,7 +389,7 @@ class EngineSocket(EventEmitter):
         for packet in packets:
             session.send(packet)
         if session.transport == "websocket":
-            self._write_ws(session.take_outgoing())
+            self._write_ws(session.packets_to_send())
         elif session.poll_ready:
             self._schedule_poll_flush()
 
@@ -282,14 +398,7 @@ class EngineSocket(EventEmitter):
         if channel is None or not packets:
             return
         if channel.can_write_frames:
-            frames = []
-            for packet in packets:
-                encoded = encode_packet(packet)
-                if isinstance(encoded, str):
-                    frames.append(text_frame(encoded))
-                else:
-                    frames.append(binary_frame(encoded))
-            channel.write_frames(b"".join(frames))
+            channel.write_frames(websocket_frames(packets))
         else:
             for packet in packets:
                 channel.send_message(encode_packet(packet))
@@ -303,17 +412,31 @@ class EngineSocket(EventEmitter):
 
     def _flush_poll(self) -> None:
         self._flush_scheduled = False
-        responder = self._responder
         session = self.session
-        if responder is None or not session.poll_ready:
+        if self._responder is None or not session.poll_ready:
             return
-        self._responder = None
-        responder.on_abort = None
-        self.engine._respond_payload(self, responder, session.take_payload())
+        self._answer_poll(session.payload_to_send())
         if self.has_listeners("drain"):
             self.emit_reserved("drain")
         if session.state != "open" and not session.closing_payload_pending:
-            self.engine._forget(self)
+            self._sessions.forget(self)
+
+    def _answer_poll(self, payload: str) -> None:
+        """Answer the waiting GET, if there is one, with ``payload``."""
+        responder = self._responder
+        if responder is not None:
+            request = self._poll_request
+            assert request is not None
+            self._responder = None
+            self._poll_request = None
+            responder.on_abort = None
+            self._sessions.answers.payload(request, responder, payload)
+
+    def _poll_aborted(self) -> None:
+        self._responder = None
+        self._poll_request = None
+        self.session.poll_aborted()
+        self._after()
 
     # -- internals: after every session call ------------------------------------------
 
@@ -324,7 +447,7 @@ class EngineSocket(EventEmitter):
             self._dispatch(event)
         if session.has_outgoing:
             if session.transport == "websocket" and session.state == "open":
-                self._write_ws(session.take_outgoing())
+                self._write_ws(session.packets_to_send())
             elif session.poll_ready:
                 self._schedule_poll_flush()
         elif session.poll_ready:
@@ -332,7 +455,7 @@ class EngineSocket(EventEmitter):
         self._arm()
 
     def _dispatch(self, event: object) -> None:
-        if isinstance(event, Message):
+        if isinstance(event, MessageReceived):
             self._deliver(event.data)
         elif isinstance(event, Closed):
             self._on_closed(event.reason, event.description)
@@ -363,13 +486,6 @@ class EngineSocket(EventEmitter):
         if self._events:
             self.emit_reserved("message", data)
 
-    def _answer_poll(self, payload: str) -> None:
-        responder = self._responder
-        if responder is not None:
-            self._responder = None
-            responder.on_abort = None
-            self.engine._respond_payload(self, responder, payload)
-
     def _arm(self) -> None:
         deadline = self.session.next_deadline()
         slot = self._timer_slot
@@ -392,82 +508,27 @@ class EngineSocket(EventEmitter):
         self.session.handle_timer(self._loop.time())
         self._after()
 
-    # -- internals: polling -----------------------------------------------------------
-
-    def _handle_poll(self, responder: Responder) -> None:
-        session = self.session
-        try:
-            payload = session.poll(self._loop.time())
-        except RemoteProtocolError:
-            self.engine._respond_plain(responder, 400, b"")
-            self._after()
-            return
-        if payload is not None:
-            self.engine._respond_payload(self, responder, payload)
-            if session.state != "open" and not session.closing_payload_pending:
-                self.engine._forget(self)
-            self._after()
-            return
-        self._responder = responder
-        responder.on_abort = self._poll_aborted
-        if session.late_poll_at is not None:
-            self._arm()  # a GET during a probed upgrade waits at most a moment
-
-    def _poll_aborted(self) -> None:
-        self._responder = None
-        self.session.poll_aborted()
-        self._after()
-
-    def _handle_post(self, request: HttpRequest, body: bytes, responder: Responder) -> None:
-        session = self.session
-        engine = self.engine
-        if request.headers.get("content-type") == "application/octet-stream":
-            engine._respond_plain(responder, 400, b"")
-            session.transport_closed(True, "invalid content")
-            self._after()
-            return
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            engine._respond_ok(request, responder)
-            session._close("parse error", "invalid UTF-8")
-            self._after()
-            return
-        session.receive_payload(text, self._loop.time())
-        engine._respond_ok(request, responder)
-        self._after()
-
     # -- internals: WebSocket ---------------------------------------------------------
 
-    def _attach_main(self, channel: WebSocketChannel) -> WebSocketHandler:
-        self._channel = channel
-        self._direct = True
-        return _MainHandler(self)
-
-    def _attach_probe(self, channel: WebSocketChannel) -> WebSocketHandler:
-        if not self.session.begin_upgrade(self._loop.time()) or self._probe is not None:
-            channel.close(1000)
-            return _NullHandler()
-        self._probe = channel
-        self._arm()
-        return _ProbeHandler(self, channel)
+    def _ws_closed(self, code: int | None) -> None:
+        self._channel = None
+        session = self.session
+        if session.state == "open":
+            if code is None or code in (1000, 1001, 1005):
+                session.transport_closed(False)
+            else:
+                session.transport_closed(True, f"websocket closed with code {code}")
+            self._after()
 
     def _probe_message(self, channel: WebSocketChannel, data: str | bytes) -> None:
         if channel is not self._probe:
             return
-        try:
-            packet = decode_packet(data)
-        except RemoteProtocolError:
-            self.session.abort_upgrade()
-            self._after()
-            return
-        reply = self.session.receive_probe_packet(packet, self._loop.time())
+        reply = self.session.receive_probe_data(data, self._loop.time())
         if reply is not None:
-            encoded = encode_packet(reply)
-            if channel.can_write_frames and isinstance(encoded, str):
-                channel.write_frames(text_frame(encoded))
+            if channel.can_write_frames:
+                channel.write_frames(text_frame(reply))
             else:
-                channel.send_message(encoded)
+                channel.send_message(reply)
         self._after()
 
     def _probe_closed(self, channel: WebSocketChannel) -> None:
@@ -482,56 +543,20 @@ class EngineSocket(EventEmitter):
         assert probe is not None
         if self.session.take_late_poll():
             responder = self._responder
+            request = self._poll_request
             self._responder = None
+            self._poll_request = None
             if responder is not None:
+                assert request is not None
                 responder.on_abort = None
-                self.engine._refuse_late_poll(responder, self.request)
+                self._sessions.answers.refuse_late_poll(request, responder)
         else:
             released = self.session.release_poll()
             if released is not None:
                 self._answer_poll(released)
         self._channel = probe
-        self._direct = True
         self.transport = WEBSOCKET
         self.emit_reserved("upgrade", WEBSOCKET)
-
-    def _ws_message(self, data: str | bytes) -> None:
-        session = self.session
-        if type(data) is str and data[:1] == "4" and not session.record_packets:
-            # Fast path: a text MESSAGE needs no packet object.
-            if session.state != "open":
-                return
-            if session.pong_deadline is not None:
-                session.note_activity(self._loop.time())
-            # _deliver, inlined: this is the path of every WebSocket message
-            hook = self.on_message
-            if hook is not None:
-                try:
-                    hook(data[1:])
-                except Exception:
-                    logger.exception("message handler failed on %s", self.id)
-            if self._events:
-                self.emit_reserved("message", data[1:])
-            return
-        try:
-            packet = decode_packet(data)
-        except RemoteProtocolError as exc:
-            session._close("parse error", str(exc))
-            self._after()
-            return
-        session.receive_packet(packet, self._loop.time())
-        self._after()
-
-    def _ws_closed(self, code: int | None) -> None:
-        self._channel = None
-        self._direct = False
-        session = self.session
-        if session.state == "open":
-            if code is None or code in (1000, 1001, 1005):
-                session.transport_closed(False)
-            else:
-                session.transport_closed(True, f"websocket closed with code {code}")
-            self._after()
 
     # -- internals: closing -----------------------------------------------------------
 
@@ -540,7 +565,6 @@ class EngineSocket(EventEmitter):
         if slot >= 0:
             self._wheel.cancel(self, slot)
             self._timer_slot = -1
-        self._direct = False
         probe = self._probe
         self._probe = None
         if probe is not None:
@@ -550,20 +574,17 @@ class EngineSocket(EventEmitter):
             self._channel = None
             channel.close(1000)
         session = self.session
-        responder = self._responder
-        if responder is not None:
-            self._responder = None
-            responder.on_abort = None
+        if self._responder is not None:
             if session.closing_payload_pending:
-                payload = session.take_payload()
+                payload = session.payload_to_send()
             elif reason == "transport close":
                 # The client closed (a CLOSE packet in a POST): Node releases the
                 # waiting GET with a NOOP; on any other close it sends CLOSE.
                 payload = _NOOP_PAYLOAD
             else:
                 payload = _CLOSE_PAYLOAD
-            self.engine._respond_payload(self, responder, payload)
-        self.engine._session_closed(self)
+            self._answer_poll(payload)
+        self._sessions.closed(self, self._loop)
         hook = self.on_close_hook
         # The hooks are bound methods of the layer above, which holds this object: clear
         # them so the pair is freed by refcount instead of the cyclic GC.

@@ -4,17 +4,18 @@ The hot path of a broadcast: the server encodes the packet once into a
 :class:`PreparedMessage`, and every recipient's connection takes the form it needs from
 the same object: the WebSocket frame bytes (built once, appended to each write buffer),
 the WebSocket messages (for channels that frame themselves), or Engine.IO MESSAGE packets
-(for long-polling). Nothing here is per recipient.
+(for long-polling). Nothing here is per recipient. :func:`websocket_frames` frames any
+other Engine.IO packets the same way (a text frame for text, a binary frame for bytes).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-from aiosocketio.protocol.engineio.packets import Packet, PacketType
+from aiosocketio.protocol.engineio.packets import Packet, PacketType, encode_packet
 from aiosocketio.protocol.websocket import binary_frame, text_frame
 
-__all__ = ["PreparedMessage"]
+__all__ = ["PreparedMessage", "websocket_frames"]
 
 _MESSAGE = PacketType.MESSAGE
 
@@ -66,3 +67,20 @@ class PreparedMessage:
         if packets is None:
             packets = self._packets = tuple(Packet(_MESSAGE, part) for part in self.parts)
         return packets
+
+
+def websocket_frames(packets: Iterable[Packet]) -> bytes:
+    """The WebSocket frames of Engine.IO packets, one message each, joined (for channels
+    that take prebuilt frames).
+
+    Raises:
+        LocalProtocolError: a packet is not encodable.
+    """
+    frames = []
+    for packet in packets:
+        encoded = encode_packet(packet)
+        if isinstance(encoded, str):
+            frames.append(text_frame(encoded))
+        else:
+            frames.append(binary_frame(encoded))
+    return b"".join(frames)

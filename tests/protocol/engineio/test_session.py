@@ -7,19 +7,32 @@ import json
 import pytest
 
 from aiosocketio.exceptions import RemoteProtocolError
-from aiosocketio.protocol.engineio.options import EngineOptions
-from aiosocketio.protocol.engineio.packets import Packet, PacketType, decode_payload
-from aiosocketio.protocol.engineio.session import (
+from aiosocketio.protocol.engineio.events import (
     Closed,
-    EngineSession,
     Heartbeat,
-    Message,
+    MessageReceived,
+    PacketReceived,
     UpgradeAbandoned,
     Upgraded,
     Upgrading,
 )
+from aiosocketio.protocol.engineio.options import EngineOptions
+from aiosocketio.protocol.engineio.packets import Packet, PacketType, decode_payload
+from aiosocketio.protocol.engineio.session import EngineSession
 
 OPTS = EngineOptions(ping_interval=25, ping_timeout=20, upgrade_timeout=10)
+
+
+class Clock:
+    """A clock that shows ``now`` (the sessions' fast entry reads it only when needed)."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.reads = 0
+
+    def time(self) -> float:
+        self.reads += 1
+        return self.now
 
 
 def session(transport: str = "polling", now: float = 0.0) -> EngineSession:
@@ -53,9 +66,9 @@ def test_ping_then_pong_schedules_the_next_ping() -> None:
     s = session("websocket")
     assert s.next_deadline() == 25
     s.handle_timer(24.9)
-    assert s.take_outgoing() == []
+    assert s.packets_to_send() == []
     s.handle_timer(25)
-    assert s.take_outgoing() == [Packet(PacketType.PING)]
+    assert s.packets_to_send() == [Packet(PacketType.PING)]
     assert s.next_deadline() == 45
     s.receive_packet(Packet(PacketType.PONG), 30)
     assert isinstance(s.events_received()[0], Heartbeat)
@@ -66,7 +79,7 @@ def test_ping_then_pong_schedules_the_next_ping() -> None:
 def test_ping_timeout_closes() -> None:
     s = session("websocket")
     s.handle_timer(25)
-    s.take_outgoing()
+    s.packets_to_send()
     s.handle_timer(44.99)
     assert s.is_open
     s.handle_timer(45)
@@ -87,12 +100,45 @@ def test_a_packet_while_waiting_for_pong_extends_the_wait_once() -> None:
 
 def test_fast_path_activity_follows_the_same_rule() -> None:
     s = session("websocket")
-    s.note_activity(1)  # not waiting: nothing changes
+    clock = Clock(1)
+    assert s.receive_data("4a", clock) == "a"  # not waiting: nothing changes
+    assert clock.reads == 0  # and the time is not even read
     assert s.next_deadline() == 25
     s.handle_timer(25)
-    s.note_activity(30)
-    s.note_activity(35)
+    assert s.receive_data(b"\x01", Clock(30)) == b"\x01"
+    assert s.receive_data("4b", Clock(35)) == "b"
     assert s.next_deadline() == 50
+    assert s.events_received() == []
+
+
+def test_websocket_messages_other_than_message_take_the_general_path() -> None:
+    s = session("websocket")
+    s.handle_timer(25)
+    assert s.receive_data("3", Clock(30)) is None
+    assert s.events_received() == [Heartbeat()]
+    assert s.next_deadline() == 55
+    s.record_packets = True
+    assert s.receive_data("4x", Clock(31)) is None
+    assert s.events_received() == [
+        PacketReceived(Packet(PacketType.MESSAGE, "x")),
+        MessageReceived("x"),
+    ]
+    assert s.receive_data("9nope", Clock(32)) is None
+    assert s.events_received() == [Closed("parse error", "unknown Engine.IO packet type '9'")]
+    assert s.receive_data("4late", Clock(33)) is None
+    assert s.events_received() == []
+
+
+def test_a_post_body_that_is_not_utf8_is_a_parse_error() -> None:
+    s = session()
+    s.receive_payload(b"4caf\xe9", 1)
+    assert s.events_received() == [Closed("parse error", "invalid UTF-8")]
+
+
+def test_a_post_body_may_be_bytes() -> None:
+    s = session()
+    s.receive_payload("4café\x1e4b".encode(), 1)
+    assert s.events_received() == [MessageReceived("café"), MessageReceived("b")]
 
 
 def test_ping_from_a_v4_client_is_a_transport_error() -> None:
@@ -105,13 +151,17 @@ def test_ping_from_a_v4_client_is_a_transport_error() -> None:
 def test_messages_become_events() -> None:
     s = session()
     s.receive_payload("4hello\x1ebAQID\x1e4", 1)
-    assert s.events_received() == [Message("hello"), Message(b"\x01\x02\x03"), Message("")]
+    assert s.events_received() == [
+        MessageReceived("hello"),
+        MessageReceived(b"\x01\x02\x03"),
+        MessageReceived(""),
+    ]
 
 
 def test_close_packet_in_a_post() -> None:
     s = session()
     s.receive_payload("4a\x1e1\x1e4b", 1)
-    assert s.events_received() == [Message("a"), Closed("transport close")]
+    assert s.events_received() == [MessageReceived("a"), Closed("transport close")]
 
 
 def test_malformed_payload_is_a_parse_error() -> None:
@@ -127,7 +177,7 @@ def test_poll_waits_then_gets_the_outbox() -> None:
     s.send(Packet(PacketType.MESSAGE, "a"))
     s.send(Packet(PacketType.MESSAGE, b"\xff"))
     assert s.poll_ready
-    assert decode_payload(s.take_payload()) == [
+    assert decode_payload(s.payload_to_send()) == [
         Packet(PacketType.MESSAGE, "a"),
         Packet(PacketType.MESSAGE, b"\xff"),
     ]
@@ -153,7 +203,7 @@ def test_ping_goes_into_the_polling_outbox() -> None:
     assert s.poll(1) is None
     s.handle_timer(25)
     assert s.poll_ready
-    assert s.take_payload() == "2"
+    assert s.payload_to_send() == "2"
 
 
 def test_server_close_on_polling_waits_for_the_next_get() -> None:
@@ -190,7 +240,7 @@ def test_upgrade_probe_noop_and_switch() -> None:
     assert s.receive_probe_packet(Packet(PacketType.UPGRADE), 4) is None
     assert s.events_received() == [Upgraded()]
     assert s.transport == "websocket" and s.upgraded and not s.upgrading
-    assert s.take_outgoing() == [Packet(PacketType.MESSAGE, "during")]
+    assert s.packets_to_send() == [Packet(PacketType.MESSAGE, "during")]
     assert not s.begin_upgrade(5)
 
 
@@ -203,7 +253,7 @@ def test_a_get_during_a_probed_upgrade_waits_then_gets_a_noop() -> None:
     assert s.next_deadline() == pytest.approx(2.1)
     s.handle_timer(2.1)
     assert s.poll_ready
-    assert s.take_payload() == "6"
+    assert s.payload_to_send() == "6"
 
 
 def test_a_get_during_a_probed_upgrade_is_refused_once_upgraded() -> None:
@@ -234,6 +284,20 @@ def test_a_get_before_the_probe_is_not_a_late_poll() -> None:
     assert s.release_poll() == "6"
     s.receive_probe_packet(Packet(PacketType.UPGRADE), 2)
     assert not s.take_late_poll()
+
+
+def test_probe_messages_arrive_as_data() -> None:
+    s = session()
+    s.begin_upgrade(1)
+    assert s.receive_probe_data("2probe", 1) == "3probe"
+    assert s.events_received() == [Upgrading()]
+    assert s.receive_probe_data("5", 2) is None
+    assert s.events_received() == [Upgraded()]
+    s = session()
+    s.begin_upgrade(1)
+    assert s.receive_probe_data("", 1) is None  # undecodable: the probe is abandoned
+    assert s.events_received() == [UpgradeAbandoned()]
+    assert s.is_open
 
 
 def test_upgrade_timeout_abandons_the_probe() -> None:

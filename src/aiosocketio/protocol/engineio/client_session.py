@@ -5,14 +5,15 @@ Theory of operation
 One :class:`EngineClientSession` follows one Engine.IO connection as the client sees it.
 The I/O layer (``aiosocketio.client.connection``) feeds it what the transport received
 (:meth:`receive_payload` for a polling response body, :meth:`receive_data` for one
-WebSocket message), then drains :meth:`events_received` and :meth:`packets_to_send`.
+WebSocket message), then drains :meth:`events_received` (the events of
+:mod:`aiosocketio.protocol.engineio.events`) and :meth:`packets_to_send`.
 Time is passed in: the caller arms a timer for :meth:`next_deadline` and calls
 :meth:`handle_timer` when it fires.
 
 Invariants:
 
 * Rule 1: the session is ``opening`` until the OPEN packet arrives, then ``open``, then
-  ``closed``; it never goes back. Exactly one :class:`Closed` event is produced.
+  ``closed``; it never goes back. Exactly one ``Closed`` event is produced.
 * Rule 2: while an upgrade is in progress (:meth:`pause`), outgoing packets stay buffered;
   :meth:`resume` releases them, in order, to the new transport.
 * Rule 3: the receive path never raises. Garbage closes the session with ``parse error``.
@@ -25,53 +26,19 @@ for ``pingInterval + pingTimeout``.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from aiosocketio.exceptions import RemoteProtocolError
+from aiosocketio.protocol.engineio.events import (
+    ClientEvent,
+    Closed,
+    MessageReceived,
+    Opened,
+    PingReceived,
+)
 from aiosocketio.protocol.engineio.packets import Packet, PacketType, decode_packet, decode_payload
 
-__all__ = [
-    "Closed",
-    "EngineClientSession",
-    "MessageReceived",
-    "Opened",
-    "PingReceived",
-]
-
-
-@dataclass(frozen=True, slots=True)
-class Opened:
-    """The server's OPEN packet was received; the session is open."""
-
-    sid: str
-    upgrades: tuple[str, ...]
-    ping_interval: float
-    ping_timeout: float
-    max_payload: int
-
-
-@dataclass(frozen=True, slots=True)
-class MessageReceived:
-    """A MESSAGE packet: the Socket.IO layer's data (text or binary)."""
-
-    data: str | bytes
-
-
-@dataclass(frozen=True, slots=True)
-class PingReceived:
-    """The server pinged (the pong is already queued)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Closed:
-    """The session closed; ``reason`` is one of engine.io-client's reason strings."""
-
-    reason: str
-    description: str | None = None
-
-
-Event = Opened | MessageReceived | PingReceived | Closed
+__all__ = ["EngineClientSession"]
 
 
 class EngineClientSession:
@@ -102,7 +69,7 @@ class EngineClientSession:
         self.ping_timeout = 20.0
         self.max_payload = 1_000_000
         self._last_ping = 0.0
-        self._events: list[Event] = []
+        self._events: list[ClientEvent] = []
         self._out: list[Packet] = []
         self._paused = False
 
@@ -224,7 +191,7 @@ class EngineClientSession:
         self._out.clear()
         self._events.append(Closed(reason, description))
 
-    def events_received(self) -> list[Event]:
+    def events_received(self) -> list[ClientEvent]:
         """Return (and forget) the events produced since the last call."""
         events = self._events
         self._events = []

@@ -3,13 +3,15 @@
 Theory of operation
 -------------------
 An :class:`EngineSession` knows nothing of sockets or event loops. The I/O layer feeds
-it what arrived (:meth:`receive_packet`, :meth:`receive_payload`, :meth:`poll`, the
-upgrade calls) together with the current time, then reads what to do:
-:meth:`events_received` for what happened, :meth:`take_outgoing` / :meth:`take_payload`
-for what to write, and :meth:`next_deadline` for when to call :meth:`handle_timer`.
+it what arrived (:meth:`receive_data` for a WebSocket message, :meth:`receive_payload`
+for a POST body, :meth:`poll`, the upgrade calls) together with the current time, then
+reads what to do: :meth:`events_received` for what happened (the events of
+:mod:`aiosocketio.protocol.engineio.events`), :meth:`packets_to_send` (WebSocket) or
+:meth:`payload_to_send` (polling) for what to write, and :meth:`next_deadline` for when
+to call :meth:`handle_timer`.
 
 States: ``open`` → ``closed``. A session is open from the handshake on; every path to
-``closed`` goes through :meth:`_close`, which records exactly one :class:`Closed` event.
+``closed`` goes through :meth:`_close`, which records exactly one ``Closed`` event.
 
 Rules (the invariants the I/O layer relies on):
 
@@ -20,6 +22,10 @@ Rules (the invariants the I/O layer relies on):
    ``ping_interval``; then it waits ``ping_timeout`` for the pong, else it closes with
    ``ping timeout``. Any other packet that arrives while it waits extends the wait once
    per cycle. A ping from a v4 client is a ``transport error``.
+6. *The fast path is the same path.* :meth:`receive_data` hands a MESSAGE straight back to
+   the caller instead of recording an event, after the same state check and the same
+   pong-wait extension as :meth:`receive_packet`; anything else goes through
+   :meth:`receive_packet`. A property test holds the two equal.
 3. *Polling (spec "HTTP long-polling").* One GET may wait at a time: a second one closes
    the session with ``transport error`` (``overlap from client``). A CLOSE packet in a
    POST closes with ``transport close``; an undecodable payload with ``parse error``.
@@ -36,77 +42,45 @@ Rules (the invariants the I/O layer relies on):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Protocol
 
 from aiosocketio.exceptions import RemoteProtocolError
+from aiosocketio.protocol.engineio.events import (
+    Closed,
+    Heartbeat,
+    MessageReceived,
+    PacketReceived,
+    ServerEvent,
+    UpgradeAbandoned,
+    Upgraded,
+    Upgrading,
+)
 from aiosocketio.protocol.engineio.options import EngineOptions
 from aiosocketio.protocol.engineio.packets import (
     Packet,
     PacketType,
+    decode_packet,
     decode_payload,
+    encode_packet,
     encode_payload,
 )
 
-__all__ = [
-    "Closed",
-    "EngineSession",
-    "Heartbeat",
-    "Message",
-    "PacketReceived",
-    "Upgraded",
-    "Upgrading",
-]
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """A MESSAGE packet arrived."""
-
-    data: str | bytes
-
-
-@dataclass(frozen=True, slots=True)
-class PacketReceived:
-    """Any packet arrived (Node's ``packet`` event); recorded only if asked for."""
-
-    packet: Packet
-
-
-@dataclass(frozen=True, slots=True)
-class Heartbeat:
-    """A pong arrived (Node's ``heartbeat`` event)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Upgrading:
-    """The WebSocket probe answered ``3probe`` (Node's ``upgrading`` event)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Upgraded:
-    """The transport is now WebSocket (Node's ``upgrade`` event)."""
-
-
-@dataclass(frozen=True, slots=True)
-class UpgradeAbandoned:
-    """The probe failed or timed out; the I/O layer closes the probe connection."""
-
-
-@dataclass(frozen=True, slots=True)
-class Closed:
-    """The session closed (Node's ``close(reason, description)``)."""
-
-    reason: str
-    description: str | None = None
-
-
-Event = Message | PacketReceived | Heartbeat | Upgrading | Upgraded | UpgradeAbandoned | Closed
+__all__ = ["LATE_POLL_WAIT", "Clock", "EngineSession"]
 
 _PING = Packet(PacketType.PING)
 _PONG_PROBE = Packet(PacketType.PONG, "probe")
 _NOOP = Packet(PacketType.NOOP)
 _CLOSE = Packet(PacketType.CLOSE)
 _NOOP_PAYLOAD = encode_payload([_NOOP])
+
+
+class Clock(Protocol):
+    """Tells the time, in seconds, on the clock of every ``now`` argument (an asyncio
+    event loop is one)."""
+
+    def time(self) -> float:
+        """The current time."""
+
 
 LATE_POLL_WAIT = 0.1
 """Seconds a GET that arrives during an upgrade waits for it (Node's upgrade check sends a
@@ -164,7 +138,7 @@ class EngineSession:
         self.state = "open"
         self._options = options
         self._outbox: list[Packet] = []
-        self._events: list[Event] = []
+        self._events: list[ServerEvent] = []
         self.record_packets = record_packets
         self.poll_pending = False
         self.closing_payload_pending = False
@@ -212,15 +186,10 @@ class EngineSession:
     def is_open(self) -> bool:
         return self.state == "open"
 
-    @property
-    def websocket_direct(self) -> bool:
-        """Whether the I/O layer may write straight to the WebSocket (no outbox)."""
-        return self.state == "open" and self.transport == "websocket"
-
     def send(self, packet: Packet) -> bool:
         """Queue a packet. Returns False (and drops it) when the session is closed.
 
-        After this, on WebSocket call :meth:`take_outgoing`; on polling check
+        After this, on WebSocket call :meth:`packets_to_send`; on polling check
         :attr:`poll_ready`.
         """
         if self.state != "open":
@@ -232,7 +201,7 @@ class EngineSession:
     def has_outgoing(self) -> bool:
         return bool(self._outbox)
 
-    def take_outgoing(self) -> list[Packet]:
+    def packets_to_send(self) -> list[Packet]:
         """Every queued packet, for a WebSocket write; the outbox is emptied."""
         out = self._outbox
         if out:
@@ -255,7 +224,7 @@ class EngineSession:
                 closed with ``transport error`` and the caller answers 400.
         """
         if self.closing_payload_pending:
-            return self.take_payload()
+            return self.payload_to_send()
         if self.state != "open":
             raise RemoteProtocolError("session closed")
         if self.poll_pending:
@@ -280,7 +249,7 @@ class EngineSession:
         self.late_poll_at = None
         return late
 
-    def take_payload(self) -> str:
+    def payload_to_send(self) -> str:
         """The payload for the waiting GET (see :attr:`poll_ready`); clears the wait."""
         self.poll_pending = False
         self._late_due = False
@@ -319,10 +288,17 @@ class EngineSession:
 
     # -- incoming ---------------------------------------------------------------------
 
-    def receive_payload(self, body: str, now: float) -> None:
-        """A polling POST body arrived. After this, read :meth:`events_received`."""
+    def receive_payload(self, body: str | bytes, now: float) -> None:
+        """A polling POST body arrived (``bytes`` are decoded as UTF-8: an invalid body
+        is a ``parse error``). After this, read :meth:`events_received`."""
         if self.state != "open":
             return
+        if not isinstance(body, str):
+            try:
+                body = body.decode("utf-8")
+            except UnicodeDecodeError:
+                self._close("parse error", "invalid UTF-8")
+                return
         try:
             packets = decode_payload(body)
         except RemoteProtocolError as exc:
@@ -336,6 +312,49 @@ class EngineSession:
             if self.state != "open":
                 return
 
+    def receive_data(self, data: str | bytes, clock: Clock) -> str | bytes | None:
+        """One WebSocket message arrived on the session's WebSocket: the fast entry.
+
+        Args:
+            data: the message (``str`` for a text frame, ``bytes`` for a binary one).
+            clock: tells the current time. It is read only when a rule needs the time
+                (a MESSAGE while a pong is awaited, or any other packet): a clock read
+                per message would cost as much as the rest of this path.
+
+        Returns:
+            The data of a MESSAGE packet (text without its ``4``, or the bytes of a binary
+            message), which the caller delivers; nothing was recorded. Or ``None``: the
+            message went through :meth:`receive_packet` (a parse error closes the
+            session with ``parse error``); then read :meth:`events_received` and drain
+            :meth:`packets_to_send`.
+
+        The caller drains :meth:`events_received` before each call, so that a returned
+        message is delivered after the events that preceded it.
+        """
+        # A MESSAGE (spec "Packet encoding"): text "4<data>", or any binary message.
+        if type(data) is str:
+            if data[:1] == "4" and self.state == "open" and not self.record_packets:
+                if self.pong_deadline is not None and not self._refreshed:
+                    self._extend_pong_wait(clock.time())
+                return data[1:]
+        elif type(data) is bytes and self.state == "open" and not self.record_packets:
+            if self.pong_deadline is not None and not self._refreshed:
+                self._extend_pong_wait(clock.time())
+            return data
+        self._receive_other(data, clock)
+        return None
+
+    def _receive_other(self, data: str | bytes, clock: Clock) -> None:
+        """:meth:`receive_data` for what is not a MESSAGE handed back: the general path."""
+        if self.state != "open":
+            return
+        try:
+            packet = decode_packet(data)
+        except RemoteProtocolError as exc:
+            self._close("parse error", str(exc))
+            return
+        self.receive_packet(packet, clock.time())
+
     def receive_packet(self, packet: Packet, now: float) -> None:
         """One packet arrived on the current transport. Read :meth:`events_received`."""
         if self.state != "open":
@@ -344,11 +363,10 @@ class EngineSession:
             self._events.append(PacketReceived(packet))
         ptype = packet.type
         if self.pong_deadline is not None and not self._refreshed and ptype != PacketType.PONG:
-            self.pong_deadline = now + self._options.ping_timeout
-            self._refreshed = True
+            self._extend_pong_wait(now)
         if ptype == PacketType.MESSAGE:
             assert packet.data is not None
-            self._events.append(Message(packet.data))
+            self._events.append(MessageReceived(packet.data))
         elif ptype == PacketType.PONG:
             self.pong_deadline = None
             self.ping_at = now + self._options.ping_interval
@@ -359,14 +377,14 @@ class EngineSession:
             self._close("transport close")
         # NOOP, UPGRADE and OPEN outside an upgrade are ignored, as in Node.
 
-    def note_activity(self, now: float) -> None:
-        """The fast path's version of the pong-extension rule, for a MESSAGE that the I/O
-        layer delivered without :meth:`receive_packet`."""
-        if self.pong_deadline is not None and not self._refreshed:
-            self.pong_deadline = now + self._options.ping_timeout
-            self._refreshed = True
+    def _extend_pong_wait(self, now: float) -> None:
+        """Rule 2: a packet other than the pong, while the pong is awaited, moves the
+        deadline to ``now + ping_timeout`` (once per cycle). The caller checks that
+        ``pong_deadline`` is set and ``_refreshed`` is not."""
+        self.pong_deadline = now + self._options.ping_timeout
+        self._refreshed = True
 
-    def events_received(self) -> list[Event]:
+    def events_received(self) -> list[ServerEvent]:
         """What happened since the last call, in order."""
         events = self._events
         if events:
@@ -389,6 +407,24 @@ class EngineSession:
         self.probed = False
         self.upgrade_deadline = now + self._options.upgrade_timeout
         return True
+
+    def receive_probe_data(self, data: str | bytes, now: float) -> str | None:
+        """A message arrived on the probe WebSocket. Returns a text message to answer on
+        it (``3probe``), or None. Anything undecodable abandons the upgrade.
+
+        After this, read :meth:`events_received` (as after :meth:`receive_probe_packet`).
+        """
+        try:
+            packet = decode_packet(data)
+        except RemoteProtocolError:
+            self.abort_upgrade()
+            return None
+        reply = self.receive_probe_packet(packet, now)
+        if reply is None:
+            return None
+        encoded = encode_packet(reply)
+        assert isinstance(encoded, str)
+        return encoded
 
     def receive_probe_packet(self, packet: Packet, now: float) -> Packet | None:
         """A packet arrived on the probe WebSocket. Returns a packet to send on it.

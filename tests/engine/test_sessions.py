@@ -1,0 +1,81 @@
+"""The engine's session table: open sessions, closing ones, one timer wheel per loop."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiosocketio.engine.answers import HttpAnswers
+from aiosocketio.engine.sessions import SessionTable
+from aiosocketio.protocol.engineio.options import EngineOptions
+from aiosocketio.protocol.engineio.session import EngineSession
+from aiosocketio.runtime.events import EventEmitter
+
+
+class Member:
+    def __init__(self, sid: str) -> None:
+        self.id = sid
+        self.session = EngineSession(sid, "polling", EngineOptions(), 0.0)
+
+
+class Loop:
+    """Records ``call_later``."""
+
+    def __init__(self) -> None:
+        self.later: list[tuple[float, Any, tuple[Any, ...]]] = []
+
+    def call_later(self, delay: float, fn: Any, *args: Any) -> None:
+        self.later.append((delay, fn, args))
+
+
+def table() -> SessionTable[Member]:
+    options = EngineOptions(close_timeout=7)
+    return SessionTable(options, HttpAnswers(options, EventEmitter()))
+
+
+def test_a_session_closed_on_websocket_leaves_at_once() -> None:
+    sessions = table()
+    conn = Member("a")
+    sessions.add(conn)
+    assert sessions.get("a") is conn and sessions.find_session("a") is conn.session
+    conn.session.transport_closed()
+    loop = Loop()
+    sessions.closed(conn, loop)  # type: ignore[arg-type]
+    assert sessions.get("a") is None and sessions.find_session("a") is None
+    assert loop.later == []
+
+
+def test_a_session_closed_by_the_server_on_polling_waits_for_its_close_packet() -> None:
+    sessions = table()
+    conn = Member("b")
+    sessions.add(conn)
+    conn.session.close()
+    loop = Loop()
+    sessions.closed(conn, loop)  # type: ignore[arg-type]
+    assert "b" not in sessions.open and sessions.get("b") is conn
+    assert loop.later == [(7, sessions.forget, (conn,))]
+    sessions.forget(conn)
+    assert sessions.get("b") is None
+    sessions.forget(conn)  # the close_timeout after the CLOSE went out: nothing to do
+
+
+def test_a_newer_session_with_the_same_id_is_not_dropped() -> None:
+    sessions = table()
+    old, new = Member("c"), Member("c")
+    sessions.add(old)
+    sessions.add(new)
+    old.session.transport_closed()
+    sessions.closed(old, Loop())  # type: ignore[arg-type]
+    assert sessions.get("c") is new
+
+
+async def test_one_timer_wheel_per_loop() -> None:
+    sessions = table()
+    loop = asyncio.get_running_loop()
+    wheel = sessions.timer_wheel(loop)
+    assert sessions.timer_wheel(loop) is wheel and wheel.loop is loop
+    other = asyncio.new_event_loop()
+    try:
+        assert sessions.timer_wheel(other) is not wheel
+    finally:
+        other.close()
