@@ -505,7 +505,9 @@ class EngineSocket(EventEmitter):
         if slot != self._timer_slot:
             return  # a deadline moved or cancelled meanwhile
         self._timer_slot = -1
-        self.session.handle_timer(self._loop.time())
+        # The wheel calls an owner once its deadline has come by the loop's clock, which
+        # may read a resolution step behind the timer that woke it: the deadline is due.
+        self.session.handle_timer(max(self._loop.time(), self._timer_at))
         self._after()
 
     # -- internals: WebSocket ---------------------------------------------------------

@@ -87,6 +87,17 @@ def test_ping_timeout_closes() -> None:
     assert s.next_deadline() is None
 
 
+def test_a_late_timer_does_not_delay_the_ping_timeout() -> None:
+    # The pong deadline runs from when the ping was due: a timer that fires late sends the
+    # ping late, but the session still closes pingInterval + pingTimeout after the start.
+    s = session("websocket")
+    s.handle_timer(25.03)
+    assert s.packets_to_send() == [Packet(PacketType.PING)]
+    assert s.next_deadline() == 45
+    s.handle_timer(45)
+    assert closed_reasons(s) == ["ping timeout"]
+
+
 def test_a_packet_while_waiting_for_pong_extends_the_wait_once() -> None:
     s = session("websocket")
     s.handle_timer(25)

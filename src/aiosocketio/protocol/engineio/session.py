@@ -489,10 +489,14 @@ class EngineSession:
             if now >= self.pong_deadline:
                 self._close("ping timeout")
             return
-        if self.ping_at is not None and now >= self.ping_at:
+        ping_at = self.ping_at
+        if ping_at is not None and now >= ping_at:
             self.ping_at = None
             self._refreshed = False
-            self.pong_deadline = now + self._options.ping_timeout
+            # From when the ping was due, not from when the timer fired: a late timer
+            # must not make the ping-timeout close later still (spec "Heartbeat": the
+            # session closes pingInterval + pingTimeout after the last pong).
+            self.pong_deadline = ping_at + self._options.ping_timeout
             self._outbox.append(_PING)
 
     # -- closing ----------------------------------------------------------------------
