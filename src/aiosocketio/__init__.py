@@ -5,6 +5,7 @@ from aiosocketio.client import Socket as ClientSocket
 from aiosocketio.exceptions import (
     AckTimeout,
     AdapterError,
+    AdapterTimeout,
     ConnectionRefused,
     Disconnected,
     HandshakeError,
@@ -22,6 +23,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AckTimeout",
     "AdapterError",
+    "AdapterTimeout",
     "BroadcastOperator",
     "ClientSocket",
     "ConnectionRefused",

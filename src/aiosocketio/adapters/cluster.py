@@ -23,7 +23,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 from aiosocketio.adapters.base import Adapter, BroadcastFlags, BroadcastOptions, ServerSideAck
-from aiosocketio.exceptions import AckTimeout, AdapterError, RemoteProtocolError, SocketIOError
+from aiosocketio.exceptions import AdapterError, AdapterTimeout, RemoteProtocolError, SocketIOError
 from aiosocketio.protocol.cluster.wire import (
     EMITTER_UID,
     MessageType,
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MALFORMED",
-    "AdapterTimeout",
     "ClusterAdapter",
     "ClusterAdapterWithHeartbeat",
     "PendingAck",
@@ -209,14 +208,6 @@ def spawn(coro: Awaitable[Any]) -> None:
 def random_uid() -> str:
     """Node's ``randomId()``: 8 random bytes as 16 hex characters."""
     return secrets.token_hex(8)
-
-
-class AdapterTimeout(AdapterError, AckTimeout):
-    """Some servers of the cluster did not answer a request in time.
-
-    Both an :class:`AdapterError` and an :class:`AckTimeout` (hence a ``TimeoutError``);
-    ``responses`` holds the answers that did arrive.
-    """
 
 
 class PendingRequest:

@@ -19,7 +19,7 @@ reader, resubscribed after a reconnect; redis-py's ``PubSub`` for TLS and other 
 connections) whose channels are routed to their adapter, and one ordered publish queue
 (drained by one task, a batch per round trip, so a burst of broadcasts keeps its order). A
 malformed message is logged and skipped; a request whose answers do not all arrive within
-``requests_timeout`` fails with :class:`~aiosocketio.adapters.cluster.AdapterTimeout` (an
+``requests_timeout`` fails with :class:`~aiosocketio.exceptions.AdapterTimeout` (an
 :class:`~aiosocketio.exceptions.AdapterError` and an ``AckTimeout``).
 
 Example::
