@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from aiosocketio.adapters.base import BroadcastOptions
+from aiosocketio.adapters import BroadcastOptions
 from aiosocketio.adapters.redis import RedisAdapter, create_adapter, create_redis_adapter
 from aiosocketio.adapters.redis_link import RedisLink
 from aiosocketio.adapters.sharded import ShardedRedisAdapter, create_sharded_redis_adapter
@@ -260,8 +260,12 @@ async def test_close_fails_pending_requests(mode: str) -> None:
 
 
 def test_factories() -> None:
-    class FakeNsp:
+    class FakeServer:
+        connection_state_recovery = None
+
+    class FakeNsp:  # the part of a namespace the adapters read when they are made
         name = "/chat"
+        server = FakeServer()
 
     client = aioredis.Redis()
     nsp: Any = FakeNsp()

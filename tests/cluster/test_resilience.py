@@ -13,8 +13,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.connection import Connection as RedisConnection
 
 from aiosocketio import Server
-from aiosocketio.adapters import redis_link
-from aiosocketio.adapters.base import BroadcastOptions
+from aiosocketio.adapters import BroadcastOptions, redis_link
 from aiosocketio.adapters.redis import RedisAdapter
 from aiosocketio.adapters.sharded import ShardedRedisAdapter
 from aiosocketio.exceptions import AckTimeout, AdapterError, AdapterTimeout, LocalProtocolError

@@ -20,24 +20,29 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from enum import IntEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from aiosocketio.adapters.base import Adapter, BroadcastFlags, BroadcastOptions, ServerSideAck
+from aiosocketio.adapters.base import Adapter
+from aiosocketio.adapters.interface import (
+    BroadcastFlags,
+    BroadcastOptions,
+    NamespaceLike,
+    ServerSideAck,
+    SocketLike,
+)
 from aiosocketio.exceptions import AdapterError, AdapterTimeout, RemoteProtocolError, SocketIOError
-from aiosocketio.protocol.cluster.wire import (
-    EMITTER_UID,
-    MessageType,
+from aiosocketio.protocol.cluster.shapes import (
     decode_flags,
     decode_rooms,
     encode_flags,
+    read_details,
+)
+from aiosocketio.protocol.cluster.wire import (
+    EMITTER_UID,
+    MessageType,
 )
 from aiosocketio.protocol.socketio.packets import Packet, PacketType
 from aiosocketio.runtime import events
-
-if TYPE_CHECKING:
-    from aiosocketio.server.namespace import Namespace
-    from aiosocketio.server.remote import RemoteSocket
-    from aiosocketio.server.socket import Socket
 
 __all__ = [
     "MALFORMED",
@@ -126,7 +131,7 @@ def options_from_wire(raw: Any) -> BroadcastOptions:
     )
 
 
-def socket_details(socket: Socket) -> dict[str, Any]:
+def socket_details(socket: SocketLike) -> dict[str, Any]:
     """``{id, handshake, rooms, data}`` of a local socket, as a REMOTE_FETCH answer."""
     handshake: Any = socket.handshake
     if not isinstance(handshake, dict):
@@ -147,7 +152,7 @@ def socket_details(socket: Socket) -> dict[str, Any]:
 
 
 def deliver_server_side_emit(
-    nsp: Namespace,
+    nsp: NamespaceLike,
     args: Any,
     request_id: Any = None,
     respond: Callable[[Any], None] | None = None,
@@ -163,7 +168,7 @@ def deliver_server_side_emit(
     if not isinstance(args, list) or not args:
         raise RemoteProtocolError("server-side emit without arguments")
     if request_id is None or respond is None:
-        nsp._on_server_side_emit(args, None)
+        nsp.deliver_server_side_emit(args, None)
         return
     called = False
 
@@ -173,24 +178,20 @@ def deliver_server_side_emit(
             called = True
             respond(arg)
 
-    nsp._on_server_side_emit(args, callback)
+    nsp.deliver_server_side_emit(args, callback)
 
 
-def make_remote_socket(adapter: Adapter, details: Any) -> RemoteSocket | None:
+def make_remote_socket(adapter: Adapter, details: Any) -> SocketLike | None:
     """A ``RemoteSocket`` for one entry of a fetch answer (None if malformed)."""
-    from aiosocketio.server.remote import RemoteSocket
-
-    if not isinstance(details, dict) or not isinstance(details.get("id"), str):
+    normalized = read_details(details)
+    if normalized is None:
         return None
-    details.setdefault("handshake", {})
-    details.setdefault("rooms", [])
-    details.setdefault("data", None)
-    return RemoteSocket(adapter, details)
+    return adapter.nsp.remote_socket(normalized)
 
 
 def with_remote_sockets(
-    adapter: Adapter, local: list[Socket | RemoteSocket], remote: Iterable[Any]
-) -> list[Socket | RemoteSocket]:
+    adapter: Adapter, local: list[SocketLike], remote: Iterable[Any]
+) -> list[SocketLike]:
     """``local`` followed by a ``RemoteSocket`` for each well-formed entry of ``remote``."""
     out = list(local)
     for details in remote:
@@ -290,7 +291,7 @@ class ClusterAdapter(Adapter):
         requests_timeout: seconds to wait for the other servers' answers (Node: 5000 ms).
     """
 
-    def __init__(self, nsp: Namespace, *, requests_timeout: float = 5.0) -> None:
+    def __init__(self, nsp: NamespaceLike, *, requests_timeout: float = 5.0) -> None:
         super().__init__(nsp)
         self.uid = random_uid()
         self.requests_timeout = requests_timeout
@@ -431,7 +432,7 @@ class ClusterAdapter(Adapter):
                 "type": MessageType.FETCH_SOCKETS_RESPONSE.value,
                 "data": {
                     "requestId": data.get("requestId"),
-                    "sockets": [socket_details(s) for s in local],  # type: ignore[arg-type]
+                    "sockets": [socket_details(s) for s in local],
                 },
             },
         )
@@ -603,7 +604,7 @@ class ClusterAdapter(Adapter):
             MessageType.DISCONNECT_SOCKETS, opts, lambda: apply(opts, close), close=close
         )
 
-    async def fetch_sockets(self, opts: BroadcastOptions) -> list[Socket | RemoteSocket]:
+    async def fetch_sockets(self, opts: BroadcastOptions) -> list[SocketLike]:
         """The matching sockets of every server.
 
         Raises:
@@ -672,7 +673,7 @@ class ClusterAdapterWithHeartbeat(ClusterAdapter):
 
     def __init__(
         self,
-        nsp: Namespace,
+        nsp: NamespaceLike,
         *,
         heartbeat_interval: float = 5.0,
         heartbeat_timeout: float = 10.0,

@@ -36,11 +36,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import redis.asyncio as aioredis
 
-from aiosocketio.adapters.base import Adapter, BroadcastOptions, ServerSideAck
+from aiosocketio.adapters.base import Adapter
 from aiosocketio.adapters.cluster import (
     MALFORMED as _MALFORMED,
 )
@@ -59,22 +59,23 @@ from aiosocketio.adapters.cluster import (
     track_request,
     with_remote_sockets,
 )
+from aiosocketio.adapters.interface import (
+    BroadcastOptions,
+    NamespaceLike,
+    ServerSideAck,
+    SocketLike,
+)
 from aiosocketio.adapters.redis_link import RedisLink, uid2
 from aiosocketio.exceptions import AdapterError, RemoteProtocolError, SocketIOError
+from aiosocketio.protocol.cluster.shapes import decode_rooms
 from aiosocketio.protocol.cluster.wire import (
     RequestType,
     decode_message,
-    decode_rooms,
     dumps_json,
     pack,
     unpack,
 )
 from aiosocketio.protocol.socketio.packets import Packet
-
-if TYPE_CHECKING:
-    from aiosocketio.server.namespace import Namespace
-    from aiosocketio.server.remote import RemoteSocket
-    from aiosocketio.server.socket import Socket
 
 __all__ = ["RedisAdapter", "create_adapter", "create_redis_adapter"]
 
@@ -99,7 +100,7 @@ class RedisAdapter(Adapter):
 
     def __init__(
         self,
-        nsp: Namespace,
+        nsp: NamespaceLike,
         pub: aioredis.Redis,
         sub: aioredis.Redis | None = None,
         *,
@@ -119,7 +120,7 @@ class RedisAdapter(Adapter):
         self.response_channel = f"{key}-response#{name}#"
         self.specific_response_channel = f"{self.response_channel}{self.uid}#"
         # the namespaces of one server share the connections
-        owner = getattr(nsp, "server", nsp)
+        owner = nsp.server
         self.link = RedisLink.acquire(owner, pub, sub if sub is not None else pub)
         self._requests: dict[str, PendingRequest] = {}
         self._ack_requests: dict[str, PendingAck] = {}
@@ -129,10 +130,10 @@ class RedisAdapter(Adapter):
     @classmethod
     def factory(
         cls, pub: aioredis.Redis, sub: aioredis.Redis | None = None, **options: Any
-    ) -> Callable[[Namespace], RedisAdapter]:
+    ) -> Callable[[NamespaceLike], RedisAdapter]:
         """A ``Server(adapter=...)`` factory: one adapter per namespace (Node's createAdapter)."""
 
-        def make(nsp: Namespace) -> RedisAdapter:
+        def make(nsp: NamespaceLike) -> RedisAdapter:
             return cls(nsp, pub, sub, **options)
 
         return make
@@ -280,7 +281,7 @@ class RedisAdapter(Adapter):
 
     async def _answer_fetch(self, request: dict[str, Any], opts: BroadcastOptions) -> None:
         local = await super().fetch_sockets(opts)
-        sockets = [socket_details(s) for s in local]  # type: ignore[arg-type]
+        sockets = [socket_details(s) for s in local]
         payload = {"requestId": request.get("requestId"), "sockets": sockets}
         try:
             # like Node's JSON.stringify: a Buffer in socket.data becomes {type, data}
@@ -433,7 +434,7 @@ class RedisAdapter(Adapter):
             expire_ack_later(self._ack_requests, request_id, opts)
         super().broadcast_with_ack(packet, opts, client_count_callback, ack)
 
-    async def fetch_sockets(self, opts: BroadcastOptions) -> list[Socket | RemoteSocket]:
+    async def fetch_sockets(self, opts: BroadcastOptions) -> list[SocketLike]:
         """The matching sockets of every server (``RemoteSocket`` for the other servers').
 
         Raises:
@@ -539,7 +540,7 @@ class RedisAdapter(Adapter):
 
 def create_redis_adapter(
     pub: aioredis.Redis, sub: aioredis.Redis | None = None, **options: Any
-) -> Callable[[Namespace], RedisAdapter]:
+) -> Callable[[NamespaceLike], RedisAdapter]:
     """Node's ``createAdapter(pubClient, subClient, opts)``: a factory for ``Server(adapter=)``."""
     return RedisAdapter.factory(pub, sub, **options)
 
@@ -561,7 +562,7 @@ class _OwnedClient:
 
 def create_adapter(
     redis: str | aioredis.Redis, sub: aioredis.Redis | None = None, **options: Any
-) -> Callable[[Namespace], RedisAdapter]:
+) -> Callable[[NamespaceLike], RedisAdapter]:
     """A ``Server(adapter=...)`` factory from a Redis URL or client (used by ``--redis URL``).
 
     A client made from a URL belongs to the adapters: the last one closed closes it.
@@ -575,7 +576,7 @@ def create_adapter(
         return RedisAdapter.factory(redis, sub, **options)
     owned = _OwnedClient(aioredis.Redis.from_url(redis))
 
-    def make(nsp: Namespace) -> RedisAdapter:
+    def make(nsp: NamespaceLike) -> RedisAdapter:
         adapter = RedisAdapter(nsp, owned.client, sub, **options)
         adapter._owned = owned
         owned.users += 1

@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import redis.asyncio as aioredis
 
 from aiosocketio.adapters.cluster import ClusterAdapter, spawn
+from aiosocketio.adapters.interface import NamespaceLike
 from aiosocketio.adapters.redis_link import RedisLink
 from aiosocketio.exceptions import AdapterError, RemoteProtocolError
 from aiosocketio.protocol.cluster.wire import (
@@ -39,9 +40,6 @@ from aiosocketio.protocol.cluster.wire import (
     has_binary,
     pack,
 )
-
-if TYPE_CHECKING:
-    from aiosocketio.server.namespace import Namespace
 
 __all__ = ["ShardedRedisAdapter", "create_sharded_redis_adapter"]
 
@@ -79,7 +77,7 @@ class ShardedRedisAdapter(ClusterAdapter):
 
     def __init__(
         self,
-        nsp: Namespace,
+        nsp: NamespaceLike,
         pub: aioredis.Redis,
         sub: aioredis.Redis | None = None,
         *,
@@ -93,7 +91,7 @@ class ShardedRedisAdapter(ClusterAdapter):
         self.subscription_mode: SubscriptionMode = subscription_mode
         self.channel = f"{channel_prefix}#{nsp.name}#"
         self.response_channel = f"{self.channel}{self.uid}#"
-        owner = getattr(nsp, "server", nsp)  # the namespaces of one server share connections
+        owner = nsp.server  # the namespaces of one server share connections
         self.link = RedisLink.acquire(owner, pub, sub if sub is not None else pub)
         self._dynamic: set[str] = set()
         self._started = False
@@ -104,10 +102,10 @@ class ShardedRedisAdapter(ClusterAdapter):
     @classmethod
     def factory(
         cls, pub: aioredis.Redis, sub: aioredis.Redis | None = None, **options: Any
-    ) -> Callable[[Namespace], ShardedRedisAdapter]:
+    ) -> Callable[[NamespaceLike], ShardedRedisAdapter]:
         """A ``Server(adapter=...)`` factory (Node's ``createShardedAdapter``)."""
 
-        def make(nsp: Namespace) -> ShardedRedisAdapter:
+        def make(nsp: NamespaceLike) -> ShardedRedisAdapter:
             return cls(nsp, pub, sub, **options)
 
         return make
@@ -210,6 +208,6 @@ class ShardedRedisAdapter(ClusterAdapter):
 
 def create_sharded_redis_adapter(
     pub: aioredis.Redis, sub: aioredis.Redis | None = None, **options: Any
-) -> Callable[[Namespace], ShardedRedisAdapter]:
+) -> Callable[[NamespaceLike], ShardedRedisAdapter]:
     """Node's ``createShardedAdapter(pubClient, subClient, opts)``."""
     return ShardedRedisAdapter.factory(pub, sub, **options)

@@ -53,19 +53,20 @@ import dataclasses
 import logging
 import re
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from aiosocketio.adapters.base import Adapter, BroadcastOptions
+from aiosocketio.adapters.base import Adapter
 from aiosocketio.adapters.cluster import MALFORMED, ClusterAdapter
+from aiosocketio.adapters.interface import BroadcastOptions, NamespaceLike
 from aiosocketio.adapters.redis_link import RedisLink
 from aiosocketio.adapters.shared_link import SharedLink
 from aiosocketio.exceptions import AdapterError, LocalProtocolError, RemoteProtocolError
+from aiosocketio.protocol.cluster.shapes import decode_rooms
 from aiosocketio.protocol.cluster.wire import (
     MessageType,
-    decode_rooms,
     dumps_json,
     has_binary,
     loads_json,
@@ -73,9 +74,6 @@ from aiosocketio.protocol.cluster.wire import (
     unpack,
 )
 from aiosocketio.protocol.socketio.packets import Packet, PacketType
-
-if TYPE_CHECKING:
-    from aiosocketio.server.namespace import Namespace
 
 __all__ = [
     "RedisStreamsAdapter",
@@ -494,7 +492,7 @@ class RedisStreamsAdapter(ClusterAdapter):
 
     def __init__(
         self,
-        nsp: Namespace,
+        nsp: NamespaceLike,
         client: aioredis.Redis,
         *,
         stream_name: str = "socket.io",
@@ -517,24 +515,23 @@ class RedisStreamsAdapter(ClusterAdapter):
         self.max_len = max_len
         self.session_key_prefix = session_key_prefix
         self.only_plaintext = only_plaintext
-        owner = getattr(nsp, "server", nsp)  # the namespaces of one server share connections
+        owner = nsp.server  # the namespaces of one server share connections
         self.link = RedisLink.acquire(owner, client, client)
         self.stream_link = StreamLink.acquire(
             owner, client, self.stream, read_count=read_count, block_time=block_time
         )
         self.stream_link.adapters[nsp.name] = self
-        recovery = getattr(getattr(nsp, "server", None), "connection_state_recovery", None)
-        self._recovery: dict[str, Any] | None = recovery
+        self._recovery = nsp.server.connection_state_recovery
         self._started = False
         self._closed = False
 
     @classmethod
     def factory(
         cls, client: aioredis.Redis, **options: Any
-    ) -> Callable[[Namespace], RedisStreamsAdapter]:
+    ) -> Callable[[NamespaceLike], RedisStreamsAdapter]:
         """A ``Server(adapter=...)`` factory (Node's ``createAdapter(redisClient, opts)``)."""
 
-        def make(nsp: Namespace) -> RedisStreamsAdapter:
+        def make(nsp: NamespaceLike) -> RedisStreamsAdapter:
             return cls(nsp, client, **options)
 
         return make
@@ -729,6 +726,6 @@ class RedisStreamsAdapter(ClusterAdapter):
 
 def create_streams_adapter(
     client: aioredis.Redis, **options: Any
-) -> Callable[[Namespace], RedisStreamsAdapter]:
+) -> Callable[[NamespaceLike], RedisStreamsAdapter]:
     """Node's ``createAdapter(redisClient, opts)`` of @socket.io/redis-streams-adapter."""
     return RedisStreamsAdapter.factory(client, **options)

@@ -16,10 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable, Generator, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
-from aiosocketio.adapters.base import BroadcastFlags, BroadcastOptions
+from aiosocketio.adapters.interface import (
+    AckCallback,
+    AdapterLike,
+    BroadcastFlags,
+    BroadcastOptions,
+)
 from aiosocketio.exceptions import AckTimeout, Disconnected, LocalProtocolError
 from aiosocketio.protocol.prepared import PreparedMessage
 from aiosocketio.protocol.socketio.packets import RESERVED_EVENTS, Packet, PacketType, make_packet
@@ -31,18 +36,23 @@ from aiosocketio.runtime.events import (
     positional_count,
     spawn,
 )
+from aiosocketio.runtime.pending import PendingTable
 from aiosocketio.server.broadcast import BroadcastOperator
 from aiosocketio.server.handshake import Handshake
 
 if TYPE_CHECKING:
-    from aiosocketio.adapters.base import Adapter
     from aiosocketio.engine.http import HttpRequest
     from aiosocketio.engine.socket import EngineSocket
-    from aiosocketio.server.multiplexer import Multiplexer
-    from aiosocketio.server.namespace import Namespace
-    from aiosocketio.server.server import Server
 
-__all__ = ["RECOVERABLE_REASONS", "Socket", "SocketEmitter"]
+__all__ = [
+    "RECOVERABLE_REASONS",
+    "PacketEncoder",
+    "Socket",
+    "SocketClient",
+    "SocketEmitter",
+    "SocketNamespace",
+    "SocketServer",
+]
 
 RECOVERABLE_REASONS = frozenset(
     {
@@ -58,6 +68,67 @@ RECOVERABLE_REASONS = frozenset(
 
 AnyListener = Callable[..., Any]
 PacketMiddleware = Callable[[list[Any]], Awaitable[None] | None]
+
+
+# -- what a socket needs from the objects above it (they satisfy these structurally) ----------
+
+
+class PacketEncoder(Protocol):
+    """The server's Socket.IO encoder."""
+
+    def encode(self, packet: Packet) -> Sequence[str | bytes]:
+        """The Engine.IO messages of ``packet``: its text, then its binary attachments."""
+        ...
+
+
+class SocketServer(Protocol):
+    """What a socket needs from the server."""
+
+    @property
+    def encoder(self) -> PacketEncoder:
+        """The Socket.IO encoder."""
+        ...
+
+    @property
+    def connection_state_recovery(self) -> dict[str, Any] | None:
+        """The recovery options, None when recovery is off."""
+        ...
+
+
+class SocketNamespace(Protocol):
+    """What a socket needs from its namespace."""
+
+    @property
+    def name(self) -> str:
+        """The namespace name."""
+        ...
+
+    @property
+    def server(self) -> SocketServer:
+        """The server."""
+        ...
+
+    @property
+    def adapter(self) -> AdapterLike:
+        """The namespace's adapter."""
+        ...
+
+    def _next_ack_id(self) -> int: ...
+
+    def _remove(self, socket: Socket) -> None: ...
+
+
+class SocketClient(Protocol):
+    """What a socket needs from the multiplexer of its connection."""
+
+    @property
+    def conn(self) -> EngineSocket:
+        """The Engine.IO connection."""
+        ...
+
+    def _disconnect(self) -> None: ...
+
+    def _remove(self, socket: Socket) -> None: ...
 
 
 def generate_sid() -> str:
@@ -111,17 +182,14 @@ class _Acker:
 
 
 class _FutureAck:
-    """A pending ``emit_with_ack`` (resolves a future; fails it on disconnect)."""
+    """A pending ``emit_with_ack``: resolves a future; fails it on timeout or disconnect."""
 
-    __slots__ = ("future", "timer")
+    __slots__ = ("future",)
 
     def __init__(self, future: asyncio.Future[Any]) -> None:
         self.future = future
-        self.timer: asyncio.TimerHandle | None = None
 
     def __call__(self, args: list[Any]) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
         if not self.future.done():
             if not args:
                 self.future.set_result(None)
@@ -131,10 +199,14 @@ class _FutureAck:
                 self.future.set_result(tuple(args))
 
     def fail(self, exc: BaseException) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
         if not self.future.done():
             self.future.set_exception(exc)
+
+
+def _ack_timed_out(_ack_id: int, pending: AckCallback) -> None:
+    """The ``on_expire`` of a socket's acks: only ``emit_with_ack`` entries have deadlines."""
+    if type(pending) is _FutureAck:
+        pending.fail(AckTimeout())
 
 
 def _check_event(event: str | int) -> None:
@@ -206,13 +278,13 @@ class Socket(EventEmitter):
 
     def __init__(
         self,
-        nsp: Namespace,
-        client: Multiplexer,
+        nsp: SocketNamespace,
+        client: SocketClient,
         auth: dict[str, Any],
         session: dict[str, Any] | None = None,
     ) -> None:
         self.nsp = nsp
-        self.server: Server = nsp.server
+        self.server = nsp.server
         self.client = client
         self.conn: EngineSocket = client.conn
         self.handshake = Handshake.from_connection(client.conn, auth)
@@ -230,7 +302,8 @@ class Socket(EventEmitter):
             self.pid = generate_sid() if self._recovery else None
             self.data = {}
             self.recovered = False
-        self._acks: dict[int, Callable[[list[Any]], None]] = {}
+        # the acks in flight, by id: made for the first one, dropped with the last one
+        self._acks: PendingTable[int, AckCallback] | None = None
         self._any: list[AnyListener] | None = None
         self._any_outgoing: list[AnyListener] | None = None
         # A list once a middleware is added (a shared empty tuple until then).
@@ -242,7 +315,7 @@ class Socket(EventEmitter):
     # -- state ------------------------------------------------------------------------------
 
     @property
-    def adapter(self) -> Adapter:
+    def adapter(self) -> AdapterLike:
         """The adapter of the namespace."""
         return self.nsp.adapter
 
@@ -325,13 +398,9 @@ class Socket(EventEmitter):
         _check_event(event)
         if not self.connected:
             raise Disconnected("socket is disconnected")
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        pending = _FutureAck(future)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         ack_id = self.nsp._next_ack_id()
-        self._acks[ack_id] = pending
-        if timeout is not None:
-            pending.timer = loop.call_later(timeout, self._ack_timed_out, ack_id, pending)
+        self._expect_ack(ack_id, _FutureAck(future), timeout)
         data = [event, *args]
         if self._any_outgoing is not None:
             self._notify_outgoing(data)
@@ -339,13 +408,25 @@ class Socket(EventEmitter):
         try:
             return await future
         finally:
-            self._acks.pop(ack_id, None)
-            if pending.timer is not None:
-                pending.timer.cancel()
+            self._take_ack(ack_id)
 
-    def _ack_timed_out(self, ack_id: int, pending: _FutureAck) -> None:
-        self._acks.pop(ack_id, None)
-        pending.fail(AckTimeout())
+    def _expect_ack(self, ack_id: int, ack: AckCallback, timeout: float | None = None) -> None:
+        """Wait for the client's ACK ``ack_id``: it goes to ``ack(args)``."""
+        acks = self._acks
+        if acks is None:
+            acks = self._acks = PendingTable(_ack_timed_out)
+        acks.add_with_timeout(ack_id, ack, timeout)
+
+    def _take_ack(self, ack_id: int) -> AckCallback | None:
+        """The waiter of ACK ``ack_id``, out of the table (which goes with its last entry)."""
+        acks = self._acks
+        if acks is None:
+            return None
+        ack = acks.pop(ack_id)
+        if not acks:
+            acks.cancel_timer()
+            self._acks = None
+        return ack
 
     def _packet(self, packet: Packet, volatile: bool = False) -> None:
         """Encode ``packet`` and write it to the connection."""
@@ -356,23 +437,23 @@ class Socket(EventEmitter):
 
     # -- broadcasting from this socket ------------------------------------------------------
 
-    def to(self, room: str | Iterable[str]) -> BroadcastOperator:
+    def to(self, room: str | Iterable[str]) -> BroadcastOperator[Socket]:
         """Broadcast to ``room`` (one or several), this socket excluded."""
         return self.broadcast.to(room)
 
     in_ = to
 
-    def except_(self, room: str | Iterable[str]) -> BroadcastOperator:
+    def except_(self, room: str | Iterable[str]) -> BroadcastOperator[Socket]:
         """Broadcast to everyone but ``room`` (one or several) and this socket."""
         return self.broadcast.except_(room)
 
     @property
-    def broadcast(self) -> BroadcastOperator:
+    def broadcast(self) -> BroadcastOperator[Socket]:
         """Broadcast to every socket of the namespace but this one."""
         return BroadcastOperator(self.adapter, except_=frozenset((self.id,)))
 
     @property
-    def local(self) -> BroadcastOperator:
+    def local(self) -> BroadcastOperator[Socket]:
         """Broadcast on this server only, this socket excluded."""
         return self.broadcast.local
 
@@ -494,7 +575,7 @@ class Socket(EventEmitter):
             self._on_event(packet)
         elif ptype == PacketType.ACK or ptype == PacketType.BINARY_ACK:
             ack_id = packet.id
-            cb = self._acks.pop(ack_id, None) if ack_id is not None else None
+            cb = self._take_ack(ack_id) if ack_id is not None else None
             if cb is not None:
                 cb(list(packet.data or ()))
         elif ptype == PacketType.DISCONNECT:
@@ -592,10 +673,10 @@ class Socket(EventEmitter):
         self.client._remove(self)
         self.connected = False
         acks = self._acks
-        if acks:
-            self._acks = {}
+        if acks is not None:
+            self._acks = None
             error = Disconnected(reason)
-            for cb in acks.values():
+            for cb in acks.take_all():
                 if isinstance(cb, _FutureAck):
                     cb.fail(error)
                 else:

@@ -22,7 +22,7 @@ This module is pure: no asyncio, no Redis. Decoders raise only
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from enum import IntEnum
 from typing import Any
 
@@ -35,12 +35,8 @@ __all__ = [
     "EMITTER_UID",
     "MessageType",
     "RequestType",
-    "decode_flags",
     "decode_message",
-    "decode_rooms",
     "dumps_json",
-    "encode_flags",
-    "encode_options",
     "has_binary",
     "loads_json",
     "pack",
@@ -228,74 +224,3 @@ def has_binary(value: Any) -> bool:
     if isinstance(value, Mapping):
         return any(has_binary(item) for item in value.values())
     return False
-
-
-# --------------------------------------------------------------------------- options
-
-
-def encode_flags(
-    *,
-    volatile: bool = False,
-    compress: bool = True,
-    local: bool = False,
-    timeout: float | None = None,
-) -> dict[str, Any]:
-    """Broadcast flags as Node puts them on the wire: only the flags that were set.
-
-    ``timeout`` is given in seconds and written in milliseconds, as Node does.
-    """
-    flags: dict[str, Any] = {}
-    if volatile:
-        flags["volatile"] = True
-    if not compress:
-        flags["compress"] = False
-    if local:
-        flags["local"] = True
-    if timeout is not None:
-        flags["timeout"] = _ms(timeout)
-    return flags
-
-
-def _ms(seconds: float) -> int | float:
-    value = seconds * 1000
-    return int(value) if float(value).is_integer() else value
-
-
-def decode_flags(raw: Any) -> dict[str, Any]:
-    """Read wire flags leniently into keyword arguments (timeout in seconds)."""
-    if not isinstance(raw, Mapping):
-        return {}
-    out: dict[str, Any] = {}
-    if raw.get("volatile"):
-        out["volatile"] = True
-    if raw.get("compress") is False:
-        out["compress"] = False
-    timeout = raw.get("timeout")
-    if isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
-        out["timeout"] = timeout / 1000
-    return out
-
-
-def encode_options(
-    rooms: Iterable[str], except_: Iterable[str], flags: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """``{rooms, except[, flags]}`` as the adapters write it (flags only when given)."""
-    opts: dict[str, Any] = {"rooms": list(rooms), "except": list(except_)}
-    if flags is not None:
-        opts["flags"] = dict(flags)
-    return opts
-
-
-def decode_rooms(raw: Any) -> set[str]:
-    """A ``rooms``/``except`` list from the wire; non-string entries are stringified."""
-    if not isinstance(raw, list):
-        return set()
-    return {item if isinstance(item, str) else _js_string(item) for item in raw}
-
-
-def _js_string(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
