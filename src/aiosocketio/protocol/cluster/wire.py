@@ -22,6 +22,7 @@ This module is pure: no asyncio, no Redis. Decoders raise only
 from __future__ import annotations
 
 import datetime as _dt
+import secrets
 from collections.abc import Mapping
 from enum import IntEnum
 from typing import Any
@@ -33,6 +34,7 @@ from aiosocketio.exceptions import LocalProtocolError, RemoteProtocolError
 
 __all__ = [
     "EMITTER_UID",
+    "MAY_CONTAIN_BINARY",
     "MessageType",
     "RequestType",
     "decode_message",
@@ -40,11 +42,25 @@ __all__ = [
     "has_binary",
     "loads_json",
     "pack",
+    "random_id",
+    "uid2",
     "unpack",
 ]
 
 EMITTER_UID = "emitter"
 """The ``uid`` that @socket.io/redis-emitter puts on its messages."""
+
+_UID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def uid2(length: int = 6) -> str:
+    """A random id like Node's ``uid2(length)`` (the classic adapter's uids and request ids)."""
+    return "".join(secrets.choice(_UID_ALPHABET) for _ in range(length))
+
+
+def random_id() -> str:
+    """Node's ``randomId()`` of socket.io-adapter: 8 random bytes as 16 hex characters."""
+    return secrets.token_hex(8)
 
 
 class RequestType(IntEnum):
@@ -78,6 +94,18 @@ class MessageType(IntEnum):
     BROADCAST_CLIENT_COUNT = 11
     BROADCAST_ACK = 12
     ADAPTER_CLOSE = 13
+
+
+MAY_CONTAIN_BINARY = frozenset(
+    {
+        MessageType.BROADCAST,
+        MessageType.BROADCAST_ACK,
+        MessageType.FETCH_SOCKETS_RESPONSE,
+        MessageType.SERVER_SIDE_EMIT,
+        MessageType.SERVER_SIDE_EMIT_RESPONSE,
+    }
+)
+"""The message types whose data may hold binary (then msgpack rather than JSON, as Node)."""
 
 
 # --------------------------------------------------------------------------- msgpack
