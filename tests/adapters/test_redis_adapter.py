@@ -327,7 +327,7 @@ async def test_namespaces_share_a_link_and_leave_it_one_by_one() -> None:
         # closing /chat's adapter unsubscribes its channels only
         await chat.adapter.close()
         assert main.link._users == 1
-        assert not any("/chat" in c for c in main.link._shard_channels)
+        assert not any("/chat" in c for c in main.link.subscriber.shard_channels)
         await eventually_async(main.server_count, lambda n: n == 2)
         await fleet.connect("b", node.url)
         other.server.emit("still", 2)  # "/" still hears the cluster

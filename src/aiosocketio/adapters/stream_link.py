@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 from aiosocketio.adapters.shared_link import SharedLink
 from aiosocketio.exceptions import AdapterError, RemoteProtocolError
 from aiosocketio.protocol.cluster.streams import decode_entry, entry_text, id_key
+from aiosocketio.runtime.tasks import TaskRegistry
 
 __all__ = ["WRITE_BATCH", "StreamConsumer", "StreamLink", "WriteCallback"]
 
@@ -60,6 +61,7 @@ class StreamLink(SharedLink):
         "_reader",
         "_reader_client",
         "_start",
+        "_tasks",
         "_wakeup",
         "_writer",
         "adapters",
@@ -84,6 +86,7 @@ class StreamLink(SharedLink):
             collections.deque()
         )
         self._wakeup = asyncio.Event()
+        self._tasks = TaskRegistry("the Redis stream link")
         self._reader: asyncio.Task[None] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._reader_client: aioredis.Redis | None = None
@@ -125,7 +128,7 @@ class StreamLink(SharedLink):
         except (RedisError, OSError) as exc:
             raise AdapterError(f"cannot read the Redis stream {self.stream}: {exc}") from exc
         self._reader_client = self.client.client()
-        self._reader = asyncio.ensure_future(self._read_loop())
+        self._reader = self._tasks.spawn(self._read_loop(), "the Redis stream reader")
 
     async def _read_loop(self) -> None:
         reader = self._reader_client
@@ -218,7 +221,7 @@ class StreamLink(SharedLink):
             return
         self._queue.append((command, callback))
         if self._writer is None:
-            self._writer = asyncio.ensure_future(self._write_loop())
+            self._writer = self._tasks.spawn(self._write_loop(), "the Redis stream writer")
         self._wakeup.set()
 
     async def _write_loop(self) -> None:
@@ -281,11 +284,10 @@ class StreamLink(SharedLink):
         if start is not None and not start.done():
             start.cancel()
         for task in (self._reader, self._writer):
+            # cancel until it is done: a cancellation can be lost in a race
             while task is not None and not task.done():
                 task.cancel()
                 await asyncio.wait([task], timeout=0.5)
-            if task is not None and not task.cancelled():
-                task.exception()
         self._reader = self._writer = None
         reader, self._reader_client = self._reader_client, None
         if reader is not None:
