@@ -10,13 +10,21 @@ Handlers and acknowledgements:
 * Node-style code may instead declare a parameter named ``ack`` or ``callback``: it then
   receives a callable ``ack(*args)`` (only when the client asked for an acknowledgement;
   give the parameter a default such as ``None``), and the return value is ignored.
+* The acknowledgements the server waits for (``emit_with_ack``, a broadcast's) are kept in
+  a :class:`~aiosocketio.runtime.pending.PendingTable` made for the first one in flight
+  and dropped with the last: an idle socket carries none.
+
+The module is one thing, the ``Socket`` users hold (over 500 lines for that reason): with
+it are its flagged emitter and the structural types of what it needs from the namespace,
+the server and the connection's multiplexer, which name ``Socket`` and keep the server
+package acyclic. Its catch-all listeners are :mod:`aiosocketio.server.listeners`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
+from collections.abc import Awaitable, Generator, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiosocketio.adapters.interface import (
@@ -39,6 +47,7 @@ from aiosocketio.runtime.events import (
 from aiosocketio.runtime.pending import PendingTable
 from aiosocketio.server.broadcast import BroadcastOperator
 from aiosocketio.server.handshake import Handshake
+from aiosocketio.server.listeners import CatchAllListeners
 
 if TYPE_CHECKING:
     from aiosocketio.engine.http import HttpRequest
@@ -65,9 +74,6 @@ RECOVERABLE_REASONS = frozenset(
     }
 )
 """Disconnect reasons after which a session is kept for connection state recovery."""
-
-AnyListener = Callable[..., Any]
-PacketMiddleware = Callable[[list[Any]], Awaitable[None] | None]
 
 
 # -- what a socket needs from the objects above it (they satisfy these structurally) ----------
@@ -256,7 +262,7 @@ class SocketEmitter:
         return await self._socket._emit_with_ack(event, args, self._timeout, self._volatile)
 
 
-class Socket(EventEmitter):
+class Socket(CatchAllListeners, EventEmitter):
     """One client in one namespace (Node's server-side ``Socket``).
 
     Users may set their own attributes (``socket.user = ...``); ``socket.data`` is the
@@ -304,10 +310,9 @@ class Socket(EventEmitter):
             self.recovered = False
         # the acks in flight, by id: made for the first one, dropped with the last one
         self._acks: PendingTable[int, AckCallback] | None = None
-        self._any: list[AnyListener] | None = None
-        self._any_outgoing: list[AnyListener] | None = None
-        # A list once a middleware is added (a shared empty tuple until then).
-        self._fns: list[PacketMiddleware] | tuple[()] = ()
+        self._any = None
+        self._any_outgoing = None
+        self._fns = ()
 
     def __repr__(self) -> str:
         return f"<Socket id={self.id!r} nsp={self.nsp.name!r} connected={self.connected}>"
@@ -472,68 +477,6 @@ class Socket(EventEmitter):
         """Leave ``room``. The result may be awaited (it is already done)."""
         self.adapter.del_(self.id, room)
         return _DONE
-
-    # -- middlewares and catch-all listeners ------------------------------------------------
-
-    def use(self, fn: PacketMiddleware) -> PacketMiddleware:
-        """Add a per-packet middleware, called as ``fn([event, *args])`` (sync or async).
-
-        It may modify the list; raising an exception drops the packet and the exception
-        goes to the socket's ``error`` listeners. Usable as a decorator.
-        """
-        if type(self._fns) is list:
-            self._fns.append(fn)
-        else:
-            self._fns = [fn]
-        return fn
-
-    def on_any(self, fn: AnyListener) -> AnyListener:
-        """Call ``fn(event, *args)`` for every incoming event. Usable as a decorator."""
-        if self._any is None:
-            self._any = []
-        self._any.append(fn)
-        return fn
-
-    def prepend_any(self, fn: AnyListener) -> AnyListener:
-        """Like :meth:`on_any`, but ``fn`` runs before the other catch-all listeners."""
-        if self._any is None:
-            self._any = []
-        self._any.insert(0, fn)
-        return fn
-
-    def off_any(self, fn: AnyListener | None = None) -> None:
-        """Remove one catch-all listener, or all of them."""
-        self._any = _remove_from(self._any, fn)
-
-    def listeners_any(self) -> list[AnyListener]:
-        """The catch-all listeners for incoming events."""
-        return list(self._any or ())
-
-    def on_any_outgoing(self, fn: AnyListener) -> AnyListener:
-        """Call ``fn(event, *args)`` for every outgoing event. Usable as a decorator."""
-        if self._any_outgoing is None:
-            self._any_outgoing = []
-        self._any_outgoing.append(fn)
-        return fn
-
-    def prepend_any_outgoing(self, fn: AnyListener) -> AnyListener:
-        """Like :meth:`on_any_outgoing`, but ``fn`` runs first."""
-        if self._any_outgoing is None:
-            self._any_outgoing = []
-        self._any_outgoing.insert(0, fn)
-        return fn
-
-    def off_any_outgoing(self, fn: AnyListener | None = None) -> None:
-        """Remove one catch-all outgoing listener, or all of them."""
-        self._any_outgoing = _remove_from(self._any_outgoing, fn)
-
-    def listeners_any_outgoing(self) -> list[AnyListener]:
-        """The catch-all listeners for outgoing events."""
-        return list(self._any_outgoing or ())
-
-    def _notify_outgoing(self, data: list[Any]) -> None:
-        for fn in list(self._any_outgoing or ()):
-            call_listener(fn, *data)
 
     # -- disconnecting ----------------------------------------------------------------------
 
@@ -700,16 +643,6 @@ class Socket(EventEmitter):
                 call_listener(fn, reason, description)
             else:
                 call_listener(fn, reason)
-
-
-def _remove_from(lst: list[AnyListener] | None, fn: AnyListener | None) -> list[AnyListener] | None:
-    if lst is None or fn is None:
-        return None
-    try:
-        lst.remove(fn)
-    except ValueError:
-        pass
-    return lst or None
 
 
 async def _reply_later(pending: Awaitable[Any], acker: _Acker) -> None:
