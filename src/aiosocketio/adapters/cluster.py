@@ -100,6 +100,10 @@ class ClusterAdapter(Adapter):
         self.uid = self.session.uid
         self._timer = SessionTimer(self.session.next_deadline, self._on_timer)
 
+    def _clock(self) -> float:
+        """The time, where only a heartbeat needs it (no deadline is set)."""
+        return loop_time() if self.session.heartbeat is not None else 0.0
+
     @property
     def requests_timeout(self) -> float:
         """Seconds to wait for the other servers' answers."""
@@ -159,14 +163,14 @@ class ClusterAdapter(Adapter):
         ``offset`` is where the transport stored the message, if it stores messages.
         """
         try:
-            self._handle(self.session.receive_message(message, loop_time(), offset))
+            self._handle(self.session.receive_message(message, self._clock(), offset))
         except MALFORMED as exc:
             logger.warning("ignoring a malformed cluster message: %s", exc)
 
     def on_response(self, response: Any) -> None:
         """Handle a response addressed to this server; malformed ones are logged."""
         try:
-            self._handle(self.session.receive_response(response, loop_time()))
+            self._handle(self.session.receive_response(response, self._clock()))
         except MALFORMED as exc:
             logger.warning("ignoring a malformed cluster response: %s", exc)
 
@@ -265,7 +269,9 @@ class ClusterAdapter(Adapter):
         if opts.flags.local:
             super().broadcast(packet, opts)
             return
-        message = self.session.broadcast(wire_packet(packet, None), wire_options(opts), loop_time())
+        message = self.session.broadcast(
+            wire_packet(packet, None), wire_options(opts), self._clock()
+        )
         self.publish_and_then(message, lambda offset: self._broadcast_local(packet, opts, offset))
 
     def _broadcast_local(self, packet: Packet, opts: BroadcastOptions, offset: str | None) -> None:
@@ -298,7 +304,7 @@ class ClusterAdapter(Adapter):
         if opts.flags.local:
             super().add_sockets(opts, rooms)
             return
-        message = self.session.sockets_join(wire_options(opts), rooms, loop_time())
+        message = self.session.sockets_join(wire_options(opts), rooms, self._clock())
         self.publish_and_then(message, lambda _offset: Adapter.add_sockets(self, opts, rooms))
 
     def del_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
@@ -307,7 +313,7 @@ class ClusterAdapter(Adapter):
         if opts.flags.local:
             super().del_sockets(opts, rooms)
             return
-        message = self.session.sockets_leave(wire_options(opts), rooms, loop_time())
+        message = self.session.sockets_leave(wire_options(opts), rooms, self._clock())
         self.publish_and_then(message, lambda _offset: Adapter.del_sockets(self, opts, rooms))
 
     def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> None:
@@ -315,7 +321,7 @@ class ClusterAdapter(Adapter):
         if opts.flags.local:
             super().disconnect_sockets(opts, close)
             return
-        message = self.session.disconnect_sockets(wire_options(opts), close, loop_time())
+        message = self.session.disconnect_sockets(wire_options(opts), close, self._clock())
         self.publish_and_then(
             message, lambda _offset: Adapter.disconnect_sockets(self, opts, close)
         )
@@ -343,7 +349,7 @@ class ClusterAdapter(Adapter):
     ) -> None:
         """Send ``[event, *args]`` to the other servers; ``ack(error, responses)`` if given."""
         if ack is None:
-            self.publish(self.session.server_side_emit(args, loop_time()))
+            self.publish(self.session.server_side_emit(args, self._clock()))
             return
         spawn(self._server_side_emit_with_ack(args, ack, timeout), "a cluster operation")
 

@@ -175,9 +175,12 @@ def options_from_wire(opts: WireOptions) -> BroadcastOptions:
     return BroadcastOptions(opts["rooms"], opts["except_"], BroadcastFlags(**opts["flags"]))
 
 
+_PACKET_TYPES = {2: PacketType.EVENT, 3: PacketType.ACK}
+
+
 def packet_of(event: BroadcastRequested, nsp: str) -> Packet:
     """The packet another server broadcasts (its ack id is not the receiver's business)."""
-    return Packet(PacketType(event.kind), nsp, event.data)
+    return Packet(_PACKET_TYPES[event.kind], nsp, event.data)
 
 
 def from_wire(event: BroadcastRequested, nsp: str) -> tuple[Packet, BroadcastOptions]:

@@ -313,9 +313,10 @@ class RedisAdapter(Adapter):
     def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
         """Broadcast locally and, unless ``local``, to every other server."""
         if not opts.flags.local:
-            self._publish(
-                self.session.broadcast(wire_packet(packet, self.nsp.name), wire_options(opts))
+            channel, data = self.session.broadcast(
+                wire_packet(packet, self.nsp.name), wire_options(opts)
             )
+            self.link.publish(channel, data)
         super().broadcast(packet, opts)
 
     def broadcast_with_ack(

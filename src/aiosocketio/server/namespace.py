@@ -261,7 +261,11 @@ class Namespace(EventEmitter):
         for socket in cast("Iterable[Socket]", sockets):
             if socket._any_outgoing is not None:
                 socket._notify_outgoing(data)
-            socket._expect_ack(ack_id, ack)
+            acks = socket._acks  # Socket._expect_ack, inlined: this runs per recipient
+            if acks is None:
+                socket._acks = {ack_id: ack}
+            else:
+                acks[ack_id] = ack
             socket.conn.write_prepared(prepared, volatile=volatile)
             count += 1
         return count

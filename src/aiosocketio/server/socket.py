@@ -10,9 +10,11 @@ Handlers and acknowledgements:
 * Node-style code may instead declare a parameter named ``ack`` or ``callback``: it then
   receives a callable ``ack(*args)`` (only when the client asked for an acknowledgement;
   give the parameter a default such as ``None``), and the return value is ignored.
-* The acknowledgements the server waits for (``emit_with_ack``, a broadcast's) are kept in
-  a :class:`~aiosocketio.runtime.pending.PendingTable` made for the first one in flight
-  and dropped with the last: an idle socket carries none.
+* The acknowledgements the server waits for (``emit_with_ack``, a broadcast's) are kept by
+  id in a map made for the first one (a socket that never waits for one carries none);
+  the deadlines of ``socket.timeout(s)`` are a
+  :class:`~aiosocketio.runtime.pending.PendingTable` (one timer), made for the first and
+  dropped with the last.
 
 The module is one thing, the ``Socket`` users hold (over 500 lines for that reason): with
 it are its flagged emitter and the structural types of what it needs from the namespace,
@@ -209,10 +211,9 @@ class _FutureAck:
             self.future.set_exception(exc)
 
 
-def _ack_timed_out(_ack_id: int, pending: AckCallback) -> None:
-    """The ``on_expire`` of a socket's acks: only ``emit_with_ack`` entries have deadlines."""
-    if type(pending) is _FutureAck:
-        pending.fail(AckTimeout())
+def _ack_timed_out(pending: _FutureAck, _: _FutureAck) -> None:
+    """The ``on_expire`` of a socket's ack timers (its ``emit_with_ack`` cleans up after)."""
+    pending.fail(AckTimeout())
 
 
 def _check_event(event: str | int) -> None:
@@ -308,8 +309,12 @@ class Socket(CatchAllListeners, EventEmitter):
             self.pid = generate_sid() if self._recovery else None
             self.data = {}
             self.recovered = False
-        # the acks in flight, by id: made for the first one, dropped with the last one
-        self._acks: PendingTable[int, AckCallback] | None = None
+        # The acks in flight, by id: a plain dict (a broadcast with acks adds to it for
+        # every recipient, the acks come back through it), made for the first ack and kept.
+        # The deadlines of those with a timeout: made for the first, dropped with the last.
+        # A socket that never waits for an ack carries neither.
+        self._acks: dict[int, AckCallback] | None = None
+        self._ack_timers: PendingTable[_FutureAck, _FutureAck] | None = None
         self._any = None
         self._any_outgoing = None
         self._fns = ()
@@ -404,8 +409,14 @@ class Socket(CatchAllListeners, EventEmitter):
         if not self.connected:
             raise Disconnected("socket is disconnected")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        pending = _FutureAck(future)
         ack_id = self.nsp._next_ack_id()
-        self._expect_ack(ack_id, _FutureAck(future), timeout)
+        self._expect_ack(ack_id, pending)
+        if timeout is not None:
+            timers = self._ack_timers
+            if timers is None:
+                timers = self._ack_timers = PendingTable(_ack_timed_out)
+            timers.add_with_timeout(pending, pending, timeout)
         data = [event, *args]
         if self._any_outgoing is not None:
             self._notify_outgoing(data)
@@ -414,24 +425,25 @@ class Socket(CatchAllListeners, EventEmitter):
             return await future
         finally:
             self._take_ack(ack_id)
+            timers = self._ack_timers
+            if timers is not None:
+                timers.pop(pending)  # answered, or failed (expired entries are out already)
+                if not timers:
+                    timers.cancel_timer()
+                    self._ack_timers = None
 
-    def _expect_ack(self, ack_id: int, ack: AckCallback, timeout: float | None = None) -> None:
+    def _expect_ack(self, ack_id: int, ack: AckCallback) -> None:
         """Wait for the client's ACK ``ack_id``: it goes to ``ack(args)``."""
         acks = self._acks
         if acks is None:
-            acks = self._acks = PendingTable(_ack_timed_out)
-        acks.add_with_timeout(ack_id, ack, timeout)
+            self._acks = {ack_id: ack}
+        else:
+            acks[ack_id] = ack
 
     def _take_ack(self, ack_id: int) -> AckCallback | None:
-        """The waiter of ACK ``ack_id``, out of the table (which goes with its last entry)."""
+        """The waiter of ACK ``ack_id``, out of the map."""
         acks = self._acks
-        if acks is None:
-            return None
-        ack = acks.pop(ack_id)
-        if not acks:
-            acks.cancel_timer()
-            self._acks = None
-        return ack
+        return None if acks is None else acks.pop(ack_id, None)
 
     def _packet(self, packet: Packet, volatile: bool = False) -> None:
         """Encode ``packet`` and write it to the connection."""
@@ -517,10 +529,11 @@ class Socket(CatchAllListeners, EventEmitter):
         if ptype == PacketType.EVENT or ptype == PacketType.BINARY_EVENT:
             self._on_event(packet)
         elif ptype == PacketType.ACK or ptype == PacketType.BINARY_ACK:
-            ack_id = packet.id
-            cb = self._take_ack(ack_id) if ack_id is not None else None
-            if cb is not None:
-                cb(list(packet.data or ()))
+            acks = self._acks  # _take_ack, inlined: a broadcast's acks all come this way
+            if acks is not None:
+                cb = acks.pop(packet.id, None)  # type: ignore[arg-type]
+                if cb is not None:
+                    cb(list(packet.data or ()))
         elif ptype == PacketType.DISCONNECT:
             self._on_close("client namespace disconnect")
 
@@ -615,11 +628,15 @@ class Socket(CatchAllListeners, EventEmitter):
         self.nsp._remove(self)
         self.client._remove(self)
         self.connected = False
+        timers = self._ack_timers
+        if timers is not None:
+            self._ack_timers = None
+            timers.take_all()  # the acks fail just below: no timeout after that
         acks = self._acks
         if acks is not None:
             self._acks = None
             error = Disconnected(reason)
-            for cb in acks.take_all():
+            for cb in acks.values():
                 if isinstance(cb, _FutureAck):
                     cb.fail(error)
                 else:

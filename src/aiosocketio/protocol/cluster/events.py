@@ -5,6 +5,10 @@
 messages, and the passing of time, into these events. The adapter (the I/O pump) applies
 the ``*Requested`` ones to its local sockets, answers the requests, and completes or fails
 the waiters of its own requests.
+
+The events are slotted dataclasses that nobody mutates, but not ``frozen``: an incoming
+broadcast makes one, and a frozen dataclass costs four times as much to build (its fields
+are set through ``object.__setattr__``).
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ H = TypeVar("H")
 # -- what another server asks of this one ----------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BroadcastRequested:
     """Broadcast a packet to the local sockets that ``opts`` targets.
 
@@ -58,7 +62,7 @@ class BroadcastRequested:
     offset: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class JoinRequested:
     """Make the local sockets that ``opts`` targets join ``rooms``."""
 
@@ -66,7 +70,7 @@ class JoinRequested:
     rooms: set[str]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LeaveRequested:
     """Make the local sockets that ``opts`` targets leave ``rooms``."""
 
@@ -74,7 +78,7 @@ class LeaveRequested:
     rooms: set[str]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DisconnectRequested:
     """Disconnect the local sockets that ``opts`` targets (and close them if ``close``)."""
 
@@ -82,7 +86,7 @@ class DisconnectRequested:
     close: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SocketRoomRequested:
     """The classic adapter's older per-socket form: one socket joins, leaves or disconnects.
 
@@ -98,7 +102,7 @@ class SocketRoomRequested:
     request_id: Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FetchRequested:
     """Answer with the details of the local sockets that ``opts`` targets."""
 
@@ -107,7 +111,7 @@ class FetchRequested:
     request_id: Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SocketsRequested:
     """Answer with the ids of the local sockets in any of ``rooms`` (classic type 0)."""
 
@@ -116,7 +120,7 @@ class SocketsRequested:
     request_id: Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AllRoomsRequested:
     """Answer with the local rooms (classic type 1)."""
 
@@ -124,7 +128,7 @@ class AllRoomsRequested:
     request_id: Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ServerSideEmitRequested:
     """Hand ``[event, *args]`` to the namespace's listeners; answer once if ``request_id``."""
 
@@ -136,14 +140,14 @@ class ServerSideEmitRequested:
 # -- answers to this server's requests ---------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RequestCompleted(Generic[W]):
     """Every expected answer to ``request`` arrived: its waiter gets ``request.responses``."""
 
     request: PendingRequest[W]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RequestTimedOut(Generic[W]):
     """``request`` timed out: its waiter fails (``request.responses`` holds what arrived)."""
 
@@ -151,7 +155,7 @@ class RequestTimedOut(Generic[W]):
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ClientCountReceived(Generic[H]):
     """Another server counted ``count`` recipients of this server's broadcast ``handle``."""
 
@@ -159,7 +163,7 @@ class ClientCountReceived(Generic[H]):
     count: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AckReceived(Generic[H]):
     """A client of another server acknowledged this server's broadcast ``handle``."""
 
@@ -170,14 +174,14 @@ class AckReceived(Generic[H]):
 # -- the servers of the cluster ----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ServerAnnounced:
     """A server started (INITIAL_HEARTBEAT): answer with a heartbeat."""
 
     uid: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ServerGone:
     """A server closed, or was silent too long; it no longer counts."""
 
@@ -185,7 +189,7 @@ class ServerGone:
     silent: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HeartbeatDue:
     """This server was silent for the heartbeat interval: publish a heartbeat."""
 

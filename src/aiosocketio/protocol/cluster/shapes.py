@@ -99,7 +99,7 @@ def _ms(seconds: float) -> int | float:
 
 def decode_flags(raw: Any) -> dict[str, Any]:
     """Read wire flags leniently into keyword arguments (timeout in seconds)."""
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         return {}
     out: dict[str, Any] = {}
     if raw.get("volatile"):
@@ -160,7 +160,7 @@ def packet_from_wire(raw: Any) -> tuple[int, list[Any]]:
         RemoteProtocolError: not a map, another packet type, or data that is not a
             non-empty list.
     """
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         raise RemoteProtocolError("packet is not a map")
     try:
         kind = _WIRE_KIND.get(raw.get("type", EVENT))
@@ -196,7 +196,7 @@ def options_to_wire(
 
 def read_options(raw: Any) -> WireOptions:
     """Broadcast options read leniently from the wire (no options: everyone, no flags)."""
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         return {"rooms": frozenset(), "except_": frozenset(), "flags": {}}
     return {
         "rooms": frozenset(decode_rooms(raw.get("rooms"))),
