@@ -30,6 +30,7 @@ from aiosocketio.adapters.redis import RedisAdapter
 from aiosocketio.adapters.sharded import ShardedRedisAdapter
 from aiosocketio.adapters.streams import RedisStreamsAdapter
 from aiosocketio.protocol.socketio.packets import Packet, PacketType
+from aiosocketio.runtime.events import EventEmitter
 from aiosocketio.server import Namespace, RemoteSocket, Socket
 from tests.server.fakes import connect_client, settle
 
@@ -113,8 +114,9 @@ def test_the_server_imports_only_the_interface_and_the_memory_adapter() -> None:
 # -- an adapter on the interface alone -----------------------------------------------------------
 
 
-class Recorder:
-    """Not an Adapter subclass: it keeps its rooms itself and writes through the namespace."""
+class Recorder(EventEmitter):
+    """Not an Adapter subclass: it keeps its rooms itself and writes through the namespace
+    (the event emitter gives it ``on`` for the room events, which it never emits)."""
 
     def __init__(self, nsp: NamespaceLike) -> None:
         self.nsp = nsp

@@ -109,6 +109,10 @@ class ClusterAdapter(Adapter):
         """Seconds to wait for the other servers' answers."""
         return self.session.requests_timeout
 
+    @requests_timeout.setter
+    def requests_timeout(self, seconds: float) -> None:
+        self.session.requests_timeout = seconds
+
     # -- transport hooks ----------------------------------------------------------------
 
     def do_publish(self, message: dict[str, Any]) -> None:

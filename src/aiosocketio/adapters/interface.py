@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, overload
 
 from aiosocketio.protocol.cluster.shapes import SocketDetails
 from aiosocketio.protocol.socketio.packets import Packet
@@ -50,6 +50,8 @@ The callable given to :meth:`AdapterLike.broadcast_with_ack` may also have a
 ``client_gone()`` method: it is called when a targeted local client disconnects before it
 answered.
 """
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 ServerSideAck = Callable[[Exception | None, list[Any]], None]
 """``ack(error, responses)``: how ``server_side_emit`` reports the other servers' answers."""
@@ -186,9 +188,18 @@ class NamespaceLike(Protocol):
 class AdapterLike(Protocol):
     """What the server needs from the adapter of a namespace (Node's adapter API).
 
-    Room events (``create-room``, ``delete-room``, ``join-room``, ``leave-room``) are the
-    adapter's own business: :class:`~aiosocketio.adapters.base.Adapter` emits them.
+    The application may also listen to its room events (``io.of("/").adapter.on(...)``):
+    ``create-room``, ``delete-room``, ``join-room`` and ``leave-room``, as
+    :class:`~aiosocketio.adapters.base.Adapter` emits them.
     """
+
+    @overload
+    def on(self, event: str) -> Callable[[F], F]: ...
+    @overload
+    def on(self, event: str, handler: F) -> F: ...
+    def on(self, event: str, handler: F | None = None) -> F | Callable[[F], F]:
+        """Listen to a room event (the decorator form without ``handler``)."""
+        ...
 
     @property
     def nsp(self) -> NamespaceLike:

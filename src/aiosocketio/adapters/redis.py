@@ -159,6 +159,10 @@ class RedisAdapter(Adapter):
         """Seconds to wait for the other servers' answers."""
         return self.session.requests_timeout
 
+    @requests_timeout.setter
+    def requests_timeout(self, seconds: float) -> None:
+        self.session.requests_timeout = seconds
+
     # -- life cycle ---------------------------------------------------------------------
 
     async def init(self) -> None:
