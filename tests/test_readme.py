@@ -35,7 +35,7 @@ from typing import Any
 import pytest
 
 import aiosocketio
-from aiosocketio.adapters import Adapter
+from aiosocketio.adapters.base import Adapter
 from aiosocketio.client import FlaggedEmitter
 from aiosocketio.client.connection import wait_closing
 from aiosocketio.client.sync import SyncClient
