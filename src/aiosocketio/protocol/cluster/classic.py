@@ -67,6 +67,12 @@ H = TypeVar("H")
 Outgoing = tuple[str, bytes]
 """A message to publish: ``(channel, bytes)``."""
 
+# plain ints for the messages (an enum's ``.value`` is a Python-level property)
+_BROADCAST = int(RequestType.BROADCAST)
+_BROADCAST_ACK = int(RequestType.BROADCAST_ACK)
+_BROADCAST_CLIENT_COUNT = int(RequestType.BROADCAST_CLIENT_COUNT)
+_SERVER_SIDE_EMIT = int(RequestType.SERVER_SIDE_EMIT)
+
 # a tuple, not a set: a junk ``type`` may be unhashable (``in`` compares with ==)
 _PER_ROOM = (RequestType.REMOTE_JOIN, RequestType.REMOTE_LEAVE, RequestType.REMOTE_DISCONNECT)
 
@@ -149,7 +155,7 @@ class ClassicSession(Generic[W, H]):
         body = {
             "uid": self.uid,
             "requestId": request_id,
-            "type": RequestType.BROADCAST.value,
+            "type": _BROADCAST,
             "packet": packet,
             "opts": opts,
         }
@@ -189,7 +195,7 @@ class ClassicSession(Generic[W, H]):
             LocalProtocolError: the request cannot be encoded (nothing is registered).
         """
         kind = RequestType.REMOTE_FETCH
-        body = {"type": kind.value, "opts": {"rooms": rooms, "except": except_}}
+        body = {"type": int(kind), "opts": {"rooms": rooms, "except": except_}}
         return self._request(kind, expected, body, waiter, now, timeout, "fetchSockets")
 
     def all_rooms(
@@ -197,7 +203,7 @@ class ClassicSession(Generic[W, H]):
     ) -> tuple[PendingRequest[W], str, bytes]:
         """ALL_ROOMS, waiting for ``expected`` answers."""
         kind = RequestType.ALL_ROOMS
-        return self._request(kind, expected, {"type": kind.value}, waiter, now, None, "allRooms")
+        return self._request(kind, expected, {"type": int(kind)}, waiter, now, None, "allRooms")
 
     def server_side_emit(self, args: list[Any]) -> Outgoing:
         """SERVER_SIDE_EMIT without an ack.
@@ -205,7 +211,7 @@ class ClassicSession(Generic[W, H]):
         Raises:
             LocalProtocolError: ``args`` cannot be encoded as JSON.
         """
-        body = {"uid": self.uid, "type": RequestType.SERVER_SIDE_EMIT.value, "data": args}
+        body = {"uid": self.uid, "type": _SERVER_SIDE_EMIT, "data": args}
         return self.request_channel, dumps_json(body)
 
     def server_side_emit_with_ack(
@@ -222,7 +228,7 @@ class ClassicSession(Generic[W, H]):
             LocalProtocolError: ``args`` cannot be encoded (nothing is registered).
         """
         kind = RequestType.SERVER_SIDE_EMIT
-        body = {"type": kind.value, "data": args}
+        body = {"type": int(kind), "data": args}
         return self._request(kind, expected, body, waiter, now, timeout, "serverSideEmit")
 
     def rooms_request(
@@ -232,7 +238,7 @@ class ClassicSession(Generic[W, H]):
         sockets in ``targets`` (all if empty) and not in ``excluded``."""
         body = {
             "uid": self.uid,
-            "type": kind.value,
+            "type": int(kind),
             "opts": {"rooms": targets, "except": excluded},
             **extra,
         }
@@ -279,13 +285,13 @@ class ClassicSession(Generic[W, H]):
         Raises:
             LocalProtocolError: ``arg`` cannot be encoded as JSON.
         """
-        body = {"type": RequestType.SERVER_SIDE_EMIT.value, "requestId": request_id, "data": arg}
+        body = {"type": _SERVER_SIDE_EMIT, "requestId": request_id, "data": arg}
         return self.response_channel, dumps_json(body)
 
     def client_count_response(self, requester: Any, request_id: Any, count: int) -> Outgoing:
         """BROADCAST_CLIENT_COUNT: the recipients of the requester's broadcast here."""
         body = {
-            "type": RequestType.BROADCAST_CLIENT_COUNT.value,
+            "type": _BROADCAST_CLIENT_COUNT,
             "requestId": request_id,
             "clientCount": count,
         }
@@ -293,7 +299,7 @@ class ClassicSession(Generic[W, H]):
 
     def ack_response(self, requester: Any, request_id: Any, arg: Any) -> Outgoing:
         """BROADCAST_ACK (msgpack): one local client's acknowledgement."""
-        body = {"type": RequestType.BROADCAST_ACK.value, "requestId": request_id, "packet": arg}
+        body = {"type": _BROADCAST_ACK, "requestId": request_id, "packet": arg}
         return self._answer_channel(requester), pack(body)
 
     # -- receiving -------------------------------------------------------------------------

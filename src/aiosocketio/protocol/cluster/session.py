@@ -74,6 +74,17 @@ _RESPONSES = (
 )
 _SILENT = (MessageType.INITIAL_HEARTBEAT, MessageType.HEARTBEAT, MessageType.ADAPTER_CLOSE)
 
+# plain ints for the messages (an enum's ``.value`` is a Python-level property)
+_ADAPTER_CLOSE = int(MessageType.ADAPTER_CLOSE)
+_BROADCAST = int(MessageType.BROADCAST)
+_DISCONNECT_SOCKETS = int(MessageType.DISCONNECT_SOCKETS)
+_FETCH_SOCKETS = int(MessageType.FETCH_SOCKETS)
+_HEARTBEAT = int(MessageType.HEARTBEAT)
+_INITIAL_HEARTBEAT = int(MessageType.INITIAL_HEARTBEAT)
+_SERVER_SIDE_EMIT = int(MessageType.SERVER_SIDE_EMIT)
+_SOCKETS_JOIN = int(MessageType.SOCKETS_JOIN)
+_SOCKETS_LEAVE = int(MessageType.SOCKETS_LEAVE)
+
 DEFAULT_ACK_TIMEOUT = 5.0
 """Seconds a broadcast with acks waits for other servers' acks when it has no timeout."""
 
@@ -144,16 +155,16 @@ class ClusterSession(Generic[W, H]):
         if self.heartbeat is None:
             return None
         self._check_at = now + self.heartbeat.check_every
-        return self._stamp({"type": MessageType.INITIAL_HEARTBEAT.value}, now)
+        return self._stamp({"type": _INITIAL_HEARTBEAT}, now)
 
     def heartbeat_message(self, now: float) -> dict[str, Any]:
         """A HEARTBEAT (after :class:`HeartbeatDue` or :class:`ServerAnnounced`)."""
-        return self._stamp({"type": MessageType.HEARTBEAT.value}, now)
+        return self._stamp({"type": _HEARTBEAT}, now)
 
     def broadcast(self, packet: dict[str, Any], opts: dict[str, Any], now: float) -> dict[str, Any]:
         """BROADCAST ``{packet, opts}`` (see :mod:`~aiosocketio.protocol.cluster.shapes`)."""
         data = {"packet": packet, "opts": opts}
-        return self._stamp({"type": MessageType.BROADCAST.value, "data": data}, now)
+        return self._stamp({"type": _BROADCAST, "data": data}, now)
 
     def broadcast_with_ack(
         self,
@@ -169,27 +180,27 @@ class ClusterSession(Generic[W, H]):
         wait = timeout if timeout is not None else DEFAULT_ACK_TIMEOUT
         self.requests.expect_acks(request_id, handle, now + wait)
         data = {"packet": packet, "requestId": request_id, "opts": opts}
-        return self._stamp({"type": MessageType.BROADCAST.value, "data": data}, now)
+        return self._stamp({"type": _BROADCAST, "data": data}, now)
 
     def sockets_join(self, opts: dict[str, Any], rooms: list[str], now: float) -> dict[str, Any]:
         """SOCKETS_JOIN ``{opts, rooms}``."""
         data = {"opts": opts, "rooms": rooms}
-        return self._stamp({"type": MessageType.SOCKETS_JOIN.value, "data": data}, now)
+        return self._stamp({"type": _SOCKETS_JOIN, "data": data}, now)
 
     def sockets_leave(self, opts: dict[str, Any], rooms: list[str], now: float) -> dict[str, Any]:
         """SOCKETS_LEAVE ``{opts, rooms}``."""
         data = {"opts": opts, "rooms": rooms}
-        return self._stamp({"type": MessageType.SOCKETS_LEAVE.value, "data": data}, now)
+        return self._stamp({"type": _SOCKETS_LEAVE, "data": data}, now)
 
     def disconnect_sockets(self, opts: dict[str, Any], close: bool, now: float) -> dict[str, Any]:
         """DISCONNECT_SOCKETS ``{opts, close}``."""
         data = {"opts": opts, "close": close}
-        return self._stamp({"type": MessageType.DISCONNECT_SOCKETS.value, "data": data}, now)
+        return self._stamp({"type": _DISCONNECT_SOCKETS, "data": data}, now)
 
     def server_side_emit(self, args: list[Any], now: float) -> dict[str, Any]:
         """SERVER_SIDE_EMIT ``{packet}`` (no answer wanted)."""
         data = {"packet": args}
-        return self._stamp({"type": MessageType.SERVER_SIDE_EMIT.value, "data": data}, now)
+        return self._stamp({"type": _SERVER_SIDE_EMIT, "data": data}, now)
 
     def fetch_sockets(
         self,
@@ -206,7 +217,7 @@ class ClusterSession(Generic[W, H]):
         request_id = self._new_id()
         request = self._start(request_id, MessageType.FETCH_SOCKETS, expected, waiter, now, timeout)
         data = {"opts": opts, "requestId": request_id}
-        return request, self._stamp({"type": MessageType.FETCH_SOCKETS.value, "data": data}, now)
+        return request, self._stamp({"type": _FETCH_SOCKETS, "data": data}, now)
 
     def server_side_emit_with_ack(
         self,
@@ -221,7 +232,7 @@ class ClusterSession(Generic[W, H]):
         kind = MessageType.SERVER_SIDE_EMIT
         request = self._start(request_id, kind, expected, waiter, now, timeout)
         data = {"requestId": request_id, "packet": args}  # Node puts the request id first
-        return request, self._stamp({"type": kind.value, "data": data}, now)
+        return request, self._stamp({"type": int(kind), "data": data}, now)
 
     def _start(
         self,
@@ -239,7 +250,7 @@ class ClusterSession(Generic[W, H]):
         """With a heartbeat: the ADAPTER_CLOSE to publish before :meth:`close` (once)."""
         if self.heartbeat is None or self.closed:
             return None
-        return {"type": MessageType.ADAPTER_CLOSE.value, "uid": self.uid, "nsp": self.nsp}
+        return {"type": _ADAPTER_CLOSE, "uid": self.uid, "nsp": self.nsp}
 
     def close(self) -> list[PendingRequest[W]]:
         """Stop the timers; the pending requests, out of the table (the caller fails them)."""
@@ -252,7 +263,7 @@ class ClusterSession(Generic[W, H]):
     def _response(
         self, requester: str, kind: MessageType, data: dict[str, Any]
     ) -> tuple[str, dict[str, Any]]:
-        return requester, {"type": kind.value, "data": data, "uid": self.uid, "nsp": self.nsp}
+        return requester, {"type": int(kind), "data": data, "uid": self.uid, "nsp": self.nsp}
 
     def fetch_response(
         self, requester: str, request_id: Any, sockets: list[SocketDetails]
