@@ -49,6 +49,16 @@ def test_package_exports_the_server_api() -> None:
     assert isinstance(aiosocketio.__version__, str)
 
 
+def test_adapter_timeout_is_in_the_error_tree() -> None:
+    timeout = aiosocketio.AdapterTimeout("late", responses=[1])
+    assert isinstance(timeout, aiosocketio.AdapterError)
+    assert isinstance(timeout, aiosocketio.AckTimeout)
+    assert isinstance(timeout, TimeoutError)
+    assert isinstance(timeout, aiosocketio.SocketIOError)
+    assert timeout.responses == [1]
+    assert aiosocketio.AdapterTimeout is aiosocketio.exceptions.AdapterTimeout
+
+
 def test_star_import_gives_exactly_all() -> None:
     namespace: dict[str, object] = {}
     exec("from aiosocketio import *", namespace)

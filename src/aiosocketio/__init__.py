@@ -4,6 +4,7 @@ from aiosocketio.client import ClientSocket, Manager, connect
 from aiosocketio.exceptions import (
     AckTimeout,
     AdapterError,
+    AdapterTimeout,
     ConnectionRefused,
     Disconnected,
     HandshakeError,
@@ -21,6 +22,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AckTimeout",
     "AdapterError",
+    "AdapterTimeout",
     "BroadcastOperator",
     "ClientSocket",
     "ConnectionRefused",

@@ -19,6 +19,7 @@
     ├── PayloadTooBig               a message over max_http_buffer_size
     ├── AckTimeout                  an acknowledgement did not arrive in time (also a TimeoutError)
     └── AdapterError                a cluster adapter failed (Redis gone, request timed out)
+        └── AdapterTimeout          some servers did not answer in time (also an AckTimeout)
 
 The receive path of the protocol core never raises into the I/O layer: it records the
 error, closes the session with the right reason and chains the cause.
@@ -31,6 +32,7 @@ from typing import Any, ClassVar
 __all__ = [
     "AckTimeout",
     "AdapterError",
+    "AdapterTimeout",
     "BadHandshakeMethod",
     "BadRequest",
     "ConnectionError",
@@ -199,3 +201,13 @@ class AckTimeout(SocketIOError, TimeoutError):
 
 class AdapterError(SocketIOError):
     """A cluster adapter failed: Redis is unreachable or a request timed out."""
+
+
+class AdapterTimeout(AdapterError, AckTimeout):
+    """Some servers of the cluster did not answer a request in time.
+
+    Both an :class:`AdapterError` and an :class:`AckTimeout` (hence a ``TimeoutError``):
+    ``except AckTimeout`` catches it where an acknowledgement was awaited (a broadcast or a
+    server-side emit with an ack), ``except AdapterError`` where any cluster failure is
+    handled. ``responses`` holds the answers that did arrive.
+    """

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from aiosocketio.adapters.base import BroadcastOptions
+from aiosocketio.adapters import BroadcastOptions
 from aiosocketio.adapters.redis import RedisAdapter, create_adapter, create_redis_adapter
 from aiosocketio.adapters.redis_link import RedisLink
 from aiosocketio.adapters.sharded import ShardedRedisAdapter, create_sharded_redis_adapter
@@ -260,8 +260,12 @@ async def test_close_fails_pending_requests(mode: str) -> None:
 
 
 def test_factories() -> None:
-    class FakeNsp:
+    class FakeServer:
+        connection_state_recovery = None
+
+    class FakeNsp:  # the part of a namespace the adapters read when they are made
         name = "/chat"
+        server = FakeServer()
 
     client = aioredis.Redis()
     nsp: Any = FakeNsp()
@@ -323,7 +327,7 @@ async def test_namespaces_share_a_link_and_leave_it_one_by_one() -> None:
         # closing /chat's adapter unsubscribes its channels only
         await chat.adapter.close()
         assert main.link._users == 1
-        assert not any("/chat" in c for c in main.link._shard_channels)
+        assert not any("/chat" in c for c in main.link.subscriber.shard_channels)
         await eventually_async(main.server_count, lambda n: n == 2)
         await fleet.connect("b", node.url)
         other.server.emit("still", 2)  # "/" still hears the cluster

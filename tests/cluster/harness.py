@@ -11,12 +11,12 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from aiosocketio import Server
-from aiosocketio.adapters.base import Adapter
+from aiosocketio.adapters import Adapter
 from aiosocketio.adapters.redis import RedisAdapter
 from aiosocketio.adapters.sharded import ShardedRedisAdapter
 from aiosocketio.adapters.streams import RedisStreamsAdapter
+from aiosocketio.server.broadcast import RemoteSocket
 from aiosocketio.server.namespace import Namespace
-from aiosocketio.server.remote import RemoteSocket
 from aiosocketio.server.socket import Socket
 from tests.cluster.support import (
     REDIS_URL,

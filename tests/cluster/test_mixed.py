@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from aiosocketio.adapters.redis import RedisAdapter
-from aiosocketio.server.remote import RemoteSocket
+from aiosocketio.server.broadcast import RemoteSocket
 from tests.cluster.harness import Cluster, PyNode, describe
 from tests.cluster.support import NodeDriver, eventually, eventually_async, unique_key
 

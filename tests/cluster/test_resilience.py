@@ -13,12 +13,10 @@ import redis.asyncio as aioredis
 from redis.asyncio.connection import Connection as RedisConnection
 
 from aiosocketio import Server
-from aiosocketio.adapters import redis_link
-from aiosocketio.adapters.base import BroadcastOptions
-from aiosocketio.adapters.cluster import AdapterTimeout
+from aiosocketio.adapters import BroadcastOptions, redis_link
 from aiosocketio.adapters.redis import RedisAdapter
 from aiosocketio.adapters.sharded import ShardedRedisAdapter
-from aiosocketio.exceptions import AckTimeout, AdapterError, LocalProtocolError
+from aiosocketio.exceptions import AckTimeout, AdapterError, AdapterTimeout, LocalProtocolError
 from aiosocketio.protocol.cluster.wire import pack
 from tests.cluster.harness import Cluster, PyNode, adapter_factory, lonely_node, start_py_node
 from tests.cluster.support import (

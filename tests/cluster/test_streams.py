@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from aiosocketio.adapters.streams import RedisStreamsAdapter, decode_entry, stream_name_for
+from aiosocketio.adapters.streams import RedisStreamsAdapter
+from aiosocketio.protocol.cluster.streams import decode_entry, stream_name_for
 from aiosocketio.protocol.cluster.wire import pack, unpack
 from tests.cluster.harness import Cluster, PyNode, adapter_factory, start_py_node
 from tests.cluster.support import (

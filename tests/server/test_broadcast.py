@@ -179,10 +179,10 @@ async def test_server_side_emit_single_server() -> None:
     assert await io.server_side_emit_with_ack("ping") == []
     assert await io.of("/x").server_side_emit_with_ack("ping", timeout=1) == []
     assert got == []
-    io.sockets._on_server_side_emit(["hello", "from", "elsewhere"])
+    io.sockets.deliver_server_side_emit(["hello", "from", "elsewhere"])
     answers: list[Any] = []
     io.on("ask", lambda x: x * 2)
-    io.sockets._on_server_side_emit(["ask", 21], answers.append)
+    io.sockets.deliver_server_side_emit(["ask", 21], answers.append)
     assert got == [("from", "elsewhere")] and answers == [42]
 
 

@@ -157,6 +157,30 @@ async def test_emit_with_ack_and_timeout() -> None:
         await socket.timeout(0.01).emit_with_ack("never")
     assert isinstance(info.value, TimeoutError)
     assert not socket._acks
+    # no timed ack in flight, no timer table
+    assert socket._ack_timers is None
+
+
+async def test_timed_acks_share_one_timer_table_made_on_demand() -> None:
+    io = Server()
+    conn, _ = await connect_client(io)
+    socket = only_socket(io)
+    assert socket._acks is None and socket._ack_timers is None  # none until the first
+    slow = asyncio.ensure_future(socket.timeout(5).emit_with_ack("slow"))
+    fast = asyncio.ensure_future(socket.timeout(0.01).emit_with_ack("fast"))
+    plain = asyncio.ensure_future(socket.emit_with_ack("plain"))
+    await settle()
+    assert socket._acks is not None and len(socket._acks) == 3
+    assert socket._ack_timers is not None and len(socket._ack_timers) == 2  # one timer
+    with pytest.raises(AckTimeout):
+        await fast
+    sent = {p.data[0]: p.id for p in conn.new_packets()}
+    conn.inject(Packet(PacketType.ACK, "/", ["s"], sent["slow"]))
+    conn.inject(Packet(PacketType.ACK, "/", ["p"], sent["plain"]))
+    conn.inject(Packet(PacketType.ACK, "/", ["late"], sent["fast"]))  # ignored
+    assert await slow == "s"
+    assert await plain == "p"
+    assert not socket._acks and socket._ack_timers is None
 
 
 async def test_emit_with_ack_fails_on_disconnect() -> None:

@@ -1,11 +1,13 @@
-"""The adapter interface: who is in which room, and how a packet reaches them.
+"""The base adapter: who is in which room, and which local sockets a broadcast reaches.
 
-This is Node's ``socket.io-adapter`` API in Python. The base class does all the local work
-(it *is* the in-memory adapter); cluster adapters subclass it, call ``super()`` for the
-local part and add the inter-server traffic. The namespace goes through its adapter for
-every operation that a cluster must extend: ``broadcast``, ``broadcast_with_ack``,
-``fetch_sockets``, ``add_sockets``, ``del_sockets``, ``disconnect_sockets``,
-``server_side_emit`` and ``server_count``.
+This is Node's ``socket.io-adapter`` in Python, on the seam of
+:mod:`aiosocketio.adapters.interface`. The base class does all the local work (it *is* the
+in-memory adapter); cluster adapters subclass it, call ``super()`` for the local part and
+add the inter-server traffic. It picks the recipients; the namespace writes to them
+(:meth:`~aiosocketio.adapters.interface.NamespaceLike.deliver`). The namespace goes
+through its adapter for every operation that a cluster must extend: ``broadcast``,
+``broadcast_with_ack``, ``fetch_sockets``, ``add_sockets``, ``del_sockets``,
+``disconnect_sockets``, ``server_side_emit`` and ``server_count``.
 
 Invariants of the two-way index:
 
@@ -20,50 +22,24 @@ Events (``adapter.on(...)``): ``create-room(room)``, ``delete-room(room)``,
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Set as AbstractSet
+from typing import Any
 
-from aiosocketio.protocol.prepared import PreparedMessage
+from aiosocketio.adapters.interface import (
+    AckCallback,
+    BroadcastOptions,
+    NamespaceLike,
+    ServerSideAck,
+    SocketLike,
+)
 from aiosocketio.protocol.socketio.packets import Packet
 from aiosocketio.runtime.events import EventEmitter
 
-if TYPE_CHECKING:
-    from aiosocketio.server.namespace import Namespace
-    from aiosocketio.server.remote import RemoteSocket
-    from aiosocketio.server.socket import Socket
-
-__all__ = ["Adapter", "BroadcastFlags", "BroadcastOptions", "ServerSideAck"]
+__all__ = ["Adapter"]
 
 logger = logging.getLogger("aiosocketio.adapters")
-
-ServerSideAck = Callable[[Exception | None, list[Any]], None]
-"""``ack(error, responses)``: how ``server_side_emit`` reports the other servers' answers."""
-
-
-@dataclass(frozen=True, slots=True)
-class BroadcastFlags:
-    """Modifiers of one broadcast (Node's ``BroadcastFlags``)."""
-
-    volatile: bool = False
-    compress: bool = True
-    local: bool = False
-    broadcast: bool = False
-    timeout: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class BroadcastOptions:
-    """Whom a broadcast targets: ``rooms`` (empty = everyone) minus ``except_``."""
-
-    rooms: frozenset[str] = frozenset()
-    except_: frozenset[str] = frozenset()
-    flags: BroadcastFlags = BroadcastFlags()
-
-
-DEFAULT_OPTIONS = BroadcastOptions()
 
 
 class Adapter(EventEmitter):
@@ -73,7 +49,7 @@ class Adapter(EventEmitter):
         nsp: the namespace this adapter serves.
     """
 
-    def __init__(self, nsp: Namespace) -> None:
+    def __init__(self, nsp: NamespaceLike) -> None:
         self.nsp = nsp
         self.rooms: dict[str, set[str]] = {}
         self.sids: dict[str, set[str]] = {}
@@ -136,10 +112,10 @@ class Adapter(EventEmitter):
         """The rooms of ``sid`` (None if unknown)."""
         return self.sids.get(sid)
 
-    async def sockets(self, rooms: set[str]) -> set[str]:
+    async def sockets(self, rooms: AbstractSet[str]) -> set[str]:
         """The sids in any of ``rooms`` (every sid if ``rooms`` is empty)."""
         opts = BroadcastOptions(rooms=frozenset(rooms))
-        return {socket.id for socket in self._apply(opts)}
+        return {socket.id for socket in self.select(opts)}
 
     # -- targeting --------------------------------------------------------------------------
 
@@ -152,7 +128,7 @@ class Adapter(EventEmitter):
                 out |= members
         return out
 
-    def _apply(self, opts: BroadcastOptions) -> list[Socket]:
+    def select(self, opts: BroadcastOptions) -> list[SocketLike]:
         """The local sockets that ``opts`` targets, each once (a new list)."""
         sockets = self.nsp.sockets
         rooms = opts.rooms
@@ -175,7 +151,7 @@ class Adapter(EventEmitter):
             excluded = self._except_sids(except_)
             if len(excluded) * 4 < len(sockets):
                 # few exclusions (socket.broadcast): copy in C, then drop them
-                remaining = sockets.copy()
+                remaining = dict(sockets)
                 for sid in excluded:
                     remaining.pop(sid, None)
                 return list(remaining.values())
@@ -185,69 +161,46 @@ class Adapter(EventEmitter):
     # -- broadcasting -----------------------------------------------------------------------
 
     def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
-        """Send ``packet`` to every local socket that ``opts`` targets.
-
-        The packet is encoded once; each recipient's connection gets the same
-        :class:`PreparedMessage`.
-        """
-        prepared = PreparedMessage(self.nsp.server.encoder.encode(packet))
-        volatile = opts.flags.volatile
-        data = packet.data
-        for socket in self._apply(opts):
-            if socket._any_outgoing is not None:
-                socket._notify_outgoing(data)
-            socket.conn.write_prepared(prepared, volatile=volatile)
+        """Send ``packet`` to every local socket that ``opts`` targets (encoded once)."""
+        self.nsp.deliver(packet, self.select(opts), opts.flags.volatile)
 
     def broadcast_with_ack(
         self,
         packet: Packet,
         opts: BroadcastOptions,
         client_count_callback: Callable[[int], None],
-        ack: Callable[[list[Any]], None],
+        ack: AckCallback,
     ) -> None:
         """Broadcast ``packet`` asking each recipient for an acknowledgement.
 
         ``client_count_callback(n)`` is called once with the number of recipients;
         ``ack(args)`` is called with each client's answer.
         """
-        packet = dataclasses.replace(packet, id=self.nsp._next_ack_id())
-        prepared = PreparedMessage(self.nsp.server.encoder.encode(packet))
-        volatile = opts.flags.volatile
-        ack_id = packet.id
-        assert ack_id is not None
-        count = 0
-        for socket in self._apply(opts):
-            if socket._any_outgoing is not None:
-                socket._notify_outgoing(packet.data)
-            socket._acks[ack_id] = ack
-            socket.conn.write_prepared(prepared, volatile=volatile)
-            count += 1
+        count = self.nsp.deliver_with_ack(packet, self.select(opts), opts.flags.volatile, ack)
         client_count_callback(count)
 
     # -- utility methods --------------------------------------------------------------------
 
-    async def fetch_sockets(self, opts: BroadcastOptions) -> list[Socket | RemoteSocket]:
+    async def fetch_sockets(self, opts: BroadcastOptions) -> list[SocketLike]:
         """The sockets that ``opts`` targets (local ones only in this base class)."""
-        found: list[Socket | RemoteSocket] = []
-        found.extend(self._apply(opts))
-        return found
+        return self.select(opts)
 
     def add_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
         """Make the targeted sockets join ``rooms``."""
         rooms = list(rooms)
-        for socket in self._apply(opts):
+        for socket in self.select(opts):
             socket.join(rooms)
 
     def del_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
         """Make the targeted sockets leave ``rooms``."""
         rooms = list(rooms)
-        for socket in self._apply(opts):
+        for socket in self.select(opts):
             for room in rooms:
                 socket.leave(room)
 
     def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> None:
         """Disconnect the targeted sockets (and close their connections if ``close``)."""
-        for socket in self._apply(opts):
+        for socket in self.select(opts):
             socket.disconnect(close)
 
     # -- connection state recovery ----------------------------------------------------------

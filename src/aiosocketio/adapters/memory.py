@@ -6,13 +6,11 @@ import dataclasses
 import secrets
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from aiosocketio.adapters.base import Adapter, BroadcastOptions
+from aiosocketio.adapters.base import Adapter
+from aiosocketio.adapters.interface import BroadcastOptions, NamespaceLike
 from aiosocketio.protocol.socketio.packets import Packet, PacketType
-
-if TYPE_CHECKING:
-    from aiosocketio.server.namespace import Namespace
 
 __all__ = ["MemoryAdapter", "SessionAwareAdapter"]
 
@@ -36,7 +34,7 @@ class SessionAwareAdapter(MemoryAdapter):
     sessions of sockets that lost their connection.
     """
 
-    def __init__(self, nsp: Namespace) -> None:
+    def __init__(self, nsp: NamespaceLike) -> None:
         super().__init__(nsp)
         recovery = nsp.server.connection_state_recovery or {}
         self.max_disconnection_duration: float = float(

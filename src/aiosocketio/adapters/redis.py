@@ -13,13 +13,15 @@ Channels, for a namespace ``nsp`` (with its leading ``/``) and ``key`` (default
 * ``<key>-request#<nsp>#``: requests (JSON; a broadcast with acks is msgpack).
 * ``<key>-response#<nsp>#`` and ``<key>-response#<nsp>#<uid>#``: responses.
 
-Theory of operation: the adapters of one server share a
+The protocol (channels, frames, requests and their bookkeeping) is
+:class:`~aiosocketio.protocol.cluster.classic.ClassicSession` (sans-I/O); this adapter is
+its pump. Theory of operation: the adapters of one server share a
 :class:`~aiosocketio.adapters.redis_link.RedisLink`: one subscriber connection (our own RESP
 reader, resubscribed after a reconnect; redis-py's ``PubSub`` for TLS and other exotic
 connections) whose channels are routed to their adapter, and one ordered publish queue
 (drained by one task, a batch per round trip, so a burst of broadcasts keeps its order). A
 malformed message is logged and skipped; a request whose answers do not all arrive within
-``requests_timeout`` fails with :class:`~aiosocketio.adapters.cluster.AdapterTimeout` (an
+``requests_timeout`` fails with :class:`~aiosocketio.exceptions.AdapterTimeout` (an
 :class:`~aiosocketio.exceptions.AdapterError` and an ``AckTimeout``).
 
 Example::
@@ -35,53 +37,63 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import redis.asyncio as aioredis
 
-from aiosocketio.adapters.base import Adapter, BroadcastOptions, ServerSideAck
-from aiosocketio.adapters.cluster import (
-    MALFORMED as _MALFORMED,
+from aiosocketio.adapters.base import Adapter
+from aiosocketio.adapters.interface import (
+    AckCallback,
+    BroadcastOptions,
+    NamespaceLike,
+    ServerSideAck,
+    SocketLike,
 )
-from aiosocketio.adapters.cluster import (
-    PendingAck,
-    PendingRequest,
-    deliver_server_side_emit,
-    expire_ack_later,
+from aiosocketio.adapters.pump import (
+    MALFORMED,
+    AckHandle,
+    SessionTimer,
+    Waiter,
+    details_of,
+    fail,
+    from_wire,
+    loop_time,
+    new_waiter,
+    once,
     options_from_wire,
-    options_to_wire,
-    packet_from_wire,
-    packet_to_wire,
-    settle,
-    socket_details,
-    spawn,
-    track_request,
+    resolve,
+    wire_options,
+    wire_packet,
     with_remote_sockets,
 )
-from aiosocketio.adapters.redis_link import RedisLink, uid2
-from aiosocketio.exceptions import AdapterError, RemoteProtocolError, SocketIOError
-from aiosocketio.protocol.cluster.wire import (
-    RequestType,
-    decode_message,
-    decode_rooms,
-    dumps_json,
-    pack,
-    unpack,
+from aiosocketio.adapters.redis_link import RedisLink
+from aiosocketio.exceptions import AdapterError, AdapterTimeout, SocketIOError
+from aiosocketio.protocol.cluster.classic import ClassicSession
+from aiosocketio.protocol.cluster.events import (
+    AckReceived,
+    AllRoomsRequested,
+    BroadcastRequested,
+    ClientCountReceived,
+    DisconnectRequested,
+    Event,
+    FetchRequested,
+    JoinRequested,
+    LeaveRequested,
+    RequestCompleted,
+    RequestTimedOut,
+    ServerSideEmitRequested,
+    SocketRoomRequested,
+    SocketsRequested,
 )
+from aiosocketio.protocol.cluster.requests import PendingRequest
+from aiosocketio.protocol.cluster.wire import RequestType
 from aiosocketio.protocol.socketio.packets import Packet
-
-if TYPE_CHECKING:
-    from aiosocketio.server.namespace import Namespace
-    from aiosocketio.server.remote import RemoteSocket
-    from aiosocketio.server.socket import Socket
+from aiosocketio.runtime.tasks import spawn
 
 __all__ = ["RedisAdapter", "create_adapter", "create_redis_adapter"]
 
 logger = logging.getLogger("aiosocketio.adapters.redis")
-
-
-# --------------------------------------------------------------------------- the adapter
 
 
 class RedisAdapter(Adapter):
@@ -95,11 +107,16 @@ class RedisAdapter(Adapter):
         requests_timeout: seconds to wait for the other servers' answers (Node: 5000 ms).
         publish_on_specific_response_channel: answer on ``<key>-response#<nsp>#<uid>#``
             instead of the shared response channel.
+
+    Attributes:
+        session: the sans-I/O protocol state (channels, pending requests).
+        uid: this server's id in the cluster (6 characters).
+        link: the Redis connections, shared by the namespaces of the server.
     """
 
     def __init__(
         self,
-        nsp: Namespace,
+        nsp: NamespaceLike,
         pub: aioredis.Redis,
         sub: aioredis.Redis | None = None,
         *,
@@ -108,34 +125,43 @@ class RedisAdapter(Adapter):
         publish_on_specific_response_channel: bool = False,
     ) -> None:
         super().__init__(nsp)
-        self.uid = uid2(6)
-        # a broadcast we published starts with these bytes: [uid, ... as a fixarray of 3
-        self._own_prefix = pack([self.uid, None, None])[:-2]
-        self.requests_timeout = requests_timeout
-        self.publish_on_specific_response_channel = publish_on_specific_response_channel
-        name = nsp.name
-        self.channel = f"{key}#{name}#"
-        self.request_channel = f"{key}-request#{name}#"
-        self.response_channel = f"{key}-response#{name}#"
-        self.specific_response_channel = f"{self.response_channel}{self.uid}#"
+        self.session: ClassicSession[Waiter, AckHandle] = ClassicSession(
+            nsp.name,
+            key=key,
+            requests_timeout=requests_timeout,
+            publish_on_specific_response_channel=publish_on_specific_response_channel,
+        )
+        session = self.session
+        self.uid = session.uid
+        self.channel = session.channel
+        self.request_channel = session.request_channel
+        self.response_channel = session.response_channel
+        self.specific_response_channel = session.specific_response_channel
         # the namespaces of one server share the connections
-        owner = getattr(nsp, "server", nsp)
-        self.link = RedisLink.acquire(owner, pub, sub if sub is not None else pub)
-        self._requests: dict[str, PendingRequest] = {}
-        self._ack_requests: dict[str, PendingAck] = {}
+        self.link = RedisLink.acquire(nsp.server, pub, sub if sub is not None else pub)
+        self._timer = SessionTimer(session.next_deadline, self._on_timer)
         self._init_task: asyncio.Future[None] | None = None
         self._owned: _OwnedClient | None = None
 
     @classmethod
     def factory(
         cls, pub: aioredis.Redis, sub: aioredis.Redis | None = None, **options: Any
-    ) -> Callable[[Namespace], RedisAdapter]:
+    ) -> Callable[[NamespaceLike], RedisAdapter]:
         """A ``Server(adapter=...)`` factory: one adapter per namespace (Node's createAdapter)."""
 
-        def make(nsp: Namespace) -> RedisAdapter:
+        def make(nsp: NamespaceLike) -> RedisAdapter:
             return cls(nsp, pub, sub, **options)
 
         return make
+
+    @property
+    def requests_timeout(self) -> float:
+        """Seconds to wait for the other servers' answers."""
+        return self.session.requests_timeout
+
+    @requests_timeout.setter
+    def requests_timeout(self, seconds: float) -> None:
+        self.session.requests_timeout = seconds
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -145,8 +171,8 @@ class RedisAdapter(Adapter):
             self._init_task = asyncio.ensure_future(
                 self.link.subscribe(
                     self._on_redis_message,
-                    channels=self._subscribed_channels(),
-                    patterns=[self.channel + "*"],
+                    channels=self.session.channels,
+                    patterns=self.session.patterns,
                 )
             )
         try:
@@ -156,20 +182,16 @@ class RedisAdapter(Adapter):
                 raise
             # closed while starting (the server shut down): nothing left to do
 
-    def _subscribed_channels(self) -> list[str]:
-        return [self.request_channel, self.response_channel, self.specific_response_channel]
-
     async def close(self) -> None:
         """Unsubscribe and fail the pending requests."""
-        for request in list(self._requests.values()):
-            settle(request, AdapterError("the adapter was closed"))
-        self._requests.clear()
-        self._ack_requests.clear()
+        for request in self.session.close():
+            fail(request.waiter, AdapterError("the adapter was closed"))
+        self._timer.cancel()
         if self._init_task is not None:
             await self.link.unsubscribe(
                 self._on_redis_message,
-                channels=self._subscribed_channels(),
-                patterns=[self.channel + "*"],
+                channels=self.session.channels,
+                patterns=self.session.patterns,
             )
         await self.link.release()
         owned, self._owned = self._owned, None
@@ -184,231 +206,121 @@ class RedisAdapter(Adapter):
 
     def _on_redis_message(self, channel: str, data: bytes) -> None:
         try:
-            if channel.startswith(self.response_channel):
-                self._on_response(data)
-            elif channel == self.request_channel:
-                self._on_request(data)
-            elif channel.startswith(self.channel):
-                self._on_broadcast(channel, data)
-        except _MALFORMED as exc:
+            self._handle(self.session.receive(channel, data, self.rooms))
+        except MALFORMED as exc:
             logger.warning("ignoring a malformed message on %s: %s", channel, exc)
 
-    def _on_broadcast(self, channel: str, data: bytes) -> None:
-        room = channel[len(self.channel) : -1]
-        if room and room not in self.rooms:
+    def _on_timer(self, now: float) -> None:
+        self._handle(self.session.handle_timer(now))
+
+    def _publish(self, outgoing: tuple[str, bytes]) -> None:
+        self.link.publish(*outgoing)
+
+    def _handle(self, events: list[Event]) -> None:
+        session = self.session
+        for event in events:
+            if isinstance(event, BroadcastRequested):
+                self._on_broadcast(event)
+            elif isinstance(event, RequestCompleted):
+                resolve(event.request.waiter, event.request.responses)
+            elif isinstance(event, RequestTimedOut):
+                request = event.request
+                fail(request.waiter, AdapterTimeout(event.message, request.responses))
+            elif isinstance(event, ClientCountReceived):
+                event.handle.client_count_callback(event.count)
+            elif isinstance(event, AckReceived):
+                event.handle.ack([event.arg])
+            elif isinstance(event, JoinRequested):
+                Adapter.add_sockets(self, options_from_wire(event.opts), event.rooms)
+            elif isinstance(event, LeaveRequested):
+                Adapter.del_sockets(self, options_from_wire(event.opts), event.rooms)
+            elif isinstance(event, DisconnectRequested):
+                Adapter.disconnect_sockets(self, options_from_wire(event.opts), event.close)
+            elif isinstance(event, SocketRoomRequested):
+                self._on_socket_room(event)
+            elif isinstance(event, SocketsRequested):
+                spawn(self._answer_sockets(event), "a cluster operation")
+            elif isinstance(event, AllRoomsRequested):
+                rooms = list(self.rooms)
+                self._publish(session.all_rooms_response(event.requester, event.request_id, rooms))
+            elif isinstance(event, FetchRequested):
+                spawn(self._answer_fetch(event), "a cluster operation")
+            elif isinstance(event, ServerSideEmitRequested):
+                self._on_server_side_emit(event)
+
+    def _on_broadcast(self, event: BroadcastRequested) -> None:
+        packet, opts = from_wire(event, self.nsp.name)
+        request_id = event.request_id
+        if request_id is None:
+            Adapter.broadcast(self, packet, opts)
             return
-        if data.startswith(self._own_prefix):
-            return  # our own broadcast, back through the pattern subscription
-        message = unpack(data)
-        if not isinstance(message, list) or len(message) < 3:
-            raise RemoteProtocolError("a broadcast is [uid, packet, opts]")
-        uid, raw_packet, raw_opts = message[0], message[1], message[2]
-        if uid == self.uid:
-            return
-        if not isinstance(raw_packet, dict):
-            raise RemoteProtocolError("packet is not a map")
-        if raw_packet.get("nsp", "/") != self.nsp.name:
-            return
-        packet = packet_from_wire(raw_packet, self.nsp.name)
-        super().broadcast(packet, options_from_wire(raw_opts))
-
-    def _on_request(self, data: bytes) -> None:
-        request = decode_message(data)
-        if not isinstance(request, dict):
-            raise RemoteProtocolError("a request is a map")
-        kind = request.get("type")
-        request_id = request.get("requestId")
-        if kind == RequestType.SOCKETS:
-            if request_id in self._requests:
-                return
-            self._spawn(self._answer_sockets(request))
-        elif kind == RequestType.ALL_ROOMS:
-            if request_id in self._requests:
-                return
-            self._respond(request, dumps_json({"requestId": request_id, "rooms": list(self.rooms)}))
-        elif kind in (
-            RequestType.REMOTE_JOIN,
-            RequestType.REMOTE_LEAVE,
-            RequestType.REMOTE_DISCONNECT,
-        ):
-            if request.get("uid") == self.uid:
-                return  # applied locally when it was sent
-            self._apply_remote(kind, request)
-        elif kind == RequestType.REMOTE_FETCH:
-            if request_id in self._requests:
-                return
-            opts = options_from_wire(request.get("opts"))
-            self._spawn(self._answer_fetch(request, opts))
-        elif kind == RequestType.SERVER_SIDE_EMIT:
-            if request.get("uid") == self.uid:
-                return
-            self._on_server_side_emit(request)
-        elif kind == RequestType.BROADCAST:
-            if request_id in self._ack_requests:
-                return
-            self._on_broadcast_with_ack(request)
-        else:
-            logger.debug("ignoring request of unknown type %r", kind)
-
-    def _apply_remote(self, kind: int, request: dict[str, Any]) -> None:
-        raw_opts = request.get("opts")
-        if raw_opts is not None:
-            opts = options_from_wire(raw_opts)
-            if kind == RequestType.REMOTE_JOIN:
-                super().add_sockets(opts, decode_rooms(request.get("rooms")))
-            elif kind == RequestType.REMOTE_LEAVE:
-                super().del_sockets(opts, decode_rooms(request.get("rooms")))
-            else:
-                super().disconnect_sockets(opts, bool(request.get("close")))
-            return
-        # the older per-socket form: {sid, room | close, requestId}
-        socket = self.nsp.sockets.get(request.get("sid"))  # type: ignore[arg-type]
-        if socket is None:
-            return
-        if kind == RequestType.REMOTE_JOIN:
-            socket.join(str(request.get("room")))
-        elif kind == RequestType.REMOTE_LEAVE:
-            socket.leave(str(request.get("room")))
-        else:
-            socket.disconnect(bool(request.get("close")))
-        self._respond(request, dumps_json({"requestId": request.get("requestId")}))
-
-    async def _answer_sockets(self, request: dict[str, Any]) -> None:
-        sids = await super().sockets(decode_rooms(request.get("rooms")))
-        payload = {"requestId": request.get("requestId"), "sockets": list(sids)}
-        self._respond(request, dumps_json(payload))
-
-    async def _answer_fetch(self, request: dict[str, Any], opts: BroadcastOptions) -> None:
-        local = await super().fetch_sockets(opts)
-        sockets = [socket_details(s) for s in local]  # type: ignore[arg-type]
-        payload = {"requestId": request.get("requestId"), "sockets": sockets}
-        try:
-            # like Node's JSON.stringify: a Buffer in socket.data becomes {type, data}
-            body = dumps_json(payload, buffers=True)
-        except Exception as exc:
-            logger.warning("cannot encode the fetch_sockets answer: %s", exc)
-            return
-        self._respond(request, body)
-
-    def _on_server_side_emit(self, request: dict[str, Any]) -> None:
-        request_id = request.get("requestId")
-
-        def respond(arg: Any) -> None:
-            body = {
-                "type": RequestType.SERVER_SIDE_EMIT.value,
-                "requestId": request_id,
-                "data": arg,
-            }
-            # Node always answers a server-side emit on the shared response channel
-            self.link.publish(self.response_channel, dumps_json(body))
-
-        deliver_server_side_emit(self.nsp, request.get("data"), request_id, respond)
-
-    def _on_broadcast_with_ack(self, request: dict[str, Any]) -> None:
-        request_id = request.get("requestId")
-        packet = packet_from_wire(request.get("packet"), self.nsp.name)
-        opts = options_from_wire(request.get("opts"))
-        opts = BroadcastOptions(rooms=opts.rooms, except_=opts.except_)
+        requester = event.sender
+        session = self.session
 
         def client_count(count: int) -> None:
-            body = {
-                "type": RequestType.BROADCAST_CLIENT_COUNT.value,
-                "requestId": request_id,
-                "clientCount": count,
-            }
-            self._respond(request, dumps_json(body))
+            self._publish(session.client_count_response(requester, request_id, count))
 
         def ack(args: Any) -> None:
             arg = args[0] if isinstance(args, list) and args else None
-            body = {"type": RequestType.BROADCAST_ACK.value, "requestId": request_id, "packet": arg}
-            self._respond(request, pack(body))
+            self._publish(session.ack_response(requester, request_id, arg))
 
-        super().broadcast_with_ack(packet, opts, client_count, ack)
+        Adapter.broadcast_with_ack(self, packet, opts, client_count, ack)
 
-    def _respond(self, request: dict[str, Any], body: bytes) -> None:
-        channel = self.response_channel
-        if self.publish_on_specific_response_channel:
-            channel = f"{self.response_channel}{request.get('uid')}#"
-        self.link.publish(channel, body)
-
-    def _on_response(self, data: bytes) -> None:
-        response = decode_message(data)
-        if not isinstance(response, dict):
-            raise RemoteProtocolError("a response is a map")
-        request_id = response.get("requestId")
-        if not isinstance(request_id, str):
+    def _on_socket_room(self, event: SocketRoomRequested) -> None:
+        socket = self.nsp.sockets.get(event.sid)
+        if socket is None:
             return
-        ack_request = self._ack_requests.get(request_id)
-        if ack_request is not None:
-            kind = response.get("type")
-            if kind == RequestType.BROADCAST_CLIENT_COUNT:
-                count = response.get("clientCount")
-                if isinstance(count, int):
-                    ack_request.client_count_callback(count)
-            elif kind == RequestType.BROADCAST_ACK:
-                ack_request.ack([response.get("packet")])
+        if event.action == RequestType.REMOTE_JOIN:
+            socket.join(event.room)
+        elif event.action == RequestType.REMOTE_LEAVE:
+            socket.leave(event.room)
+        else:
+            socket.disconnect(event.close)
+        self._publish(self.session.done_response(event.requester, event.request_id))
+
+    async def _answer_sockets(self, event: SocketsRequested) -> None:
+        sids = await Adapter.sockets(self, event.rooms)
+        self._publish(self.session.sockets_response(event.requester, event.request_id, list(sids)))
+
+    async def _answer_fetch(self, event: FetchRequested) -> None:
+        local = await Adapter.fetch_sockets(self, options_from_wire(event.opts))
+        details = [details_of(socket) for socket in local]
+        try:
+            answer = self.session.fetch_response(event.requester, event.request_id, details)
+        except Exception as exc:
+            logger.warning("cannot encode the fetch_sockets answer: %s", exc)
             return
-        request = self._requests.get(request_id)
-        if request is None:
+        self._publish(answer)
+
+    def _on_server_side_emit(self, event: ServerSideEmitRequested) -> None:
+        request_id = event.request_id
+        if request_id is None:
+            self.nsp.deliver_server_side_emit(event.args, None)
             return
-        if request.kind in (RequestType.SOCKETS, RequestType.REMOTE_FETCH, RequestType.ALL_ROOMS):
-            field = "rooms" if request.kind == RequestType.ALL_ROOMS else "sockets"
-            items = response.get(field)
-            if not isinstance(items, list):
-                return
-            request.received += 1
-            request.responses.extend(items)
-        elif request.kind == RequestType.SERVER_SIDE_EMIT:
-            request.received += 1
-            request.responses.append(response.get("data"))
-        if request.received >= request.expected:
-            self._finish(request_id, request)
+        session = self.session
 
-    # -- request bookkeeping ------------------------------------------------------------
+        def respond(arg: Any) -> None:
+            self._publish(session.server_side_emit_response(request_id, arg))
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        spawn(coro)
+        self.nsp.deliver_server_side_emit(event.args, once(respond))
 
-    def _finish(self, request_id: str, request: PendingRequest) -> None:
-        self._requests.pop(request_id, None)
-        settle(request, None)
+    # -- requests -----------------------------------------------------------------------
 
-    async def _request(
-        self,
-        kind: RequestType,
-        expected: int,
-        body: dict[str, Any],
-        responses: list[Any],
-        what: str,
-        timeout: float | None = None,
-    ) -> list[Any]:
-        request_id = uid2(6)
-        # encode first: a payload that cannot be sent fails here, before anything waits
-        data = dumps_json({"uid": self.uid, "requestId": request_id, **body})
-        request = PendingRequest(kind, expected, responses)
-        track_request(
-            self._requests,
-            request_id,
-            request,
-            timeout or self.requests_timeout,
-            lambda r: (
-                f"timeout reached while waiting for {what} response "
-                f"({r.received} of {r.expected} servers answered)"
-            ),
-        )
-        self.link.publish(self.request_channel, data)
-        return await request.future
+    async def _ask(self, request: PendingRequest[Waiter], channel: str, data: bytes) -> list[Any]:
+        """Publish a request the session registered and wait for its answers."""
+        self._timer.arm()
+        self.link.publish(channel, data)
+        return await request.waiter
 
     # -- outgoing -----------------------------------------------------------------------
 
     def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
         """Broadcast locally and, unless ``local``, to every other server."""
         if not opts.flags.local:
-            message = [self.uid, packet_to_wire(packet, self.nsp.name), options_to_wire(opts)]
-            channel = self.channel
-            if len(opts.rooms) == 1:
-                channel += next(iter(opts.rooms)) + "#"
-            self.link.publish(channel, pack(message))
+            channel, data = self.session.broadcast(
+                wire_packet(packet, self.nsp.name), wire_options(opts)
+            )
+            self.link.publish(channel, data)
         super().broadcast(packet, opts)
 
     def broadcast_with_ack(
@@ -416,24 +328,22 @@ class RedisAdapter(Adapter):
         packet: Packet,
         opts: BroadcastOptions,
         client_count_callback: Callable[[int], None],
-        ack: Callable[[list[Any]], None],
+        ack: AckCallback,
     ) -> None:
         """Broadcast with acks across the cluster: counts and answers come back by Redis."""
         if not opts.flags.local:
-            request_id = uid2(6)
-            request = {
-                "uid": self.uid,
-                "requestId": request_id,
-                "type": RequestType.BROADCAST.value,
-                "packet": packet_to_wire(packet, self.nsp.name),
-                "opts": options_to_wire(opts),
-            }
-            self._ack_requests[request_id] = PendingAck(client_count_callback, ack)
-            self.link.publish(self.request_channel, pack(request))
-            expire_ack_later(self._ack_requests, request_id, opts)
+            outgoing = self.session.broadcast_with_ack(
+                wire_packet(packet, self.nsp.name),
+                wire_options(opts),
+                AckHandle(client_count_callback, ack),
+                loop_time(),
+                opts.flags.timeout,
+            )
+            self._timer.arm()
+            self._publish(outgoing)
         super().broadcast_with_ack(packet, opts, client_count_callback, ack)
 
-    async def fetch_sockets(self, opts: BroadcastOptions) -> list[Socket | RemoteSocket]:
+    async def fetch_sockets(self, opts: BroadcastOptions) -> list[SocketLike]:
         """The matching sockets of every server (``RemoteSocket`` for the other servers').
 
         Raises:
@@ -445,14 +355,16 @@ class RedisAdapter(Adapter):
         count = await self.server_count()
         if count <= 1:
             return local
-        body = {
-            "type": RequestType.REMOTE_FETCH.value,
-            "opts": {"rooms": list(opts.rooms), "except": list(opts.except_)},
-        }
-        remote = await self._request(
-            RequestType.REMOTE_FETCH, count - 1, body, [], "fetchSockets", opts.flags.timeout
+        request, channel, data = self.session.fetch_sockets(
+            list(opts.rooms),
+            list(opts.except_),
+            count - 1,
+            new_waiter(),
+            loop_time(),
+            opts.flags.timeout,
         )
-        return with_remote_sockets(self, local, remote)
+        remote = await self._ask(request, channel, data)
+        return with_remote_sockets(self.nsp, local, remote)
 
     async def all_rooms(self) -> set[str]:
         """Every room of every server.
@@ -464,40 +376,33 @@ class RedisAdapter(Adapter):
         count = await self.server_count()
         if count <= 1:
             return rooms
-        body = {"type": RequestType.ALL_ROOMS.value}
-        remote = await self._request(RequestType.ALL_ROOMS, count - 1, body, [], "allRooms")
+        request, channel, data = self.session.all_rooms(count - 1, new_waiter(), loop_time())
+        remote = await self._ask(request, channel, data)
         rooms.update(r for r in remote if isinstance(r, str))
         return rooms
 
-    def _publish_opts_request(
-        self, kind: RequestType, opts: BroadcastOptions, **extra: Any
-    ) -> None:
-        body = {
-            "uid": self.uid,
-            "type": kind.value,
-            "opts": {"rooms": list(opts.rooms), "except": list(opts.except_)},
-            **extra,
-        }
-        self.link.publish(self.request_channel, dumps_json(body))
+    def _rooms_request(self, kind: RequestType, opts: BroadcastOptions, **extra: Any) -> None:
+        rooms, except_ = list(opts.rooms), list(opts.except_)
+        self._publish(self.session.rooms_request(kind, rooms, except_, **extra))
 
     def add_sockets(self, opts: BroadcastOptions, rooms: Any) -> None:
         """Make the matching sockets of every server join ``rooms``."""
         rooms = list(rooms)
         if not opts.flags.local:
-            self._publish_opts_request(RequestType.REMOTE_JOIN, opts, rooms=rooms)
+            self._rooms_request(RequestType.REMOTE_JOIN, opts, rooms=rooms)
         super().add_sockets(opts, rooms)
 
     def del_sockets(self, opts: BroadcastOptions, rooms: Any) -> None:
         """Make the matching sockets of every server leave ``rooms``."""
         rooms = list(rooms)
         if not opts.flags.local:
-            self._publish_opts_request(RequestType.REMOTE_LEAVE, opts, rooms=rooms)
+            self._rooms_request(RequestType.REMOTE_LEAVE, opts, rooms=rooms)
         super().del_sockets(opts, rooms)
 
     def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> None:
         """Disconnect the matching sockets of every server."""
         if not opts.flags.local:
-            self._publish_opts_request(RequestType.REMOTE_DISCONNECT, opts, close=close)
+            self._rooms_request(RequestType.REMOTE_DISCONNECT, opts, close=close)
         super().disconnect_sockets(opts, close)
 
     def server_side_emit(
@@ -505,14 +410,14 @@ class RedisAdapter(Adapter):
     ) -> None:
         """Send ``[event, *args]`` to the other servers; ``ack(error, responses)`` if given.
 
-        With an ack, ``error`` is an :class:`AdapterError` when some server did not answer
-        in time (``responses`` then holds the answers that did arrive).
+        With an ack, ``error`` is an :class:`~aiosocketio.exceptions.AdapterTimeout` when
+        some server did not answer in time (``responses`` then holds the answers that did
+        arrive).
         """
         if ack is None:
-            body = {"uid": self.uid, "type": RequestType.SERVER_SIDE_EMIT.value, "data": args}
-            self.link.publish(self.request_channel, dumps_json(body))
+            self._publish(self.session.server_side_emit(args))
             return
-        self._spawn(self._server_side_emit_with_ack(args, ack, timeout))
+        spawn(self._server_side_emit_with_ack(args, ack, timeout), "a cluster operation")
 
     async def _server_side_emit_with_ack(
         self, args: list[Any], ack: ServerSideAck, timeout: float | None
@@ -526,11 +431,12 @@ class RedisAdapter(Adapter):
             ack(None, [])
             return
         responses: list[Any] = []
-        body = {"type": RequestType.SERVER_SIDE_EMIT.value, "data": args}
         try:
-            await self._request(
-                RequestType.SERVER_SIDE_EMIT, expected, body, responses, "serverSideEmit", timeout
+            request, channel, data = self.session.server_side_emit_with_ack(
+                args, expected, new_waiter(), loop_time(), timeout
             )
+            responses = request.responses
+            await self._ask(request, channel, data)
         except SocketIOError as exc:  # a timeout, or arguments that cannot be sent
             ack(exc, responses)
             return
@@ -539,7 +445,7 @@ class RedisAdapter(Adapter):
 
 def create_redis_adapter(
     pub: aioredis.Redis, sub: aioredis.Redis | None = None, **options: Any
-) -> Callable[[Namespace], RedisAdapter]:
+) -> Callable[[NamespaceLike], RedisAdapter]:
     """Node's ``createAdapter(pubClient, subClient, opts)``: a factory for ``Server(adapter=)``."""
     return RedisAdapter.factory(pub, sub, **options)
 
@@ -561,7 +467,7 @@ class _OwnedClient:
 
 def create_adapter(
     redis: str | aioredis.Redis, sub: aioredis.Redis | None = None, **options: Any
-) -> Callable[[Namespace], RedisAdapter]:
+) -> Callable[[NamespaceLike], RedisAdapter]:
     """A ``Server(adapter=...)`` factory from a Redis URL or client (used by ``--redis URL``).
 
     A client made from a URL belongs to the adapters: the last one closed closes it.
@@ -575,7 +481,7 @@ def create_adapter(
         return RedisAdapter.factory(redis, sub, **options)
     owned = _OwnedClient(aioredis.Redis.from_url(redis))
 
-    def make(nsp: Namespace) -> RedisAdapter:
+    def make(nsp: NamespaceLike) -> RedisAdapter:
         adapter = RedisAdapter(nsp, owned.client, sub, **options)
         adapter._owned = owned
         owned.users += 1

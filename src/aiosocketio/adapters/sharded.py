@@ -1,68 +1,36 @@
 """``ShardedRedisAdapter``: Redis 7 sharded pub/sub, compatible with ``createShardedAdapter``.
 
 It speaks socket.io-adapter's cluster message model (:class:`ClusterAdapter`, types 1-13)
-over SPUBLISH/SSUBSCRIBE, like @socket.io/redis-adapter 8.3's ``createShardedAdapter``.
-
-Channels, for ``channel_prefix`` (default ``"socket.io"``) and a namespace ``nsp``:
-
-* ``<prefix>#<nsp>#``: every message to every server;
-* ``<prefix>#<nsp>#<uid>#``: responses to the server ``uid``;
-* ``<prefix>#<nsp>#<room>#``: broadcasts to one room, in the dynamic subscription modes.
-
-Subscription modes (``subscription_mode``):
-
-* ``"static"``: only the two channels above; every server gets every broadcast.
-* ``"dynamic"`` (default): a server subscribes to a room's channel while it has the room,
-  except private rooms (a socket's own id). A broadcast to exactly one room that does not
-  look like a socket id (20 characters) goes on the room's channel.
-* ``"dynamic-private"``: like ``"dynamic"``, private rooms included.
-
-A broadcast with acks always goes on the main channel (the server count is global).
-A message is JSON, or msgpack when it carries binary.
+over SPUBLISH/SSUBSCRIBE, like @socket.io/redis-adapter 8.3's ``createShardedAdapter``;
+the channels, the subscription modes and the encoding are in
+:mod:`aiosocketio.protocol.cluster.sharded`. This module is the pump: it subscribes (to
+a room's channel while the server has the room, in the dynamic modes), publishes and
+feeds what arrives to the adapter.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 import redis.asyncio as aioredis
 
-from aiosocketio.adapters.cluster import ClusterAdapter, spawn
+from aiosocketio.adapters.cluster import ClusterAdapter
+from aiosocketio.adapters.interface import NamespaceLike
 from aiosocketio.adapters.redis_link import RedisLink
 from aiosocketio.exceptions import AdapterError, RemoteProtocolError
-from aiosocketio.protocol.cluster.wire import (
-    MessageType,
-    decode_message,
-    dumps_json,
-    has_binary,
-    pack,
+from aiosocketio.protocol.cluster.sharded import (
+    SubscriptionMode,
+    encode_message,
+    message_channel,
 )
-
-if TYPE_CHECKING:
-    from aiosocketio.server.namespace import Namespace
+from aiosocketio.protocol.cluster.wire import decode_message
+from aiosocketio.runtime.tasks import spawn
 
 __all__ = ["ShardedRedisAdapter", "create_sharded_redis_adapter"]
 
 logger = logging.getLogger("aiosocketio.adapters.redis")
-
-SubscriptionMode = Literal["static", "dynamic", "dynamic-private"]
-
-_MAY_CONTAIN_BINARY = frozenset(
-    {
-        MessageType.BROADCAST,
-        MessageType.BROADCAST_ACK,
-        MessageType.FETCH_SOCKETS_RESPONSE,
-        MessageType.SERVER_SIDE_EMIT,
-        MessageType.SERVER_SIDE_EMIT_RESPONSE,
-    }
-)
-
-
-def looks_like_a_socket_id(room: str) -> bool:
-    """Node's test: socket ids are 20 characters long."""
-    return len(room) == 20
 
 
 class ShardedRedisAdapter(ClusterAdapter):
@@ -79,7 +47,7 @@ class ShardedRedisAdapter(ClusterAdapter):
 
     def __init__(
         self,
-        nsp: Namespace,
+        nsp: NamespaceLike,
         pub: aioredis.Redis,
         sub: aioredis.Redis | None = None,
         *,
@@ -93,7 +61,7 @@ class ShardedRedisAdapter(ClusterAdapter):
         self.subscription_mode: SubscriptionMode = subscription_mode
         self.channel = f"{channel_prefix}#{nsp.name}#"
         self.response_channel = f"{self.channel}{self.uid}#"
-        owner = getattr(nsp, "server", nsp)  # the namespaces of one server share connections
+        owner = nsp.server  # the namespaces of one server share connections
         self.link = RedisLink.acquire(owner, pub, sub if sub is not None else pub)
         self._dynamic: set[str] = set()
         self._started = False
@@ -104,10 +72,10 @@ class ShardedRedisAdapter(ClusterAdapter):
     @classmethod
     def factory(
         cls, pub: aioredis.Redis, sub: aioredis.Redis | None = None, **options: Any
-    ) -> Callable[[Namespace], ShardedRedisAdapter]:
+    ) -> Callable[[NamespaceLike], ShardedRedisAdapter]:
         """A ``Server(adapter=...)`` factory (Node's ``createShardedAdapter``)."""
 
-        def make(nsp: Namespace) -> ShardedRedisAdapter:
+        def make(nsp: NamespaceLike) -> ShardedRedisAdapter:
             return cls(nsp, pub, sub, **options)
 
         return make
@@ -157,44 +125,35 @@ class ShardedRedisAdapter(ClusterAdapter):
         if self._started and self._separate(room):
             channel = self.dynamic_channel(room)
             self._dynamic.add(channel)
-            spawn(self.link.subscribe(self._on_redis_message, shard_channels=[channel], wait=False))
+            spawn(
+                self.link.subscribe(self._on_redis_message, shard_channels=[channel], wait=False),
+                "a cluster operation",
+            )
 
     def _on_delete_room(self, room: str) -> None:
         channel = self.dynamic_channel(room)
         if self._started and channel in self._dynamic:
             self._dynamic.discard(channel)
-            spawn(self.link.unsubscribe(self._on_redis_message, shard_channels=[channel]))
+            spawn(
+                self.link.unsubscribe(self._on_redis_message, shard_channels=[channel]),
+                "a cluster operation",
+            )
 
     # -- transport ----------------------------------------------------------------------
-
-    def _compute_channel(self, message: dict[str, Any]) -> str:
-        if message.get("type") != MessageType.BROADCAST or self.subscription_mode == "static":
-            return self.channel
-        data = message["data"]
-        if "requestId" in data:
-            return self.channel
-        rooms = data["opts"]["rooms"]
-        if len(rooms) != 1:
-            return self.channel
-        room = rooms[0]
-        if self.subscription_mode == "dynamic" and looks_like_a_socket_id(room):
-            return self.channel
-        return self.dynamic_channel(room)
 
     @staticmethod
     def encode(message: dict[str, Any]) -> bytes:
         """JSON, or msgpack when a message type that may carry binary does."""
-        if message.get("type") in _MAY_CONTAIN_BINARY and has_binary(message.get("data")):
-            return pack(message)
-        return dumps_json(message)
+        return encode_message(message)
 
     def do_publish(self, message: dict[str, Any]) -> None:
         """SPUBLISH on the main channel, or on a room's channel in the dynamic modes."""
-        self.link.publish(self._compute_channel(message), self.encode(message), sharded=True)
+        channel = message_channel(message, self.channel, self.subscription_mode)
+        self.link.publish(channel, encode_message(message), sharded=True)
 
     def do_publish_response(self, requester_uid: str, response: dict[str, Any]) -> None:
         """SPUBLISH on the requester's response channel."""
-        self.link.publish(f"{self.channel}{requester_uid}#", self.encode(response), sharded=True)
+        self.link.publish(f"{self.channel}{requester_uid}#", encode_message(response), sharded=True)
 
     def _on_redis_message(self, channel: str, data: bytes) -> None:
         try:
@@ -210,6 +169,6 @@ class ShardedRedisAdapter(ClusterAdapter):
 
 def create_sharded_redis_adapter(
     pub: aioredis.Redis, sub: aioredis.Redis | None = None, **options: Any
-) -> Callable[[Namespace], ShardedRedisAdapter]:
+) -> Callable[[NamespaceLike], ShardedRedisAdapter]:
     """Node's ``createShardedAdapter(pubClient, subClient, opts)``."""
     return ShardedRedisAdapter.factory(pub, sub, **options)

@@ -1,9 +1,8 @@
 """The Socket.IO server API: Server, Namespace, Socket, BroadcastOperator, RemoteSocket."""
 
-from aiosocketio.server.broadcast import BroadcastOperator
+from aiosocketio.server.broadcast import BroadcastOperator, RemoteSocket
 from aiosocketio.server.handshake import Handshake
 from aiosocketio.server.namespace import Namespace, ParentNamespace
-from aiosocketio.server.remote import RemoteSocket
 from aiosocketio.server.server import Server
 from aiosocketio.server.socket import Socket, SocketEmitter
 

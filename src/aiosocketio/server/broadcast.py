@@ -1,8 +1,17 @@
-"""``BroadcastOperator``: an immutable description of whom to emit to.
+"""``BroadcastOperator`` and ``RemoteSocket``: whom to emit to, and a socket of the cluster.
 
 ``io.to("a").to("b").except_("c").emit("ev", ...)`` reaches every socket in room ``a`` or
 ``b`` (once, even if it is in both) that is not in room ``c``. Every modifier returns a
 new operator; the adapter does the actual work, so a cluster adapter extends all of it.
+
+A :class:`RemoteSocket` (what ``fetch_sockets`` returns for a socket of another server)
+is an operator that targets one socket id; the two live together, as in Node's
+``broadcast-operator.ts``, because each makes the other.
+
+This module is the bottom of the server package: it knows the adapter only through
+:mod:`aiosocketio.adapters.interface`, and the server's ``Socket`` only as the type
+parameter ``S`` of :class:`BroadcastOperator` (``io.to(room)`` is a
+``BroadcastOperator[Socket]``, so its ``fetch_sockets`` returns ``Socket`` objects).
 """
 
 from __future__ import annotations
@@ -10,18 +19,24 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic, TypeVar
 
-from aiosocketio.adapters.base import BroadcastFlags, BroadcastOptions
+from aiosocketio.adapters.interface import (
+    AdapterLike,
+    BroadcastFlags,
+    BroadcastOptions,
+    SocketDetails,
+    SocketLike,
+)
 from aiosocketio.exceptions import AckTimeout, LocalProtocolError
 from aiosocketio.protocol.socketio.packets import RESERVED_EVENTS, Packet, PacketType
+from aiosocketio.runtime.pending import PendingTable
+from aiosocketio.server.handshake import Handshake
 
-if TYPE_CHECKING:
-    from aiosocketio.adapters.base import Adapter
-    from aiosocketio.server.remote import RemoteSocket
-    from aiosocketio.server.socket import Socket
+__all__ = ["BroadcastOperator", "RemoteSocket"]
 
-__all__ = ["BroadcastOperator"]
+S = TypeVar("S", bound=SocketLike)
+"""The server's local socket type (``Socket``)."""
 
 _NO_ROOMS: frozenset[str] = frozenset()
 _DEFAULT_FLAGS = BroadcastFlags()
@@ -33,7 +48,7 @@ def _rooms(room: str | Iterable[str]) -> frozenset[str]:
     return frozenset(room)
 
 
-class BroadcastOperator:
+class BroadcastOperator(Generic[S]):
     """Targets a set of sockets of one namespace (Node's ``BroadcastOperator``).
 
     Obtained from ``server.to(...)``, ``namespace.except_(...)``, ``socket.broadcast``...;
@@ -44,7 +59,7 @@ class BroadcastOperator:
 
     def __init__(
         self,
-        adapter: Adapter,
+        adapter: AdapterLike,
         rooms: frozenset[str] = _NO_ROOMS,
         except_: frozenset[str] = _NO_ROOMS,
         flags: BroadcastFlags = _DEFAULT_FLAGS,
@@ -65,7 +80,7 @@ class BroadcastOperator:
         rooms: frozenset[str] | None = None,
         except_: frozenset[str] | None = None,
         flags: BroadcastFlags | None = None,
-    ) -> BroadcastOperator:
+    ) -> BroadcastOperator[S]:
         opts = self._opts
         return BroadcastOperator(
             self.adapter,
@@ -77,31 +92,31 @@ class BroadcastOperator:
 
     # -- modifiers --------------------------------------------------------------------------
 
-    def to(self, room: str | Iterable[str]) -> BroadcastOperator:
+    def to(self, room: str | Iterable[str]) -> BroadcastOperator[S]:
         """Also target ``room`` (one name or several)."""
         return self._with(rooms=self._opts.rooms | _rooms(room))
 
     in_ = to
 
-    def except_(self, room: str | Iterable[str]) -> BroadcastOperator:
+    def except_(self, room: str | Iterable[str]) -> BroadcastOperator[S]:
         """Exclude the sockets in ``room`` (one name or several)."""
         return self._with(except_=self._opts.except_ | _rooms(room))
 
-    def compress(self, compress: bool) -> BroadcastOperator:
+    def compress(self, compress: bool) -> BroadcastOperator[S]:
         """Set the compress flag (carried to adapters; the engine decides compression)."""
         return self._with(flags=_replace(self._opts.flags, compress=compress))
 
     @property
-    def volatile(self) -> BroadcastOperator:
+    def volatile(self) -> BroadcastOperator[S]:
         """The packet may be dropped for clients that are not ready to receive it."""
         return self._with(flags=_replace(self._opts.flags, volatile=True))
 
     @property
-    def local(self) -> BroadcastOperator:
+    def local(self) -> BroadcastOperator[S]:
         """Only the sockets of this server (in a cluster)."""
         return self._with(flags=_replace(self._opts.flags, local=True))
 
-    def timeout(self, seconds: float) -> BroadcastOperator:
+    def timeout(self, seconds: float) -> BroadcastOperator[S]:
         """Wait at most ``seconds`` for acknowledgements in :meth:`emit_with_ack`."""
         return self._with(flags=_replace(self._opts.flags, timeout=seconds))
 
@@ -137,12 +152,12 @@ class BroadcastOperator:
         """
         if isinstance(event, str) and event in RESERVED_EVENTS:
             raise LocalProtocolError(f'"{event}" is a reserved event name')
-        loop = asyncio.get_running_loop()
         timeout = self._opts.flags.timeout
-        gather = _Gather(loop.create_future(), track_departures=timeout is None)
-        timer = None
+        gather = _Gather(asyncio.get_running_loop().create_future(), timeout is None)
+        deadline: PendingTable[int, _Gather] | None = None
         if timeout is not None:
-            timer = loop.call_later(timeout, gather.time_out)
+            deadline = PendingTable(_gather_timed_out)
+            deadline.add_with_timeout(0, gather, timeout)
         packet = Packet(PacketType.EVENT, self.adapter.nsp.name, [event, *args])
         try:
             self.adapter.broadcast_with_ack(packet, self._opts, gather.on_count, gather)
@@ -155,19 +170,18 @@ class BroadcastOperator:
                 exc.responses = responses[0] if responses else None
             raise
         finally:
-            if timer is not None:
-                timer.cancel()
+            if deadline is not None:
+                deadline.take_all()
         if self._single:
             return result[0] if result else None
         return result
 
     # -- utility methods --------------------------------------------------------------------
 
-    async def fetch_sockets(self) -> list[Socket | RemoteSocket]:
+    async def fetch_sockets(self) -> list[S | RemoteSocket]:
         """The targeted sockets: local ``Socket`` objects and ``RemoteSocket`` ones."""
-        from aiosocketio.server.remote import RemoteSocket
-
-        found = await self.adapter.fetch_sockets(self._opts)
+        found: list[Any] = await self.adapter.fetch_sockets(self._opts)
+        # an adapter written for an older API may answer with the details themselves
         return [
             RemoteSocket(self.adapter, item) if isinstance(item, dict) else item for item in found
         ]
@@ -236,5 +250,66 @@ class _Gather:
             self.future.set_exception(AckTimeout(responses=list(self.responses)))
 
 
+def _gather_timed_out(_key: int, gather: _Gather) -> None:
+    gather.time_out()
+
+
 def _replace(flags: BroadcastFlags, **changes: Any) -> BroadcastFlags:
     return dataclasses.replace(flags, **changes)
+
+
+class RemoteSocket:
+    """A socket of the cluster known through its details (Node's ``RemoteSocket``).
+
+    Args:
+        adapter: the adapter of the namespace (operations go through it).
+        details: the wire dict ``{"id", "handshake", "rooms", "data"}``.
+
+    Attributes:
+        id: the socket id.
+        handshake: its :class:`Handshake`.
+        rooms: the rooms it was in when fetched.
+        data: its ``socket.data`` when fetched.
+    """
+
+    __slots__ = ("_operator", "adapter", "data", "handshake", "id", "rooms")
+
+    def __init__(self, adapter: AdapterLike, details: SocketDetails | dict[str, Any]) -> None:
+        self.adapter = adapter
+        self.id: str = str(details["id"])
+        handshake = details.get("handshake") or {}
+        self.handshake = (
+            handshake if isinstance(handshake, Handshake) else Handshake.from_dict(handshake)
+        )
+        self.rooms: set[str] = set(details.get("rooms") or ())
+        self.data: Any = details.get("data")
+        self._operator: BroadcastOperator[SocketLike] = BroadcastOperator(
+            adapter, frozenset((self.id,)), expect_single_response=True
+        )
+
+    def __repr__(self) -> str:
+        return f"<RemoteSocket id={self.id!r}>"
+
+    def _opts(self) -> BroadcastOptions:
+        return BroadcastOptions(rooms=frozenset((self.id,)))
+
+    def emit(self, event: str | int, *args: Any) -> None:
+        """Emit ``event`` to this socket, wherever it is."""
+        self._operator.emit(event, *args)
+
+    def timeout(self, seconds: float) -> BroadcastOperator[SocketLike]:
+        """An operator whose ``emit_with_ack`` returns this socket's single response."""
+        return self._operator.timeout(seconds)
+
+    def join(self, rooms: str | Iterable[str]) -> None:
+        """Make this socket join ``rooms``."""
+        self.adapter.add_sockets(self._opts(), [rooms] if isinstance(rooms, str) else rooms)
+
+    def leave(self, room: str | Iterable[str]) -> None:
+        """Make this socket leave ``room``."""
+        self.adapter.del_sockets(self._opts(), [room] if isinstance(room, str) else room)
+
+    def disconnect(self, close: bool = False) -> RemoteSocket:
+        """Disconnect this socket (and close its connection if ``close``)."""
+        self.adapter.disconnect_sockets(self._opts(), close)
+        return self

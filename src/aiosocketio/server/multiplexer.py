@@ -15,24 +15,59 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiosocketio.protocol.prepared import PreparedMessage
 from aiosocketio.protocol.socketio.packets import Packet, PacketType
 from aiosocketio.runtime.events import spawn
+from aiosocketio.server.namespace import Namespace, ParentNamespace
+from aiosocketio.server.socket import PacketEncoder, Socket
 
 if TYPE_CHECKING:
     from aiosocketio.engine.socket import EngineSocket
-    from aiosocketio.server.server import Server
-    from aiosocketio.server.socket import Socket
 
-__all__ = ["Multiplexer"]
+__all__ = ["Multiplexer", "MultiplexerServer", "PacketDecoder"]
 
 logger = logging.getLogger("aiosocketio.server")
 
 _CONNECT = PacketType.CONNECT
 _CONNECT_ERROR = PacketType.CONNECT_ERROR
 _EVENT = PacketType.EVENT
+
+
+class PacketDecoder(Protocol):
+    """A connection's Socket.IO decoder (it reassembles binary attachments)."""
+
+    def receive(self, data: str | bytes) -> Packet | None:
+        """Decode one Engine.IO message: a packet once it is complete, else None."""
+        ...
+
+    def reset(self) -> None:
+        """Drop a half-received packet."""
+        ...
+
+
+class MultiplexerServer(Protocol):
+    """What the multiplexer of a connection needs from the server."""
+
+    @property
+    def connect_timeout(self) -> float:
+        """Seconds a connection may stay without joining any namespace."""
+        ...
+
+    @property
+    def encoder(self) -> PacketEncoder:
+        """The Socket.IO encoder."""
+        ...
+
+    @property
+    def _nsps(self) -> Mapping[str, Namespace]: ...
+
+    @property
+    def _parent_nsps(self) -> Mapping[ParentNamespace, None]: ...
+
+    def _new_decoder(self) -> PacketDecoder: ...
 
 
 class Multiplexer:
@@ -47,7 +82,7 @@ class Multiplexer:
 
     __slots__ = ("_connect_timer", "closed", "conn", "decoder", "id", "nsps", "server", "sockets")
 
-    def __init__(self, server: Server, conn: EngineSocket) -> None:
+    def __init__(self, server: MultiplexerServer, conn: EngineSocket) -> None:
         self.server = server
         self.conn = conn
         self.id: str = conn.id

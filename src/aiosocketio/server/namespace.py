@@ -13,22 +13,32 @@ import dataclasses
 import inspect
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any, Protocol, cast
 
-from aiosocketio.adapters.base import Adapter, BroadcastOptions
+from aiosocketio.adapters.interface import (
+    AckCallback,
+    AdapterLike,
+    BroadcastOptions,
+    SocketDetails,
+    SocketLike,
+)
+from aiosocketio.adapters.memory import MemoryAdapter
 from aiosocketio.exceptions import AckTimeout, ConnectionRefused, LocalProtocolError
+from aiosocketio.protocol.prepared import PreparedMessage
 from aiosocketio.protocol.socketio.packets import RESERVED_EVENTS, Packet, PacketType
 from aiosocketio.runtime.events import EventEmitter, call_listener, spawn
-from aiosocketio.server.broadcast import BroadcastOperator
-from aiosocketio.server.socket import Socket
+from aiosocketio.server.broadcast import BroadcastOperator, RemoteSocket
+from aiosocketio.server.socket import Socket, SocketClient, SocketServer
 
-if TYPE_CHECKING:
-    from aiosocketio.server.multiplexer import Multiplexer
-    from aiosocketio.server.remote import RemoteSocket
-    from aiosocketio.server.server import Server
-
-__all__ = ["Middleware", "Namespace", "NamespaceMatcher", "ParentNamespace"]
+__all__ = [
+    "Middleware",
+    "Namespace",
+    "NamespaceClient",
+    "NamespaceMatcher",
+    "NamespaceServer",
+    "ParentNamespace",
+]
 
 logger = logging.getLogger("aiosocketio.server")
 
@@ -37,6 +47,46 @@ Middleware = Callable[[Socket], Awaitable[None] | None]
 
 NamespaceMatcher = Callable[[str, dict[str, Any]], "bool | Awaitable[bool]"]
 """``fn(name, auth) -> bool`` (sync or async): whether a dynamic namespace accepts ``name``."""
+
+
+AdapterFactory = Callable[["Namespace"], AdapterLike]
+"""``factory(namespace) -> adapter``: what ``Server(adapter=...)`` takes."""
+
+
+class NamespaceServer(SocketServer, Protocol):
+    """What a namespace needs from the server."""
+
+    @property
+    def cleanup_empty_child_namespaces(self) -> bool:
+        """Whether an emptied child of a dynamic namespace is removed."""
+        ...
+
+    @property
+    def _adapter_factory(self) -> AdapterFactory: ...
+
+    def _add_namespace(self, nsp: Namespace) -> None: ...
+
+    def _remove_namespace(self, nsp: Namespace) -> None: ...
+
+
+class NamespaceClient(SocketClient, Protocol):
+    """What a namespace needs from the multiplexer of a connection that joins it."""
+
+    @property
+    def closed(self) -> bool:
+        """Whether the connection closed."""
+        ...
+
+    @property
+    def nsps(self) -> MutableMapping[str, Socket]:
+        """The connected sockets of the connection, by namespace name."""
+        ...
+
+    def close(self) -> None:
+        """Close the connection."""
+        ...
+
+    def _on_socket_connected(self, socket: Socket) -> None: ...
 
 
 def _refusal(exc: BaseException) -> dict[str, Any]:
@@ -63,16 +113,16 @@ class Namespace(EventEmitter):
         adapter: the namespace's :class:`Adapter`.
     """
 
-    def __init__(self, server: Server, name: str) -> None:
+    def __init__(self, server: NamespaceServer, name: str) -> None:
         self.name = name
         self.server = server
         self.sockets: dict[str, Socket] = {}
         self._fns: list[Middleware] = []
         self._ids = 0
         self._parent: ParentNamespace | None = None
-        self.adapter: Adapter = self._create_adapter()
+        self.adapter: AdapterLike = self._create_adapter()
 
-    def _create_adapter(self) -> Adapter:
+    def _create_adapter(self) -> AdapterLike:
         return self.server._adapter_factory(self)
 
     def __repr__(self) -> str:
@@ -95,7 +145,7 @@ class Namespace(EventEmitter):
         self._fns.append(fn)
         return fn
 
-    def _add(self, client: Multiplexer, auth: dict[str, Any]) -> None:
+    def _add(self, client: NamespaceClient, auth: dict[str, Any]) -> None:
         """Run the middlewares for a new client and connect it (called by the client).
 
         Synchronous middlewares run inline; the chain goes on in a task from the first
@@ -112,7 +162,7 @@ class Namespace(EventEmitter):
         self._run_chain(client, Socket(self, client, auth))
 
     async def _add_recovering(
-        self, client: Multiplexer, auth: dict[str, Any], skip_middlewares: bool
+        self, client: NamespaceClient, auth: dict[str, Any], skip_middlewares: bool
     ) -> None:
         try:
             session = await self.adapter.restore_session(auth["pid"], auth["offset"])
@@ -125,7 +175,7 @@ class Namespace(EventEmitter):
         else:
             self._run_chain(client, socket)
 
-    def _run_chain(self, client: Multiplexer, socket: Socket) -> None:
+    def _run_chain(self, client: NamespaceClient, socket: Socket) -> None:
         fns = self._fns
         for i, fn in enumerate(fns):
             try:
@@ -139,7 +189,7 @@ class Namespace(EventEmitter):
         self._do_connect(client, socket, None)
 
     async def _add_async(
-        self, client: Multiplexer, socket: Socket, pending: Awaitable[None], start: int
+        self, client: NamespaceClient, socket: Socket, pending: Awaitable[None], start: int
     ) -> None:
         refusal = None
         try:
@@ -153,7 +203,7 @@ class Namespace(EventEmitter):
         self._do_connect(client, socket, refusal)
 
     def _do_connect(
-        self, client: Multiplexer, socket: Socket, refusal: dict[str, Any] | None
+        self, client: NamespaceClient, socket: Socket, refusal: dict[str, Any] | None
     ) -> None:
         if client.closed or client.conn.ready_state != "open":
             logger.debug("client closed during the middlewares; ignoring socket %s", socket.id)
@@ -182,18 +232,60 @@ class Namespace(EventEmitter):
             parent._remove_child(self)
             spawn(self.adapter.close())
 
+    # -- delivering (called by the adapter) --------------------------------------------------
+
+    def deliver(self, packet: Packet, sockets: Iterable[SocketLike], volatile: bool) -> None:
+        """Write ``packet`` to each of ``sockets`` (the adapter picked them from :attr:`sockets`).
+
+        The packet is encoded once; every connection gets the same :class:`PreparedMessage`.
+        """
+        prepared = PreparedMessage(self.server.encoder.encode(packet))
+        data = packet.data
+        for socket in cast("Iterable[Socket]", sockets):
+            if socket._any_outgoing is not None:
+                socket._notify_outgoing(data)
+            socket.conn.write_prepared(prepared, volatile=volatile)
+
+    def deliver_with_ack(
+        self, packet: Packet, sockets: Iterable[SocketLike], volatile: bool, ack: AckCallback
+    ) -> int:
+        """Like :meth:`deliver`, each client's acknowledgement going to ``ack(args)``.
+
+        ``packet`` gets this namespace's next ack id. Returns the number of recipients.
+        """
+        ack_id = self._next_ack_id()
+        packet = dataclasses.replace(packet, id=ack_id)
+        prepared = PreparedMessage(self.server.encoder.encode(packet))
+        data = packet.data
+        count = 0
+        for socket in cast("Iterable[Socket]", sockets):
+            if socket._any_outgoing is not None:
+                socket._notify_outgoing(data)
+            acks = socket._acks  # Socket._expect_ack, inlined: this runs per recipient
+            if acks is None:
+                socket._acks = {ack_id: ack}
+            else:
+                acks[ack_id] = ack
+            socket.conn.write_prepared(prepared, volatile=volatile)
+            count += 1
+        return count
+
+    def remote_socket(self, details: SocketDetails) -> RemoteSocket:
+        """A :class:`RemoteSocket` for a socket of another server (from a fetch answer)."""
+        return RemoteSocket(self.adapter, details)
+
     # -- broadcasting -----------------------------------------------------------------------
 
-    def _operator(self) -> BroadcastOperator:
+    def _operator(self) -> BroadcastOperator[Socket]:
         return BroadcastOperator(self.adapter)
 
-    def to(self, room: str | Iterable[str]) -> BroadcastOperator:
+    def to(self, room: str | Iterable[str]) -> BroadcastOperator[Socket]:
         """Target the sockets in ``room`` (one name or several)."""
         return self._operator().to(room)
 
     in_ = to
 
-    def except_(self, room: str | Iterable[str]) -> BroadcastOperator:
+    def except_(self, room: str | Iterable[str]) -> BroadcastOperator[Socket]:
         """Target every socket except those in ``room`` (one name or several)."""
         return self._operator().except_(room)
 
@@ -214,21 +306,21 @@ class Namespace(EventEmitter):
 
     write = send
 
-    def compress(self, compress: bool) -> BroadcastOperator:
+    def compress(self, compress: bool) -> BroadcastOperator[Socket]:
         """Set the compress flag for the next emission."""
         return self._operator().compress(compress)
 
     @property
-    def volatile(self) -> BroadcastOperator:
+    def volatile(self) -> BroadcastOperator[Socket]:
         """The next emission may be dropped for clients that are not ready."""
         return self._operator().volatile
 
     @property
-    def local(self) -> BroadcastOperator:
+    def local(self) -> BroadcastOperator[Socket]:
         """The next emission reaches the sockets of this server only."""
         return self._operator().local
 
-    def timeout(self, seconds: float) -> BroadcastOperator:
+    def timeout(self, seconds: float) -> BroadcastOperator[Socket]:
         """Wait at most ``seconds`` for the acknowledgements of the next emission."""
         return self._operator().timeout(seconds)
 
@@ -293,8 +385,10 @@ class Namespace(EventEmitter):
         self.adapter.server_side_emit([event, *args], ack, timeout)
         return await future
 
-    def _on_server_side_emit(self, args: list[Any], ack: Callable[..., Any] | None = None) -> None:
-        """Called by a cluster adapter with another server's ``[event, *args]``.
+    def deliver_server_side_emit(
+        self, args: list[Any], ack: Callable[..., Any] | None = None
+    ) -> None:
+        """Hand another server's ``[event, *args]`` to the listeners (called by the adapter).
 
         When the sender wants an answer, ``ack`` is given to the listeners as their
         ``ack``/``callback`` parameter, or called with their return value.
@@ -341,13 +435,15 @@ class ParentNamespace(Namespace):
 
     _count = 0
 
-    def __init__(self, server: Server, matcher: re.Pattern[str] | NamespaceMatcher) -> None:
+    def __init__(
+        self, server: NamespaceServer, matcher: re.Pattern[str] | NamespaceMatcher
+    ) -> None:
         ParentNamespace._count += 1
         self.matcher = matcher
         self.children: set[Namespace] = set()
         super().__init__(server, f"/_{ParentNamespace._count}")
 
-    def _create_adapter(self) -> Adapter:
+    def _create_adapter(self) -> AdapterLike:
         return _ParentAdapter(self)
 
     async def matches(self, name: str, auth: dict[str, Any]) -> bool:
@@ -374,18 +470,15 @@ class ParentNamespace(Namespace):
                 child.on(event, fn)
         self.children.add(child)
         child._parent = self
-        self.server._nsps[name] = child
-        self.server._init_adapter(child)
-        self.server.sockets.emit_reserved("new_namespace", child)
+        self.server._add_namespace(child)
         return child
 
     def _remove_child(self, child: Namespace) -> None:
         self.children.discard(child)
-        if self.server._nsps.get(child.name) is child:
-            del self.server._nsps[child.name]
+        self.server._remove_namespace(child)
 
 
-class _ParentAdapter(Adapter):
+class _ParentAdapter(MemoryAdapter):
     """The adapter of a parent namespace: every operation goes to the children."""
 
     def broadcast(self, packet: Packet, opts: BroadcastOptions) -> None:
@@ -402,7 +495,7 @@ class _ParentAdapter(Adapter):
         packet: Packet,
         opts: BroadcastOptions,
         client_count_callback: Callable[[int], None],
-        ack: Callable[[list[Any]], None],
+        ack: AckCallback,
     ) -> None:
         total = 0
 
@@ -416,8 +509,8 @@ class _ParentAdapter(Adapter):
             )
         client_count_callback(total)
 
-    async def fetch_sockets(self, opts: BroadcastOptions) -> list[Socket | RemoteSocket]:
-        out: list[Socket | RemoteSocket] = []
+    async def fetch_sockets(self, opts: BroadcastOptions) -> list[SocketLike]:
+        out: list[SocketLike] = []
         for child in list(self._children()):
             out.extend(await child.adapter.fetch_sockets(opts))
         return out

@@ -25,33 +25,36 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from aiosocketio.adapters.interface import AdapterLike
 from aiosocketio.adapters.memory import MemoryAdapter, SessionAwareAdapter
 from aiosocketio.engine.engine import Engine
 from aiosocketio.engine.socket import EngineSocket
 from aiosocketio.protocol.engineio.options import EngineOptions
 from aiosocketio.protocol.socketio.packets import Decoder, Encoder, Packet, PacketType
 from aiosocketio.runtime.events import spawn
-from aiosocketio.server.broadcast import BroadcastOperator
+from aiosocketio.server.broadcast import BroadcastOperator, RemoteSocket
 from aiosocketio.server.client_bundle import ClientBundle
 from aiosocketio.server.multiplexer import Multiplexer
-from aiosocketio.server.namespace import Middleware, Namespace, NamespaceMatcher, ParentNamespace
+from aiosocketio.server.namespace import (
+    AdapterFactory,
+    Middleware,
+    Namespace,
+    NamespaceMatcher,
+    ParentNamespace,
+)
+from aiosocketio.server.socket import Socket
 
 if TYPE_CHECKING:
     import ssl as ssl_module
 
-    from aiosocketio.adapters.base import Adapter
     from aiosocketio.frontends.native.server import NativeServer
     from aiosocketio.protocol.codec import JSONCodec
-    from aiosocketio.server.remote import RemoteSocket
-    from aiosocketio.server.socket import Socket
 
 __all__ = ["Server"]
 
 logger = logging.getLogger("aiosocketio.server")
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-AdapterFactory = Callable[[Namespace], "Adapter"]
 
 
 class Server:
@@ -121,7 +124,7 @@ class Server:
         self._nsps: dict[str, Namespace] = {}
         self._parent_nsps: dict[ParentNamespace, None] = {}
         self._http: NativeServer | None = None
-        self._pending_init: list[Adapter] = []
+        self._pending_init: list[AdapterLike] = []
         self._stopped: asyncio.Event | None = None
         self.sockets: Namespace = self.of("/")
 
@@ -193,10 +196,7 @@ class Server:
                         break
                 else:
                     nsp = Namespace(self, name)
-                    self._nsps[name] = nsp
-                    self._init_adapter(nsp)
-                    if name != "/":
-                        self.sockets.emit_reserved("new_namespace", nsp)
+                    self._add_namespace(nsp)
         else:
             nsp = ParentNamespace(self, name)
             self._parent_nsps[nsp] = None
@@ -233,6 +233,18 @@ class Server:
                 continue
             spawn(old.close())
         return self
+
+    def _add_namespace(self, nsp: Namespace) -> None:
+        """Serve ``nsp`` (a new one, or a new child of a dynamic namespace)."""
+        self._nsps[nsp.name] = nsp
+        self._init_adapter(nsp)
+        if nsp.name != "/":
+            self.sockets.emit_reserved("new_namespace", nsp)
+
+    def _remove_namespace(self, nsp: Namespace) -> None:
+        """Stop serving ``nsp`` (an emptied child of a dynamic namespace)."""
+        if self._nsps.get(nsp.name) is nsp:
+            del self._nsps[nsp.name]
 
     def _init_adapter(self, nsp: Namespace) -> None:
         """Run ``nsp.adapter.init()`` now, or once the loop runs (exactly once per adapter)."""
@@ -282,13 +294,13 @@ class Server:
         """The main namespace's listeners of ``event``."""
         return self.sockets.listeners(event)
 
-    def to(self, room: str | Iterable[str]) -> BroadcastOperator:
+    def to(self, room: str | Iterable[str]) -> BroadcastOperator[Socket]:
         """Target ``room`` in the main namespace."""
         return self.sockets.to(room)
 
     in_ = to
 
-    def except_(self, room: str | Iterable[str]) -> BroadcastOperator:
+    def except_(self, room: str | Iterable[str]) -> BroadcastOperator[Socket]:
         """Exclude ``room`` in the main namespace."""
         return self.sockets.except_(room)
 
@@ -306,21 +318,21 @@ class Server:
 
     write = send
 
-    def compress(self, compress: bool) -> BroadcastOperator:
+    def compress(self, compress: bool) -> BroadcastOperator[Socket]:
         """Set the compress flag for the next emission."""
         return self.sockets.compress(compress)
 
     @property
-    def volatile(self) -> BroadcastOperator:
+    def volatile(self) -> BroadcastOperator[Socket]:
         """The next emission may be dropped for clients that are not ready."""
         return self.sockets.volatile
 
     @property
-    def local(self) -> BroadcastOperator:
+    def local(self) -> BroadcastOperator[Socket]:
         """The next emission reaches the sockets of this server only."""
         return self.sockets.local
 
-    def timeout(self, seconds: float) -> BroadcastOperator:
+    def timeout(self, seconds: float) -> BroadcastOperator[Socket]:
         """Wait at most ``seconds`` for the acknowledgements of the next emission."""
         return self.sockets.timeout(seconds)
 

@@ -10,16 +10,31 @@ Handlers and acknowledgements:
 * Node-style code may instead declare a parameter named ``ack`` or ``callback``: it then
   receives a callable ``ack(*args)`` (only when the client asked for an acknowledgement;
   give the parameter a default such as ``None``), and the return value is ignored.
+* The acknowledgements the server waits for (``emit_with_ack``, a broadcast's) are kept by
+  id in a map made for the first one (a socket that never waits for one carries none);
+  the deadlines of ``socket.timeout(s)`` are a
+  :class:`~aiosocketio.runtime.pending.PendingTable` (one timer), made for the first and
+  dropped with the last.
+
+The module is one thing, the ``Socket`` users hold (over 500 lines for that reason): with
+it are its flagged emitter and the structural types of what it needs from the namespace,
+the server and the connection's multiplexer, which name ``Socket`` and keep the server
+package acyclic. Its catch-all listeners are :mod:`aiosocketio.server.listeners`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable, Generator, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Generator, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
-from aiosocketio.adapters.base import BroadcastFlags, BroadcastOptions
+from aiosocketio.adapters.interface import (
+    AckCallback,
+    AdapterLike,
+    BroadcastFlags,
+    BroadcastOptions,
+)
 from aiosocketio.exceptions import AckTimeout, Disconnected, LocalProtocolError
 from aiosocketio.protocol.prepared import PreparedMessage
 from aiosocketio.protocol.socketio.packets import RESERVED_EVENTS, Packet, PacketType, make_packet
@@ -31,18 +46,24 @@ from aiosocketio.runtime.events import (
     positional_count,
     spawn,
 )
+from aiosocketio.runtime.pending import PendingTable
 from aiosocketio.server.broadcast import BroadcastOperator
 from aiosocketio.server.handshake import Handshake
+from aiosocketio.server.listeners import CatchAllListeners
 
 if TYPE_CHECKING:
-    from aiosocketio.adapters.base import Adapter
     from aiosocketio.engine.http import HttpRequest
     from aiosocketio.engine.socket import EngineSocket
-    from aiosocketio.server.multiplexer import Multiplexer
-    from aiosocketio.server.namespace import Namespace
-    from aiosocketio.server.server import Server
 
-__all__ = ["RECOVERABLE_REASONS", "Socket", "SocketEmitter"]
+__all__ = [
+    "RECOVERABLE_REASONS",
+    "PacketEncoder",
+    "Socket",
+    "SocketClient",
+    "SocketEmitter",
+    "SocketNamespace",
+    "SocketServer",
+]
 
 RECOVERABLE_REASONS = frozenset(
     {
@@ -56,8 +77,66 @@ RECOVERABLE_REASONS = frozenset(
 )
 """Disconnect reasons after which a session is kept for connection state recovery."""
 
-AnyListener = Callable[..., Any]
-PacketMiddleware = Callable[[list[Any]], Awaitable[None] | None]
+
+# -- what a socket needs from the objects above it (they satisfy these structurally) ----------
+
+
+class PacketEncoder(Protocol):
+    """The server's Socket.IO encoder."""
+
+    def encode(self, packet: Packet) -> Sequence[str | bytes]:
+        """The Engine.IO messages of ``packet``: its text, then its binary attachments."""
+        ...
+
+
+class SocketServer(Protocol):
+    """What a socket needs from the server."""
+
+    @property
+    def encoder(self) -> PacketEncoder:
+        """The Socket.IO encoder."""
+        ...
+
+    @property
+    def connection_state_recovery(self) -> dict[str, Any] | None:
+        """The recovery options, None when recovery is off."""
+        ...
+
+
+class SocketNamespace(Protocol):
+    """What a socket needs from its namespace."""
+
+    @property
+    def name(self) -> str:
+        """The namespace name."""
+        ...
+
+    @property
+    def server(self) -> SocketServer:
+        """The server."""
+        ...
+
+    @property
+    def adapter(self) -> AdapterLike:
+        """The namespace's adapter."""
+        ...
+
+    def _next_ack_id(self) -> int: ...
+
+    def _remove(self, socket: Socket) -> None: ...
+
+
+class SocketClient(Protocol):
+    """What a socket needs from the multiplexer of its connection."""
+
+    @property
+    def conn(self) -> EngineSocket:
+        """The Engine.IO connection."""
+        ...
+
+    def _disconnect(self) -> None: ...
+
+    def _remove(self, socket: Socket) -> None: ...
 
 
 def generate_sid() -> str:
@@ -111,17 +190,14 @@ class _Acker:
 
 
 class _FutureAck:
-    """A pending ``emit_with_ack`` (resolves a future; fails it on disconnect)."""
+    """A pending ``emit_with_ack``: resolves a future; fails it on timeout or disconnect."""
 
-    __slots__ = ("future", "timer")
+    __slots__ = ("future",)
 
     def __init__(self, future: asyncio.Future[Any]) -> None:
         self.future = future
-        self.timer: asyncio.TimerHandle | None = None
 
     def __call__(self, args: list[Any]) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
         if not self.future.done():
             if not args:
                 self.future.set_result(None)
@@ -131,10 +207,13 @@ class _FutureAck:
                 self.future.set_result(tuple(args))
 
     def fail(self, exc: BaseException) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
         if not self.future.done():
             self.future.set_exception(exc)
+
+
+def _ack_timed_out(pending: _FutureAck, _: _FutureAck) -> None:
+    """The ``on_expire`` of a socket's ack timers (its ``emit_with_ack`` cleans up after)."""
+    pending.fail(AckTimeout())
 
 
 def _check_event(event: str | int) -> None:
@@ -184,7 +263,7 @@ class SocketEmitter:
         return await self._socket._emit_with_ack(event, args, self._timeout, self._volatile)
 
 
-class Socket(EventEmitter):
+class Socket(CatchAllListeners, EventEmitter):
     """One client in one namespace (Node's server-side ``Socket``).
 
     Users may set their own attributes (``socket.user = ...``); ``socket.data`` is the
@@ -206,13 +285,13 @@ class Socket(EventEmitter):
 
     def __init__(
         self,
-        nsp: Namespace,
-        client: Multiplexer,
+        nsp: SocketNamespace,
+        client: SocketClient,
         auth: dict[str, Any],
         session: dict[str, Any] | None = None,
     ) -> None:
         self.nsp = nsp
-        self.server: Server = nsp.server
+        self.server = nsp.server
         self.client = client
         self.conn: EngineSocket = client.conn
         self.handshake = Handshake.from_connection(client.conn, auth)
@@ -230,11 +309,15 @@ class Socket(EventEmitter):
             self.pid = generate_sid() if self._recovery else None
             self.data = {}
             self.recovered = False
-        self._acks: dict[int, Callable[[list[Any]], None]] = {}
-        self._any: list[AnyListener] | None = None
-        self._any_outgoing: list[AnyListener] | None = None
-        # A list once a middleware is added (a shared empty tuple until then).
-        self._fns: list[PacketMiddleware] | tuple[()] = ()
+        # The acks in flight, by id: a plain dict (a broadcast with acks adds to it for
+        # every recipient, the acks come back through it), made for the first ack and kept.
+        # The deadlines of those with a timeout: made for the first, dropped with the last.
+        # A socket that never waits for an ack carries neither.
+        self._acks: dict[int, AckCallback] | None = None
+        self._ack_timers: PendingTable[_FutureAck, _FutureAck] | None = None
+        self._any = None
+        self._any_outgoing = None
+        self._fns = ()
 
     def __repr__(self) -> str:
         return f"<Socket id={self.id!r} nsp={self.nsp.name!r} connected={self.connected}>"
@@ -242,7 +325,7 @@ class Socket(EventEmitter):
     # -- state ------------------------------------------------------------------------------
 
     @property
-    def adapter(self) -> Adapter:
+    def adapter(self) -> AdapterLike:
         """The adapter of the namespace."""
         return self.nsp.adapter
 
@@ -325,13 +408,15 @@ class Socket(EventEmitter):
         _check_event(event)
         if not self.connected:
             raise Disconnected("socket is disconnected")
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         pending = _FutureAck(future)
         ack_id = self.nsp._next_ack_id()
-        self._acks[ack_id] = pending
+        self._expect_ack(ack_id, pending)
         if timeout is not None:
-            pending.timer = loop.call_later(timeout, self._ack_timed_out, ack_id, pending)
+            timers = self._ack_timers
+            if timers is None:
+                timers = self._ack_timers = PendingTable(_ack_timed_out)
+            timers.add_with_timeout(pending, pending, timeout)
         data = [event, *args]
         if self._any_outgoing is not None:
             self._notify_outgoing(data)
@@ -339,13 +424,26 @@ class Socket(EventEmitter):
         try:
             return await future
         finally:
-            self._acks.pop(ack_id, None)
-            if pending.timer is not None:
-                pending.timer.cancel()
+            self._take_ack(ack_id)
+            timers = self._ack_timers
+            if timers is not None:
+                timers.pop(pending)  # answered, or failed (expired entries are out already)
+                if not timers:
+                    timers.cancel_timer()
+                    self._ack_timers = None
 
-    def _ack_timed_out(self, ack_id: int, pending: _FutureAck) -> None:
-        self._acks.pop(ack_id, None)
-        pending.fail(AckTimeout())
+    def _expect_ack(self, ack_id: int, ack: AckCallback) -> None:
+        """Wait for the client's ACK ``ack_id``: it goes to ``ack(args)``."""
+        acks = self._acks
+        if acks is None:
+            self._acks = {ack_id: ack}
+        else:
+            acks[ack_id] = ack
+
+    def _take_ack(self, ack_id: int) -> AckCallback | None:
+        """The waiter of ACK ``ack_id``, out of the map."""
+        acks = self._acks
+        return None if acks is None else acks.pop(ack_id, None)
 
     def _packet(self, packet: Packet, volatile: bool = False) -> None:
         """Encode ``packet`` and write it to the connection."""
@@ -356,23 +454,23 @@ class Socket(EventEmitter):
 
     # -- broadcasting from this socket ------------------------------------------------------
 
-    def to(self, room: str | Iterable[str]) -> BroadcastOperator:
+    def to(self, room: str | Iterable[str]) -> BroadcastOperator[Socket]:
         """Broadcast to ``room`` (one or several), this socket excluded."""
         return self.broadcast.to(room)
 
     in_ = to
 
-    def except_(self, room: str | Iterable[str]) -> BroadcastOperator:
+    def except_(self, room: str | Iterable[str]) -> BroadcastOperator[Socket]:
         """Broadcast to everyone but ``room`` (one or several) and this socket."""
         return self.broadcast.except_(room)
 
     @property
-    def broadcast(self) -> BroadcastOperator:
+    def broadcast(self) -> BroadcastOperator[Socket]:
         """Broadcast to every socket of the namespace but this one."""
         return BroadcastOperator(self.adapter, except_=frozenset((self.id,)))
 
     @property
-    def local(self) -> BroadcastOperator:
+    def local(self) -> BroadcastOperator[Socket]:
         """Broadcast on this server only, this socket excluded."""
         return self.broadcast.local
 
@@ -391,68 +489,6 @@ class Socket(EventEmitter):
         """Leave ``room``. The result may be awaited (it is already done)."""
         self.adapter.del_(self.id, room)
         return _DONE
-
-    # -- middlewares and catch-all listeners ------------------------------------------------
-
-    def use(self, fn: PacketMiddleware) -> PacketMiddleware:
-        """Add a per-packet middleware, called as ``fn([event, *args])`` (sync or async).
-
-        It may modify the list; raising an exception drops the packet and the exception
-        goes to the socket's ``error`` listeners. Usable as a decorator.
-        """
-        if type(self._fns) is list:
-            self._fns.append(fn)
-        else:
-            self._fns = [fn]
-        return fn
-
-    def on_any(self, fn: AnyListener) -> AnyListener:
-        """Call ``fn(event, *args)`` for every incoming event. Usable as a decorator."""
-        if self._any is None:
-            self._any = []
-        self._any.append(fn)
-        return fn
-
-    def prepend_any(self, fn: AnyListener) -> AnyListener:
-        """Like :meth:`on_any`, but ``fn`` runs before the other catch-all listeners."""
-        if self._any is None:
-            self._any = []
-        self._any.insert(0, fn)
-        return fn
-
-    def off_any(self, fn: AnyListener | None = None) -> None:
-        """Remove one catch-all listener, or all of them."""
-        self._any = _remove_from(self._any, fn)
-
-    def listeners_any(self) -> list[AnyListener]:
-        """The catch-all listeners for incoming events."""
-        return list(self._any or ())
-
-    def on_any_outgoing(self, fn: AnyListener) -> AnyListener:
-        """Call ``fn(event, *args)`` for every outgoing event. Usable as a decorator."""
-        if self._any_outgoing is None:
-            self._any_outgoing = []
-        self._any_outgoing.append(fn)
-        return fn
-
-    def prepend_any_outgoing(self, fn: AnyListener) -> AnyListener:
-        """Like :meth:`on_any_outgoing`, but ``fn`` runs first."""
-        if self._any_outgoing is None:
-            self._any_outgoing = []
-        self._any_outgoing.insert(0, fn)
-        return fn
-
-    def off_any_outgoing(self, fn: AnyListener | None = None) -> None:
-        """Remove one catch-all outgoing listener, or all of them."""
-        self._any_outgoing = _remove_from(self._any_outgoing, fn)
-
-    def listeners_any_outgoing(self) -> list[AnyListener]:
-        """The catch-all listeners for outgoing events."""
-        return list(self._any_outgoing or ())
-
-    def _notify_outgoing(self, data: list[Any]) -> None:
-        for fn in list(self._any_outgoing or ()):
-            call_listener(fn, *data)
 
     # -- disconnecting ----------------------------------------------------------------------
 
@@ -493,10 +529,11 @@ class Socket(EventEmitter):
         if ptype == PacketType.EVENT or ptype == PacketType.BINARY_EVENT:
             self._on_event(packet)
         elif ptype == PacketType.ACK or ptype == PacketType.BINARY_ACK:
-            ack_id = packet.id
-            cb = self._acks.pop(ack_id, None) if ack_id is not None else None
-            if cb is not None:
-                cb(list(packet.data or ()))
+            acks = self._acks  # _take_ack, inlined: a broadcast's acks all come this way
+            if acks is not None:
+                cb = acks.pop(packet.id, None)  # type: ignore[arg-type]
+                if cb is not None:
+                    cb(list(packet.data or ()))
         elif ptype == PacketType.DISCONNECT:
             self._on_close("client namespace disconnect")
 
@@ -591,9 +628,13 @@ class Socket(EventEmitter):
         self.nsp._remove(self)
         self.client._remove(self)
         self.connected = False
+        timers = self._ack_timers
+        if timers is not None:
+            self._ack_timers = None
+            timers.take_all()  # the acks fail just below: no timeout after that
         acks = self._acks
-        if acks:
-            self._acks = {}
+        if acks is not None:
+            self._acks = None
             error = Disconnected(reason)
             for cb in acks.values():
                 if isinstance(cb, _FutureAck):
@@ -619,16 +660,6 @@ class Socket(EventEmitter):
                 call_listener(fn, reason, description)
             else:
                 call_listener(fn, reason)
-
-
-def _remove_from(lst: list[AnyListener] | None, fn: AnyListener | None) -> list[AnyListener] | None:
-    if lst is None or fn is None:
-        return None
-    try:
-        lst.remove(fn)
-    except ValueError:
-        pass
-    return lst or None
 
 
 async def _reply_later(pending: Awaitable[Any], acker: _Acker) -> None:

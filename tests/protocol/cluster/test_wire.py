@@ -164,28 +164,6 @@ def test_json_is_compact_like_json_stringify() -> None:
         wire.dumps_json({"a": object()}, buffers=True)
 
 
-def test_flags_and_options() -> None:
-    assert wire.encode_flags() == {}
-    assert wire.encode_flags(volatile=True, compress=False, local=True, timeout=1.5) == {
-        "volatile": True,
-        "compress": False,
-        "local": True,
-        "timeout": 1500,
-    }
-    assert wire.encode_flags(timeout=0.0015) == {"timeout": 1.5}
-    assert wire.decode_flags({"volatile": True, "compress": False, "timeout": 2000}) == {
-        "volatile": True,
-        "compress": False,
-        "timeout": 2.0,
-    }
-    assert wire.decode_flags("junk") == {}
-    assert wire.decode_flags({"timeout": True}) == {}
-    assert wire.encode_options(["a"], ["b"]) == {"rooms": ["a"], "except": ["b"]}
-    assert wire.encode_options([], [], {"x": 1}) == {"rooms": [], "except": [], "flags": {"x": 1}}
-    assert wire.decode_rooms(["a", 1, 2.0, True]) == {"a", "1", "2", "true"}
-    assert wire.decode_rooms(None) == set()
-
-
 def test_has_binary() -> None:
     assert wire.has_binary([1, {"a": [b"x"]}])
     assert wire.has_binary(bytearray(b"x"))

@@ -22,7 +22,8 @@ This module is pure: no asyncio, no Redis. Decoders raise only
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable, Mapping
+import secrets
+from collections.abc import Mapping
 from enum import IntEnum
 from typing import Any
 
@@ -33,22 +34,33 @@ from aiosocketio.exceptions import LocalProtocolError, RemoteProtocolError
 
 __all__ = [
     "EMITTER_UID",
+    "MAY_CONTAIN_BINARY",
     "MessageType",
     "RequestType",
-    "decode_flags",
     "decode_message",
-    "decode_rooms",
     "dumps_json",
-    "encode_flags",
-    "encode_options",
     "has_binary",
     "loads_json",
     "pack",
+    "random_id",
+    "uid2",
     "unpack",
 ]
 
 EMITTER_UID = "emitter"
 """The ``uid`` that @socket.io/redis-emitter puts on its messages."""
+
+_UID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def uid2(length: int = 6) -> str:
+    """A random id like Node's ``uid2(length)`` (the classic adapter's uids and request ids)."""
+    return "".join(secrets.choice(_UID_ALPHABET) for _ in range(length))
+
+
+def random_id() -> str:
+    """Node's ``randomId()`` of socket.io-adapter: 8 random bytes as 16 hex characters."""
+    return secrets.token_hex(8)
 
 
 class RequestType(IntEnum):
@@ -82,6 +94,18 @@ class MessageType(IntEnum):
     BROADCAST_CLIENT_COUNT = 11
     BROADCAST_ACK = 12
     ADAPTER_CLOSE = 13
+
+
+MAY_CONTAIN_BINARY = frozenset(
+    {
+        MessageType.BROADCAST,
+        MessageType.BROADCAST_ACK,
+        MessageType.FETCH_SOCKETS_RESPONSE,
+        MessageType.SERVER_SIDE_EMIT,
+        MessageType.SERVER_SIDE_EMIT_RESPONSE,
+    }
+)
+"""The message types whose data may hold binary (then msgpack rather than JSON, as Node)."""
 
 
 # --------------------------------------------------------------------------- msgpack
@@ -228,74 +252,3 @@ def has_binary(value: Any) -> bool:
     if isinstance(value, Mapping):
         return any(has_binary(item) for item in value.values())
     return False
-
-
-# --------------------------------------------------------------------------- options
-
-
-def encode_flags(
-    *,
-    volatile: bool = False,
-    compress: bool = True,
-    local: bool = False,
-    timeout: float | None = None,
-) -> dict[str, Any]:
-    """Broadcast flags as Node puts them on the wire: only the flags that were set.
-
-    ``timeout`` is given in seconds and written in milliseconds, as Node does.
-    """
-    flags: dict[str, Any] = {}
-    if volatile:
-        flags["volatile"] = True
-    if not compress:
-        flags["compress"] = False
-    if local:
-        flags["local"] = True
-    if timeout is not None:
-        flags["timeout"] = _ms(timeout)
-    return flags
-
-
-def _ms(seconds: float) -> int | float:
-    value = seconds * 1000
-    return int(value) if float(value).is_integer() else value
-
-
-def decode_flags(raw: Any) -> dict[str, Any]:
-    """Read wire flags leniently into keyword arguments (timeout in seconds)."""
-    if not isinstance(raw, Mapping):
-        return {}
-    out: dict[str, Any] = {}
-    if raw.get("volatile"):
-        out["volatile"] = True
-    if raw.get("compress") is False:
-        out["compress"] = False
-    timeout = raw.get("timeout")
-    if isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
-        out["timeout"] = timeout / 1000
-    return out
-
-
-def encode_options(
-    rooms: Iterable[str], except_: Iterable[str], flags: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """``{rooms, except[, flags]}`` as the adapters write it (flags only when given)."""
-    opts: dict[str, Any] = {"rooms": list(rooms), "except": list(except_)}
-    if flags is not None:
-        opts["flags"] = dict(flags)
-    return opts
-
-
-def decode_rooms(raw: Any) -> set[str]:
-    """A ``rooms``/``except`` list from the wire; non-string entries are stringified."""
-    if not isinstance(raw, list):
-        return set()
-    return {item if isinstance(item, str) else _js_string(item) for item in raw}
-
-
-def _js_string(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)

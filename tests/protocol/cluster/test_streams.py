@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from aiosocketio.adapters.streams import decode_entry, encode_entry, is_ephemeral
 from aiosocketio.exceptions import LocalProtocolError, RemoteProtocolError
+from aiosocketio.protocol.cluster.streams import decode_entry, encode_entry, is_ephemeral
 from aiosocketio.protocol.cluster.wire import MessageType, unpack
 
 UID = "0123456789abcdef"
