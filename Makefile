@@ -4,7 +4,7 @@
 #                  (make demo REDIS=redis://127.0.0.1:6379 for the Redis adapter)
 #   make test      install, start Redis, install Chromium, lint, the whole test suite, the official suites
 #   make install   .venv + `pip install -e '.[dev]'` + the pinned npm peers (npm ci)
-#   make lint      ruff format --check, ruff check, mypy --strict
+#   make lint      ruff format --check, ruff check, mypy --strict, lint-imports
 #   make conformance  the official Engine.IO and Socket.IO suites, 3 runs per front end
 #   make format    ruff format + ruff check --fix
 #   make redis     start a local Redis on 127.0.0.1:6379 unless one answers
@@ -74,6 +74,8 @@ lint: install
 	$(BIN)/ruff check .
 	@echo "==> mypy --strict"
 	$(BIN)/mypy
+	@echo "==> lint-imports (the layers of docs/ARCHITECTURE.md)"
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format .
