@@ -1,9 +1,10 @@
 """aiosocketio: Socket.IO v5 / Engine.IO v4 for asyncio."""
 
-from aiosocketio.client import ClientSocket, Manager, connect
+from aiosocketio.client import ClientSocket, Manager, client_socket, connect
 from aiosocketio.exceptions import (
     AckTimeout,
     AdapterError,
+    ConnectError,
     ConnectionRefused,
     Disconnected,
     HandshakeError,
@@ -23,6 +24,7 @@ __all__ = [
     "AdapterError",
     "BroadcastOperator",
     "ClientSocket",
+    "ConnectError",
     "ConnectionRefused",
     "DisconnectReason",
     "Disconnected",
@@ -38,5 +40,6 @@ __all__ = [
     "Socket",
     "SocketIOError",
     "__version__",
+    "client_socket",
     "connect",
 ]

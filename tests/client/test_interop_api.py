@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from aiosocketio.client import ClientSocket, Manager, connect
-from aiosocketio.exceptions import AckTimeout, ConnectionError, LocalProtocolError
+from aiosocketio.exceptions import AckTimeout, ConnectError, LocalProtocolError
 from tests.client.conftest import RunningServer
 from tests.support.timeouts import scaled
 
@@ -316,13 +316,13 @@ async def test_auth_query_and_headers(
 async def test_connect_error_carries_the_middleware_message_and_data(
     server: RunningServer, transport_opts: dict[str, Any]
 ) -> None:
-    with pytest.raises(ConnectionError) as info:
+    with pytest.raises(ConnectError) as info:
         await connect(server.url + "/admin", auth={"token": "nope"}, **transport_opts)
     assert info.value.message == "not authorized"
     assert info.value.data == {"content": "Please retry later", "token": "nope"}
 
     sock = await connect(server.url + "/admin", auth={"token": "bad"}, wait=False, **transport_opts)
-    errors: asyncio.Queue[ConnectionError] = asyncio.Queue()
+    errors: asyncio.Queue[ConnectError] = asyncio.Queue()
     sock.on("connect_error", errors.put_nowait)
     err = await asyncio.wait_for(errors.get(), scaled(5))
     assert (err.message, err.data["content"]) == ("not authorized", "Please retry later")
@@ -335,7 +335,7 @@ async def test_connect_error_carries_the_middleware_message_and_data(
 
 
 async def test_unknown_namespace(server: RunningServer) -> None:
-    with pytest.raises(ConnectionError, match="Invalid namespace"):
+    with pytest.raises(ConnectError, match="Invalid namespace"):
         await connect(server.url + "/nowhere", force_new=True)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from aiosocketio.client.sync import SyncClient
-from aiosocketio.exceptions import AckTimeout, ConnectionError
+from aiosocketio.exceptions import AckTimeout, ConnectError
 from tests.client.conftest import RunningServer
 
 pytestmark = pytest.mark.interop
@@ -39,6 +39,6 @@ def test_sync_client_round_trip(server: RunningServer) -> None:
 
 
 def test_sync_client_connect_error(server: RunningServer) -> None:
-    with SyncClient() as client, pytest.raises(ConnectionError) as info:
+    with SyncClient() as client, pytest.raises(ConnectError) as info:
         client.connect(server.url + "/admin", auth={"token": "no"})
     assert info.value.data["content"] == "Please retry later"
