@@ -125,6 +125,28 @@ async def test_ack_timeout_option(server: RunningServer, transport_opts: dict[st
         sock.disconnect()
 
 
+async def test_the_timeout_keyword_comes_first(
+    server: RunningServer, transport_opts: dict[str, Any]
+) -> None:
+    # keyword, then the chained timeout(), then the ack_timeout option (here 30 s)
+    sock = await connect(server.url, ack_timeout=30, **transport_opts)
+    loop = asyncio.get_running_loop()
+    try:
+        for emit_with_ack in (sock.emit_with_ack, sock.timeout(30).emit_with_ack):
+            started = loop.time()
+            with pytest.raises(AckTimeout):
+                await emit_with_ack("no_ack", "x", timeout=0.2)
+            assert 0.15 < loop.time() - started < scaled(5)
+        started = loop.time()
+        with pytest.raises(AckTimeout):
+            await sock.timeout(0.2).emit_with_ack("no_ack")
+        assert loop.time() - started < scaled(5)
+        assert await sock.emit_with_ack("echo", 1, b"\x02", timeout=5) == (1, b"\x02")
+        assert await sock.timeout(0.01).emit_with_ack("echo", 3, timeout=5) == 3
+    finally:
+        sock.disconnect()
+
+
 async def test_retries_resend_until_acknowledged(
     server: RunningServer, transport_opts: dict[str, Any]
 ) -> None:

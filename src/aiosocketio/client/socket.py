@@ -162,10 +162,10 @@ class ClientSocket(EventEmitter, CatchAllListeners):
             TimeoutError: (awaited) not connected within ``timeout`` seconds.
         """
         if not self.connected:
-            self._active = True
             io = self.io
             if not io.reconnecting:
                 io.open()
+            self._active = True
             if io.ready_state == "open":
                 self._on_open()
         return Connecting(self, timeout)
