@@ -71,7 +71,12 @@ class SyncClient:
                 raise
 
     def _run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        try:
+            return future.result(timeout)
+        except BaseException:
+            future.cancel()  # interrupted (Ctrl-C, timeout): stop the coroutine too
+            raise
 
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         async def hop() -> T:
@@ -178,11 +183,13 @@ class SyncClient:
         if self._loop.is_closed():
             return
         if self._thread.is_alive():
-            self.disconnect()
-            self._run(wait_closing(), timeout=10)  # the last writes (close packet) go out
-            self._run(self._loop.shutdown_default_executor(), timeout=10)  # DNS threads
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join()
+            try:
+                self.disconnect()
+                self._run(wait_closing(), timeout=10)  # the last writes (close packet) go out
+            finally:
+                self._run(self._loop.shutdown_default_executor(), timeout=10)  # DNS threads
+                self._loop.call_soon_threadsafe(self._loop.stop)
+                self._thread.join()
         self._loop.close()
 
     def __enter__(self) -> SyncClient:
