@@ -5,6 +5,7 @@ The same holds for the ``__all__`` of every module of the package that declares 
 
 from __future__ import annotations
 
+import builtins
 import importlib
 import pkgutil
 from types import ModuleType
@@ -80,3 +81,46 @@ def test_every_module_all_resolves(name: str) -> None:
     assert len(exported) == len(set(exported)), f"{name}.__all__ has duplicates"
     missing = [attr for attr in exported if not hasattr(module, attr)]
     assert missing == [], f"{name}.__all__ names missing attributes"
+
+
+@pytest.mark.parametrize("name", _modules())
+def test_no_exported_exception_shadows_a_builtin(name: str) -> None:
+    module = importlib.import_module(name)
+    for attr in getattr(module, "__all__", ()):
+        value = getattr(module, attr)
+        if isinstance(value, type) and issubclass(value, BaseException):
+            assert not hasattr(builtins, attr), f"{name}.{attr} shadows the builtin"
+
+
+def test_the_branches_of_the_error_tree_are_exported() -> None:
+    from aiosocketio import exceptions
+
+    branches = [
+        name
+        for name in exceptions.__all__
+        if getattr(exceptions, name).__bases__[0]
+        in (exceptions.SocketIOError, exceptions.ProtocolError, Exception)
+    ]
+    assert "ConnectError" in branches
+    assert [name for name in branches if name not in aiosocketio.__all__] == []
+
+
+def test_connect_error_is_also_the_builtin_connection_error() -> None:
+    from aiosocketio.exceptions import ConnectError
+
+    assert aiosocketio.ConnectError is ConnectError
+    err = ConnectError("not authorized", {"content": "later"})
+    assert isinstance(err, ConnectionError) and isinstance(err, aiosocketio.SocketIOError)
+    assert (str(err), err.message, err.data) == (
+        "not authorized",
+        "not authorized",
+        {"content": "later"},
+    )
+    with pytest.raises(ConnectionError):
+        raise err
+    module = importlib.import_module("aiosocketio.exceptions")
+    with pytest.warns(DeprecationWarning, match="ConnectError"):
+        old_name = module.ConnectionError  # the name before, still answered
+    assert old_name is ConnectError
+    with pytest.raises(AttributeError):
+        _ = module.NoSuchError

@@ -42,7 +42,7 @@ from aiosocketio.client.sync import SyncClient
 from aiosocketio.engine.engine import Engine
 from aiosocketio.engine.http import HttpRequest
 from aiosocketio.engine.socket import EngineSocket
-from aiosocketio.exceptions import ConnectionError
+from aiosocketio.exceptions import ConnectError
 from aiosocketio.protocol.engineio.options import EngineOptions
 from aiosocketio.server.handshake import Handshake
 from aiosocketio.server.namespace import ParentNamespace
@@ -73,7 +73,7 @@ API_OBJECTS: tuple[Any, ...] = (
     FlaggedEmitter,
     aiosocketio.Manager,
     SyncClient,
-    ConnectionError,
+    ConnectError,
     aiosocketio.AckTimeout,
     aiosocketio.Disconnected,
     aiosocketio.DisconnectReason,
@@ -219,8 +219,9 @@ EXTRA_KEYWORDS: dict[str, set[str]] = {
     # Server(**engine_options), connect(**manager_options), SyncClient(url, **connect options)
     "Server": {f.name for f in dataclasses.fields(EngineOptions)},
     "connect": set(inspect.signature(aiosocketio.Manager).parameters),
-    "SyncClient": set(inspect.signature(aiosocketio.connect).parameters)
-    | set(inspect.signature(aiosocketio.Manager).parameters),
+    "client_socket": set(inspect.signature(aiosocketio.Manager).parameters) - {"auto_connect"},
+    "SyncClient": set(inspect.signature(aiosocketio.client_socket).parameters)
+    | set(inspect.signature(aiosocketio.Manager).parameters) - {"auto_connect"},
 }
 
 

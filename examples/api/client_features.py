@@ -14,7 +14,7 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
-from aiosocketio import Server, Socket, connect
+from aiosocketio import Server, Socket, client_socket
 
 
 def build_server(log: list[str]) -> Server:
@@ -53,7 +53,7 @@ async def main(port: int) -> None:
     async def auth() -> dict[str, Any]:  # called before every connection attempt
         return {"token": f"t{next(tokens)}"}
 
-    socket = await connect(
+    socket = client_socket(
         url,
         auth=auth,
         transports=["websocket"],
@@ -69,6 +69,7 @@ async def main(port: int) -> None:
     # with recovery on, each event carries its offset as an extra last argument; as a
     # JavaScript listener does, a handler that takes one argument does not see it
     socket.on("news", lambda text: events.put_nowait(f"news: {text}"))
+    await socket.connect()  # the handlers are in place before the first byte arrives
 
     # at-least-once: the first delivery is not acknowledged, the retry is
     answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()

@@ -12,8 +12,7 @@ import argparse
 import asyncio
 from typing import Any
 
-from aiosocketio import ConnectionRefused, Server, Socket, connect
-from aiosocketio.exceptions import ConnectionError
+from aiosocketio import ConnectError, ConnectionRefused, Server, Socket, connect
 
 USERS = {"token-alice": "alice", "token-admin": "admin"}
 
@@ -69,7 +68,7 @@ async def main(port: int) -> None:
     # refused by the middleware: the message and data reach the client
     try:
         await connect(url, force_new=True, auth={"token": "wrong"}, reconnection=False)
-    except ConnectionError as err:
+    except ConnectError as err:
         print("refused:", err.message, err.data)
 
     admin = await connect(url, force_new=True, auth={"token": "token-admin"})

@@ -12,8 +12,7 @@ import asyncio
 import re
 from typing import Any
 
-from aiosocketio import Manager, Namespace, Server, Socket
-from aiosocketio.exceptions import ConnectionError
+from aiosocketio import ConnectError, Manager, Namespace, Server, Socket
 
 
 def build_server(log: list[str]) -> tuple[Server, Namespace]:
@@ -81,7 +80,7 @@ async def main(port: int) -> None:
     stranger = manager.socket("/nowhere")
     try:
         await stranger.wait_connected(5)
-    except ConnectionError as err:
+    except ConnectError as err:
         print("refused:", err.message)
 
     # emitting on the parent namespace reaches every child (io.of("/workspace-42") is one)

@@ -14,7 +14,7 @@ import argparse
 import asyncio
 from typing import Any
 
-from aiosocketio import AckTimeout, ClientSocket, Server, Socket, connect
+from aiosocketio import AckTimeout, ClientSocket, Server, Socket, client_socket
 
 
 def build_server() -> Server:
@@ -52,7 +52,8 @@ def build_server() -> Server:
 
 
 async def client(url: str, name: str, log: list[str]) -> ClientSocket:
-    sock = await connect(url, force_new=True, auth={"name": name}, transports=["websocket"])
+    # handlers first, then connect: none of the server's events can arrive before them
+    sock = client_socket(url, force_new=True, auth={"name": name}, transports=["websocket"])
 
     @sock.on("joined")
     def joined(who: str, room: str) -> None:
@@ -70,7 +71,7 @@ async def client(url: str, name: str, log: list[str]) -> ClientSocket:
     async def question(text: str) -> str:
         return f"{name} answers {text}"
 
-    return sock
+    return await sock.connect()
 
 
 async def settle(log: list[str], count: int) -> None:

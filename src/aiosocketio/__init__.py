@@ -1,10 +1,11 @@
 """aiosocketio: Socket.IO v5 / Engine.IO v4 for asyncio."""
 
-from aiosocketio.client import ClientSocket, Manager, connect
+from aiosocketio.client import ClientSocket, Manager, client_socket, connect
 from aiosocketio.exceptions import (
     AckTimeout,
     AdapterError,
     AdapterTimeout,
+    ConnectError,
     ConnectionRefused,
     Disconnected,
     HandshakeError,
@@ -25,6 +26,7 @@ __all__ = [
     "AdapterTimeout",
     "BroadcastOperator",
     "ClientSocket",
+    "ConnectError",
     "ConnectionRefused",
     "DisconnectReason",
     "Disconnected",
@@ -40,5 +42,6 @@ __all__ = [
     "Socket",
     "SocketIOError",
     "__version__",
+    "client_socket",
     "connect",
 ]

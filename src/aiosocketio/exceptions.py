@@ -14,7 +14,8 @@
     │   ├── Forbidden               4 "Forbidden"
     │   └── UnsupportedProtocolVersion  5 "Unsupported protocol version"
     ├── ConnectionRefused(message, data)   raised by a middleware; becomes CONNECT_ERROR
-    ├── ConnectionError             a client could not connect (the server's message and data)
+    ├── ConnectError                a client could not connect (the server's message and data;
+    │                               also a builtin ConnectionError)
     ├── Disconnected(reason)        the socket was disconnected while an operation was pending
     ├── PayloadTooBig               a message over max_http_buffer_size
     ├── AckTimeout                  an acknowledgement did not arrive in time (also a TimeoutError)
@@ -27,7 +28,8 @@ error, closes the session with the right reason and chains the cause.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import warnings
+from typing import TYPE_CHECKING, Any, ClassVar
 
 __all__ = [
     "AckTimeout",
@@ -35,7 +37,7 @@ __all__ = [
     "AdapterTimeout",
     "BadHandshakeMethod",
     "BadRequest",
-    "ConnectionError",
+    "ConnectError",
     "ConnectionRefused",
     "Disconnected",
     "Forbidden",
@@ -166,13 +168,36 @@ class ConnectionRefused(SocketIOError):
         super().__init__(message)
 
 
-class ConnectionError(SocketIOError):  # the Socket.IO name, scoped to this package
-    """A client could not connect to a namespace; carries the server's message and data."""
+class ConnectError(SocketIOError, ConnectionError):
+    """A client could not connect to a namespace: the server refused it (its ``message``
+    and ``data``), or the transport failed.
+
+    It is also a builtin :class:`ConnectionError`, so ``except ConnectionError`` catches it.
+
+    Attributes:
+        message: the server's message (``connect_error``'s ``err.message`` in Node), or
+            the transport failure ("timeout", "xhr poll error", "transport error"...).
+        data: the server's ``data`` (``err.data``), or a description of the failure.
+    """
 
     def __init__(self, message: str, data: Any = None) -> None:
         self.message = message
         self.data = data
         super().__init__(message)
+
+
+if not TYPE_CHECKING:  # the old name, kept for a while; type checkers do not see it
+
+    def __getattr__(name: str) -> Any:
+        if name == "ConnectionError":
+            warnings.warn(
+                "aiosocketio.exceptions.ConnectionError is now ConnectError (it shadowed "
+                "the builtin ConnectionError, which ConnectError also subclasses)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return ConnectError
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Disconnected(SocketIOError):

@@ -1,11 +1,20 @@
-"""PendingAcks: the client socket's acks, answered once by an ACK, a timeout or a disconnect."""
+"""PendingAcks: the client socket's acks, answered once by an ACK, a timeout or a disconnect;
+RetryQueue: its at-least-once queue."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
-from aiosocketio.client.acks import PendingAcks, ack_args, ack_result
+from aiosocketio.client.acks import (
+    NO_FLAGS,
+    AckCallback,
+    PendingAcks,
+    QueuedEmit,
+    RetryQueue,
+    ack_args,
+    ack_result,
+)
 from aiosocketio.exceptions import AckTimeout, Disconnected
 from tests.support.timeouts import scaled
 
@@ -73,3 +82,47 @@ async def test_a_disconnect_fails_the_acks_that_expect_an_error() -> None:
 def test_ack_values() -> None:
     assert ack_args(None) == [] and ack_args((1, 2)) == [1, 2] and ack_args([1]) == [[1]]
     assert ack_result([]) is None and ack_result([1]) == 1 and ack_result([1, 2]) == (1, 2)
+
+
+class FakeSocket:
+    """What RetryQueue needs: a send function and whether the socket is connected."""
+
+    def __init__(self) -> None:
+        self.connected = True
+        self.sent: list[tuple[str, AckCallback]] = []
+        self.queue = RetryQueue(self.send, lambda: self.connected)
+
+    def send(self, entry: QueuedEmit, on_ack: AckCallback) -> None:
+        self.sent.append((str(entry.event), on_ack))
+
+
+def test_the_retry_queue_sends_one_entry_at_a_time_until_acknowledged() -> None:
+    sock = FakeSocket()
+    calls = Calls()
+    sock.queue.push(QueuedEmit("a", (), NO_FLAGS, calls.callback("a")), 1)
+    sock.queue.push(QueuedEmit("b", (), NO_FLAGS, calls.callback("b")), 1)
+    assert [name for name, _ in sock.sent] == ["a"] and len(sock.queue) == 2
+    sock.sent[0][1](AckTimeout(), [])  # first try lost: sent again
+    assert [name for name, _ in sock.sent] == ["a", "a"] and calls.log == []
+    sock.sent[1][1](None, ["ok"])
+    assert calls.log == [("a", None, ["ok"])]
+    assert [name for name, _ in sock.sent] == ["a", "a", "b"]
+    timeout = AckTimeout()
+    sock.sent[2][1](timeout, [])
+    sock.sent[3][1](timeout, [])  # retries=1: two tries, then the error is final
+    assert calls.log[1:] == [("b", timeout, [])] and len(sock.queue) == 0
+
+
+def test_the_retry_queue_waits_for_the_connection() -> None:
+    sock = FakeSocket()
+    sock.connected = False
+    sock.queue.push(QueuedEmit("a", (), NO_FLAGS, None), 2)
+    assert sock.sent == []
+    sock.connected = True
+    sock.queue.drain(2)
+    sock.queue.drain(2)  # in flight: not sent twice
+    assert len(sock.sent) == 1
+    sock.queue.drain(2, force=True)  # after a reconnection: sent again
+    assert len(sock.sent) == 2
+    sock.sent[1][1](None, [])
+    assert len(sock.queue) == 0

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from aiosocketio.client import ClientSocket, Manager, connect
-from aiosocketio.exceptions import AckTimeout, ConnectionError, LocalProtocolError
+from aiosocketio.exceptions import AckTimeout, ConnectError, LocalProtocolError
 from tests.client.conftest import RunningServer
 from tests.support.timeouts import scaled
 
@@ -121,6 +121,28 @@ async def test_ack_timeout_option(server: RunningServer, transport_opts: dict[st
         with pytest.raises(AckTimeout):
             await sock.emit_with_ack("no_ack")
         assert await sock.emit_with_ack("echo", 1) == 1
+    finally:
+        sock.disconnect()
+
+
+async def test_the_timeout_keyword_comes_first(
+    server: RunningServer, transport_opts: dict[str, Any]
+) -> None:
+    # keyword, then the chained timeout(), then the ack_timeout option (here 30 s)
+    sock = await connect(server.url, ack_timeout=30, **transport_opts)
+    loop = asyncio.get_running_loop()
+    try:
+        for emit_with_ack in (sock.emit_with_ack, sock.timeout(30).emit_with_ack):
+            started = loop.time()
+            with pytest.raises(AckTimeout):
+                await emit_with_ack("no_ack", "x", timeout=0.2)
+            assert 0.15 < loop.time() - started < scaled(5)
+        started = loop.time()
+        with pytest.raises(AckTimeout):
+            await sock.timeout(0.2).emit_with_ack("no_ack")
+        assert loop.time() - started < scaled(5)
+        assert await sock.emit_with_ack("echo", 1, b"\x02", timeout=5) == (1, b"\x02")
+        assert await sock.timeout(0.01).emit_with_ack("echo", 3, timeout=5) == 3
     finally:
         sock.disconnect()
 
@@ -316,13 +338,13 @@ async def test_auth_query_and_headers(
 async def test_connect_error_carries_the_middleware_message_and_data(
     server: RunningServer, transport_opts: dict[str, Any]
 ) -> None:
-    with pytest.raises(ConnectionError) as info:
+    with pytest.raises(ConnectError) as info:
         await connect(server.url + "/admin", auth={"token": "nope"}, **transport_opts)
     assert info.value.message == "not authorized"
     assert info.value.data == {"content": "Please retry later", "token": "nope"}
 
     sock = await connect(server.url + "/admin", auth={"token": "bad"}, wait=False, **transport_opts)
-    errors: asyncio.Queue[ConnectionError] = asyncio.Queue()
+    errors: asyncio.Queue[ConnectError] = asyncio.Queue()
     sock.on("connect_error", errors.put_nowait)
     err = await asyncio.wait_for(errors.get(), scaled(5))
     assert (err.message, err.data["content"]) == ("not authorized", "Please retry later")
@@ -335,7 +357,7 @@ async def test_connect_error_carries_the_middleware_message_and_data(
 
 
 async def test_unknown_namespace(server: RunningServer) -> None:
-    with pytest.raises(ConnectionError, match="Invalid namespace"):
+    with pytest.raises(ConnectError, match="Invalid namespace"):
         await connect(server.url + "/nowhere", force_new=True)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from aiosocketio.client import connect
-from aiosocketio.exceptions import ConnectionError
+from aiosocketio.exceptions import ConnectError
 from tests.client.conftest import RunningServer, start_server
 from tests.support.timeouts import scaled
 
@@ -31,7 +31,7 @@ async def test_offline_buffer_is_delivered_once_and_in_order_after_a_restart(
     disconnects: asyncio.Queue[str] = asyncio.Queue()
     connects: asyncio.Queue[str | None] = asyncio.Queue()
     manager_events: list[tuple[str, Any]] = []
-    connect_errors: list[ConnectionError] = []
+    connect_errors: list[ConnectError] = []
     sock.on("disconnect", disconnects.put_nowait)
     sock.on("connect", lambda: connects.put_nowait(sock.id))
     sock.on("connect_error", connect_errors.append)
@@ -125,7 +125,7 @@ async def test_first_connection_refused_then_server_comes_up(server_kind: str) -
         reconnection_delay=0.1,
         reconnection_delay_max=0.2,
     )
-    errors: list[ConnectionError] = []
+    errors: list[ConnectError] = []
     sock.on("connect_error", errors.append)
     sock.emit("record", "early")
     await asyncio.sleep(0.3)

@@ -17,7 +17,7 @@ import pytest
 from aiosocketio.client import connect
 from aiosocketio.client.connection import wait_closing
 from aiosocketio.client.transports import ClientHttpConnection, Endpoint, TransportError
-from aiosocketio.exceptions import ConnectionError
+from aiosocketio.exceptions import ConnectError
 from tests.client.conftest import RunningServer, ServerProcess
 from tests.client.fake_server import loopback_server
 
@@ -67,7 +67,7 @@ async def test_tls_is_verified_by_default(
     tls_server: RunningServer, transport_opts: dict[str, Any]
 ) -> None:
     url = f"https://127.0.0.1:{tls_server.port}"
-    with pytest.raises(ConnectionError):
+    with pytest.raises(ConnectError):
         await connect(url, reconnection=False, **transport_opts)
 
 
@@ -192,7 +192,7 @@ async def test_handshake_refusal_is_a_connect_error() -> None:
         )
 
     async with serving(answer) as (endpoint, _):
-        with pytest.raises(ConnectionError) as info:
+        with pytest.raises(ConnectError) as info:
             await connect(f"http://127.0.0.1:{endpoint.port}", reconnection=False, force_new=True)
         assert info.value.message == "xhr poll error"
         assert "400" in str(info.value.data)
@@ -212,7 +212,7 @@ async def test_connect_timeout() -> None:
             force_new=True,
             wait=False,
         )
-        errors: asyncio.Queue[ConnectionError] = asyncio.Queue()
+        errors: asyncio.Queue[ConnectError] = asyncio.Queue()
         sock.on("connect_error", errors.put_nowait)
         err = await asyncio.wait_for(errors.get(), 5)
         assert err.message == "timeout"

@@ -20,7 +20,15 @@ from typing import Any
 from aiosocketio.exceptions import AckTimeout, Disconnected
 from aiosocketio.runtime.pending import PendingTable
 
-__all__ = ["AckCallback", "EmitFlags", "PendingAcks", "QueuedEmit", "ack_args", "ack_result"]
+__all__ = [
+    "AckCallback",
+    "EmitFlags",
+    "PendingAcks",
+    "QueuedEmit",
+    "RetryQueue",
+    "ack_args",
+    "ack_result",
+]
 
 AckCallback = Callable[[BaseException | None, list[Any]], None]
 """Called as ``callback(None, args)`` with the server's ack arguments, or
@@ -62,6 +70,58 @@ class QueuedEmit:
         self.callback = callback
         self.pending = False
         self.tries = 0
+
+
+class RetryQueue:
+    """The at-least-once queue (socket.io-client 4.6+, ``retries``): one emit in flight
+    at a time, resent until the server acknowledges it or its tries run out.
+
+    Args:
+        send: sends an entry once, asking for an ack answered to ``on_ack``:
+            ``send(entry, on_ack)``.
+        ready: whether the socket can send now (it is connected).
+    """
+
+    __slots__ = ("_items", "_ready", "_send")
+
+    def __init__(
+        self, send: Callable[[QueuedEmit, AckCallback], None], ready: Callable[[], bool]
+    ) -> None:
+        self._items: list[QueuedEmit] = []
+        self._send = send
+        self._ready = ready
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def push(self, entry: QueuedEmit, retries: int) -> None:
+        """Queue ``entry``; it goes out once those before it are done."""
+        self._items.append(entry)
+        self.drain(retries)
+
+    def drain(self, retries: int, force: bool = False) -> None:
+        """Send the first entry unless it is in flight (``force``: send it again, after
+        a reconnection); an entry is sent at most ``retries + 1`` times."""
+        items = self._items
+        if not items or not self._ready():
+            return
+        entry = items[0]
+        if entry.pending and not force:
+            return
+        entry.pending = True
+        entry.tries += 1
+
+        def on_ack(err: BaseException | None, values: list[Any]) -> None:
+            if not items or items[0] is not entry:
+                return
+            if err is None or entry.tries > retries:
+                items.pop(0)
+                if entry.callback is not None:
+                    entry.callback(err, values)
+            entry.pending = False
+            self.drain(retries)
+
+        self._send(entry, on_ack)
 
 
 def ack_args(value: Any) -> list[Any]:

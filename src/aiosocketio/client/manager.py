@@ -17,7 +17,6 @@ import asyncio
 import logging
 import math
 import ssl as ssl_module
-import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -26,12 +25,12 @@ from aiosocketio.client.backoff import Backoff
 from aiosocketio.client.connection import EngineConnection, wait_closing
 from aiosocketio.client.socket import AuthOption, ClientSocket
 from aiosocketio.client.transports import Endpoint, TransportError, make_ssl_context
-from aiosocketio.exceptions import ConnectionError, LocalProtocolError, RemoteProtocolError
+from aiosocketio.exceptions import ConnectError, LocalProtocolError, RemoteProtocolError
 from aiosocketio.protocol.codec import JSONCodec
 from aiosocketio.protocol.socketio.packets import Decoder, Encoder, Packet
 from aiosocketio.runtime.events import EventEmitter
 
-__all__ = ["Manager", "connect", "parse_url"]
+__all__ = ["Manager", "parse_url"]
 
 logger = logging.getLogger("aiosocketio.client")
 
@@ -75,7 +74,10 @@ class Manager(EventEmitter):
         reconnection_delay: the first delay, seconds (1).
         reconnection_delay_max: the largest delay, seconds (5).
         randomization_factor: the jitter, between 0 and 1 (0.5).
-        auto_connect: open the connection at once.
+        auto_connect: open the connection at once (this needs a running event loop), and
+            connect each socket made by :meth:`socket` at once. Without it, nothing
+            happens until :meth:`open` or a socket's ``connect()``; the manager binds to
+            the event loop it is opened in.
         ssl_verify: check the server's TLS certificate (on by default).
         ssl_context: a TLS context to use instead of the default one.
         json: the JSON codec (orjson by default).
@@ -139,7 +141,7 @@ class Manager(EventEmitter):
         self._skip_reconnect = False
         self._reconnect_timer: asyncio.TimerHandle | None = None
         self._open_task: asyncio.Task[None] | None = None
-        self._loop = asyncio.get_running_loop()
+        self._loop: asyncio.AbstractEventLoop | None = None
         if auto_connect:
             self.open()
 
@@ -166,18 +168,32 @@ class Manager(EventEmitter):
         ack_timeout: float | None = None,
         retries: int = 0,
     ) -> ClientSocket:
-        """The socket of namespace ``nsp`` on this connection (made once, then reused)."""
+        """The socket of namespace ``nsp`` on this connection (made once, then reused).
+
+        With ``auto_connect`` (the default) the socket starts connecting at once; without
+        it, register its handlers and then ``await socket.connect()``.
+        """
+        sock = self._socket(nsp, auth, ack_timeout, retries)
+        if self.auto_connect and not sock.active:
+            sock.connect()
+        return sock
+
+    def _socket(
+        self, nsp: str, auth: AuthOption, ack_timeout: float | None, retries: int
+    ) -> ClientSocket:
+        """The socket of ``nsp``, made if needed, never connected here."""
         if not nsp.startswith("/"):
             nsp = "/" + nsp
         sock = self.nsps.get(nsp)
         if sock is None:
             sock = ClientSocket(self, nsp, auth=auth, ack_timeout=ack_timeout, retries=retries)
             self.nsps[nsp] = sock
-            if self.auto_connect:
-                sock.connect()
-        elif self.auto_connect and not sock.active:
-            sock.connect()
         return sock
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop the manager runs in (``None`` until it is first opened)."""
+        return self._loop
 
     # -- opening ---------------------------------------------------------------------
     def open(self) -> Manager:
@@ -190,6 +206,11 @@ class Manager(EventEmitter):
     def _open(self, callback: Any) -> None:
         if self.ready_state in ("open", "opening"):
             return
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            if self._loop is not None and self._loop.is_running():
+                raise LocalProtocolError("this Manager runs in another event loop")
+            self._loop = loop
         self.ready_state = "opening"
         self._skip_reconnect = False
         self.decoder = Decoder(self._json)
@@ -206,7 +227,7 @@ class Manager(EventEmitter):
         )
         engine.on("ping", self._on_ping)
         self.engine = engine
-        self._open_task = self._loop.create_task(self._run_open(engine, callback))
+        self._open_task = loop.create_task(self._run_open(engine, callback))
 
     def _on_ping(self) -> None:
         self.emit_reserved("ping")
@@ -219,13 +240,13 @@ class Manager(EventEmitter):
             if engine is not self.engine:
                 return
             if isinstance(exc, TimeoutError):
-                err = ConnectionError("timeout")
+                err = ConnectError("timeout")
             elif isinstance(exc, TransportError):
-                err = ConnectionError(exc.message, exc.description)
+                err = ConnectError(exc.message, exc.description)
             else:
                 if not isinstance(exc, OSError):
                     logger.exception("unexpected error while connecting")
-                err = ConnectionError("transport error", str(exc))
+                err = ConnectError("transport error", str(exc))
             err.__cause__ = exc
             engine.close()
             self.engine = None
@@ -338,7 +359,8 @@ class Manager(EventEmitter):
             return
         delay = self.backoff.duration()
         self.reconnecting = True
-        self._reconnect_timer = self._loop.call_later(delay, self._reconnect_now)
+        loop = self._loop or asyncio.get_running_loop()
+        self._reconnect_timer = loop.call_later(delay, self._reconnect_now)
 
     def _reconnect_now(self) -> None:
         self._reconnect_timer = None
@@ -348,7 +370,7 @@ class Manager(EventEmitter):
         if self._skip_reconnect:
             return
 
-        def done(err: ConnectionError | None) -> None:
+        def done(err: ConnectError | None) -> None:
             if err is not None:
                 self.reconnecting = False
                 self._reconnect()
@@ -363,67 +385,3 @@ class Manager(EventEmitter):
 
     def __repr__(self) -> str:
         return f"<aiosocketio.client.Manager {self.uri!r} {self.ready_state}>"
-
-
-# socket.io-client's cache of managers, by origin (one per event loop here).
-_cache: weakref.WeakValueDictionary[tuple[int, str], Manager] = weakref.WeakValueDictionary()
-
-_SOCKET_OPTIONS = ("auth", "ack_timeout", "retries")
-
-
-async def connect(
-    url: str = "http://localhost",
-    *,
-    wait: bool = True,
-    multiplex: bool = True,
-    force_new: bool = False,
-    auth: AuthOption = None,
-    ack_timeout: float | None = None,
-    retries: int = 0,
-    **options: Any,
-) -> ClientSocket:
-    """Connect to a namespace, like socket.io-client's ``io(url, opts)``.
-
-    The URL's path is the namespace (``"http://host:3000/admin"``). Sockets of the same
-    origin share one :class:`Manager` unless ``force_new`` is set, ``multiplex`` is off, or
-    the namespace already has a socket there.
-
-    Args:
-        url: the server and namespace.
-        wait: wait for ``connect`` (and raise the first ``connect_error``); with
-            ``wait=False`` the socket is returned at once and connects in the background.
-        multiplex: share the connection with other namespaces of the same origin.
-        force_new: always make a new connection.
-        auth: a dict, or a (sync or async) callable returning one, for every CONNECT.
-        ack_timeout: default ack timeout in seconds for :meth:`ClientSocket.emit_with_ack`.
-        retries: resend an unacknowledged packet up to this many times (at-least-once).
-        **options: :class:`Manager` options (``transports``, ``reconnection``, ...).
-
-    Raises:
-        ConnectionError: (with ``wait``) the namespace refused the connection, or the
-            first connection attempt failed; the socket is then disconnected.
-    """
-    secure, host, port, nsp, _ = parse_url(url)
-    loop = asyncio.get_running_loop()
-    key = (id(loop), f"{'https' if secure else 'http'}://{host}:{port}")
-    cached = _cache.get(key)
-    if cached is not None and cached._loop is not loop:
-        cached = None
-    same_namespace = cached is not None and nsp in cached.nsps
-    auto_connect = bool(options.get("auto_connect", True))
-    if force_new or not multiplex or same_namespace or cached is None:
-        manager = Manager(url, **options)
-        if not (force_new or not multiplex or same_namespace):
-            _cache[key] = manager
-    else:
-        manager = cached
-    sock = manager.socket(nsp, auth=auth, ack_timeout=ack_timeout, retries=retries)
-    if auto_connect and not sock.active:
-        sock.connect()
-    if wait:
-        try:
-            await sock.wait_connected()
-        except BaseException:
-            sock.disconnect()
-            raise
-    return sock

@@ -1,9 +1,9 @@
 """The client socket of one namespace (socket.io-client's ``Socket``).
 
-A :class:`ClientSocket` is made by :meth:`Manager.socket` (or
-:func:`aiosocketio.client.connect`). It sends CONNECT when the manager's Engine.IO
-connection opens, buffers emits while it is not connected, and answers the server's acks
-with its handlers' return values. Its pending acks live in
+A :class:`ClientSocket` is made by :func:`~aiosocketio.client.client_socket` (unconnected),
+:func:`~aiosocketio.client.connect` or :meth:`Manager.socket`. It sends CONNECT when the
+manager's Engine.IO connection opens, buffers emits while it is not connected, and answers
+the server's acks with its handlers' return values. Its pending acks live in
 :class:`~aiosocketio.client.acks.PendingAcks`, its catch-all listeners in
 :class:`~aiosocketio.client.catch_all.CatchAllListeners`.
 """
@@ -22,12 +22,14 @@ from aiosocketio.client.acks import (
     EmitFlags,
     PendingAcks,
     QueuedEmit,
+    RetryQueue,
     ack_args,
     ack_result,
 )
 from aiosocketio.client.catch_all import CatchAllListeners
+from aiosocketio.client.connecting import Connecting
 from aiosocketio.client.host import SocketHost
-from aiosocketio.exceptions import ConnectionError, LocalProtocolError
+from aiosocketio.exceptions import ConnectError, LocalProtocolError
 from aiosocketio.protocol.socketio.packets import RESERVED_EVENTS, Packet, PacketType
 from aiosocketio.runtime.events import NO_ANSWER, EventEmitter, call_listener, spawn
 from aiosocketio.types import ClientDisconnectReason
@@ -67,9 +69,13 @@ class FlaggedEmitter:
         """Like :meth:`ClientSocket.emit`, with this emitter's flags."""
         return self._socket._emit(event, args, callback, self._flags)
 
-    async def emit_with_ack(self, event: str | int, *args: Any) -> Any:
-        """Like :meth:`ClientSocket.emit_with_ack`, with this emitter's flags."""
-        return await self._socket._emit_with_ack(event, args, self._flags)
+    async def emit_with_ack(
+        self, event: str | int, *args: Any, timeout: float | None = None
+    ) -> Any:
+        """Like :meth:`ClientSocket.emit_with_ack`, with this emitter's flags; a
+        ``timeout`` given here replaces the one of :meth:`timeout`."""
+        flags = self._flags if timeout is None else EmitFlags(self._flags.volatile, timeout)
+        return await self._socket._emit_with_ack(event, args, flags)
 
 
 class ClientSocket(EventEmitter, CatchAllListeners):
@@ -78,7 +84,7 @@ class ClientSocket(EventEmitter, CatchAllListeners):
     Events (``socket.on(name, handler)`` or ``@socket.on(name)``):
 
     * ``connect()``: the namespace accepted the connection; :attr:`id` is set.
-    * ``connect_error(err)``: ``err`` is a :class:`~aiosocketio.exceptions.ConnectionError`
+    * ``connect_error(err)``: ``err`` is a :class:`~aiosocketio.exceptions.ConnectError`
       with the server's ``message`` and ``data`` (or a transport failure's message).
     * ``disconnect(reason[, description])``: ``reason`` is one of
       :class:`~aiosocketio.types.ClientDisconnectReason` (or "forced close").
@@ -121,7 +127,7 @@ class ClientSocket(EventEmitter, CatchAllListeners):
         self._acks = PendingAcks(self._ack_timed_out)
         self._send_buffer: list[Packet] = []
         self._receive_buffer: list[Packet] = []
-        self._queue: list[QueuedEmit] = []
+        self._queue: RetryQueue | None = None  # made by the first emit with retries
 
     # -- state -----------------------------------------------------------------------
     @property
@@ -139,25 +145,41 @@ class ClientSocket(EventEmitter, CatchAllListeners):
         """Packets emitted while disconnected, sent in order once connected."""
         return self._send_buffer
 
-    def connect(self) -> ClientSocket:
-        """Start connecting (and reconnecting); the ``connect`` event tells when done."""
-        if self.connected:
-            return self
-        self._active = True
-        io = self.io
-        if not io.reconnecting:
-            io.open()
-        if io.ready_state == "open":
-            self._on_open()
-        return self
+    def connect(self, timeout: float | None = None) -> Connecting[ClientSocket]:
+        """Start connecting (and reconnecting after a drop); await it to wait until done.
+
+        ``socket.connect()`` alone starts connecting, as in socket.io-client.
+        ``await socket.connect()`` also waits for the namespace and returns the socket; if
+        that first attempt fails, the socket is disconnected and the error raised (see
+        :class:`~aiosocketio.client.connecting.Connecting`). Register the handlers first.
+
+        Args:
+            timeout: with ``await``, the seconds to wait for the connection in all.
+
+        Raises:
+            ConnectError: (awaited) the server refused the namespace (its ``message`` and
+                ``data``), or the transport failed.
+            TimeoutError: (awaited) not connected within ``timeout`` seconds.
+        """
+        if not self.connected:
+            io = self.io
+            if not io.reconnecting:
+                io.open()
+            self._active = True
+            if io.ready_state == "open":
+                self._on_open()
+        return Connecting(self, timeout)
 
     open = connect
 
     async def wait_connected(self, timeout: float | None = None) -> None:
-        """Wait for ``connect``; raise the first ``connect_error`` as ConnectionError.
+        """Wait for ``connect``; raise the first ``connect_error`` as ConnectError.
+
+        Unlike ``await socket.connect()``, a failure leaves the socket as it is (still
+        reconnecting, if it was).
 
         Raises:
-            ConnectionError: the server refused the namespace, or the transport failed.
+            ConnectError: the server refused the namespace, or the transport failed.
             TimeoutError: nothing happened within ``timeout`` seconds.
         """
         if self.connected:
@@ -235,17 +257,27 @@ class ClientSocket(EventEmitter, CatchAllListeners):
         """
         return self._emit(event, args, callback, NO_FLAGS)
 
-    async def emit_with_ack(self, event: str | int, *args: Any) -> Any:
+    async def emit_with_ack(
+        self, event: str | int, *args: Any, timeout: float | None = None
+    ) -> Any:
         """Emit ``event`` and wait for the server's ack.
+
+        Args:
+            event: the event name (not a reserved one).
+            *args: its arguments (bytes may appear anywhere in them).
+            timeout: seconds to wait for the ack. The first of these that is set applies:
+                this keyword, the chained ``socket.timeout(s)``, the ``ack_timeout``
+                option; with none, the ack is awaited until the socket disconnects.
 
         Returns:
             The ack's argument: ``None`` for none, the value for one, a tuple for several.
 
         Raises:
-            AckTimeout: no ack within the timeout (``timeout()`` or ``ack_timeout``).
+            AckTimeout: no ack within the timeout.
             Disconnected: the socket was disconnected while the ack was pending.
         """
-        return await self._emit_with_ack(event, args, NO_FLAGS)
+        flags = NO_FLAGS if timeout is None else EmitFlags(False, timeout)
+        return await self._emit_with_ack(event, args, flags)
 
     async def _emit_with_ack(
         self, event: str | int, args: tuple[Any, ...], flags: EmitFlags
@@ -298,8 +330,9 @@ class ClientSocket(EventEmitter, CatchAllListeners):
         if event in RESERVED_EVENTS:
             raise LocalProtocolError(f'"{event}" is a reserved event name')
         if self.retries and not flags.from_queue and not flags.volatile:
-            self._queue.append(QueuedEmit(event, args, flags, ack))
-            self._drain_queue()
+            if self._queue is None:
+                self._queue = RetryQueue(self._send_queued, lambda: self.connected)
+            self._queue.push(QueuedEmit(event, args, flags, ack), self.retries)
             return
         packet_id: int | None = None
         if ack is not None:
@@ -324,33 +357,9 @@ class ClientSocket(EventEmitter, CatchAllListeners):
         # the packet is not sent any more (socket.io-client drops it from its buffer)
         self._send_buffer = [p for p in self._send_buffer if p.id != packet_id]
 
-    # -- at-least-once queue (socket.io-client 4.6+, "retries") --------------------------
-    def _drain_queue(self, force: bool = False) -> None:
-        if not self.connected or not self._queue:
-            return
-        item = self._queue[0]
-        if item.pending and not force:
-            return
-        item.pending = True
-        item.tries += 1
-
-        def on_ack(err: BaseException | None, values: list[Any]) -> None:
-            if not self._queue or self._queue[0] is not item:
-                return
-            if err is not None:
-                if item.tries > self.retries:
-                    self._queue.pop(0)
-                    if item.callback is not None:
-                        item.callback(err, [])
-            else:
-                self._queue.pop(0)
-                if item.callback is not None:
-                    item.callback(None, values)
-            item.pending = False
-            self._drain_queue()
-
-        flags = EmitFlags(item.flags.volatile, item.flags.timeout, from_queue=True)
-        self._emit_internal(item.event, item.args, on_ack, flags, with_error=True)
+    def _send_queued(self, entry: QueuedEmit, on_ack: AckCallback) -> None:
+        flags = EmitFlags(entry.flags.volatile, entry.flags.timeout, from_queue=True)
+        self._emit_internal(entry.event, entry.args, on_ack, flags, with_error=True)
 
     # -- from the manager ------------------------------------------------------------
     def _packet(self, packet: Packet) -> None:
@@ -364,7 +373,7 @@ class ClientSocket(EventEmitter, CatchAllListeners):
                 result = auth()
             except Exception as exc:
                 logger.exception("the auth callable failed")
-                self.emit_reserved("connect_error", ConnectionError(str(exc)))
+                self.emit_reserved("connect_error", ConnectError(str(exc)))
                 return
             if inspect.isawaitable(result):
                 spawn(self._send_connect_later(result))
@@ -378,7 +387,7 @@ class ClientSocket(EventEmitter, CatchAllListeners):
             data = await result
         except Exception as exc:
             logger.exception("the auth callable failed")
-            self.emit_reserved("connect_error", ConnectionError(str(exc)))
+            self.emit_reserved("connect_error", ConnectError(str(exc)))
             return
         if self._active and self.io.ready_state == "open" and not self.connected:
             self._send_connect(data)
@@ -390,7 +399,7 @@ class ClientSocket(EventEmitter, CatchAllListeners):
             data = {"pid": self._pid, "offset": self._last_offset, **(data or {})}
         self._packet(Packet(PacketType.CONNECT, self.nsp, data))
 
-    def _on_error(self, err: ConnectionError) -> None:
+    def _on_error(self, err: ConnectError) -> None:
         if not self.connected:
             self.emit_reserved("connect_error", err)
 
@@ -419,7 +428,7 @@ class ClientSocket(EventEmitter, CatchAllListeners):
             else:
                 self.emit_reserved(
                     "connect_error",
-                    ConnectionError(
+                    ConnectError(
                         "It seems you are trying to reach a Socket.IO server in v2.x with a "
                         "v3.x client, but they are not compatible"
                     ),
@@ -431,9 +440,9 @@ class ClientSocket(EventEmitter, CatchAllListeners):
             self._destroy()
             data = packet.data
             if isinstance(data, dict):
-                err = ConnectionError(str(data.get("message", "")), data.get("data"))
+                err = ConnectError(str(data.get("message", "")), data.get("data"))
             else:
-                err = ConnectionError(str(data))
+                err = ConnectError(str(data))
             self.emit_reserved("connect_error", err)
 
     def _on_event(self, packet: Packet) -> None:
@@ -486,7 +495,8 @@ class ClientSocket(EventEmitter, CatchAllListeners):
             self._notify_any_outgoing(packet.data)
             self._packet(packet)
         self.emit_reserved("connect")
-        self._drain_queue(True)
+        if self._queue is not None:
+            self._queue.drain(self.retries, True)
 
     def __repr__(self) -> str:
         state = f"id={self.id!r}" if self.connected else "disconnected"

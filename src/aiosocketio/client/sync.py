@@ -9,9 +9,16 @@ thread.
 
     from aiosocketio.client.sync import SyncClient
 
-    with SyncClient("http://localhost:3000", auth={"token": "x"}) as client:
-        client.on("news", print)
+    client = SyncClient()
+    client.on("news", print)  # registered before the first byte arrives
+    with client:
+        client.connect("http://localhost:3000", auth={"token": "x"})
         print(client.emit_with_ack("hello", "world", timeout=5))
+
+A client that cannot connect frees everything: ``SyncClient(url)`` that raises leaves no
+thread and no event loop behind, and a failed :meth:`SyncClient.connect` leaves no socket
+reconnecting in the background (the thread stays, for another ``connect``, until
+:meth:`SyncClient.close`).
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from typing import Any, TypeVar, overload
 
 from aiosocketio.client.catch_all import Handler
 from aiosocketio.client.connection import wait_closing
-from aiosocketio.client.manager import connect
+from aiosocketio.client.lookup import client_socket
 from aiosocketio.client.socket import ClientSocket
 from aiosocketio.exceptions import LocalProtocolError
 
@@ -36,9 +43,16 @@ H = TypeVar("H", bound=Handler)
 class SyncClient:
     """A blocking Socket.IO client backed by the asyncio client in a background thread.
 
+    Handlers registered with :meth:`on` before :meth:`connect` are in place before the
+    first byte arrives (the socket is built with
+    :func:`~aiosocketio.client.client_socket`), so none of the server's emits on
+    connection is missed.
+
     Args:
-        url: the server and namespace; when given, :meth:`connect` is called at once.
-        **options: options for :func:`aiosocketio.client.connect`.
+        url: the server and namespace; when given, :meth:`connect` is called at once,
+            and if it fails the thread and its loop are stopped before the error is
+            raised.
+        **options: options for :func:`aiosocketio.client.client_socket`.
     """
 
     def __init__(self, url: str | None = None, **options: Any) -> None:
@@ -50,10 +64,19 @@ class SyncClient:
         self._socket: ClientSocket | None = None
         self._pending: list[tuple[str, Handler, bool]] = []
         if url is not None:
-            self.connect(url, **options)
+            try:
+                self.connect(url, **options)
+            except BaseException:
+                self.close()  # the caller gets no object to close: free everything now
+                raise
 
     def _run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        try:
+            return future.result(timeout)
+        except BaseException:
+            future.cancel()  # interrupted (Ctrl-C, timeout): stop the coroutine too
+            raise
 
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         async def hop() -> T:
@@ -79,22 +102,26 @@ class SyncClient:
         return self._socket is not None and self._socket.connected
 
     def connect(self, url: str, **options: Any) -> None:
-        """Connect (blocking); raises :class:`~aiosocketio.exceptions.ConnectionError`."""
+        """Connect (blocking), with the handlers registered so far already in place.
+
+        Args:
+            url: the server and namespace.
+            **options: options for :func:`aiosocketio.client.client_socket`.
+
+        Raises:
+            ConnectError: the namespace refused the connection, or the server could not
+                be reached; the socket is then disconnected (no reconnection goes on).
+        """
 
         async def go() -> ClientSocket:
-            sock = await connect(url, wait=False, **options)
+            sock = client_socket(url, **options)
             for event, handler, once in self._pending:
                 (sock.once if once else sock.on)(event, handler)
-            self._pending.clear()
-            await sock.wait_connected()
+            await sock.connect()  # disconnects the socket if it fails
+            self._pending.clear()  # kept for another try until one succeeds
             return sock
 
-        try:
-            self._socket = self._run(go())
-        except BaseException:
-            if self._socket is not None:
-                self._call(self._socket.disconnect)
-            raise
+        self._socket = self._run(go())
 
     @overload
     def on(self, event: str, handler: None = None) -> Callable[[H], H]: ...
@@ -140,10 +167,9 @@ class SyncClient:
         self._call(self.socket.send, *args)
 
     def emit_with_ack(self, event: str, *args: Any, timeout: float | None = None) -> Any:
-        """Emit and block until the ack; raises :class:`AckTimeout` after ``timeout``."""
-        sock = self.socket
-        emitter = sock.timeout(timeout) if timeout is not None else sock
-        return self._run(emitter.emit_with_ack(event, *args))
+        """Emit and block until the ack; raises :class:`AckTimeout` after ``timeout``
+        (see :meth:`ClientSocket.emit_with_ack`)."""
+        return self._run(self.socket.emit_with_ack(event, *args, timeout=timeout))
 
     call = emit_with_ack
 
@@ -153,13 +179,18 @@ class SyncClient:
             self._call(self._socket.disconnect)
 
     def close(self) -> None:
-        """Disconnect and stop the background loop."""
-        if not self._loop.is_closed():
-            self.disconnect()
-            self._run(wait_closing(), timeout=10)  # the last writes (close packet) go out
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join()
-            self._loop.close()
+        """Disconnect, then stop the background thread and close its event loop."""
+        if self._loop.is_closed():
+            return
+        if self._thread.is_alive():
+            try:
+                self.disconnect()
+                self._run(wait_closing(), timeout=10)  # the last writes (close packet) go out
+            finally:
+                self._run(self._loop.shutdown_default_executor(), timeout=10)  # DNS threads
+                self._loop.call_soon_threadsafe(self._loop.stop)
+                self._thread.join()
+        self._loop.close()
 
     def __enter__(self) -> SyncClient:
         return self
