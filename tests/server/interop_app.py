@@ -181,6 +181,18 @@ def register(io: Server, socket: Socket, record: Record) -> None:
             return str(exc)
         return "no timeout?"
 
+    @socket.on("server-timeout-kw")
+    async def server_timeout_kw() -> str:
+        try:
+            await socket.emit_with_ack("ignore-me", timeout=0.1)
+        except AckTimeout as exc:
+            return str(exc)
+        return "no timeout?"
+
+    @socket.on("ask-me-kw")
+    async def ask_me_kw(x: int) -> Any:
+        return await socket.emit_with_ack("ask", x, timeout=5)
+
     @socket.on("bin-ack")
     def bin_ack() -> dict[str, bytes]:
         return {"b": b"\xff\x00"}
@@ -201,8 +213,9 @@ def register(io: Server, socket: Socket, record: Record) -> None:
         socket.leave("r1")
         io.to("r1").emit("after-leave")
         responses = await io.timeout(2).emit_with_ack("poll")
+        keyword = await io.emit_with_ack("poll", timeout=2)
         io.emit("done")
-        return sorted(responses)
+        return sorted(responses) + [f"kw:{r}" for r in sorted(keyword)]
 
     @socket.on("allowed")
     def allowed() -> str:

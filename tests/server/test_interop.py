@@ -166,6 +166,8 @@ def check_acks(r: dict[str, Any]) -> None:
     assert r["asked"] == {"answer": 42}
     assert r["clientTimeout"] == "operation has timed out"
     assert r["serverTimeout"] == "operation has timed out"
+    assert r["serverTimeoutKw"] == "operation has timed out"  # emit_with_ack(timeout=)
+    assert r["askedKw"] == {"answer": 8}
     assert r["binAck"] == "ff00"
 
 
@@ -174,7 +176,7 @@ def check_broadcast(r: dict[str, Any]) -> None:
     assert r["a"] == [["all", 1], r1r2]
     assert r["b"] == [["all", 1], ["not-a"], r1r2, ["r1-not-a"], ["after-leave"]]
     assert r["c"] == [["all", 1], ["not-a"], ["r3"], ["except-r1"]]
-    assert r["poll"] == ["a", "b", "c"]
+    assert r["poll"] == ["a", "b", "c", "kw:a", "kw:b", "kw:c"]
 
 
 def check_namespaces(r: dict[str, Any]) -> None:

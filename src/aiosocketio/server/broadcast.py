@@ -139,8 +139,13 @@ class BroadcastOperator(Generic[S]):
 
     write = send
 
-    async def emit_with_ack(self, event: str | int, *args: Any) -> Any:
+    async def emit_with_ack(
+        self, event: str | int, *args: Any, timeout: float | None = None
+    ) -> Any:
         """Emit ``event`` and gather every targeted client's acknowledgement.
+
+        ``timeout`` (seconds) is the same as ``timeout(s).emit_with_ack(...)`` and overrides
+        it.
 
         Returns:
             the list of responses (the first argument of each client's acknowledgement).
@@ -152,6 +157,8 @@ class BroadcastOperator(Generic[S]):
         """
         if isinstance(event, str) and event in RESERVED_EVENTS:
             raise LocalProtocolError(f'"{event}" is a reserved event name')
+        if timeout is not None and timeout != self._opts.flags.timeout:
+            return await self.timeout(timeout).emit_with_ack(event, *args)
         timeout = self._opts.flags.timeout
         gather = _Gather(asyncio.get_running_loop().create_future(), timeout is None)
         deadline: PendingTable[int, _Gather] | None = None

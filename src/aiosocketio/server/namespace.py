@@ -295,9 +295,11 @@ class Namespace(EventEmitter):
             raise LocalProtocolError(f'"{event}" is a reserved event name')
         self.adapter.broadcast(Packet(PacketType.EVENT, self.name, [event, *args]), _EVERYONE)
 
-    async def emit_with_ack(self, event: str | int, *args: Any) -> list[Any]:
+    async def emit_with_ack(
+        self, event: str | int, *args: Any, timeout: float | None = None
+    ) -> list[Any]:
         """Emit ``event`` to everyone and gather the acknowledgements (see BroadcastOperator)."""
-        result: list[Any] = await self._operator().emit_with_ack(event, *args)
+        result: list[Any] = await self._operator().emit_with_ack(event, *args, timeout=timeout)
         return result
 
     def send(self, *args: Any) -> None:

@@ -308,9 +308,11 @@ class Server:
         """Emit to every socket of the main namespace."""
         self.sockets.emit(event, *args)
 
-    async def emit_with_ack(self, event: str | int, *args: Any) -> list[Any]:
+    async def emit_with_ack(
+        self, event: str | int, *args: Any, timeout: float | None = None
+    ) -> list[Any]:
         """Emit to everyone in the main namespace and gather the acknowledgements."""
-        return await self.sockets.emit_with_ack(event, *args)
+        return await self.sockets.emit_with_ack(event, *args, timeout=timeout)
 
     def send(self, *args: Any) -> None:
         """Emit a ``message`` event to everyone in the main namespace."""

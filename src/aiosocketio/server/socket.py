@@ -258,9 +258,15 @@ class SocketEmitter:
         """Emit ``event`` to this client with the flags."""
         self._socket._emit(event, args, self._volatile)
 
-    async def emit_with_ack(self, event: str | int, *args: Any) -> Any:
-        """Emit ``event`` and wait for the client's acknowledgement (see ``Socket``)."""
-        return await self._socket._emit_with_ack(event, args, self._timeout, self._volatile)
+    async def emit_with_ack(
+        self, event: str | int, *args: Any, timeout: float | None = None
+    ) -> Any:
+        """Emit ``event`` and wait for the client's acknowledgement (see ``Socket``).
+
+        ``timeout`` (seconds) overrides the emitter's own ``timeout(s)``.
+        """
+        wait = timeout if timeout is not None else self._timeout
+        return await self._socket._emit_with_ack(event, args, wait, self._volatile)
 
 
 class Socket(CatchAllListeners, EventEmitter):
@@ -360,8 +366,17 @@ class Socket(CatchAllListeners, EventEmitter):
 
     write = send
 
-    async def emit_with_ack(self, event: str | int, *args: Any) -> Any:
+    async def emit_with_ack(
+        self, event: str | int, *args: Any, timeout: float | None = None
+    ) -> Any:
         """Emit ``event`` and wait for the client's acknowledgement.
+
+        Args:
+            event: the event name.
+            *args: its arguments.
+            timeout: seconds to wait for the acknowledgement (the same as
+                ``socket.timeout(s).emit_with_ack(...)``, which it overrides); ``None``
+                waits until the client answers or disconnects.
 
         Returns:
             the acknowledgement's argument: ``None`` if there was none, the value if there
@@ -369,9 +384,9 @@ class Socket(CatchAllListeners, EventEmitter):
 
         Raises:
             Disconnected: the socket disconnected first.
-            AckTimeout: with ``socket.timeout(s)``, no acknowledgement came in time.
+            AckTimeout: no acknowledgement came within ``timeout``.
         """
-        return await self._emit_with_ack(event, args, None, False)
+        return await self._emit_with_ack(event, args, timeout, False)
 
     def timeout(self, seconds: float) -> SocketEmitter:
         """An emitter whose ``emit_with_ack`` fails with :class:`AckTimeout` after ``seconds``."""

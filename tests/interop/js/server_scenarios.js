@@ -103,9 +103,21 @@ const scenarios = {
       clientTimeout = e.message;
     }
     const serverTimeout = await s.emitWithAck("server-timeout");
+    const serverTimeoutKw = await s.emitWithAck("server-timeout-kw");
+    const askedKw = await s.emitWithAck("ask-me-kw", 4);
     const binAck = await s.emitWithAck("bin-ack");
     s.disconnect();
-    return { sum, multi, nodeStyle, asked, clientTimeout, serverTimeout, binAck: hex(binAck.b) };
+    return {
+      sum,
+      multi,
+      nodeStyle,
+      asked,
+      clientTimeout,
+      serverTimeout,
+      serverTimeoutKw,
+      askedKw,
+      binAck: hex(binAck.b),
+    };
   },
 
   async broadcast() {
