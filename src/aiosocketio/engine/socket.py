@@ -160,7 +160,11 @@ class EngineSocket(EventEmitter):
     """One Engine.IO connection: Node's ``conn`` (``socket.conn`` in Socket.IO).
 
     Events (``conn.on(...)``): ``message``, ``close(reason, description)``, ``upgrading``,
-    ``upgrade``, ``packet``, ``packet_create``, ``drain``, ``heartbeat``.
+    ``upgrade``, ``packet``, ``packet_create``, ``drain``, ``heartbeat``. As in Node,
+    ``packet`` fires for every packet received on the current transport and
+    ``packet_create`` for every packet the connection queues (messages, pings), each before
+    what it causes (see the session's rule 8); ``message`` listeners run before the
+    Socket.IO layer handles the message.
 
     The Engine creates it (it joins ``sessions`` and books its first deadline) and hands
     it the session's requests: :meth:`handle_poll`, :meth:`handle_post`,
