@@ -5,72 +5,15 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
 
-from aiosocketio.engine.engine import Engine
 from aiosocketio.engine.http import HttpRequest
-from aiosocketio.engine.socket import EngineSocket
-from aiosocketio.frontends.native.server import NativeServer, serve
 from aiosocketio.protocol.engineio.packets import decode_payload
 from aiosocketio.protocol.websocket import Close
-from tests.support.http_fakes import RawWebSocket, get, http_exchange, post
-
-Response = tuple[int, dict[str, str], bytes]
-
-
-class Harness:
-    def __init__(self, engine: Engine, server: NativeServer) -> None:
-        self.engine = engine
-        self.server = server
-        self.conns: list[EngineSocket] = []
-        self.messages: list[str | bytes] = []
-        self.closes: list[tuple[str, str | None]] = []
-        self.errors: list[dict[str, Any]] = []
-        engine.on_connection = self._connected
-        engine.on("connection_error", self.errors.append)
-
-    def _connected(self, conn: EngineSocket) -> None:
-        self.conns.append(conn)
-        conn.on_message = self.messages.append
-        conn.on("close", lambda reason, desc: self.closes.append((reason, desc)))
-
-    @property
-    def port(self) -> int:
-        return self.server.port
-
-    async def request(self, raw: bytes) -> Response:
-        return (await http_exchange(self.port, raw))[0]
-
-    async def handshake(self, query: str = "") -> tuple[str, dict[str, str]]:
-        status, headers, body = await self.request(
-            get(f"/engine.io/?EIO=4&transport=polling{query}", close=True)
-        )
-        assert status == 200, body
-        assert body.startswith(b"0{")
-        return json.loads(body[1:])["sid"], headers
-
-
-Make = Callable[..., Awaitable[Harness]]
-
-
-@pytest.fixture
-async def make() -> AsyncIterator[Make]:
-    servers: list[NativeServer] = []
-
-    async def factory(**options: Any) -> Harness:
-        options.setdefault("path", "/engine.io/")
-        engine = Engine(**options)
-        server = await serve(engine, "127.0.0.1", 0)
-        servers.append(server)
-        return Harness(engine, server)
-
-    yield factory
-    for server in servers:
-        server.close()
-        await server.wait_closed()
+from tests.engine.harness import Make
+from tests.support.http_fakes import RawWebSocket, get, post
 
 
 async def test_polling_handshake_message_and_clients_count(make: Make) -> None:

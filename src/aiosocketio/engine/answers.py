@@ -5,12 +5,18 @@ Engine (handshakes, refusals) and its :class:`~aiosocketio.engine.socket.EngineS
 connections (polling answers). Every answer of the Engine is built here, so that CORS
 (:mod:`aiosocketio.protocol.engineio.cors`), the ``initial_headers``/``headers`` hooks
 and the ``connection_error`` event apply the same way to all of them.
+
+A large polling answer is compressed a slice at a time: at most :data:`COMPRESS_SLICE`
+seconds per turn of the event loop, so that one client's answer never holds the loop for
+long (Node compresses on its thread pool for the same reason).
 """
 
 from __future__ import annotations
 
-import gzip
+import asyncio
+import time
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 from aiosocketio.engine.http import HttpRequest, HttpResponse, Responder
@@ -20,9 +26,21 @@ from aiosocketio.protocol.engineio.handshake import error_body
 from aiosocketio.protocol.engineio.options import EngineOptions
 from aiosocketio.runtime.events import EventEmitter
 
-__all__ = ["HttpAnswers"]
+__all__ = ["COMPRESS_CHUNK", "COMPRESS_SLICE", "HttpAnswers"]
 
 Headers = list[tuple[str, str]]
+
+COMPRESS_CHUNK = 1 << 14
+"""Bytes compressed in one call (under a millisecond, even for data that does not shrink);
+an answer up to this size is compressed at once."""
+
+COMPRESS_SLICE = 0.0005
+"""Seconds a larger answer is compressed for, a chunk after another, before the loop is
+let turn once."""
+
+_GZIP = 31  # zlib's wbits for a gzip stream (RFC 1952); 15 for a zlib stream ("deflate")
+_ZLIB = 15
+_LEVEL = 6
 
 
 class HttpAnswers:
@@ -105,12 +123,17 @@ class HttpAnswers:
         threshold = self._options.http_compression_threshold
         if threshold is not None and len(body) >= threshold:
             accepted = request.headers.get("accept-encoding", "")
-            if "gzip" in accepted:
-                body = gzip.compress(body, compresslevel=6, mtime=0)
-                out.append(("content-encoding", "gzip"))
-            elif "deflate" in accepted:
-                body = zlib.compress(body)
-                out.append(("content-encoding", "deflate"))
+            wbits = _GZIP if "gzip" in accepted else _ZLIB if "deflate" in accepted else 0
+            if wbits:
+                out.append(("content-encoding", "gzip" if wbits == _GZIP else "deflate"))
+                headers = self.hooked(request, out, initial)
+                if len(body) <= COMPRESS_CHUNK:
+                    responder.respond(200, headers, zlib.compress(body, _LEVEL, wbits))
+                else:
+                    _compress_in_steps(
+                        body, wbits, lambda data: responder.respond(200, headers, data)
+                    )
+                return
         responder.respond(200, self.hooked(request, out, initial), body)
 
     def ok(self, request: HttpRequest, responder: Responder) -> None:
@@ -167,3 +190,32 @@ class HttpAnswers:
             "connection_error",
             {"req": request, "code": exc.code, "message": exc.message, "context": exc.context},
         )
+
+
+def _compress_in_steps(body: bytes, wbits: int, done: Callable[[bytes], None]) -> None:
+    """Compress ``body`` for :data:`COMPRESS_SLICE` seconds per turn of the running loop
+    (the first slice now), then call ``done`` with the result (the same bytes as
+    ``zlib.compress(body, 6, wbits)``)."""
+    loop = asyncio.get_running_loop()
+    compressor = zlib.compressobj(_LEVEL, zlib.DEFLATED, wbits)
+    view = memoryview(body)
+    size = len(body)
+    parts: list[bytes] = []
+    position = 0
+    clock = time.perf_counter
+
+    def step() -> None:
+        nonlocal position
+        until = clock() + COMPRESS_SLICE
+        while position < size:
+            end = position + COMPRESS_CHUNK
+            parts.append(compressor.compress(view[position:end]))
+            position = end
+            if position < size and clock() >= until:
+                loop.call_soon(step)
+                return
+        parts.append(compressor.flush())
+        view.release()
+        done(b"".join(parts))
+
+    step()

@@ -42,6 +42,7 @@ from aiosocketio.protocol.engineio.events import (
     Closed,
     Heartbeat,
     MessageReceived,
+    PacketCreated,
     PacketReceived,
     UpgradeAbandoned,
     Upgraded,
@@ -60,7 +61,6 @@ logger = logging.getLogger("aiosocketio.engine")
 _MESSAGE = PacketType.MESSAGE
 _CLOSE_PAYLOAD = "1"
 _NOOP_PAYLOAD = "6"
-_HARD_LIMIT_FACTOR = 16
 
 
 class Transport:
@@ -107,14 +107,14 @@ class _MainHandler:
         if message is None:
             conn._after()
             return
+        if conn._events:
+            conn.emit_reserved("message", message)
         hook = conn.on_message
         if hook is not None:
             try:
                 hook(message)
             except Exception:
                 logger.exception("message handler failed on %s", conn.id)
-        if conn._events:
-            conn.emit_reserved("message", message)
 
     def on_close(self, code: int | None) -> None:
         self.conn._ws_closed(code)
@@ -139,14 +139,14 @@ class _ProbeHandler:
         if message is None:
             conn._after()
             return
+        if conn._events:
+            conn.emit_reserved("message", message)
         hook = conn.on_message
         if hook is not None:
             try:
                 hook(message)
             except Exception:
                 logger.exception("message handler failed on %s", conn.id)
-        if conn._events:
-            conn.emit_reserved("message", message)
 
     def on_close(self, code: int | None) -> None:
         conn = self.conn
@@ -160,7 +160,11 @@ class EngineSocket(EventEmitter):
     """One Engine.IO connection: Node's ``conn`` (``socket.conn`` in Socket.IO).
 
     Events (``conn.on(...)``): ``message``, ``close(reason, description)``, ``upgrading``,
-    ``upgrade``, ``packet``, ``packet_create``, ``drain``, ``heartbeat``.
+    ``upgrade``, ``packet``, ``packet_create``, ``drain``, ``heartbeat``. As in Node,
+    ``packet`` fires for every packet received on the current transport and
+    ``packet_create`` for every packet the connection queues (messages, pings), each before
+    what it causes (see the session's rule 8); ``message`` listeners run before the
+    Socket.IO layer handles the message.
 
     The Engine creates it (it joins ``sessions`` and books its first deadline) and hands
     it the session's requests: :meth:`handle_poll`, :meth:`handle_post`,
@@ -270,11 +274,11 @@ class EngineSocket(EventEmitter):
         """Send a prepared message. On a WebSocket this is one append to a write buffer."""
         channel = self._channel
         if channel is not None:
-            if channel.buffered_amount > self._sessions.options.max_send_buffer:
-                if volatile:
-                    return
-                if not self._check_hard_limit(channel):
-                    return
+            buffered = channel.buffered_amount
+            if buffered > self._sessions.options.max_send_buffer and not self._admit(
+                buffered, volatile
+            ):
+                return
             if self._events:
                 self._emit_created(msg.packets())
             if channel.can_write_frames:
@@ -296,6 +300,8 @@ class EngineSocket(EventEmitter):
     def _add_listener(self, event: str, fn: Callable[..., Any], once: bool, prepend: bool) -> None:
         if event == "packet":
             self.session.record_packets = True
+        elif event == "packet_create":
+            self.session.record_created = True
         super()._add_listener(event, fn, once, prepend)
 
     # -- for the Engine ---------------------------------------------------------------
@@ -356,14 +362,17 @@ class EngineSocket(EventEmitter):
 
     # -- internals: sending -----------------------------------------------------------
 
-    def _check_hard_limit(self, channel: WebSocketChannel) -> bool:
-        limit = self._sessions.options.max_send_buffer * _HARD_LIMIT_FACTOR
-        if channel.buffered_amount > limit:
-            logger.warning("closing %s: send buffer over %d bytes", self.id, limit)
-            self.session.transport_closed(True, "send buffer full")
+    def _admit(self, buffered: int, volatile: bool) -> bool:
+        """The send-buffer rule (the session's rule 7) for a packet while the transport
+        holds ``buffered`` bytes, over the soft limit: False drops the packet (a volatile
+        one, or any once the session closed for "send buffer full")."""
+        session = self.session
+        if session.check_send_buffer(buffered, volatile):
+            return True
+        if session.state != "open" and session.description == "send buffer full":
+            logger.warning("closing %s: send buffer full (%d bytes queued)", self.id, buffered)
             self._after()
-            return False
-        return True
+        return False
 
     def _emit_created(self, packets: Sequence[Packet]) -> None:
         if self.has_listeners("packet_create"):
@@ -374,21 +383,22 @@ class EngineSocket(EventEmitter):
         session = self.session
         if session.state != "open":
             return
-        if volatile:
-            if session.transport == "polling" and not session.poll_pending:
-                return
-            channel = self._channel
-            if (
-                session.transport == "websocket"
-                and channel is not None
-                and channel.buffered_amount > self._sessions.options.max_send_buffer
-            ):
-                return
+        channel = self._channel
+        if channel is not None:
+            buffered = channel.buffered_amount
+        elif volatile and not session.poll_pending:
+            return  # as Node: a volatile packet needs a writable transport (a waiting GET)
+        else:
+            buffered = session.buffered_amount
+        if buffered > self._sessions.options.max_send_buffer and not self._admit(
+            buffered, volatile
+        ):
+            return
         if self._events:
             self._emit_created(packets)
         for packet in packets:
             session.send(packet)
-        if session.transport == "websocket":
+        if channel is not None:
             self._write_ws(session.packets_to_send())
         elif session.poll_ready:
             self._schedule_poll_flush()
@@ -463,6 +473,8 @@ class EngineSocket(EventEmitter):
             self.emit_reserved("heartbeat")
         elif isinstance(event, PacketReceived):
             self.emit_reserved("packet", event.packet)
+        elif isinstance(event, PacketCreated):
+            self.emit_reserved("packet_create", event.packet)
         elif isinstance(event, Upgrading):
             self.emit_reserved("upgrading", WEBSOCKET)
             released = self.session.release_poll()
@@ -477,14 +489,16 @@ class EngineSocket(EventEmitter):
                 probe.close(1000)
 
     def _deliver(self, data: str | bytes) -> None:
+        # The "message" listeners first, as in Node, where the Socket.IO layer answers a
+        # message a tick later: a listener sees each message before what it causes.
+        if self._events:
+            self.emit_reserved("message", data)
         hook = self.on_message
         if hook is not None:
             try:
                 hook(data)
             except Exception:
                 logger.exception("message handler failed on %s", self.id)
-        if self._events:
-            self.emit_reserved("message", data)
 
     def _arm(self) -> None:
         deadline = self.session.next_deadline()

@@ -11,6 +11,7 @@ from aiosocketio.protocol.engineio.events import (
     Closed,
     Heartbeat,
     MessageReceived,
+    PacketCreated,
     PacketReceived,
     UpgradeAbandoned,
     Upgraded,
@@ -215,6 +216,38 @@ def test_ping_goes_into_the_polling_outbox() -> None:
     s.handle_timer(25)
     assert s.poll_ready
     assert s.payload_to_send() == "2"
+
+
+def test_pings_are_packet_created_events_when_asked_for() -> None:
+    s = session("websocket")
+    s.handle_timer(25)
+    assert s.events_received() == []
+    s.receive_packet(Packet(PacketType.PONG), 26)
+    s.events_received()
+    s.record_created = True
+    s.handle_timer(51)
+    assert s.events_received() == [PacketCreated(Packet(PacketType.PING))]
+    assert s.packets_to_send() == [Packet(PacketType.PING), Packet(PacketType.PING)]
+
+
+def test_probe_packets_and_a_polling_close_are_not_packet_events() -> None:
+    # engine.io: they are the transports' own packets, not the socket's
+    s = session()
+    s.record_packets = s.record_created = True
+    assert s.begin_upgrade(1)
+    assert s.receive_probe_data("2probe", 1) == "3probe"
+    s.receive_probe_data("5", 1)
+    assert s.events_received() == [Upgrading(), Upgraded()]
+    s.receive_data("3", Clock(2))
+    assert s.events_received() == [PacketReceived(Packet(PacketType.PONG)), Heartbeat()]
+    p = session()
+    p.record_packets = True
+    p.receive_payload("4a\x1e1", 1)
+    assert p.events_received() == [
+        PacketReceived(Packet(PacketType.MESSAGE, "a")),
+        MessageReceived("a"),
+        Closed("transport close"),
+    ]
 
 
 def test_server_close_on_polling_waits_for_the_next_get() -> None:

@@ -19,6 +19,7 @@ __all__ = [
     "Heartbeat",
     "MessageReceived",
     "Opened",
+    "PacketCreated",
     "PacketReceived",
     "PingReceived",
     "ServerEvent",
@@ -48,6 +49,15 @@ class Closed:
 @dataclass(frozen=True, slots=True)
 class PacketReceived:
     """Server: any packet arrived (Node's ``packet`` event); recorded only if asked for."""
+
+    packet: Packet
+
+
+@dataclass(frozen=True, slots=True)
+class PacketCreated:
+    """Server: the session queued a packet of its own, a ping (Node's ``packetCreate``
+    event, which the I/O layer fires itself for the messages it queues); recorded only if
+    asked for."""
 
     packet: Packet
 
@@ -89,7 +99,14 @@ class PingReceived:
 
 
 ServerEvent = (
-    MessageReceived | PacketReceived | Heartbeat | Upgrading | Upgraded | UpgradeAbandoned | Closed
+    MessageReceived
+    | PacketReceived
+    | PacketCreated
+    | Heartbeat
+    | Upgrading
+    | Upgraded
+    | UpgradeAbandoned
+    | Closed
 )
 """What :meth:`EngineSession.events_received
 <aiosocketio.protocol.engineio.session.EngineSession.events_received>` returns."""

@@ -17,7 +17,10 @@ Rules (the invariants the I/O layer relies on):
 
 1. *One transport writes.* ``transport`` is ``"polling"`` or ``"websocket"``; outgoing
    packets wait in one outbox. On WebSocket the I/O layer drains the outbox after every
-   call; on polling the outbox is drained only by a pending GET (:attr:`poll_ready`).
+   call; on polling the outbox is drained only by a pending GET (:attr:`poll_ready`), in
+   pieces: a payload carries packets up to ``POLL_PIECE`` bytes (at least one packet), the
+   rest waits for the next GET — as engine.io-client bounds its POSTs by ``maxPayload``,
+   so that no answer encodes (or compresses) a whole backlog at once.
 2. *Heartbeat (spec "Heartbeat", engine.io 6.6.11).* The server pings every
    ``ping_interval``; then it waits ``ping_timeout`` for the pong, else it closes with
    ``ping timeout``. Any other packet that arrives while it waits extends the wait once
@@ -38,6 +41,17 @@ Rules (the invariants the I/O layer relies on):
 5. *Closing by the server.* On polling the outbox is delivered first, then a CLOSE packet
    answers the next GET (:attr:`closing_payload_pending`); on WebSocket the I/O layer
    closes the connection after writing what was queued.
+7. *Send buffer.* Before a packet is queued, :meth:`check_send_buffer` applies one rule to
+   what the transport holds (the WebSocket's unsent bytes, or :attr:`buffered_amount`, the
+   polling outbox): over ``max_send_buffer`` a volatile packet is dropped; over 16 times
+   that, the session closes with ``transport error`` (``send buffer full``).
+8. *Packet events (Node's ``packet`` and ``packetCreate``).* With :attr:`record_packets`,
+   every packet received on the session's transport is a :class:`PacketReceived` event
+   before what it causes; the probe's packets and a polling CLOSE are not (they are the
+   transports' own, as in engine.io). With :attr:`record_created`, every ping the session
+   queues is a :class:`PacketCreated` event (the I/O layer reports the messages it queues
+   itself); the OPEN packet is created before anyone listens, and the probe's ``3probe``,
+   the NOOPs and the CLOSE packets are the transports' own.
 """
 
 from __future__ import annotations
@@ -49,6 +63,7 @@ from aiosocketio.protocol.engineio.events import (
     Closed,
     Heartbeat,
     MessageReceived,
+    PacketCreated,
     PacketReceived,
     ServerEvent,
     UpgradeAbandoned,
@@ -65,13 +80,29 @@ from aiosocketio.protocol.engineio.packets import (
     encode_payload,
 )
 
-__all__ = ["LATE_POLL_WAIT", "Clock", "EngineSession"]
+__all__ = ["HARD_LIMIT_FACTOR", "LATE_POLL_WAIT", "POLL_PIECE", "Clock", "EngineSession"]
 
 _PING = Packet(PacketType.PING)
 _PONG_PROBE = Packet(PacketType.PONG, "probe")
 _NOOP = Packet(PacketType.NOOP)
 _CLOSE = Packet(PacketType.CLOSE)
 _NOOP_PAYLOAD = encode_payload([_NOOP])
+
+POLL_PIECE = 1 << 20
+"""Bytes of packets one polling answer carries at most (a larger packet goes alone)."""
+
+HARD_LIMIT_FACTOR = 16
+"""Over ``max_send_buffer`` times this, a session closes with "send buffer full"."""
+
+_PACKET_COST = 128
+"""What the outbox counts for a packet besides its data: about what Python holds for it
+(the packet, its data's object header, the list slot), so that many small packets are
+bounded as their memory is."""
+
+
+def _cost(packet: Packet) -> int:
+    data = packet.data
+    return _PACKET_COST if data is None else len(data) + _PACKET_COST
 
 
 class Clock(Protocol):
@@ -95,7 +126,9 @@ class EngineSession:
         transport: the transport of the handshake, ``"polling"`` or ``"websocket"``.
         options: the engine's options.
         now: the current time, in seconds (any monotonic clock).
-        record_packets: record a :class:`PacketReceived` event for every packet.
+        record_packets: record a :class:`PacketReceived` event for every packet received
+            (rule 8).
+        record_created: record a :class:`PacketCreated` event for every ping (rule 8).
     """
 
     __slots__ = (
@@ -104,6 +137,7 @@ class EngineSession:
         "_late_due",
         "_options",
         "_outbox",
+        "_queued",
         "_refreshed",
         "closing_payload_pending",
         "description",
@@ -114,6 +148,7 @@ class EngineSession:
         "probed",
         "protocol",
         "reason",
+        "record_created",
         "record_packets",
         "sid",
         "state",
@@ -131,6 +166,7 @@ class EngineSession:
         now: float,
         *,
         record_packets: bool = False,
+        record_created: bool = False,
     ) -> None:
         self.sid = sid
         self.transport = transport
@@ -138,8 +174,10 @@ class EngineSession:
         self.state = "open"
         self._options = options
         self._outbox: list[Packet] = []
+        self._queued = 0  # what the outbox counts, by _cost
         self._events: list[ServerEvent] = []
         self.record_packets = record_packets
+        self.record_created = record_created
         self.poll_pending = False
         self.closing_payload_pending = False
         self._close_sent = False
@@ -195,6 +233,35 @@ class EngineSession:
         if self.state != "open":
             return False
         self._outbox.append(packet)
+        data = packet.data
+        self._queued += _PACKET_COST if data is None else len(data) + _PACKET_COST
+        return True
+
+    @property
+    def buffered_amount(self) -> int:
+        """About how many bytes the outbox holds: each packet's data plus what Python
+        holds for the packet itself (the polling transport's send buffer, rule 7)."""
+        return self._queued
+
+    def check_send_buffer(self, buffered: int, volatile: bool) -> bool:
+        """Rule 7: whether a packet may be queued while the transport holds ``buffered``
+        bytes (the WebSocket's unsent bytes, or :attr:`buffered_amount` on polling).
+
+        Returns False for a volatile packet over ``max_send_buffer`` (drop it), and over
+        :data:`HARD_LIMIT_FACTOR` times that, when the session is now closed with
+        ``transport error`` / ``send buffer full``; after a False, read
+        :meth:`events_received`.
+        """
+        if self.state != "open":
+            return False
+        limit = self._options.max_send_buffer
+        if buffered <= limit:
+            return True
+        if volatile:
+            return False
+        if buffered > limit * HARD_LIMIT_FACTOR:
+            self._close("transport error", "send buffer full")
+            return False
         return True
 
     @property
@@ -206,6 +273,7 @@ class EngineSession:
         out = self._outbox
         if out:
             self._outbox = []
+            self._queued = 0
         return out
 
     @property
@@ -265,11 +333,25 @@ class EngineSession:
         return self._payload()
 
     def _payload(self) -> str:
-        if not self._outbox:
-            return _NOOP_PAYLOAD
+        """The next piece of the outbox as a payload (rule 1), or a NOOP."""
         packets = self._outbox
-        self._outbox = []
-        return encode_payload(packets)
+        if not packets:
+            return _NOOP_PAYLOAD
+        if self._queued <= POLL_PIECE:
+            self._outbox = []
+            self._queued = 0
+            return encode_payload(packets)
+        taken = count = 0
+        for packet in packets:
+            cost = _cost(packet)
+            if count and taken + cost > POLL_PIECE:
+                break
+            taken += cost
+            count += 1
+        piece = packets[:count]
+        del packets[:count]
+        self._queued -= taken
+        return encode_payload(piece)
 
     def release_poll(self) -> str | None:
         """If a GET has been waiting since before the upgrade began, the NOOP payload to
@@ -498,6 +580,9 @@ class EngineSession:
             # session closes pingInterval + pingTimeout after the last pong).
             self.pong_deadline = ping_at + self._options.ping_timeout
             self._outbox.append(_PING)
+            self._queued += _PACKET_COST
+            if self.record_created:
+                self._events.append(PacketCreated(_PING))
 
     # -- closing ----------------------------------------------------------------------
 
@@ -530,4 +615,5 @@ class EngineSession:
             self._events.append(UpgradeAbandoned())
         if not self.closing_payload_pending:
             self._outbox = []
+            self._queued = 0
         self._events.append(Closed(reason, description))
