@@ -68,7 +68,7 @@ class ScaleParams:
     workers: int = 8
     hold: float = FULL_HOLD
     rounds: int = 5
-    burst: int = 10
+    burst: int = 5
     redis_burst: int = 20_000
     concurrency: int = 64
     payload: int = 32
