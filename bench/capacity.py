@@ -312,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=100_000, help="Redis: per measurement")
     parser.add_argument("--clients", type=int, default=9000, help="balancers: held clients")
     parser.add_argument("--broadcasts", type=int, default=50, help="balancers: to all clients")
+    parser.add_argument("--out", type=Path, help="also write the results (JSON) there")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     build_loadgen()
@@ -321,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.part in ("all", "balancers"):
         data["balancers"] = balancer_part(args.clients, args.broadcasts)
     print(render(data))
+    if args.out is not None:
+        args.out.write_text(json.dumps(data, indent=2) + "\n")
     if not args.no_write:
         out = BENCH / "results"
         out.mkdir(exist_ok=True)

@@ -10,6 +10,7 @@ import queue
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -216,11 +217,14 @@ class LoadgenProcess:
             args += [f"--{key}", str(value)]
         if index == 0:
             args.append("--control")
+        # stderr to a file: a pipe nobody reads could fill up and block the load generator
+        self.stderr = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(
-            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, text=True
         )
         self.report: dict[str, Any] = {}
-        threading.Thread(target=self._read, args=(lines,), daemon=True).start()
+        self.reader = threading.Thread(target=self._read, args=(lines,), daemon=True)
+        self.reader.start()
 
     def _read(self, lines: queue.Queue[Any]) -> None:
         assert self.proc.stdout is not None
@@ -250,4 +254,8 @@ class LoadgenProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        return self.proc.stderr.read()[-2000:] if self.proc.stderr else ""
+        self.reader.join(timeout=30)  # it has read the report once it saw the end of stdout
+        self.stderr.seek(0)
+        err = self.stderr.read()[-2000:]
+        self.stderr.close()
+        return err

@@ -347,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=d.concurrency)
     parser.add_argument("--deadline", type=float, help="seconds per server (default: hold + 1200)")
     parser.add_argument("--python", default=sys.executable, help="runs `-m aiosocketio`")
+    parser.add_argument("--out", type=Path, help="also write the results (JSON) there")
     parser.add_argument("--no-write", action="store_true", help="do not write bench/results/")
     args = parser.parse_args(argv)
     servers = [s for s in args.servers.split(",") if s]
@@ -379,6 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     data["loadavg_after"] = os.getloadavg()
     markdown = render_scale_markdown(data)
     print(markdown)
+    if args.out is not None:
+        args.out.write_text(json.dumps(data, indent=2) + "\n")
     if not args.no_write:
         out = BENCH / "results"
         out.mkdir(exist_ok=True)
