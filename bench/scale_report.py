@@ -49,7 +49,11 @@ def _single(r: dict[str, Any]) -> str:
     s = r.get("single")
     if not s:
         return ""
-    return f"{_n(s['last_ms_median'], 1)} ms / {_n(s['last_ms_max'], 1)} ms"
+    first = sorted(x["first_ms"] for x in s["rounds"])[len(s["rounds"]) // 2]
+    return (
+        f"{_n(s['last_ms_median'], 1)} ms / {_n(s['last_ms_max'], 1)} ms "
+        f"(the first client: {_n(first, 1)} ms)"
+    )
 
 
 ROWS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
@@ -72,7 +76,7 @@ ROWS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
         lambda r: _n(_get(r, "burst", "deliveries_per_s")),
     ),
     (
-        "… server CPU per delivery (all processes)",
+        "… server CPU per delivery (all processes; heartbeats excluded)",
         lambda r: f"{_n(_get(r, 'burst', 'server_us_per_delivery'), 2)} µs",
     ),
     (
@@ -84,7 +88,7 @@ ROWS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
         lambda r: f"{_n(_get(r, 'redis', 'redis_us_per_message'), 2)} µs",
     ),
     (
-        "… CPU per message: the sending process / each receiving process",
+        "… CPU per message: the sending process / each receiving one (heartbeats excluded)",
         lambda r: (
             f"{_n(_get(r, 'redis', 'origin_us_per_message'), 1)} µs / "
             f"{_n(_get(r, 'redis', 'receiver_us_per_message'), 1)} µs"
