@@ -148,10 +148,14 @@ def redis_cost(subscribers: int, sharded: bool, messages: int, pipeline: int) ->
 
 
 def redis_part(messages: int) -> list[dict[str, Any]]:
+    """Redis's cost per message as the subscribers grow (up to the thousands of processes of
+    a large deployment); fewer messages for many subscribers, so that the copies, which this
+    process reads, stay at most ``messages`` x 32."""
     rows = []
-    for sharded, counts in ((False, (0, 1, 8, 32, 128)), (True, (1, 8, 32))):
+    for sharded, counts in ((False, (0, 1, 8, 32, 128, 1024, 4096)), (True, (1, 8, 32))):
         for n in counts:
-            rows.append(redis_cost(n, sharded, messages, 1))
+            count = max(200, min(messages, messages * 32 // max(n, 1)))
+            rows.append(redis_cost(n, sharded, count, 1))
             print(json.dumps(rows[-1]), flush=True)
     rows.append(redis_cost(8, False, messages, 16))
     print(json.dumps(rows[-1]), flush=True)

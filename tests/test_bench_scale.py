@@ -71,7 +71,7 @@ def test_capacity_measures_redis_and_both_documented_balancers(tmp_path: Path) -
         "--messages", "500", "--clients", "200", "--broadcasts", "2",
     )  # fmt: skip
     shapes = {(r["command"], r["subscribers"], r["pipeline"]) for r in data["redis"]}
-    assert ("PUBLISH", 128, 1) in shapes
+    assert ("PUBLISH", 4096, 1) in shapes
     assert ("SPUBLISH", 32, 1) in shapes
     assert [b["balancer"] for b in data["balancers"]] == ["nginx", "haproxy"]
     for row in data["balancers"]:
