@@ -259,11 +259,21 @@ class Run:
         n = p.clients
         rounds = []
         for _ in range(p.rounds):
+            cpu0 = self.cpu_snapshot(cluster, redis)
             sent = self.send("b 1", {"event": "all"}, 30)
             got = self.wait_seq(sent["seq"], 120)
+            d = self.cpu_delta(cpu0, self.cpu_snapshot(cluster, redis))
             last = max(g["last"] for g in got) - sent["t"]
             first = min(g["first"] for g in got) - sent["t"]
-            rounds.append({"first_ms": round(1e3 * first, 1), "last_ms": round(1e3 * last, 1)})
+            rounds.append(
+                {
+                    "first_ms": round(1e3 * first, 1),
+                    "last_ms": round(1e3 * last, 1),
+                    "server_us_per_delivery": round(1e6 * self.busy_cpu(d, "servers") / n, 3),
+                    "loadgen_us_per_delivery": round(1e6 * d["loadgens"] / n, 3),
+                    "other_cpu_s": round(d["other"], 2),
+                }
+            )
             time.sleep(1.0)
         lasts = [x["last_ms"] for x in rounds]
         self.result["single"] = {
@@ -271,6 +281,9 @@ class Run:
             "last_ms_median": statistics.median(lasts),
             "last_ms_max": max(lasts),
             "deliveries_per_s": round(n / (statistics.median(lasts) / 1e3)),
+            "server_us_per_delivery": statistics.median(
+                x["server_us_per_delivery"] for x in rounds
+            ),
         }
 
         cpu0 = self.cpu_snapshot(cluster, redis)

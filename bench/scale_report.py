@@ -72,6 +72,10 @@ ROWS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("one broadcast to all: the last client has it after (median / worst)", _single),
     ("… deliveries per second", lambda r: _n(_get(r, "single", "deliveries_per_s"))),
     (
+        "… server CPU per delivery (all processes; heartbeats excluded; median)",
+        lambda r: f"{_n(_get(r, 'single', 'server_us_per_delivery'), 2)} µs",
+    ),
+    (
         "burst of broadcasts to all: deliveries per second",
         lambda r: _n(_get(r, "burst", "deliveries_per_s")),
     ),
