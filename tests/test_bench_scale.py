@@ -73,6 +73,7 @@ def test_capacity_measures_redis_and_both_documented_balancers(tmp_path: Path) -
     shapes = {(r["command"], r["subscribers"], r["pipeline"]) for r in data["redis"]}
     assert ("PUBLISH", 4096, 1) in shapes
     assert ("SPUBLISH", 32, 1) in shapes
+    assert ("PUBLISH", 1024, 16) in shapes
     assert [b["balancer"] for b in data["balancers"]] == ["nginx", "haproxy"]
     for row in data["balancers"]:
         assert row["clients"] == 200
