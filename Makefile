@@ -2,14 +2,16 @@
 #
 #   make demo      install, then run the chat demo on http://127.0.0.1:3000
 #                  (make demo REDIS=redis://127.0.0.1:6379 for the Redis adapter)
-#   make test      install, start Redis, install Chromium, lint, the whole test suite, the official suites
+#   make test      install, start Redis, install Chromium and HAProxy, lint, the whole test suite, the official suites
 #   make install   .venv + `pip install -e '.[dev]'` + the pinned npm peers (npm ci)
 #   make lint      ruff format --check, ruff check, mypy --strict, lint-imports
 #   make conformance  the official Engine.IO and Socket.IO suites, 3 runs per front end
 #   make format    ruff format + ruff check --fix
 #   make redis     start a local Redis on 127.0.0.1:6379 unless one answers
 #   make chromium  install Debian chromium unless /usr/bin/chromium exists
+#   make haproxy   install Debian haproxy unless it is there (the load-balancer tests)
 #   make bench     run the benchmarks (bench/run.py; make bench BENCH_ARGS=--quick)
+#   make bench-scale  100,000 clients on 8 processes + Redis, held 10 min (bench/scale.py; SCALE_ARGS=...)
 #   make clean     remove caches and build outputs (keeps .venv and node_modules)
 
 SHELL := /bin/bash
@@ -27,6 +29,7 @@ PORT  ?= 3000
 REDIS ?=
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+SCALE_ARGS ?=
 
 # The first Python >= 3.11 on PATH (override with `make PYTHON=/path/to/python3.12`).
 PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
@@ -34,7 +37,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	   $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then \
 	   command -v $$p; break; fi; done)
 
-.PHONY: help venv install redis chromium lint format test conformance demo bench clean
+.PHONY: help venv install redis chromium haproxy lint format test conformance demo bench bench-scale clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -67,6 +70,9 @@ redis:
 chromium:
 	@scripts/ensure_chromium.sh
 
+haproxy:
+	@scripts/ensure_haproxy.sh
+
 lint: install
 	@echo "==> ruff format --check"
 	$(BIN)/ruff format --check .
@@ -81,7 +87,7 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: install redis chromium lint
+test: install redis chromium haproxy lint
 	@echo "==> pytest"
 	$(BIN)/pytest $(PYTEST_ARGS)
 	@$(MAKE) --no-print-directory conformance
@@ -96,6 +102,9 @@ demo: install $(if $(REDIS),redis)
 bench: install redis
 	@if [ -f bench/run.py ]; then $(PY) bench/run.py $(BENCH_ARGS); \
 	else echo "make bench: bench/run.py does not exist yet" >&2; exit 1; fi
+
+bench-scale: install
+	$(PY) bench/scale.py $(SCALE_ARGS)
 
 clean:
 	rm -rf .mypy_cache .ruff_cache .pytest_cache .hypothesis .coverage build dist artifacts

@@ -11,9 +11,21 @@
  *   "join" (room) -> socket.join(room); ack(true)
  *   "bcast"(room, data) -> io.to(room).emit("m", data)   receivers see 42["m","<seq:8>..."]
  *   "bin"  (bytes) -> ack(bytes)                     binary event with one attachment
+ *   "all"  (data) -> io.emit("m", data)             to every client of the cluster
  *
  * Scenarios: connect, hold, echo, binary, broadcast, rooms, polling.  Results are one JSON
  * object on stdout; progress lines ({"phase": ...}) come before it.
+ *
+ * hold, for runs spread over several load generators (bench/scale.py):
+ *   --source 127.0.0.X  connect from that loopback address (the ephemeral ports, about 28k,
+ *                       are per source address);
+ *   --control           read commands on stdin; the first client sends them:
+ *                         "b N"       N emits of "all", numbered (seq) from 0 on;
+ *                         "r N ROOM"  N emits of "bcast" to ROOM (not numbered);
+ *                       each prints {"phase":"sent",...} with the CLOCK_MONOTONIC time;
+ *   every load generator prints {"phase":"got","seq":S,...} once each of its live clients
+ *   has "all" message S (with the CLOCK_MONOTONIC times of the first and the last), and
+ *   {"phase":"drop",...} when the server closes clients (at most once a second).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -37,6 +49,7 @@ enum { ST_CONNECTING, ST_HTTP, ST_WAIT_OPEN, ST_WAIT_SIO, ST_READY, ST_CLOSED };
 enum { SC_CONNECT, SC_HOLD, SC_ECHO, SC_BINARY, SC_BROADCAST, SC_ROOMS, SC_POLLING };
 
 #define RBUF_SIZE (1 << 20)
+#define MAX_TRACKED 4096 /* "all" broadcasts followed per sequence number (hold) */
 #define SEQ_OFF 8 /* strlen("42[\"m\",\"") */
 
 typedef struct {
@@ -118,6 +131,17 @@ static int64_t seq_next;
 static char hostport[128];
 static int o_port2 = 0;
 static struct sockaddr_in addr2;
+static const char *o_source = NULL;
+static struct sockaddr_in source_addr;
+static int o_control = 0;
+static int stdin_token; /* its address marks stdin in epoll */
+static char ctl_buf[4096];
+static size_t ctl_len;
+static uint32_t *seq_got;     /* hold: clients that have "all" message S */
+static double *seq_first;     /* hold: when the first of them got it */
+static int64_t hold_seq_next; /* hold, --control: the next "all" sequence number */
+static int dropped_printed;
+static double drop_printed_at;
 static double cpu_measure_start, cpu_measure_end;
 
 static double cpu_now(void) {
@@ -257,6 +281,11 @@ static void conn_open(conn_t *c) {
     if (fd < 0) die("socket");
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (o_source) {
+        /* the port is chosen at connect(), per destination: no 28k limit per source */
+        setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+        if (bind(fd, (struct sockaddr *)&source_addr, sizeof source_addr) < 0) die("bind");
+    }
     c->fd = fd;
     c->state = ST_CONNECTING;
     c->last_seq = -1;
@@ -381,6 +410,71 @@ static void start_round(void) {
     }
 }
 
+/* hold, --control: one command line from stdin, sent by the first ready client */
+static void control_command(const char *line) {
+    char room[64];
+    int count = 0;
+    conn_t *c = NULL;
+    for (int i = 0; i < nconns && !c; i++)
+        if (conns[i].state == ST_READY) c = &conns[i];
+    if (!c) {
+        printf("{\"phase\":\"error\",\"error\":\"no ready client for a command\"}\n");
+        fflush(stdout);
+        return;
+    }
+    char msg[512];
+    int pad = o_payload - 8;
+    if (sscanf(line, "b %d", &count) == 1 && count > 0) {
+        printf("{\"phase\":\"sent\",\"event\":\"all\",\"seq\":%lld,\"count\":%d,"
+               "\"t\":%.6f}\n",
+               (long long)hold_seq_next, count, now());
+        fflush(stdout);
+        for (int i = 0; i < count; i++) {
+            int n = snprintf(msg, sizeof msg, "42[\"all\",\"%08lld", (long long)hold_seq_next++);
+            memcpy(msg + n, payload, (size_t)pad);
+            n += pad;
+            memcpy(msg + n, "\"]", 2);
+            ws_text(c, msg, (size_t)n + 2);
+            emits_sent++;
+        }
+    } else if (sscanf(line, "r %d %63s", &count, room) == 2 && count > 0) {
+        printf("{\"phase\":\"sent\",\"event\":\"bcast\",\"room\":\"%s\",\"count\":%d,"
+               "\"t\":%.6f}\n",
+               room, count, now());
+        fflush(stdout);
+        for (int i = 0; i < count; i++) {
+            int n = snprintf(msg, sizeof msg, "42[\"bcast\",\"%s\",\"%08d", room, i);
+            memcpy(msg + n, payload, (size_t)pad);
+            n += pad;
+            memcpy(msg + n, "\"]", 2);
+            ws_text(c, msg, (size_t)n + 2);
+            emits_sent++;
+        }
+    } else {
+        printf("{\"phase\":\"error\",\"error\":\"bad command\"}\n");
+        fflush(stdout);
+    }
+}
+
+static void on_stdin(void) {
+    ssize_t r = read(0, ctl_buf + ctl_len, sizeof ctl_buf - 1 - ctl_len);
+    if (r <= 0) {
+        if (r == 0 || (errno != EAGAIN && errno != EINTR)) epoll_ctl(ep, EPOLL_CTL_DEL, 0, NULL);
+        return;
+    }
+    ctl_len += (size_t)r;
+    ctl_buf[ctl_len] = 0;
+    char *start = ctl_buf, *nl;
+    while ((nl = strchr(start, '\n')) != NULL) {
+        *nl = 0;
+        if (t_ready) control_command(start);
+        start = nl + 1;
+    }
+    ctl_len -= (size_t)(start - ctl_buf);
+    memmove(ctl_buf, start, ctl_len);
+    if (ctl_len == sizeof ctl_buf - 1) ctl_len = 0; /* a line too long: drop it */
+}
+
 static int receivers_count(void) { return o_clients; }
 
 static int expected_ready(void) { return o_clients + (controller ? 1 : 0); }
@@ -426,6 +520,19 @@ static void on_joined(void) {
     }
 }
 
+/* hold: count the clients that have "all" message seq; say so when all live ones have it */
+static void hold_delivery(int64_t seq) {
+    if (seq < 0 || seq >= MAX_TRACKED) return;
+    double t = now();
+    if (seq_got[seq]++ == 0) seq_first[seq] = t;
+    if ((int)seq_got[seq] == ready - dropped) {
+        printf("{\"phase\":\"got\",\"seq\":%lld,\"clients\":%u,\"first\":%.6f,"
+               "\"last\":%.6f}\n",
+               (long long)seq, seq_got[seq], seq_first[seq], t);
+        fflush(stdout);
+    }
+}
+
 static void on_delivery(conn_t *c, const char *s, size_t n) {
     if (n < SEQ_OFF + 8 || memcmp(s, "42[\"m\",\"", SEQ_OFF) != 0) {
         bad_frames++;
@@ -444,6 +551,10 @@ static void on_delivery(conn_t *c, const char *s, size_t n) {
     c->last_seq = seq;
     c->got++;
     deliveries++;
+    if (o_scenario == SC_HOLD) {
+        hold_delivery(seq);
+        return;
+    }
     round_got++;
     if (round_got == round_expected) {
         rounds_done++;
@@ -884,6 +995,20 @@ static void report(void) {
             printf(",\"bytes\":%llu,\"mb_per_s\":%.2f", (unsigned long long)bytes_echoed,
                    elapsed > 0 ? (double)bytes_echoed / elapsed / 1e6 : 0);
     }
+    if (o_scenario == SC_HOLD) {
+        uint64_t min_got = UINT64_MAX, max_got = 0;
+        for (int i = 0; i < nconns; i++) {
+            if (conns[i].state != ST_READY) continue;
+            if (conns[i].got < min_got) min_got = conns[i].got;
+            if (conns[i].got > max_got) max_got = conns[i].got;
+        }
+        if (min_got == UINT64_MAX) min_got = 0;
+        printf(",\"deliveries\":%llu,\"min_got\":%llu,\"max_got\":%llu,\"order_errors\":%llu,"
+               "\"emits\":%llu",
+               (unsigned long long)deliveries, (unsigned long long)min_got,
+               (unsigned long long)max_got, (unsigned long long)order_errors,
+               (unsigned long long)emits_sent);
+    }
     if (o_scenario == SC_BROADCAST || o_scenario == SC_ROOMS) {
         double t = bcast_time > 0 ? bcast_time : elapsed;
         printf(",\"seconds\":%.4f,\"emits\":%llu,\"rounds\":%llu,\"deliveries\":%llu,"
@@ -904,7 +1029,8 @@ static void usage(void) {
             "connect|hold|echo|binary|broadcast|rooms|polling\n"
             "  [--clients N] [--inflight K] [--duration S] [--warmup S] [--rooms R] [--emits M]\n"
             "  [--payload BYTES] [--binsize BYTES] [--concurrency N] [--hold S (-1: until "
-            "SIGUSR1)] [--timeout S] [--seed N] [--port2 N (odd clients go there)]\n");
+            "SIGUSR1)] [--timeout S] [--seed N] [--port2 N (odd clients go there)]\n"
+            "  [--source IP (bind clients to it)] [--control (hold: commands on stdin)]\n");
     exit(2);
 }
 
@@ -915,7 +1041,8 @@ int main(int argc, char **argv) {
         {"duration", 1, 0, 'd'}, {"warmup", 1, 0, 'w'},      {"rooms", 1, 0, 'r'},
         {"emits", 1, 0, 'm'},    {"payload", 1, 0, 'b'},     {"binsize", 1, 0, 'B'},
         {"concurrency", 1, 0, 'C'}, {"hold", 1, 0, 'H'},     {"timeout", 1, 0, 't'},
-        {"seed", 1, 0, 'S'},     {"port2", 1, 0, 'q'},       {0, 0, 0, 0}};
+        {"seed", 1, 0, 'S'},     {"port2", 1, 0, 'q'},       {"source", 1, 0, 'A'},
+        {"control", 0, 0, 'K'},  {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
@@ -943,6 +1070,8 @@ int main(int argc, char **argv) {
         case 't': o_timeout = atof(optarg); break;
         case 'S': o_seed = (unsigned)atoi(optarg); break;
         case 'q': o_port2 = atoi(optarg); break;
+        case 'A': o_source = optarg; break;
+        case 'K': o_control = 1; break;
         default: usage();
         }
     }
@@ -961,6 +1090,12 @@ int main(int argc, char **argv) {
     if (inet_pton(AF_INET, o_host, &addr.sin_addr) != 1) usage();
     addr2 = addr;
     addr2.sin_port = htons((uint16_t)o_port2);
+    if (o_source) {
+        memset(&source_addr, 0, sizeof source_addr);
+        source_addr.sin_family = AF_INET;
+        if (inet_pton(AF_INET, o_source, &source_addr.sin_addr) != 1) usage();
+    }
+    if (o_control && o_scenario != SC_HOLD) usage();
 
     payload = malloc((size_t)o_payload + 1);
     for (int i = 0; i < o_payload; i++) payload[i] = (char)('a' + i % 26);
@@ -1001,6 +1136,15 @@ int main(int argc, char **argv) {
     }
     ep = epoll_create1(0);
     if (ep < 0) die("epoll_create1");
+    if (o_scenario == SC_HOLD) {
+        seq_got = calloc(MAX_TRACKED, sizeof *seq_got);
+        seq_first = calloc(MAX_TRACKED, sizeof *seq_first);
+    }
+    if (o_control) {
+        fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &stdin_token};
+        if (epoll_ctl(ep, EPOLL_CTL_ADD, 0, &ev) < 0) die("epoll_ctl stdin");
+    }
 
     int to_open = o_clients + (bc ? 1 : 0); /* polling POST conns are opened on demand */
     struct epoll_event *evs = calloc(4096, sizeof *evs);
@@ -1017,6 +1161,10 @@ int main(int argc, char **argv) {
         int n = epoll_wait(ep, evs, 4096, 5);
         if (n < 0 && errno != EINTR) die("epoll_wait");
         for (int i = 0; i < n; i++) {
+            if (evs[i].data.ptr == &stdin_token) {
+                on_stdin();
+                continue;
+            }
             conn_t *c = evs[i].data.ptr;
             if (c->state == ST_CLOSED) continue;
             if (c->state == ST_CONNECTING) {
@@ -1030,6 +1178,12 @@ int main(int argc, char **argv) {
         flush_dirty();
 
         double t = now();
+        if (o_scenario == SC_HOLD && dropped != dropped_printed && t - drop_printed_at >= 1.0) {
+            dropped_printed = dropped;
+            drop_printed_at = t;
+            printf("{\"phase\":\"drop\",\"dropped\":%d,\"t\":%.6f}\n", dropped, t);
+            fflush(stdout);
+        }
         int is_load = o_scenario == SC_ECHO || o_scenario == SC_BINARY || o_scenario == SC_POLLING;
         if (is_load && t_ready && !measuring && !stopping && t >= t_measure_start) {
             measuring = 1;

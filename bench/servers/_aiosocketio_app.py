@@ -1,4 +1,6 @@
-"""The benchmark app on aiosocketio (shared by the native and the ASGI front ends)."""
+"""The benchmark app on aiosocketio (shared by the native and the ASGI front ends, and by
+``aiosocketio run _aiosocketio_app:make_cluster_server --factory --redis URL`` in
+bench/scale.py)."""
 
 from __future__ import annotations
 
@@ -23,9 +25,18 @@ def _redis_adapter() -> Any:
 
 
 def make_server() -> Server:
-    """A Server running the benchmark app: echo, join, bcast, bin."""
+    """A Server running the benchmark app: echo, join, bcast, all, bin."""
     adapter = _redis_adapter()
-    server = Server(adapter=adapter) if adapter is not None else Server()
+    return _with_handlers(Server(adapter=adapter) if adapter is not None else Server())
+
+
+def make_cluster_server() -> Server:
+    """The benchmark app for ``aiosocketio run --factory``: the command's own ``--redis``
+    and ``--redis-key`` options attach the adapter."""
+    return _with_handlers(Server())
+
+
+def _with_handlers(server: Server) -> Server:
 
     @server.on("connection")
     def on_connection(socket: Any) -> None:
@@ -39,12 +50,16 @@ def make_server() -> Server:
         def bcast(room: str, data: Any) -> None:
             server.to(room).emit("m", data)
 
+        def everyone(data: Any) -> None:
+            server.emit("m", data)
+
         def binary(data: bytes) -> bytes:
             return data
 
         socket.on("echo", echo)
         socket.on("join", join)
         socket.on("bcast", bcast)
+        socket.on("all", everyone)
         socket.on("bin", binary)
 
     return server

@@ -19,6 +19,9 @@ io.on("connection", (socket) => {
   socket.on("bcast", (room, data) => {
     io.to(room).emit("m", data);
   });
+  socket.on("all", (data) => {
+    io.emit("m", data);
+  });
   socket.on("bin", (data, ack) => {
     if (typeof ack === "function") ack(data);
   });

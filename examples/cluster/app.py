@@ -23,7 +23,12 @@ from aiosocketio.server.socket import Socket
 WORKER = f"{os.getpid()}"
 
 _redis_url = os.environ.get("REDIS_URL")
-sio = Server(adapter=create_adapter(_redis_url)) if _redis_url else Server()
+# cookie=True: the handshake answer sets the Engine.IO cookie "io" to the session id, which
+# the HAProxy recipe keyed on the sid query parameter learns from (docs/deployment.md).
+if _redis_url:
+    sio = Server(cookie=True, adapter=create_adapter(_redis_url))
+else:
+    sio = Server(cookie=True)
 
 
 @sio.on("connection")

@@ -5,6 +5,9 @@
 //   {"id":4,"cmd":"drop","name":"a"}: close the transport (the server may keep the session)
 //   {"id":5,"cmd":"reconnect","name":"a","url":"http://127.0.0.1:M"}: connect again, maybe
 //   to another server of the cluster (with the session's pid and offset, if any)
+//   {"id":6,"cmd":"transport","name":"a"}: the Engine.IO transport in use ("polling",
+//   "websocket" once upgraded)
+// "connect" may carry "opts", more options of io() (e.g. {"withCredentials": true}).
 // Every event a client receives is printed as {"client","event","args"}; an event that
 // carries an ack callback is answered with {"client": name}. Disconnections are printed too.
 "use strict";
@@ -28,6 +31,7 @@ onLines(async (msg) => {
         transports: msg.transports || ["websocket"],
         reconnection: false,
         forceNew: true,
+        ...(msg.opts || {}),
       });
       clients.set(msg.name, socket);
       socket.onAny((event, ...args) => {
@@ -57,6 +61,8 @@ onLines(async (msg) => {
       socket.emit(msg.event, ...(msg.args || []));
       return true;
     }
+    case "transport":
+      return clients.get(msg.name).io.engine.transport.name;
     case "close":
       clients.get(msg.name).disconnect();
       return true;
