@@ -7,8 +7,26 @@ written in request order, so pipelined requests are safe; a pending long-poll GE
 back the answers queued behind it, as HTTP/1.1 requires. An upgrade request goes to
 :func:`~aiosocketio.frontends.native.upgrade.upgrade` once the answers before it are out.
 
+What one client can make the connection hold is bounded by the server's
+:class:`~aiosocketio.protocol.limits.ConnectionLimits` (``SECURITY.md``):
+
+* the head is measured while it arrives (the URL and each header as the parser reports
+  them, and every read spent inside an unfinished head), so a header that never ends is
+  refused with 431 after ``max_header_size`` bytes, a URL with 414 after
+  ``max_url_size``, a head with too many fields with 431, an HTTP/1.1 request without
+  ``Host`` with 400;
+* reading stops while the client does not read our answers (the transport paused
+  writing) and while ``max_pipeline`` requests wait for their answers; a read bigger
+  than :data:`FEED_SLICE` is parsed in slices, and once a loop turn has dispatched
+  ``max_pipeline`` requests of the connection, the rest of the read waits (unparsed)
+  for the next loop turn, so that pipelined requests, answered or not, never hold the
+  loop for more than a slice's worth of them;
+* a request's head must arrive within ``headers_timeout`` and its body within
+  ``request_timeout`` (408), and a connection being closed that cannot write its last
+  answer is dropped after ``abort_timeout``.
+
 The idle timer is lazy: finishing a request stores the time, and one timer per
-connection checks it when it fires.
+connection checks it (and the request timeouts) when it fires.
 """
 
 from __future__ import annotations
@@ -25,11 +43,23 @@ from aiosocketio.engine.http import HttpRequest
 from aiosocketio.frontends.native.asgi_bridge import run_http
 from aiosocketio.frontends.native.responses import QueuedResponder
 from aiosocketio.frontends.native.upgrade import UpgradeHost, upgrade
-from aiosocketio.frontends.native.websocket import CLOSE_TIMEOUT
+from aiosocketio.frontends.stats import (
+    HTTP_BAD_REQUEST,
+    HTTP_BODY_TOO_LARGE,
+    HTTP_HEADER_COUNT,
+    HTTP_HEADER_SIZE,
+    HTTP_HEADERS_TIMEOUT,
+    HTTP_NO_HOST,
+    HTTP_READ_PAUSED,
+    HTTP_REQUEST_TIMEOUT,
+    HTTP_URL_TOO_LONG,
+)
+from aiosocketio.protocol.limits import ConnectionLimits
 
 __all__ = [
     "APP_MAX_BODY",
     "DISCARD_LIMIT",
+    "FEED_SLICE",
     "IDLE_TIMEOUT",
     "MAX_HEAD_SIZE",
     "MAX_PIPELINE",
@@ -39,23 +69,38 @@ __all__ = [
 
 logger = logging.getLogger("aiosocketio.frontends.native")
 
-IDLE_TIMEOUT = 60.0
+_DEFAULTS = ConnectionLimits()
+IDLE_TIMEOUT = _DEFAULTS.idle_timeout
 APP_MAX_BODY = 16 * 1024 * 1024
-MAX_PIPELINE = 64
-MAX_HEAD_SIZE = 16 * 1024  # Node's default maxHeaderSize
+MAX_PIPELINE = _DEFAULTS.max_pipeline
+MAX_HEAD_SIZE = _DEFAULTS.max_header_size  # Node's default maxHeaderSize
 DISCARD_LIMIT = 64 * 1024 * 1024  # bytes of a refused (413) body read before dropping
+FEED_SLICE = 8 * 1024
+"""Reads bigger than this are parsed in slices of this size (see the module docstring)."""
+
+_PLAIN = [("Content-Type", "text/plain")]
+_REASONS = {
+    400: b"Bad Request",
+    408: b"Request Timeout",
+    414: b"URI Too Long",
+    431: b"Request Header Fields Too Large",
+}
 
 
 class HttpHost(UpgradeHost, Protocol):
     """What a :class:`NativeHttpConnection` needs from its server."""
 
     @property
-    def loop(self) -> asyncio.AbstractEventLoop:
-        """The running loop."""
-
-    @property
     def idle_timeout(self) -> float:
         """Seconds an idle keep-alive connection stays open."""
+
+    @property
+    def limits(self) -> ConnectionLimits:
+        """The connection limits."""
+
+
+class _Refusal(Exception):
+    """Raised in a parser callback to stop parsing a request that passed a limit."""
 
 
 _NO_PARSER = httptools.HttpRequestParser(None)
@@ -73,6 +118,8 @@ class NativeHttpConnection(asyncio.Protocol):
     """One HTTP/1.1 connection: parses requests and writes responses in order."""
 
     __slots__ = (
+        "_backlog",
+        "_backlog_handle",
         "_body",
         "_body_limit",
         "_body_size",
@@ -80,17 +127,26 @@ class NativeHttpConnection(asyncio.Protocol):
         "_closing",
         "_deferred_upgrade",
         "_discarding",
+        "_dispatched",
         "_drain_waiter",
+        "_head_raw",
         "_head_size",
         "_headers",
         "_idle_handle",
         "_idle_since",
+        "_in_head",
         "_last_rx",
+        "_limits",
+        "_max_head",
+        "_max_headers",
+        "_nheaders",
         "_no_input",
         "_on_lost",
         "_ours",
         "_queue",
         "_reading_paused",
+        "_refusal",
+        "_request_at",
         "_too_big",
         "_url",
         "_writing_paused",
@@ -109,6 +165,9 @@ class NativeHttpConnection(asyncio.Protocol):
         self.remote_address = ""
         self.remote_port = 0
         self.secure = False
+        limits = self._limits = server.limits
+        self._max_head = limits.max_header_size
+        self._max_headers = limits.max_headers
         self._url = b""
         self._headers: dict[str, str] = {}
         self._body: list[bytes] = []
@@ -116,12 +175,20 @@ class NativeHttpConnection(asyncio.Protocol):
         self._body_limit = 0
         self._too_big = False
         self._head_size = 0
+        self._head_raw = 0
+        self._nheaders = 0
+        self._in_head = False
+        self._request_at: float | None = None
+        self._refusal: tuple[int, str] | None = None
         self._queue: deque[QueuedResponder] = deque()
         self._closing = False
         self._no_input = False
         self._discarding = False
         self._close_after_discard = False
         self._deferred_upgrade: bytes | None = None
+        self._backlog: bytes | None = None
+        self._dispatched = 0  # requests dispatched by the read being parsed
+        self._backlog_handle: asyncio.Handle | None = None
         self._idle_handle: asyncio.TimerHandle | None = None
         self._idle_since: float | None = None
         self._last_rx = 0.0
@@ -146,9 +213,11 @@ class NativeHttpConnection(asyncio.Protocol):
         self._closing = True
         # The parser holds this object (a cycle): drop it so both go by refcount.
         self.parser = _NO_PARSER
-        if self._idle_handle is not None:
-            self._idle_handle.cancel()
-            self._idle_handle = None
+        self._backlog = None
+        for handle in (self._idle_handle, self._backlog_handle):
+            if handle is not None:
+                handle.cancel()
+        self._idle_handle = self._backlog_handle = None
         if self._drain_waiter is not None and not self._drain_waiter.done():
             self._drain_waiter.set_result(None)
         if self._on_lost is not None:
@@ -168,6 +237,7 @@ class NativeHttpConnection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self._writing_paused = True
+        self._sync_reading()
 
     def resume_writing(self) -> None:
         self._writing_paused = False
@@ -176,6 +246,7 @@ class NativeHttpConnection(asyncio.Protocol):
             self._drain_waiter = None
             if not waiter.done():
                 waiter.set_result(None)
+        self._sync_reading()
 
     async def drain(self) -> None:
         """Wait until the transport accepts more data (streamed answers)."""
@@ -188,16 +259,70 @@ class NativeHttpConnection(asyncio.Protocol):
         if self._no_input:
             return
         self._last_rx = self.server.loop.time()
+        if self._backlog is not None:  # read before reading paused: parse it after
+            self._backlog += data
+        elif len(data) > FEED_SLICE:
+            self._feed_slices(data)
+        else:
+            self._feed(data, b"")
+
+    def _feed(self, data: bytes, rest: bytes | memoryview) -> None:
+        """Parse ``data`` (``rest`` is what follows it, for an upgrade)."""
+        in_head = self._in_head
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
             offset = exc.args[0] if exc.args else len(data)
-            self._upgrade(data[offset:])
+            self._upgrade(data[offset:] + bytes(rest))
         except httptools.HttpParserCallbackError:
-            logger.exception("error while handling an HTTP request")
-            self._bad_request()
+            if self._refusal is not None:
+                self._refuse_request()
+            else:
+                logger.exception("error while handling an HTTP request")
+                self._bad_request()
         except httptools.HttpParserError:
             self._bad_request()
+        else:
+            if self._in_head:
+                # A head still arriving. A read that began inside it is all head: count
+                # it, since the parser reports a header only once it is complete (and
+                # meanwhile concatenates its pieces, read after read).
+                if in_head:
+                    self._head_raw += len(data)
+                    if self._head_raw > self._max_head:
+                        self._refusal = (431, HTTP_HEADER_SIZE)
+                        self._refuse_request()
+
+    def _feed_slices(self, data: bytes) -> None:
+        """Parse a big read slice by slice; leave the rest for a later loop turn once the
+        pipeline is full, the client stopped reading, or this turn dispatched
+        ``max_pipeline`` requests."""
+        view = memoryview(data)
+        size = len(data)
+        pos = 0
+        limit = self._limits.max_pipeline
+        self._dispatched = 0
+        try:
+            while pos < size and not self._no_input:
+                if self._dispatched >= limit or len(self._queue) >= limit or self._writing_paused:
+                    self._backlog = data[pos:]
+                    self._sync_reading()
+                    return
+                end = pos + FEED_SLICE
+                self._feed(data[pos:end], view[end:])
+                pos = end
+        finally:
+            view.release()
+
+    def _feed_backlog(self) -> None:
+        self._backlog_handle = None
+        data = self._backlog
+        if data is None or self._closing:
+            return
+        self._backlog = None
+        if not self._no_input:
+            self._feed_slices(data)
+        self._sync_reading()
 
     def abort(self) -> None:
         """Drop the connection immediately."""
@@ -208,10 +333,10 @@ class NativeHttpConnection(asyncio.Protocol):
         """Close after writing what is queued (dropped if that takes too long)."""
         transport = self.transport
         if transport is not None and not transport.is_closing():
-            self._closing = True
             self._no_input = True
+            self._closing = True
             transport.close()
-            asyncio.get_running_loop().call_later(CLOSE_TIMEOUT, transport.abort)
+            self.server.loop.call_later(self._limits.abort_timeout, transport.abort)
 
     # -- httptools callbacks ---------------------------------------------------------------
 
@@ -222,16 +347,24 @@ class NativeHttpConnection(asyncio.Protocol):
         self._body_size = 0
         self._too_big = False
         self._head_size = 0
+        self._head_raw = 0
+        self._nheaders = 0
+        self._in_head = True
+        self._request_at = self._last_rx
 
     def on_url(self, url: bytes) -> None:
         self._head_size += len(url)
-        if self._head_size <= MAX_HEAD_SIZE:
-            self._url += url
+        if len(self._url) + len(url) > self._limits.max_url_size:
+            self._refuse_in_parser(414, HTTP_URL_TOO_LONG)
+        self._url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._head_size += len(name) + len(value) + 4
-        if self._head_size > MAX_HEAD_SIZE:
-            return  # answered with 431 once the request is complete
+        size = self._head_size = self._head_size + len(name) + len(value) + 4
+        count = self._nheaders = self._nheaders + 1
+        if size > self._max_head:
+            self._refuse_in_parser(431, HTTP_HEADER_SIZE)
+        if count > self._max_headers:
+            self._refuse_in_parser(431, HTTP_HEADER_COUNT)
         key = name.decode("latin-1").lower()
         text = value.decode("latin-1")
         headers = self._headers
@@ -244,17 +377,25 @@ class NativeHttpConnection(asyncio.Protocol):
         # busy from here until the answers are out; the idle clock also ran while the
         # headers were arriving, which bounds how long a client may take to send them
         self._idle_since = None
+        self._in_head = False
+        headers = self._headers
+        if (
+            "host" not in headers
+            and self._limits.require_host
+            and self.parser.get_http_version() == "1.1"
+        ):
+            self._refuse_in_parser(400, HTTP_NO_HOST)  # RFC 9112 §3.2, as Node does
         path = self._url.split(b"?", 1)[0].decode("latin-1")
         self._ours = self.server.engine.options.matches(path)
         if self._ours:
             self._body_limit = self.server.engine.options.max_http_buffer_size
         else:
             self._body_limit = APP_MAX_BODY
-        length = self._headers.get("content-length", "")
+        length = headers.get("content-length", "")
         if length.isdigit() and int(length) > self._body_limit:
             self._reject_body()
         elif (
-            self._headers.get("expect", "").lower() == "100-continue"
+            headers.get("expect", "").lower() == "100-continue"
             and not self._queue
             and self.transport is not None
         ):
@@ -265,8 +406,7 @@ class NativeHttpConnection(asyncio.Protocol):
         if self._too_big:
             if self._body_size > DISCARD_LIMIT and self.transport is not None:
                 self._no_input = True
-                self._closing = True
-                self.transport.close()
+                self._close_transport()
             return
         if self._body_size > self._body_limit:
             self._reject_body()
@@ -274,9 +414,7 @@ class NativeHttpConnection(asyncio.Protocol):
             self._body.append(body)
 
     def on_message_complete(self) -> None:
-        if self._head_size > MAX_HEAD_SIZE:
-            self.refuse(431, [("Content-Type", "text/plain")], b"Request Header Fields Too Large")
-            return
+        self._request_at = None
         if self.parser.should_upgrade():
             return  # handled by the HttpParserUpgrade branch of data_received
         if self._too_big:
@@ -285,12 +423,27 @@ class NativeHttpConnection(asyncio.Protocol):
             self._discarding = False
             self._no_input = True
             if self._close_after_discard and self.transport is not None:
-                self._closing = True
-                self.transport.close()
+                self._close_transport()
             return
         body = b"".join(self._body)
         self._body = []
         self._dispatch(body, bool(self.parser.should_keep_alive()))
+
+    def _refuse_in_parser(self, status: int, kind: str) -> None:
+        """Stop parsing: the request passed a limit (answered once the parser returns)."""
+        self._refusal = (status, kind)
+        raise _Refusal(kind)
+
+    def _refuse_request(self) -> None:
+        """Answer the request that passed a limit, after the queued answers; close."""
+        refusal = self._refusal
+        assert refusal is not None
+        self._refusal = None
+        status, kind = refusal
+        self._request_at = None
+        self._in_head = False
+        self.server.stats.count(kind, self.remote_address)
+        self.refuse(status, _PLAIN, _REASONS[status])
 
     def _reject_body(self) -> None:
         """The body is over the limit: answer now (413).
@@ -302,15 +455,16 @@ class NativeHttpConnection(asyncio.Protocol):
         self._too_big = True
         self._body = []
         self._discarding = True
+        self.server.stats.count(HTTP_BODY_TOO_LARGE, self.remote_address)
         self._dispatch(None, False)
 
     def _dispatch(self, body: bytes | None, keep_alive: bool) -> None:
         """Queue a responder for the current request and hand the request over."""
         responder = QueuedResponder(self, keep_alive, self.parser.get_method() == b"HEAD")
         self._queue.append(responder)
-        if len(self._queue) >= MAX_PIPELINE and self.transport is not None:
-            self._reading_paused = True
-            self.transport.pause_reading()
+        self._dispatched += 1
+        if len(self._queue) >= self._limits.max_pipeline:
+            self._sync_reading()
         request = self._build_request()
         engine = self.server.engine
         if self._ours:
@@ -391,51 +545,110 @@ class NativeHttpConnection(asyncio.Protocol):
             if self._discarding:
                 self._close_after_discard = True  # close once the body is read
                 return
-            self._closing = True
-            transport.close()
+            self._close_transport()
             return
-        if self._reading_paused and len(queue) < MAX_PIPELINE // 2:
-            self._reading_paused = False
-            transport.resume_reading()
+        if self._reading_paused:
+            self._sync_reading()
         if not queue:
             rest = self._deferred_upgrade
             if rest is not None:
                 self._deferred_upgrade = None
                 self._no_input = False
+                self._reading_paused = False
                 transport.resume_reading()
                 self._upgrade(rest)
                 return
             self._arm_idle()
+
+    def _sync_reading(self) -> None:
+        """Read only while the client reads our answers, the pipeline has room, and no
+        unparsed backlog waits (which is parsed first, on a later loop turn)."""
+        transport = self.transport
+        if transport is None or self._closing:
+            return
+        waiting = len(self._queue)
+        limit = self._limits.max_pipeline
+        blocked = (
+            self._writing_paused
+            or self._deferred_upgrade is not None
+            or waiting >= (limit // 2 if self._reading_paused else limit)
+        )
+        if not blocked and self._backlog is not None and self._backlog_handle is None:
+            self._backlog_handle = self.server.loop.call_soon(self._feed_backlog)
+        paused = blocked or self._backlog is not None
+        if paused == self._reading_paused:
+            return
+        self._reading_paused = paused
+        if paused:
+            transport.pause_reading()
+            if self._writing_paused:
+                self.server.stats.count(HTTP_READ_PAUSED, log=False)
+        elif not self._no_input:
+            transport.resume_reading()
+
+    def _close_transport(self) -> None:
+        """Close once what is written is sent; drop the connection if the client does not
+        read it within ``abort_timeout``."""
+        transport = self.transport
+        if transport is None:
+            return
+        self._closing = True
+        stuck = self._writing_paused or transport.get_write_buffer_size() > 0
+        transport.close()
+        if stuck:
+            self.server.loop.call_later(self._limits.abort_timeout, transport.abort)
 
     def _arm_idle(self) -> None:
         """The connection is idle from now on (one float store; the timer is lazy)."""
         loop = self.server.loop
         self._idle_since = loop.time()
         if self._idle_handle is None:
-            self._idle_handle = loop.call_later(self.server.idle_timeout, self._idle_check)
+            self._idle_handle = loop.call_later(self._check_every(), self._idle_check)
+
+    def _check_every(self) -> float:
+        limits = self._limits
+        return min(self.server.idle_timeout, limits.headers_timeout, limits.request_timeout)
 
     def _idle_check(self) -> None:
         self._idle_handle = None
         if self.transport is None or self._closing or self._no_input:
             return
         loop = self.server.loop
+        now = loop.time()
         timeout = self.server.idle_timeout
-        if self._queue:
+        started = self._request_at
+        if started is not None:
+            # a request is arriving: its head, then its body, must come in time
+            limits = self._limits
+            limit = limits.headers_timeout if self._in_head else limits.request_timeout
+            if now >= started + limit:
+                self._timed_out()
+                return
+            if now >= self._last_rx + timeout:  # nothing came for a whole idle period
+                self._close_transport()
+                return
+            delay = min(started + limit, self._last_rx + timeout) - now
+        elif self._queue:
             delay = timeout  # answers are pending (a long-poll): not idle
         else:
-            # between requests: idle since the last answer; inside a request (its body
-            # still arriving): idle since the last bytes came in
+            # between requests: idle since the last answer
             since = self._idle_since
-            delay = (self._last_rx if since is None else since) + timeout - loop.time()
+            delay = (self._last_rx if since is None else since) + timeout - now
             if delay <= 0:
-                self._closing = True
-                self.transport.close()
+                self._close_transport()
                 return
-        self._idle_handle = loop.call_later(delay, self._idle_check)
+        self._idle_handle = loop.call_later(min(delay, self._check_every()), self._idle_check)
+
+    def _timed_out(self) -> None:
+        """The request's head (or body) did not arrive in time: 408, then close."""
+        self._refusal = (408, HTTP_HEADERS_TIMEOUT if self._in_head else HTTP_REQUEST_TIMEOUT)
+        self._discarding = False
+        self._refuse_request()
 
     def _bad_request(self) -> None:
         """Malformed HTTP: answer 400 after the queued responses, then close."""
         self.parser = httptools.HttpRequestParser(self)
+        self.server.stats.count(HTTP_BAD_REQUEST, self.remote_address)
         responder = QueuedResponder(self, keep_alive=False)
         self._queue.append(responder)
         self._no_input = True
@@ -448,7 +661,7 @@ class NativeHttpConnection(asyncio.Protocol):
             # earlier pipelined requests are still unanswered: the 101 must follow them
             self._no_input = True
             self._deferred_upgrade = rest
-            self.transport.pause_reading()
+            self._sync_reading()
             return
         self._no_input = True  # no more HTTP on this connection, whatever the answer
         if self._idle_handle is not None:
@@ -480,6 +693,9 @@ class NativeHttpConnection(asyncio.Protocol):
         # Its parser holds it (a cycle): drop the parser so that the pair is freed by
         # refcount, not left to the cyclic GC.
         self.parser = _NO_PARSER
+        if self._idle_handle is not None:
+            self._idle_handle.cancel()
+            self._idle_handle = None
 
     def sockname(self) -> tuple[str, int] | None:
         name = self.transport.get_extra_info("sockname") if self.transport else None
