@@ -1,8 +1,9 @@
 """``allowed_origins``: a page of another site cannot open (or hijack) a session.
 
-Headless Chromium loads pages from two origins (two loopback ports) and runs the official browser client in
-each, on both transports, against our server on both front ends: the allowed origin
-connects, the other is refused (403, Engine.IO code 4) before any session exists.
+Headless Chromium loads pages from two origins (two loopback ports) and runs the official
+browser client in each, on both transports, against our server on both front ends: the
+allowed origin connects, the other is refused (403, Engine.IO code 4) before any session
+exists.
 """
 
 from __future__ import annotations
