@@ -48,6 +48,7 @@ def start_target(
     options: dict[str, Any] | None = None,
     *,
     http: str = "httptools",
+    ws: str = "websockets-sansio",
     uvicorn: dict[str, Any] | None = None,
     pythonpath: str | None = None,
 ) -> ServerProcess:
@@ -60,6 +61,8 @@ def start_target(
         frontend,
         "--http",
         http,
+        "--ws",
+        ws,
         "--options",
         json.dumps(options or {}),
         "--uvicorn",
@@ -85,7 +88,7 @@ async def fetch_stats(port: int) -> dict[str, Any]:
         writer.write(b"GET /stats HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         data = await asyncio.wait_for(reader.read(), scaled(5))
     finally:
-        writer.close()
+        writer.transport.abort()
     head, _, body = data.partition(b"\r\n\r\n")
     if b"chunked" in head.lower():
         body = _unchunk(body)
@@ -228,7 +231,8 @@ def masked(opcode: int, payload: bytes = b"", fin: bool = True) -> bytes:
 
 
 def close_code_in(data: bytes) -> int | None:
-    """The code of the first close frame in a stream of server frames, if any."""
+    """The code of the first close frame in a stream of server frames (read from the
+    first frame after the handshake), if any."""
     pos = 0
     while pos + 2 <= len(data):
         b0, b1 = data[pos], data[pos + 1]
@@ -305,9 +309,11 @@ async def _flood(
     seconds: float,
     *,
     every: tuple[float, bytes] | None = None,
+    pace: float = 0.0,
 ) -> tuple[int, bool]:
-    """Write ``chunk`` as fast as the server takes it for ``seconds``; optionally another
-    message every so often. Returns the bytes taken and whether the connection broke."""
+    """Write ``chunk`` as fast as the server takes it (or every ``pace`` seconds) for
+    ``seconds``; optionally another message every so often. Returns the bytes taken and
+    whether the connection broke."""
     loop = asyncio.get_running_loop()
     end = loop.time() + seconds
     sent = 0
@@ -321,6 +327,8 @@ async def _flood(
                 next_extra = loop.time() + every[0]
             if await _drain(writer, min(0.5, max(end - loop.time(), 0.01))):
                 sent += len(data)
+            if pace:
+                await asyncio.sleep(pace)
     except (ConnectionError, OSError):
         return sent, True
     return sent, writer.is_closing()
@@ -338,14 +346,19 @@ def _status(data: bytes) -> int | None:
 # -- the attacks -------------------------------------------------------------------------------
 
 
-async def ping_flood(port: int, seconds: float) -> Outcome:
+async def ping_flood(port: int, seconds: float, hold: float = 3.0) -> Outcome:
     """High 1: WebSocket pings as fast as possible, pongs never read; an Engine.IO pong
-    every second keeps the session alive."""
-    _reader, writer, _ = await ws_connect(port)
+    every second keeps the session alive (as long as the server reads it). After the
+    flood the connection stays open, unread, for ``hold`` seconds; then what the server
+    sent is read, to see whether it closed the connection."""
+    reader, writer, _ = await ws_connect(port)
+    writer.write(masked(0x1, b"40"))  # a Socket.IO socket: its disconnect reason is seen
     pings = masked(0x9, b"p" * 125) * 512
     sent, broke = await _flood(writer, pings, seconds, every=(1.0, masked(0x1, b"3")))
-    writer.close()
-    return Outcome(closed=broke, sent=sent)
+    await asyncio.sleep(hold)
+    data, eof = await read_all(reader, scaled(2))
+    writer.transport.abort()
+    return Outcome(close_code=close_code_in(data), closed=broke or eof, sent=sent)
 
 
 async def pipeline_flood(port: int, seconds: float) -> Outcome:
@@ -353,16 +366,19 @@ async def pipeline_flood(port: int, seconds: float) -> Outcome:
     _reader, writer = await asyncio.open_connection("127.0.0.1", port)
     one = b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
     sent, broke = await _flood(writer, one * 256, seconds)
-    writer.close()
+    writer.transport.abort()
     return Outcome(closed=broke, sent=sent)
 
 
 async def _head_flood(port: int, seconds: float, start: bytes, filler: bytes) -> Outcome:
+    """A head that grows by ``filler`` every millisecond (8 MB/s), never completed. (Paced,
+    so that the server's answer is read before the attacker's unread bytes make the close
+    a reset, which would lose it.)"""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(start)
     reading = asyncio.ensure_future(read_all(reader, seconds + scaled(10)))
-    sent, broke = await _flood(writer, filler, seconds)
-    writer.close()
+    sent, broke = await _flood(writer, filler, seconds, pace=0.001)
+    writer.transport.abort()
     data, eof = await reading
     return Outcome(status=_status(data), closed=broke or eof, sent=sent)
 
@@ -370,18 +386,18 @@ async def _head_flood(port: int, seconds: float, start: bytes, filler: bytes) ->
 async def endless_header(port: int, seconds: float) -> Outcome:
     """High 3: a header value that never ends."""
     start = b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Long: "
-    return await _head_flood(port, seconds, start, b"a" * 65536)
+    return await _head_flood(port, seconds, start, b"a" * 8192)
 
 
 async def endless_url(port: int, seconds: float) -> Outcome:
     """Low 10: a URL that never ends."""
-    return await _head_flood(port, seconds, b"GET /socket.io/?EIO=4&x=", b"a" * 65536)
+    return await _head_flood(port, seconds, b"GET /socket.io/?EIO=4&x=", b"a" * 8192)
 
 
 async def endless_header_list(port: int, seconds: float) -> Outcome:
     """Low 10: a list of headers that never ends."""
     start = b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-    return await _head_flood(port, seconds, start, b"X-A: b\r\n" * 8192)
+    return await _head_flood(port, seconds, start, b"X-A: b\r\n" * 1024)
 
 
 async def continuation_flood(port: int, seconds: float) -> Outcome:
@@ -390,12 +406,12 @@ async def continuation_flood(port: int, seconds: float) -> Outcome:
     writer.write(masked(0x1, b"4", fin=False))
     reading = asyncio.ensure_future(read_all(reader, seconds + scaled(10)))
     sent, broke = await _flood(writer, masked(0x0, b"", fin=False) * 8192, seconds)
-    writer.close()
+    writer.transport.abort()
     data, eof = await reading
     return Outcome(close_code=close_code_in(data), closed=broke or eof, sent=sent)
 
 
-async def body_trickle(port: int, seconds: float, every: float = 1.0) -> Outcome:
+async def body_trickle(port: int, seconds: float, every: float = 0.5) -> Outcome:
     """Low 11: a request body sent one byte at a time."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(
@@ -419,7 +435,7 @@ async def body_trickle(port: int, seconds: float, every: float = 1.0) -> Outcome
     data, eof = await reading if reading.done() else (b"", False)
     if not reading.done():
         reading.cancel()
-    writer.close()
+    writer.transport.abort()
     return Outcome(status=_status(data), closed=broke or eof, sent=sent)
 
 
@@ -428,7 +444,7 @@ async def no_host(port: int, seconds: float) -> Outcome:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\n\r\n")
     data, eof = await read_all(reader, scaled(5))
-    writer.close()
+    writer.transport.abort()
     return Outcome(status=_status(data), closed=eof)
 
 
@@ -449,24 +465,29 @@ async def connect_socketio(port: int) -> tuple[asyncio.StreamReader, asyncio.Str
 
 async def unread_binary(port: int, seconds: float) -> Outcome:
     """High 1 (``_write_ws``): the application sends binary messages to a connection that
-    never reads; the server's send path for them is not the broadcast's."""
+    never reads, on a send path the Engine does not bound."""
     reader, writer = await connect_socketio(port)
-    writer.write(masked(0x1, b'42["spam",400,1000000]'))
-    await writer.drain()
-    data, eof = await _watch_close(reader, writer, seconds)
-    return Outcome(close_code=close_code_in(data[-256:]) if data else None, closed=eof)
+    writer.write(masked(0x1, b'42["spam",64,1000000]'))
+    return await _watch_close(reader, writer, seconds)
+
+
+async def unread_emits(port: int, seconds: float) -> Outcome:
+    """Medium 7: the application emits to a client that never reads, until the Engine
+    closes it ("send buffer full"); the close itself then cannot be written."""
+    reader, writer = await connect_socketio(port)
+    writer.write(masked(0x1, b'42["flood",400,100000]'))
+    return await _watch_close(reader, writer, seconds)
 
 
 async def _watch_close(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seconds: float
-) -> tuple[bytes, bool]:
-    """Read nothing for ``seconds``; then see whether the server dropped the connection."""
+) -> Outcome:
+    """Read nothing for ``seconds``; then read what the server sent until it ends the
+    connection (its close frame's code, if it could send one)."""
     await asyncio.sleep(seconds)
-    sock = writer.get_extra_info("socket")
     data, eof = await read_all(reader, scaled(2))
-    writer.close()
-    del sock
-    return data[-4096:], eof
+    writer.transport.abort()
+    return Outcome(close_code=close_code_in(data), closed=eof)
 
 
 def attacks() -> dict[str, Attack]:
@@ -481,6 +502,7 @@ def attacks() -> dict[str, Attack]:
         "body_trickle": body_trickle,
         "no_host": no_host,
         "unread_binary": unread_binary,
+        "unread_emits": unread_emits,
     }
 
 

@@ -27,6 +27,8 @@ async def run(args: argparse.Namespace) -> None:
             args.target,
             options,
             http=args.http,
+            ws=args.ws,
+            uvicorn=json.loads(args.uvicorn),
             pythonpath=args.pythonpath,
         )
         try:
@@ -44,6 +46,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--target", default="native", choices=("native", "asgi", "node"))
     parser.add_argument("--http", default="httptools")
+    parser.add_argument("--ws", default="websockets-sansio")
+    parser.add_argument("--uvicorn", default="{}")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--settle", type=float, default=1.0)
     parser.add_argument("--pythonpath", default=None)

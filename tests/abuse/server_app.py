@@ -3,7 +3,8 @@
 Usage::
 
     python tests/abuse/server_app.py --port 0 --frontend native|asgi
-        [--http httptools|h11] [--options JSON] [--uvicorn JSON]
+        [--http httptools|h11] [--ws websockets-sansio|wsproto|websockets]
+        [--options JSON] [--uvicorn JSON]
 
 ``--options`` holds the ``Server`` keyword arguments (the Engine.IO options, ``limits``
 among them). It prints ``{"port": N, "pid": P}`` once it listens. ``GET /stats`` (outside
@@ -11,7 +12,9 @@ the Socket.IO path) answers the front end's limit counters and the disconnect re
 server saw, as JSON.
 
 Events: ``echo`` acknowledges its arguments; ``spam`` makes the server send ``n`` binary
-messages of ``size`` bytes on the Engine.IO connection (the unchecked write path).
+messages of ``size`` bytes on the Engine.IO connection (a send path the Engine does not
+bound); ``flood`` emits ``n`` distinct text events of ``size`` bytes (the broadcast path,
+bounded by the Engine's ``max_send_buffer``).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--frontend", choices=("native", "asgi"), default="native")
     parser.add_argument("--http", choices=("httptools", "h11"), default="httptools")
+    parser.add_argument("--ws", default="websockets-sansio")
     parser.add_argument("--options", default="{}")
     parser.add_argument("--uvicorn", default="{}")
     args = parser.parse_args()
@@ -64,11 +68,19 @@ def make_server(options: dict[str, Any]) -> tuple[Server, Counter[str]]:
                     break
                 socket.conn.send(blob)
 
+        def flood(n: int, size: int) -> None:
+            filler = "x" * size
+            for i in range(n):
+                if socket.conn.ready_state != "open":
+                    break
+                socket.emit("blob", f"{i}{filler}")
+
         def disconnect(reason: str, *_: Any) -> None:
             reasons[reason] += 1
 
         socket.on("echo", echo)
         socket.on("spam", spam)
+        socket.on("flood", flood)
         socket.on("disconnect", disconnect)
 
     return sio, reasons
@@ -136,7 +148,7 @@ async def serve(args: argparse.Namespace) -> None:
     config = uvicorn.Config(
         app,
         http=args.http,
-        ws="websockets-sansio",
+        ws=args.ws,
         loop="uvloop",
         log_level="warning",
         access_log=False,

@@ -42,6 +42,13 @@ class ConnectionLimits:
             ``max_send_buffer`` (32 MiB), above the Engine's own limit (16 times).
         abort_timeout: seconds a connection being closed may take to write what it
             holds before it is dropped (5).
+        tcp_notsent_lowat: the built-in server sets the ``TCP_NOTSENT_LOWAT`` socket
+            option of each connection to this many bytes (128 KiB; ``None`` leaves the
+            system's default, which lets the kernel hold megabytes for a client that
+            does not read). Writes past it wait in the server's buffer, which pauses the
+            connection sooner. It does not limit the bytes in flight, so throughput is
+            kept. (Linux and macOS; under an ASGI server, the ``net.ipv4.tcp_notsent_lowat``
+            sysctl sets it for every socket.)
     """
 
     max_header_size: int = 16 * 1024
@@ -55,6 +62,7 @@ class ConnectionLimits:
     max_fragments: int = 16 * 1024
     max_write_buffer: int | None = None
     abort_timeout: float = 5.0
+    tcp_notsent_lowat: int | None = 128 * 1024
 
     def __post_init__(self) -> None:
         for spec in fields(self):

@@ -7,9 +7,12 @@ per message or per connection); only a send that suspends starts a drain task, w
 following messages queue behind. The server does the framing, so ``can_write_frames`` is
 ``False`` here.
 
-A close is queued behind the messages before it, so it waits for a send that may never
-finish (a client that stopped reading). The channel therefore arms an abort timer when it
-closes: if the close has not been handed to the server ``abort_timeout`` seconds later,
+What a connection holds for its client is bounded: past ``max_write_buffer`` queued bytes
+(a client that does not read while the application keeps sending), the queue is dropped
+and the connection with it. A close is queued behind the messages before it, so it waits
+for a send that may never finish (a client that stopped reading). The channel therefore
+arms an abort timer when it closes: if the close has not been handed to the server
+``abort_timeout`` seconds later,
 the queue is dropped and the connection with it (the server's transport is aborted when
 the ``send`` callable shows one, as uvicorn's do; otherwise the app returns, which makes
 the server close its side).
@@ -28,7 +31,12 @@ from aiosocketio.engine.http import EngineLike, HttpResponse, WebSocketAccept, W
 from aiosocketio.frontends.asgi.http import missing_host
 from aiosocketio.frontends.asgi.scope import build_request, encode_headers
 from aiosocketio.frontends.asgi_types import ASGIMessage, Receive, Scope, Send
-from aiosocketio.frontends.stats import ASGI_CLOSE_ABORTED, HTTP_NO_HOST, LimitStats
+from aiosocketio.frontends.stats import (
+    ASGI_CLOSE_ABORTED,
+    HTTP_NO_HOST,
+    WS_WRITE_BUFFER,
+    LimitStats,
+)
 from aiosocketio.protocol.limits import ConnectionLimits
 
 __all__ = ["ASGIWebSocketChannel", "Flusher", "serve_websocket"]
@@ -108,10 +116,14 @@ class ASGIWebSocketChannel:
         flusher: the per-application flusher (a private one by default).
         abort_timeout: seconds a close may wait behind a send that does not finish
             before the connection is dropped.
-        on_abort: called when it is (the app counts it).
+        max_write_buffer: the most bytes queued for the client; past it the connection is
+            dropped.
+        on_abort: called with the kind of limit (``stats``) when the connection is
+            dropped (the app counts it).
 
     Attributes:
-        aborted: the close could not be sent in time and the connection was dropped.
+        aborted: the connection was dropped: its close could not be sent in time, or
+            its queue passed ``max_write_buffer``.
     """
 
     __slots__ = (
@@ -120,6 +132,7 @@ class ASGIWebSocketChannel:
         "_dirty",
         "_drainer",
         "_flusher",
+        "_max_buffer",
         "_on_abort",
         "_queue",
         "_queued_bytes",
@@ -137,7 +150,8 @@ class ASGIWebSocketChannel:
         flusher: Flusher | None = None,
         *,
         abort_timeout: float = 5.0,
-        on_abort: Callable[[], None] | None = None,
+        max_write_buffer: int = 32 << 20,
+        on_abort: Callable[[str], None] | None = None,
     ) -> None:
         self.can_write_frames = False
         self.closed = False
@@ -150,6 +164,7 @@ class ASGIWebSocketChannel:
         self._waiter: asyncio.Future[None] | None = None
         self._drainer: asyncio.Task[None] | None = None
         self._abort_timeout = abort_timeout
+        self._max_buffer = max_write_buffer
         self._abort_handle: asyncio.TimerHandle | None = None
         self._on_abort = on_abort
         # the task running the app for this connection (cancelled by a last-resort abort)
@@ -167,6 +182,9 @@ class ASGIWebSocketChannel:
     def _submit(self, message: ASGIMessage, size: int) -> None:
         self._queue.append(message)
         self._queued_bytes += size
+        if self._queued_bytes > self._max_buffer:
+            self._drop(WS_WRITE_BUFFER)
+            return
         if self._send is None:
             self._wake()
         elif not self._dirty and self._drainer is None:
@@ -267,9 +285,13 @@ class ASGIWebSocketChannel:
         self._abort_handle = None
         if not self._queue and self._drainer is None:
             return  # the close went out
+        self._drop(ASGI_CLOSE_ABORTED)
+
+    def _drop(self, kind: str) -> None:
+        """Drop the queue and the connection (``kind`` of limit, for the counters)."""
         self.aborted = True
         if self._on_abort is not None:
-            self._on_abort()
+            self._on_abort(kind)
         self.abort()
         # uvicorn's send is a method of its protocol, which holds the transport
         transport = getattr(getattr(self._send, "__self__", None), "transport", None)
@@ -360,12 +382,16 @@ async def serve_websocket(
     assert isinstance(result, WebSocketAccept)
     await send({"type": "websocket.accept", "headers": encode_headers(result.headers)})
 
-    def count_abort() -> None:
+    def count_abort(kind: str) -> None:
         if stats is not None:
-            stats.count(ASGI_CLOSE_ABORTED, request.remote_address)
+            stats.count(kind, request.remote_address)
 
     channel = ASGIWebSocketChannel(
-        send, flusher, abort_timeout=limits.abort_timeout, on_abort=count_abort
+        send,
+        flusher,
+        abort_timeout=limits.abort_timeout,
+        max_write_buffer=limits.write_buffer_for(engine.options.max_send_buffer),
+        on_abort=count_abort,
     )
     channel._task = asyncio.current_task()
     try:

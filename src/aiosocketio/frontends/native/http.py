@@ -15,8 +15,10 @@ What one client can make the connection hold is bounded by the server's
   refused with 431 after ``max_header_size`` bytes, a URL with 414 after
   ``max_url_size``, a head with too many fields with 431, an HTTP/1.1 request without
   ``Host`` with 400;
-* reading stops while the client does not read our answers (the transport paused
-  writing) and while ``max_pipeline`` requests wait for their answers; a read bigger
+* the kernel holds at most ``tcp_notsent_lowat`` unsent bytes for the connection, so the
+  transport notices a client that does not read after about a hundred kilobytes, not
+  megabytes; reading stops while the client does not read our answers (the transport
+  paused writing) and while ``max_pipeline`` requests wait for their answers; a read bigger
   than :data:`FEED_SLICE` is parsed in slices, and once a loop turn has dispatched
   ``max_pipeline`` requests of the connection, the rest of the read waits (unparsed)
   for the next loop turn, so that pipelined requests, answered or not, never hold the
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections import deque
 from collections.abc import Callable
 from typing import Protocol, cast
@@ -75,8 +78,14 @@ APP_MAX_BODY = 16 * 1024 * 1024
 MAX_PIPELINE = _DEFAULTS.max_pipeline
 MAX_HEAD_SIZE = _DEFAULTS.max_header_size  # Node's default maxHeaderSize
 DISCARD_LIMIT = 64 * 1024 * 1024  # bytes of a refused (413) body read before dropping
-FEED_SLICE = 8 * 1024
+FEED_SLICE = 4 * 1024
 """Reads bigger than this are parsed in slices of this size (see the module docstring)."""
+LINGER_BYTES = 1 << 20
+LINGER_TIME = 2.0
+"""After refusing a request that is still arriving (431, 414, 408, 400), the server sends
+its answer, shuts its side down and reads (and drops) what the client still sends, for at
+most this many bytes and seconds, before closing: closing at once, with the client's bytes
+unread, would reset the connection and lose the answer on the client's side."""
 
 _PLAIN = [("Content-Type", "text/plain")]
 _REASONS = {
@@ -105,6 +114,23 @@ class _Refusal(Exception):
 
 _NO_PARSER = httptools.HttpRequestParser(None)
 """Stands in for the parser of a finished connection (which held a cycle through it)."""
+
+
+_TCP_NOTSENT_LOWAT: int | None = getattr(socket, "TCP_NOTSENT_LOWAT", None)
+
+
+def _set_notsent_lowat(transport: asyncio.BaseTransport, lowat: int) -> None:
+    """Let the kernel hold at most ``lowat`` unsent bytes for this socket: past them,
+    writes wait in the transport's buffer, whose high-water mark pauses writing (and so
+    reading). Without it a client that does not read has the kernel absorb megabytes of
+    answers (and the requests that made them) before the server notices."""
+    sock = transport.get_extra_info("socket")
+    if sock is None or _TCP_NOTSENT_LOWAT is None:
+        return
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, _TCP_NOTSENT_LOWAT, lowat)
+    except OSError:  # not TCP (a Unix socket), or not supported
+        pass
 
 
 def _peer(transport: asyncio.BaseTransport) -> tuple[str, int]:
@@ -137,6 +163,7 @@ class NativeHttpConnection(asyncio.Protocol):
         "_in_head",
         "_last_rx",
         "_limits",
+        "_linger_left",
         "_max_head",
         "_max_headers",
         "_nheaders",
@@ -192,6 +219,7 @@ class NativeHttpConnection(asyncio.Protocol):
         self._idle_handle: asyncio.TimerHandle | None = None
         self._idle_since: float | None = None
         self._last_rx = 0.0
+        self._linger_left = -1  # bytes still read and dropped while lingering (-1: not)
         self._ours = False
         self._reading_paused = False
         self._writing_paused = False
@@ -205,6 +233,9 @@ class NativeHttpConnection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
         self.remote_address, self.remote_port = _peer(transport)
         self.secure = transport.get_extra_info("sslcontext") is not None
+        lowat = self._limits.tcp_notsent_lowat
+        if lowat is not None and _TCP_NOTSENT_LOWAT is not None:
+            _set_notsent_lowat(transport, lowat)
         self.server.adopt(self)
         self._arm_idle()
 
@@ -237,6 +268,7 @@ class NativeHttpConnection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self._writing_paused = True
+        self.server.stats.count(HTTP_READ_PAUSED, log=False)  # reading stops with writing
         self._sync_reading()
 
     def resume_writing(self) -> None:
@@ -257,6 +289,10 @@ class NativeHttpConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self._no_input:
+            if self._linger_left >= 0:
+                self._linger_left -= len(data)
+                if self._linger_left < 0 and self.transport is not None:
+                    self.transport.abort()
             return
         self._last_rx = self.server.loop.time()
         if self._backlog is not None:  # read before reading paused: parse it after
@@ -545,7 +581,10 @@ class NativeHttpConnection(asyncio.Protocol):
             if self._discarding:
                 self._close_after_discard = True  # close once the body is read
                 return
-            self._close_transport()
+            if self._no_input and not queue:
+                self._linger_close()  # a refusal: the client may still be sending
+            else:
+                self._close_transport()
             return
         if self._reading_paused:
             self._sync_reading()
@@ -581,8 +620,6 @@ class NativeHttpConnection(asyncio.Protocol):
         self._reading_paused = paused
         if paused:
             transport.pause_reading()
-            if self._writing_paused:
-                self.server.stats.count(HTTP_READ_PAUSED, log=False)
         elif not self._no_input:
             transport.resume_reading()
 
@@ -597,6 +634,23 @@ class NativeHttpConnection(asyncio.Protocol):
         transport.close()
         if stuck:
             self.server.loop.call_later(self._limits.abort_timeout, transport.abort)
+
+    def _linger_close(self) -> None:
+        """Close after a refusal without resetting the connection (see LINGER_BYTES)."""
+        transport = self.transport
+        if transport is None:
+            return
+        if not transport.can_write_eof():  # TLS
+            self._close_transport()
+            return
+        self._closing = True
+        self._linger_left = LINGER_BYTES
+        transport.write_eof()  # after the answer; the client reads it, then its EOF
+        if not transport.is_closing():
+            self.server.loop.call_later(min(LINGER_TIME, self._limits.abort_timeout), self.abort)
+
+    def eof_received(self) -> bool | None:
+        return None  # close (a lingering close ends here)
 
     def _arm_idle(self) -> None:
         """The connection is idle from now on (one float store; the timer is lazy)."""

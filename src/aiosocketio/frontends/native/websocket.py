@@ -241,6 +241,7 @@ class NativeWebSocketConnection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self._writing_paused = True
+        self.server.stats.count(WS_READ_PAUSED, log=False)  # reading stops with writing
         self._sync_reading()
 
     def resume_writing(self) -> None:
@@ -276,8 +277,6 @@ class NativeWebSocketConnection(asyncio.Protocol):
         self._reading_paused = paused
         if paused:
             self.transport.pause_reading()
-            if self._writing_paused:
-                self.server.stats.count(WS_READ_PAUSED, log=False)
         else:
             self.transport.resume_reading()
 
