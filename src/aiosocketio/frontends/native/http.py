@@ -13,7 +13,8 @@ What one client can make the connection hold is bounded by the server's
 * the head is measured while it arrives (the URL and each header as the parser reports
   them, and every read spent inside an unfinished head), so a header that never ends is
   refused with 431 after ``max_header_size`` bytes, a URL with 414 after
-  ``max_url_size``, a head with too many fields with 431, an HTTP/1.1 request without
+  ``max_url_size``, a complete head with too many fields with 431 (an endless list of them
+  meets the size bound), an HTTP/1.1 request without
   ``Host`` with 400;
 * the kernel holds at most ``tcp_notsent_lowat`` unsent bytes for the connection, so the
   transport notices a client that does not read after about a hundred kilobytes, not
@@ -154,6 +155,7 @@ class NativeHttpConnection(asyncio.Protocol):
         "_deferred_upgrade",
         "_discarding",
         "_dispatched",
+        "_few_headers",
         "_drain_waiter",
         "_head_raw",
         "_head_size",
@@ -166,6 +168,8 @@ class NativeHttpConnection(asyncio.Protocol):
         "_linger_left",
         "_max_head",
         "_max_headers",
+        "_max_pipeline",
+        "_max_url",
         "_nheaders",
         "_no_input",
         "_on_lost",
@@ -195,6 +199,9 @@ class NativeHttpConnection(asyncio.Protocol):
         limits = self._limits = server.limits
         self._max_head = limits.max_header_size
         self._max_headers = limits.max_headers
+        self._few_headers = 5 * limits.max_headers
+        self._max_url = limits.max_url_size
+        self._max_pipeline = limits.max_pipeline
         self._url = b""
         self._headers: dict[str, str] = {}
         self._body: list[bytes] = []
@@ -295,12 +302,23 @@ class NativeHttpConnection(asyncio.Protocol):
                     self.transport.abort()
             return
         self._last_rx = self.server.loop.time()
-        if self._backlog is not None:  # read before reading paused: parse it after
-            self._backlog += data
-        elif len(data) > FEED_SLICE:
-            self._feed_slices(data)
+        if len(data) > FEED_SLICE or self._backlog is not None:
+            self._feed_big(data)
+            return
+        # _feed(data, b""), inlined: the path of every request
+        in_head = self._in_head
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as exc:
+            offset = exc.args[0] if exc.args else len(data)
+            self._upgrade(data[offset:])
+        except httptools.HttpParserCallbackError:
+            self._callback_failed()
+        except httptools.HttpParserError:
+            self._bad_request()
         else:
-            self._feed(data, b"")
+            if self._in_head and in_head:
+                self._head_growing(len(data))
 
     def _feed(self, data: bytes, rest: bytes | memoryview) -> None:
         """Parse ``data`` (``rest`` is what follows it, for an upgrade)."""
@@ -311,23 +329,34 @@ class NativeHttpConnection(asyncio.Protocol):
             offset = exc.args[0] if exc.args else len(data)
             self._upgrade(data[offset:] + bytes(rest))
         except httptools.HttpParserCallbackError:
-            if self._refusal is not None:
-                self._refuse_request()
-            else:
-                logger.exception("error while handling an HTTP request")
-                self._bad_request()
+            self._callback_failed()
         except httptools.HttpParserError:
             self._bad_request()
         else:
-            if self._in_head:
-                # A head still arriving. A read that began inside it is all head: count
-                # it, since the parser reports a header only once it is complete (and
-                # meanwhile concatenates its pieces, read after read).
-                if in_head:
-                    self._head_raw += len(data)
-                    if self._head_raw > self._max_head:
-                        self._refusal = (431, HTTP_HEADER_SIZE)
-                        self._refuse_request()
+            if self._in_head and in_head:
+                self._head_growing(len(data))
+
+    def _head_growing(self, size: int) -> None:
+        """A read that began inside a head that is still arriving: it was all head. Count
+        it, since the parser reports a header only once it is complete (and meanwhile
+        concatenates its pieces, read after read)."""
+        self._head_raw += size
+        if self._head_raw > self._max_head:
+            self._refusal = (431, HTTP_HEADER_SIZE)
+            self._refuse_request()
+
+    def _callback_failed(self) -> None:
+        if self._refusal is not None:
+            self._refuse_request()  # a limit, raised from a callback
+        else:
+            logger.exception("error while handling an HTTP request")
+            self._bad_request()
+
+    def _feed_big(self, data: bytes) -> None:
+        if self._backlog is not None:  # read before reading paused: parse it after
+            self._backlog += data
+        else:
+            self._feed_slices(data)
 
     def _feed_slices(self, data: bytes) -> None:
         """Parse a big read slice by slice; leave the rest for a later loop turn once the
@@ -389,23 +418,22 @@ class NativeHttpConnection(asyncio.Protocol):
         self._request_at = self._last_rx
 
     def on_url(self, url: bytes) -> None:
-        self._head_size += len(url)
-        if len(self._url) + len(url) > self._limits.max_url_size:
-            self._refuse_in_parser(414, HTTP_URL_TOO_LONG)
         self._url += url
+        # the URL comes first: until the headers, the head's size is the URL's
+        self._head_size += len(url)
+        if self._head_size > self._max_url:
+            self._refuse_in_parser(414, HTTP_URL_TOO_LONG)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         size = self._head_size = self._head_size + len(name) + len(value) + 4
-        count = self._nheaders = self._nheaders + 1
         if size > self._max_head:
             self._refuse_in_parser(431, HTTP_HEADER_SIZE)
-        if count > self._max_headers:
-            self._refuse_in_parser(431, HTTP_HEADER_COUNT)
         key = name.decode("latin-1").lower()
         text = value.decode("latin-1")
         headers = self._headers
         if key in headers:
             headers[key] = f"{headers[key]}, {text}"
+            self._nheaders += 1  # repeated fields: the others are len(headers)
         else:
             headers[key] = text
 
@@ -415,6 +443,11 @@ class NativeHttpConnection(asyncio.Protocol):
         self._idle_since = None
         self._in_head = False
         headers = self._headers
+        # (a field takes at least 5 of the counted bytes: a small head has few of them)
+        if self._head_size > self._few_headers and (
+            len(headers) + self._nheaders > self._max_headers
+        ):
+            self._refuse_in_parser(431, HTTP_HEADER_COUNT)
         if (
             "host" not in headers
             and self._limits.require_host
@@ -497,9 +530,10 @@ class NativeHttpConnection(asyncio.Protocol):
     def _dispatch(self, body: bytes | None, keep_alive: bool) -> None:
         """Queue a responder for the current request and hand the request over."""
         responder = QueuedResponder(self, keep_alive, self.parser.get_method() == b"HEAD")
-        self._queue.append(responder)
+        queue = self._queue
+        queue.append(responder)
         self._dispatched += 1
-        if len(self._queue) >= self._limits.max_pipeline:
+        if len(queue) >= self._max_pipeline:
             self._sync_reading()
         request = self._build_request()
         engine = self.server.engine

@@ -108,6 +108,8 @@ class NativeWebSocketConnection(asyncio.Protocol):
         "_pending",
         "_pending_size",
         "_reading_paused",
+        "_sealed",
+        "_stepping",
         "_writing_paused",
         "can_write_frames",
         "closed",
@@ -142,6 +144,7 @@ class NativeWebSocketConnection(asyncio.Protocol):
         self.can_write_frames = deflate is None
         self.handler: WebSocketHandler | None = None
         self.closed = False
+        self._sealed = False  # closed, or a close frame sent: nothing more is written
         # Invariant: _pending_size == the bytes in _pending + _held (a message being
         # compressed and what waits behind it)
         self._pending: list[bytes] = []
@@ -149,6 +152,7 @@ class NativeWebSocketConnection(asyncio.Protocol):
         self._held = 0
         self._job: Generator[None, None, bytes] | None = None
         self._behind: list[_Held] | None = None
+        self._stepping = False  # a _step() is scheduled
         self._max_buffer = max_write_buffer
         self._abort_timeout = limits.abort_timeout
         self._dirty = False
@@ -169,17 +173,16 @@ class NativeWebSocketConnection(asyncio.Protocol):
         Only for connections without permessage-deflate (``can_write_frames``), which
         never hold messages behind a compression.
         """
-        if self.closed or self.protocol.close_sent:
-            return
-        size = self._pending_size + len(data)
-        if size > self._max_buffer:
-            self._overflow()
+        if self._sealed:
             return
         self._pending.append(data)
-        self._pending_size = size
+        self._pending_size += len(data)
         if not self._dirty:
             self._dirty = True
             self.server.mark_dirty(self)
+        elif self._pending_size > self._max_buffer:
+            # bounded within a loop turn here, and across turns by flush()
+            self._overflow()
 
     def send_message(self, data: str | bytes) -> None:
         """Encode (and compress if negotiated) one message and queue it."""
@@ -205,6 +208,7 @@ class NativeWebSocketConnection(asyncio.Protocol):
             self._hold((code, reason), 0)
             return
         frame = self.protocol.send_close(code, reason)
+        self._sealed = True
         if frame:
             self._pending.append(frame)
             self._pending_size += len(frame)
@@ -226,9 +230,9 @@ class NativeWebSocketConnection(asyncio.Protocol):
         message being compressed by one piece."""
         self._dirty = False
         if self._writing_paused or self.closed:
+            if self._pending_size > self._max_buffer and not self.closed:
+                self._overflow()
             return
-        if self._job is not None:
-            self._advance()
         if not self._pending:
             return
         pending = self._pending
@@ -248,6 +252,8 @@ class NativeWebSocketConnection(asyncio.Protocol):
         self._writing_paused = False
         self.flush()
         self._sync_reading()
+        if self._job is not None:
+            self._schedule_step()
 
     def abort(self) -> None:
         """Drop the connection immediately."""
@@ -261,6 +267,7 @@ class NativeWebSocketConnection(asyncio.Protocol):
             return
         self._finish_jobs()
         frame = self.protocol.send_close(1001, "server shutting down")
+        self._sealed = True
         if frame:
             self._pending.append(frame)
         self._writing_paused = False
@@ -288,7 +295,7 @@ class NativeWebSocketConnection(asyncio.Protocol):
         self._drop_jobs()
         self._pending = []
         self._pending_size = 0
-        self.closed = True
+        self.closed = self._sealed = True
         self.server.stats.count(WS_WRITE_BUFFER, self.request.remote_address)
         frame = self.protocol.send_close(1008, "send buffer full")
         transport = self.transport
@@ -309,7 +316,23 @@ class NativeWebSocketConnection(asyncio.Protocol):
         if self._pending_size > self._max_buffer:
             self._overflow()
             return
-        if not self._dirty:
+        self._schedule_step()
+
+    def _schedule_step(self) -> None:
+        if not self._stepping:
+            self._stepping = True
+            self.server.loop.call_soon(self._step)
+
+    def _step(self) -> None:
+        """One piece of the message being compressed, per loop turn (none while the
+        client does not read: the compression waits with the rest)."""
+        self._stepping = False
+        if self._job is None or self.closed or self._writing_paused:
+            return
+        self._advance()
+        if self._job is not None:
+            self._schedule_step()
+        if self._pending and not self._dirty:
             self._dirty = True
             self.server.mark_dirty(self)
 
@@ -326,7 +349,8 @@ class NativeWebSocketConnection(asyncio.Protocol):
             self._overflow()
 
     def _advance(self) -> None:
-        """Compress one more piece; once done, queue the frame and replay what waited."""
+        """Compress one more piece; once done, queue the frame and replay what waited
+        (a message among them may start another compression, scheduled by itself)."""
         job = self._job
         assert job is not None
         try:
@@ -346,11 +370,6 @@ class NativeWebSocketConnection(asyncio.Protocol):
                     self.close(*item)
                 else:
                     self.send_message(item)
-            if self._job is None:
-                return
-        if not self._dirty:
-            self._dirty = True
-            self.server.mark_dirty(self)
 
     def _finish_jobs(self) -> None:
         """Compress what is held, now (the server is shutting down)."""
@@ -405,6 +424,8 @@ class NativeWebSocketConnection(asyncio.Protocol):
         then a close is reported. (Only this path can close: every close comes with a
         :class:`~aiosocketio.protocol.websocket.Close` event.)"""
         protocol = self.protocol
+        if protocol.close_sent:
+            self._sealed = True  # the protocol closed (or answered the peer's close)
         self._queue_control()
         events = protocol.events_received()
         handler = self.handler
@@ -440,7 +461,7 @@ class NativeWebSocketConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.forget(self)
-        self.closed = True
+        self.closed = self._sealed = True
         self._drop_jobs()
         self._pending = []
         self._pending_size = 0

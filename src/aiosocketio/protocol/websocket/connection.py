@@ -91,6 +91,9 @@ __all__ = ["MAX_FRAGMENTS", "Close", "Event", "Ping", "Pong", "WebSocketProtocol
 MAX_FRAGMENTS = 16 * 1024
 """Frames of one message before the connection fails with 1008 (the ``ws`` default)."""
 
+FRAMES_PER_CALL = 1024
+"""The most frames one :meth:`WebSocketProtocol.receive_data` call parses."""
+
 
 @dataclass(frozen=True, slots=True)
 class Ping:
@@ -183,7 +186,7 @@ class WebSocketProtocol:
     """Whether :meth:`receive_data` takes the small-frame fast path (tests turn it off in
     a subclass to compare it with the general path)."""
 
-    frames_per_call: ClassVar[int] = 1024
+    frames_per_call: ClassVar[int] = FRAMES_PER_CALL
 
     def __init__(
         self,
@@ -267,8 +270,9 @@ class WebSocketProtocol:
         mlen = 4 if mask_bit else 0
         apply_c = frames._apply_mask_c
         small = self._small
-        budget = self.frames_per_call
-        self.input_pending = False
+        budget = FRAMES_PER_CALL
+        if self.input_pending:
+            self.input_pending = False
         # the caller checked closed / close_received; only the general path below can
         # set them, and it checks them after each frame
         while True:
@@ -434,8 +438,8 @@ class WebSocketProtocol:
         parts = self._frag_parts
         if not fin:
             # Rule 4: every frame of a message counts, an empty one too (it is not kept)
-            self._frag_count += 1
-            if self._frag_count >= self.max_fragments:
+            count = self._frag_count = self._frag_count + 1
+            if count >= self.max_fragments:
                 self._fail(1008, "Too many message fragments")
                 return
             if payload:
@@ -450,8 +454,8 @@ class WebSocketProtocol:
             self._frag_parts = ()
         msg_opcode = self._frag_opcode
         self._frag_opcode = None
-        self._frag_size = 0
-        self._frag_count = 0
+        if self._frag_count:
+            self._frag_size = self._frag_count = 0
         if self._compressed:
             self._compressed = False
             pmd = self._pmd
