@@ -11,6 +11,7 @@ from __future__ import annotations
 import zlib
 
 from aiosocketio.protocol.websocket import (
+    FRAMES_PER_CALL,
     Close,
     DeflateParams,
     Opcode,
@@ -79,8 +80,8 @@ def test_empty_fragments_are_not_kept() -> None:
 
 
 def test_one_call_parses_at_most_frames_per_call_frames() -> None:
-    protocol = server()
-    budget = WebSocketProtocol.frames_per_call
+    protocol = server(frames_per_call=FRAMES_PER_CALL)
+    budget = FRAMES_PER_CALL
     pings = frame(Opcode.PING, b"p") * (budget * 2 + 10)
     data = pings + frame(Opcode.TEXT, b"after")
     assert protocol.receive_data(data) == []
@@ -98,13 +99,20 @@ def test_one_call_parses_at_most_frames_per_call_frames() -> None:
 
 
 def test_data_arriving_while_input_is_pending_is_parsed_after_it() -> None:
-    protocol = server()
-    budget = WebSocketProtocol.frames_per_call
+    protocol = server(frames_per_call=FRAMES_PER_CALL)
+    budget = FRAMES_PER_CALL
     texts = b"".join(frame(Opcode.TEXT, str(i).encode()) for i in range(budget + 5))
     first = protocol.receive_data(texts)
     assert len(first) == budget and protocol.input_pending
     rest = protocol.receive_data(frame(Opcode.TEXT, b"last"))
     assert first + rest == [str(i) for i in range(budget + 5)] + ["last"]
+
+
+def test_without_a_bound_one_call_parses_everything() -> None:
+    protocol = server()
+    texts = b"".join(frame(Opcode.TEXT, b"x") for _ in range(5000))
+    assert len(protocol.receive_data(texts)) == 5000
+    assert not protocol.input_pending
 
 
 def test_a_failure_is_not_a_peer_close() -> None:

@@ -32,7 +32,12 @@ from typing import Protocol
 from aiosocketio.engine.http import HttpRequest, WebSocketHandler
 from aiosocketio.frontends.stats import WS_READ_PAUSED, WS_WRITE_BUFFER, LimitStats, ws_close_kind
 from aiosocketio.protocol.limits import ConnectionLimits
-from aiosocketio.protocol.websocket import Close, DeflateParams, WebSocketProtocol
+from aiosocketio.protocol.websocket import (
+    FRAMES_PER_CALL,
+    Close,
+    DeflateParams,
+    WebSocketProtocol,
+)
 
 __all__ = [
     "CLOSE_TIMEOUT",
@@ -140,6 +145,7 @@ class NativeWebSocketConnection(asyncio.Protocol):
             max_message_size=max_message_size,
             deflate=deflate,
             max_fragments=limits.max_fragments,
+            frames_per_call=FRAMES_PER_CALL,
         )
         self.can_write_frames = deflate is None
         self.handler: WebSocketHandler | None = None

@@ -24,10 +24,12 @@ The I/O layer's loop for one read is therefore::
     if protocol.closed: close the TCP connection once the bytes are written
     if protocol.input_pending: pause reading; on a later loop turn, receive_data(b"")
 
-One call parses at most :attr:`~WebSocketProtocol.frames_per_call` frames (1024), so that
-a read full of tiny frames (43,690 empty pings fit in 256 KiB) never holds the event loop
-for long; the rest stays buffered and :attr:`~WebSocketProtocol.input_pending` is true
-until a later ``receive_data(b"")`` (or with more data) parses it.
+A server pump can bound the frames one call parses (``frames_per_call``; the built-in
+server uses :data:`FRAMES_PER_CALL`), so that a read full of tiny frames (43,690 empty
+pings fit in 256 KiB) never holds the event loop for long; the rest stays buffered and
+:attr:`~WebSocketProtocol.input_pending` is true until a later ``receive_data(b"")`` (or
+with more data) parses it. By default there is no bound: a pump that does not check
+``input_pending`` gets every complete frame, as before.
 
 Ordering contract:
 
@@ -56,7 +58,7 @@ Invariants:
 * Rule 4: what the peer makes the protocol hold is bounded: a message by
   ``max_message_size`` (1009), its frames by ``max_fragments`` (1008; empty fragments
   count and are not stored), the buffered input by one frame plus what the last call was
-  given, and the queued pongs by ``frames_per_call``.
+  given, and (with ``frames_per_call``) the pongs one call queues.
 
 The fast path: :meth:`~WebSocketProtocol.receive_data` decodes an unfragmented,
 uncompressed TEXT or BINARY frame under 126 bytes (the common Engine.IO packet) without
@@ -86,13 +88,23 @@ from aiosocketio.protocol.websocket.frames import (
     encode_frame,
 )
 
-__all__ = ["MAX_FRAGMENTS", "Close", "Event", "Ping", "Pong", "WebSocketProtocol"]
+__all__ = [
+    "FRAMES_PER_CALL",
+    "MAX_FRAGMENTS",
+    "Close",
+    "Event",
+    "Ping",
+    "Pong",
+    "WebSocketProtocol",
+]
 
 MAX_FRAGMENTS = 16 * 1024
 """Frames of one message before the connection fails with 1008 (the ``ws`` default)."""
 
+_NO_BOUND = 1 << 62
+
 FRAMES_PER_CALL = 1024
-"""The most frames one :meth:`WebSocketProtocol.receive_data` call parses."""
+"""The bound the built-in server sets on the frames one ``receive_data`` call parses."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +150,8 @@ class WebSocketProtocol:
         max_fragments: most frames in one message (data frames, the first and the last
             included); one more fails the connection with 1008 "Too many message
             fragments", as the ``ws`` package does.
+        frames_per_call: parse at most this many frames per :meth:`receive_data` call
+            (see :attr:`input_pending`); ``None``: no bound.
 
     Attributes:
         closed: the closing handshake is over (or the connection failed): close the TCP
@@ -149,11 +163,12 @@ class WebSocketProtocol:
         events_pending: :meth:`events_received` has events to return (and
             :meth:`data_to_send` may have bytes); when false, both calls can be skipped.
         input_pending: the last :meth:`receive_data` stopped after
-            :attr:`frames_per_call` frames with more complete input buffered: call
+            ``frames_per_call`` frames with more complete input buffered: call
             ``receive_data(b"")`` on a later loop turn (and read no more meanwhile).
         failed: the protocol itself closed the connection (the peer broke a rule or a
             limit); :attr:`close_code` tells which.
-        frames_per_call: the most frames one :meth:`receive_data` call parses.
+        frames_per_call: the most frames one :meth:`receive_data` call parses (no
+            bound by default).
     """
 
     __slots__ = (
@@ -176,6 +191,7 @@ class WebSocketProtocol:
         "deflate",
         "events_pending",
         "failed",
+        "frames_per_call",
         "input_pending",
         "max_fragments",
         "max_message_size",
@@ -186,8 +202,6 @@ class WebSocketProtocol:
     """Whether :meth:`receive_data` takes the small-frame fast path (tests turn it off in
     a subclass to compare it with the general path)."""
 
-    frames_per_call: ClassVar[int] = FRAMES_PER_CALL
-
     def __init__(
         self,
         side: Literal["server", "client"],
@@ -195,10 +209,12 @@ class WebSocketProtocol:
         max_message_size: int,
         deflate: DeflateParams | None = None,
         max_fragments: int = MAX_FRAGMENTS,
+        frames_per_call: int | None = None,
     ) -> None:
         self.side = side
         self.max_message_size = max_message_size
         self.max_fragments = max_fragments
+        self.frames_per_call = frames_per_call if frames_per_call is not None else _NO_BOUND
         # Frames with a payload under ``_small`` bytes take the fast path: 126 (a 7-bit
         # length), or less when the message limit is lower (then the general path fails
         # the connection with 1009); 0 turns the fast path off.
@@ -270,7 +286,7 @@ class WebSocketProtocol:
         mlen = 4 if mask_bit else 0
         apply_c = frames._apply_mask_c
         small = self._small
-        budget = FRAMES_PER_CALL
+        budget = self.frames_per_call
         if self.input_pending:
             self.input_pending = False
         # the caller checked closed / close_received; only the general path below can
