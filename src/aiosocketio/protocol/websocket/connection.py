@@ -101,7 +101,7 @@ __all__ = [
 MAX_FRAGMENTS = 16 * 1024
 """Frames of one message before the connection fails with 1008 (the ``ws`` default)."""
 
-_NO_BOUND = 1 << 62
+_NO_BOUND = (1 << 30) - 1  # "no bound", kept a small int (fast arithmetic)
 
 FRAMES_PER_CALL = 1024
 """The bound the built-in server sets on the frames one ``receive_data`` call parses."""
