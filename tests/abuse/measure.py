@@ -15,7 +15,8 @@ import asyncio
 import json
 from typing import Any
 
-from tests.abuse.harness import attacks, measure, start_target
+from tests.abuse.attacks import attacks
+from tests.abuse.harness import measure, start_target
 
 
 async def run(args: argparse.Namespace) -> None:

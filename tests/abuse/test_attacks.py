@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from tests.abuse.harness import Measure, attacks, measure, start_target
+from tests.abuse.attacks import attacks
+from tests.abuse.harness import Measure, measure, start_target
 from tests.support.servers import ServerProcess
 from tests.support.timeouts import scaled
 

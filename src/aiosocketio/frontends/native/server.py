@@ -7,10 +7,11 @@ start, and flushes the WebSocket connections: frames written during one loop tic
 flushed together, every dirty connection written once by a single ``loop.call_soon``
 callback shared by the whole server.
 
-The modules of this package, by job: :mod:`.http` (HTTP/1.1 parsing, pipelining, the
-idle timer), :mod:`.responses` (encoding answers), :mod:`.upgrade` (the ``101`` and the
-switch to WebSocket), :mod:`.websocket` (the WebSocket pump), :mod:`.asgi_bridge` (a
-wrapped ASGI application for the other paths).
+The modules of this package, by job: :mod:`.http` (HTTP/1.1 parsing, pipelining),
+:mod:`.http_flow` (its flow control, limits and timers), :mod:`.responses` (encoding
+answers), :mod:`.upgrade` (the ``101`` and the switch to WebSocket), :mod:`.websocket`
+(the WebSocket pump), :mod:`.asgi_bridge` (a wrapped ASGI application for the other
+paths).
 """
 
 from __future__ import annotations
