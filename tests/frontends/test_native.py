@@ -513,6 +513,7 @@ async def test_slow_reader_is_buffered_without_blocking_others(
 class _CountingTransport:
     def __init__(self) -> None:
         self.writes: list[bytes] = []
+        self.reading = True
 
     def write(self, data: bytes) -> None:
         self.writes.append(bytes(data))
@@ -526,6 +527,15 @@ class _CountingTransport:
 
     def close(self) -> None:
         pass
+
+    def is_closing(self) -> bool:
+        return False
+
+    def pause_reading(self) -> None:
+        self.reading = False
+
+    def resume_reading(self) -> None:
+        self.reading = True
 
 
 async def test_frames_are_flushed_once_per_tick(engine: FakeEngine) -> None:
@@ -550,11 +560,13 @@ async def test_frames_are_flushed_once_per_tick(engine: FakeEngine) -> None:
     await asyncio.sleep(0)
     assert transport.writes == [b"ab\x81\x01c", b"ab\x81\x01c"]
     conns[0].pause_writing()
+    assert not transport.reading  # a peer that does not read is not read from either
     conns[0].write_frames(b"d")
     await asyncio.sleep(0)
     assert len(transport.writes) == 2 and conns[0].buffered_amount == 1
     conns[0].resume_writing()
     assert transport.writes[-1] == b"d"
+    assert transport.reading
 
 
 async def test_wrapped_app_streaming_and_errors(engine: FakeEngine) -> None:

@@ -10,6 +10,11 @@ dataclasses differently). A codec is a pair of pure functions:
 The default, :class:`OrjsonCodec`, also implements the optional
 :meth:`OrjsonCodec.dumps_with_attachments` hook that the Socket.IO encoder uses to pull
 binary values out of a payload in the same pass that serialises it.
+
+Whatever the official client can send, the default codec decodes and encodes back as
+Node does: a payload orjson refuses for a lone surrogate or for its nesting (it encodes
+254 levels and decodes 1024) goes through :mod:`aiosocketio.protocol.json_fallback`
+instead, so decoding and encoding accept the same values, up to 1024 levels.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 import orjson
 
 from aiosocketio.exceptions import LocalProtocolError
+from aiosocketio.protocol import json_fallback
 
 __all__ = [
     "BINARY_TYPES",
@@ -98,15 +104,25 @@ class OrjsonCodec:
         try:
             return orjson.dumps(obj, default=self._default, option=_OPTIONS).decode()
         except TypeError as exc:
+            if not json_fallback.is_fallback_error(exc):
+                raise EncodeError(str(exc)) from exc
+        try:
+            return json_fallback.dumps(obj, self._default)
+        except TypeError as exc:
             raise EncodeError(str(exc)) from exc
 
     def loads(self, data: str | bytes) -> Any:
-        """Parse JSON text.
+        """Parse JSON text (as ``JSON.parse``: lone surrogate escapes are accepted).
 
         Raises:
             ValueError: ``data`` is not valid JSON (``orjson.JSONDecodeError``).
         """
-        return orjson.loads(data)
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            if "surrogate" not in str(exc):
+                raise
+        return json_fallback.loads(data)
 
     def dumps_with_attachments(self, obj: Any) -> tuple[str, list[bytes]]:
         """Serialise ``obj``, replacing binary values by Socket.IO placeholders.
@@ -143,7 +159,13 @@ class OrjsonCodec:
         try:
             text = orjson.dumps(obj, default=default, option=_OPTIONS).decode()
         except TypeError as exc:
-            raise EncodeError(str(exc)) from exc
+            if not json_fallback.is_fallback_error(exc):
+                raise EncodeError(str(exc)) from exc
+            attachments.clear()  # collected again, in the same order
+            try:
+                text = json_fallback.dumps(obj, default)
+            except TypeError as again:
+                raise EncodeError(str(again)) from again
         return text, attachments
 
 

@@ -154,3 +154,46 @@ def test_base64id_is_20_url_safe_characters_and_unique() -> None:
     for sid in ids:
         assert len(sid) == 20
         assert set(sid) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+# -- allowed_origins: cross-site requests refused on both transports ---------------------
+
+
+ORIGINS = EngineOptions(allowed_origins=["https://app.example.com", "http://localhost:3000/"])
+
+
+@pytest.mark.parametrize(
+    ("query", "method", "upgrade"),
+    [
+        ({"EIO": "4", "transport": "polling"}, "GET", False),
+        ({"EIO": "4", "transport": "websocket"}, "GET", True),
+        ({"EIO": "4", "transport": "polling", "sid": "pollsid"}, "POST", False),
+        ({"EIO": "4", "transport": "websocket", "sid": "pollsid"}, "GET", True),
+    ],
+)
+def test_allowed_origins_refuse_other_sites(
+    query: dict[str, str], method: str, upgrade: bool
+) -> None:
+    def check(origin: str | None) -> None:
+        headers = {} if origin is None else {"origin": origin}
+        verify_request(
+            method, query, headers, upgrade=upgrade, options=ORIGINS, find_session=SESSIONS.get
+        )
+
+    check("https://app.example.com")
+    check("HTTPS://App.Example.com")  # scheme and host are case-insensitive
+    check("http://localhost:3000")
+    check(None)  # not from a browser page (or a same-origin GET): nothing to check
+    for origin in ("https://evil.example", "https://app.example.com.evil", "null"):
+        with pytest.raises(Forbidden) as info:
+            check(origin)
+        assert info.value.status == 403
+        assert info.value.context == {"name": "ORIGIN_NOT_ALLOWED", "origin": origin}
+        assert json.loads(error_body(info.value)) == {"code": 4, "message": "Forbidden"}
+
+
+def test_allowed_origins_off_by_default_and_validated() -> None:
+    assert EngineOptions().allowed_origins is None
+    assert EngineOptions(allowed_origins="https://a.example").origin_allowed("https://a.example")
+    with pytest.raises(TypeError):
+        EngineOptions(allowed_origins=[1])

@@ -40,7 +40,7 @@ def test_tuples_are_arrays() -> None:
     assert default_codec().dumps((1, (2,))) == "[1,[2]]"
 
 
-@pytest.mark.parametrize("value", [{1, 2}, object(), b"raw", [complex(1, 2)], "\ud800"])
+@pytest.mark.parametrize("value", [{1, 2}, object(), b"raw", [complex(1, 2)]])
 def test_unserialisable_values(value: object) -> None:
     with pytest.raises(EncodeError) as info:
         default_codec().dumps(value)

@@ -7,6 +7,8 @@ from aiosocketio.frontends.asgi.http import send_response, serve_http
 from aiosocketio.frontends.asgi.scope import route_path
 from aiosocketio.frontends.asgi.websocket import Flusher, serve_websocket
 from aiosocketio.frontends.asgi_types import ASGIApplication, Receive, Scope, Send
+from aiosocketio.frontends.stats import LimitStats
+from aiosocketio.protocol.limits import ConnectionLimits
 
 __all__ = ["ASGIApp"]
 
@@ -17,11 +19,23 @@ class ASGIApp:
     Args:
         engine: the Engine.IO engine (§4 surface).
         other_app: the ASGI application for every other path and for ``lifespan``.
+
+    Attributes:
+        limits: the Engine's :class:`~aiosocketio.protocol.limits.ConnectionLimits`. Under
+            an ASGI server, the app enforces the ones it can see: ``require_host``,
+            ``request_timeout`` (for bodies), ``abort_timeout`` (a WebSocket whose close
+            cannot be sent is dropped); the HTTP parsing and WebSocket framing limits are
+            the ASGI server's (``SECURITY.md`` names its options).
+        stats: how many times each limit was hit
+            (:class:`~aiosocketio.frontends.stats.LimitStats`).
     """
 
     def __init__(self, engine: EngineLike, other_app: ASGIApplication | None = None) -> None:
         self.engine = engine
         self.other_app = other_app
+        limits = getattr(engine.options, "connection_limits", None)
+        self.limits: ConnectionLimits = limits if limits is not None else ConnectionLimits()
+        self.stats = LimitStats()
         self._flusher = Flusher()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -44,9 +58,11 @@ class ASGIApp:
                 await send({"type": "websocket.close", "code": 1000})
             return
         if kind == "http":
-            await serve_http(self.engine, scope, receive, send, path)
+            await serve_http(self.engine, scope, receive, send, path, self.limits, self.stats)
         else:
-            await serve_websocket(self.engine, self._flusher, scope, receive, send, path)
+            await serve_websocket(
+                self.engine, self._flusher, scope, receive, send, path, self.limits, self.stats
+            )
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

@@ -4,6 +4,10 @@ The request body is read whole (a body over ``max_http_buffer_size`` gets 413 fr
 Engine), handed to the Engine with a responder that completes a future, and the answer is
 sent when the future is done. A long-poll that waits listens for the client leaving only
 after :data:`LISTEN_AFTER` seconds (see :func:`wait_or_disconnect`).
+
+Two of the connection limits are the app's to enforce (the others are the ASGI server's):
+an HTTP/1.1 request without ``Host`` gets 400, and a body that arrives in several pieces
+must be complete within ``request_timeout`` (408, and the connection closes).
 """
 
 from __future__ import annotations
@@ -13,11 +17,20 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from aiosocketio.engine.http import EngineLike
+from aiosocketio.engine.http import EngineLike, HttpRequest
 from aiosocketio.frontends.asgi.scope import build_request, encode_headers
 from aiosocketio.frontends.asgi_types import ASGIMessage, Receive, Scope, Send
+from aiosocketio.frontends.stats import HTTP_NO_HOST, HTTP_REQUEST_TIMEOUT, LimitStats
+from aiosocketio.protocol.limits import ConnectionLimits
 
-__all__ = ["LISTEN_AFTER", "response_headers", "send_response", "serve_http", "wait_or_disconnect"]
+__all__ = [
+    "LISTEN_AFTER",
+    "missing_host",
+    "response_headers",
+    "send_response",
+    "serve_http",
+    "wait_or_disconnect",
+]
 
 logger = logging.getLogger("aiosocketio.frontends.asgi")
 
@@ -67,16 +80,60 @@ async def send_response(
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
+def missing_host(scope: Scope, request: HttpRequest, limits: ConnectionLimits) -> bool:
+    """An HTTP/1.1 request without ``Host`` (RFC 9112 §3.2), refused as Node does."""
+    return (
+        "host" not in request.headers
+        and limits.require_host
+        and scope.get("http_version", "1.1") == "1.1"
+    )
+
+
+_DEFAULT_LIMITS = ConnectionLimits()
+
+
+async def _refuse_and_close(send: Send, status: int, body: bytes) -> None:
+    headers = [(b"content-type", b"text/plain"), (b"connection", b"close")]
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
 async def serve_http(
-    engine: EngineLike, scope: Scope, receive: Receive, send: Send, path: str
+    engine: EngineLike,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    path: str,
+    limits: ConnectionLimits = _DEFAULT_LIMITS,
+    stats: LimitStats | None = None,
 ) -> None:
     """Answer one HTTP request under the Engine's path (a long-poll, a POST, a preflight)."""
+    request = build_request(scope, path)
+    if missing_host(scope, request, limits):
+        if stats is not None:
+            stats.count(HTTP_NO_HOST, request.remote_address)
+        await _refuse_and_close(send, 400, b"Bad Request")
+        return
     limit = engine.options.max_http_buffer_size
+    loop = asyncio.get_running_loop()
     chunks: list[bytes] = []
     size = 0
     too_big = False
+    deadline: float | None = None
     while True:
-        message = await receive()
+        if deadline is None:
+            message = await receive()
+        else:
+            # a body in several pieces: all of them within request_timeout
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                if stats is not None:
+                    stats.count(HTTP_REQUEST_TIMEOUT, request.remote_address)
+                await _refuse_and_close(send, 408, b"Request Timeout")
+                return
         if message["type"] == "http.disconnect":
             return
         chunk = message.get("body", b"")
@@ -90,8 +147,8 @@ async def serve_http(
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
-    request = build_request(scope, path)
-    loop = asyncio.get_running_loop()
+        if deadline is None:
+            deadline = loop.time() + limits.request_timeout
     future: asyncio.Future[tuple[int, list[tuple[str, str]], bytes]] = loop.create_future()
     responder = _FutureResponder(future)
     if too_big:

@@ -6,6 +6,16 @@ the loop tick, by one callback for all connections (:class:`Flusher`: no task or
 per message or per connection); only a send that suspends starts a drain task, which the
 following messages queue behind. The server does the framing, so ``can_write_frames`` is
 ``False`` here.
+
+What a connection holds for its client is bounded: past ``max_write_buffer`` queued bytes
+(a client that does not read while the application keeps sending), the queue is dropped
+and the connection with it. A close is queued behind the messages before it, so it waits
+for a send that may never finish (a client that stopped reading). The channel therefore
+arms an abort timer when it closes: if the close has not been handed to the server
+``abort_timeout`` seconds later,
+the queue is dropped and the connection with it (the server's transport is aborted when
+the ``send`` callable shows one, as uvicorn's do; otherwise the app returns, which makes
+the server close its side).
 """
 
 from __future__ import annotations
@@ -14,12 +24,20 @@ import asyncio
 import logging
 import types
 from collections import deque
-from collections.abc import Awaitable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any, cast
 
 from aiosocketio.engine.http import EngineLike, HttpResponse, WebSocketAccept, WebSocketHandler
+from aiosocketio.frontends.asgi.http import missing_host
 from aiosocketio.frontends.asgi.scope import build_request, encode_headers
 from aiosocketio.frontends.asgi_types import ASGIMessage, Receive, Scope, Send
+from aiosocketio.frontends.stats import (
+    ASGI_CLOSE_ABORTED,
+    HTTP_NO_HOST,
+    WS_WRITE_BUFFER,
+    LimitStats,
+)
+from aiosocketio.protocol.limits import ConnectionLimits
 
 __all__ = ["ASGIWebSocketChannel", "Flusher", "serve_websocket"]
 
@@ -96,23 +114,48 @@ class ASGIWebSocketChannel:
     Args:
         send: the ASGI ``send`` callable of the connection.
         flusher: the per-application flusher (a private one by default).
+        abort_timeout: seconds a close may wait behind a send that does not finish
+            before the connection is dropped.
+        max_write_buffer: the most bytes queued for the client; past it the connection is
+            dropped.
+        on_abort: called with the kind of limit (``stats``) when the connection is
+            dropped (the app counts it).
+
+    Attributes:
+        aborted: the connection was dropped: its close could not be sent in time, or
+            its queue passed ``max_write_buffer``.
     """
 
     __slots__ = (
+        "_abort_handle",
+        "_abort_timeout",
         "_dirty",
         "_drainer",
         "_flusher",
+        "_max_buffer",
+        "_on_abort",
         "_queue",
         "_queued_bytes",
         "_send",
+        "_task",
         "_waiter",
+        "aborted",
         "can_write_frames",
         "closed",
     )
 
-    def __init__(self, send: Send | None = None, flusher: Flusher | None = None) -> None:
+    def __init__(
+        self,
+        send: Send | None = None,
+        flusher: Flusher | None = None,
+        *,
+        abort_timeout: float = 5.0,
+        max_write_buffer: int = 32 << 20,
+        on_abort: Callable[[str], None] | None = None,
+    ) -> None:
         self.can_write_frames = False
         self.closed = False
+        self.aborted = False
         self._send = send
         self._flusher = flusher if flusher is not None else Flusher()
         self._dirty = False
@@ -120,6 +163,12 @@ class ASGIWebSocketChannel:
         self._queued_bytes = 0
         self._waiter: asyncio.Future[None] | None = None
         self._drainer: asyncio.Task[None] | None = None
+        self._abort_timeout = abort_timeout
+        self._max_buffer = max_write_buffer
+        self._abort_handle: asyncio.TimerHandle | None = None
+        self._on_abort = on_abort
+        # the task running the app for this connection (cancelled by a last-resort abort)
+        self._task: asyncio.Task[Any] | None = None
 
     def _wake(self) -> None:
         waiter = self._waiter
@@ -133,6 +182,9 @@ class ASGIWebSocketChannel:
     def _submit(self, message: ASGIMessage, size: int) -> None:
         self._queue.append(message)
         self._queued_bytes += size
+        if self._queued_bytes > self._max_buffer:
+            self._drop(WS_WRITE_BUFFER)
+            return
         if self._send is None:
             self._wake()
         elif not self._dirty and self._drainer is None:
@@ -218,11 +270,36 @@ class ASGIWebSocketChannel:
             self._submit({"type": "websocket.send", "bytes": bytes(data)}, len(data))
 
     def close(self, code: int = 1000, reason: str = "") -> None:
-        """Queue a close, after what is queued; nothing is sent after it."""
+        """Queue a close, after what is queued; nothing is sent after it. If it is still
+        queued ``abort_timeout`` seconds later, the connection is dropped."""
         if self.closed:
             return
         self.closed = True
         self._submit({"type": "websocket.close", "code": code, "reason": reason}, 0)
+        if self._send is not None and self._abort_handle is None:
+            loop = asyncio.get_running_loop()
+            self._abort_handle = loop.call_later(self._abort_timeout, self._close_overdue)
+
+    def _close_overdue(self) -> None:
+        """The close is still queued behind a send that does not finish: drop it all."""
+        self._abort_handle = None
+        if not self._queue and self._drainer is None:
+            return  # the close went out
+        self._drop(ASGI_CLOSE_ABORTED)
+
+    def _drop(self, kind: str) -> None:
+        """Drop the queue and the connection (``kind`` of limit, for the counters)."""
+        self.aborted = True
+        if self._on_abort is not None:
+            self._on_abort(kind)
+        self.abort()
+        # uvicorn's send is a method of its protocol, which holds the transport
+        transport = getattr(getattr(self._send, "__self__", None), "transport", None)
+        drop = getattr(transport, "abort", None)
+        if callable(drop):
+            drop()  # connection_lost: the server reports websocket.disconnect
+        elif self._task is not None and not self._task.done():
+            self._task.cancel()  # serve_websocket returns; the server closes its side
 
     @property
     def buffered_amount(self) -> int:
@@ -237,6 +314,10 @@ class ASGIWebSocketChannel:
         drainer = self._drainer
         if drainer is not None:
             drainer.cancel()
+        handle = self._abort_handle
+        if handle is not None:
+            self._abort_handle = None
+            handle.cancel()
         self._wake()
 
     async def run_writer(self, send: Send) -> None:
@@ -265,14 +346,29 @@ def _size(message: ASGIMessage) -> int:
     return len(payload)
 
 
+_DEFAULT_LIMITS = ConnectionLimits()
+
+
 async def serve_websocket(
-    engine: EngineLike, flusher: Flusher, scope: Scope, receive: Receive, send: Send, path: str
+    engine: EngineLike,
+    flusher: Flusher,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    path: str,
+    limits: ConnectionLimits = _DEFAULT_LIMITS,
+    stats: LimitStats | None = None,
 ) -> None:
     """Run one WebSocket connection under the Engine's path."""
     message = await receive()
     if message["type"] != "websocket.connect":
         return
     request = build_request(scope, path)
+    if missing_host(scope, request, limits):
+        if stats is not None:
+            stats.count(HTTP_NO_HOST, request.remote_address)
+        await _refuse(scope, send, HttpResponse(400, [("content-type", "text/plain")], b""))
+        return
     try:
         result: Any = engine.handle_websocket(request)
         if not isinstance(result, WebSocketAccept | HttpResponse):
@@ -285,7 +381,19 @@ async def serve_websocket(
         return
     assert isinstance(result, WebSocketAccept)
     await send({"type": "websocket.accept", "headers": encode_headers(result.headers)})
-    channel = ASGIWebSocketChannel(send, flusher)
+
+    def count_abort(kind: str) -> None:
+        if stats is not None:
+            stats.count(kind, request.remote_address)
+
+    channel = ASGIWebSocketChannel(
+        send,
+        flusher,
+        abort_timeout=limits.abort_timeout,
+        max_write_buffer=limits.write_buffer_for(engine.options.max_send_buffer),
+        on_abort=count_abort,
+    )
+    channel._task = asyncio.current_task()
     try:
         handler: WebSocketHandler | None = result.attach(channel)
     except Exception:
@@ -317,6 +425,11 @@ async def serve_websocket(
                 break
     except Exception as exc:  # the server failed the connection
         logger.debug("WebSocket receive failed: %r", exc)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if not channel.aborted or task is None:
+            raise
+        task.uncancel()  # our own abort (the server showed no transport): return quietly
     finally:
         channel.abort()  # the connection is gone: nothing more can be sent
         if handler is not None:

@@ -7,8 +7,9 @@ written in request order, so pipelined requests are safe; a pending long-poll GE
 back the answers queued behind it, as HTTP/1.1 requires. An upgrade request goes to
 :func:`~aiosocketio.frontends.native.upgrade.upgrade` once the answers before it are out.
 
-The idle timer is lazy: finishing a request stores the time, and one timer per
-connection checks it when it fires.
+The parser's callbacks here check the head against the limits as it arrives (431, 414,
+400); the rest of the flow control (when to read, how much to parse per loop turn, the
+timers of slow requests, closing) is :mod:`.http_flow`'s.
 """
 
 from __future__ import annotations
@@ -17,20 +18,40 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
-from typing import Protocol, cast
+from typing import cast
 
 import httptools
 
 from aiosocketio.engine.http import HttpRequest
 from aiosocketio.frontends.native.asgi_bridge import run_http
+from aiosocketio.frontends.native.http_flow import (
+    FEED_SLICE,
+    LINGER_BYTES,
+    LINGER_TIME,
+    HttpFlow,
+    HttpHost,
+    set_notsent_lowat,
+)
 from aiosocketio.frontends.native.responses import QueuedResponder
-from aiosocketio.frontends.native.upgrade import UpgradeHost, upgrade
-from aiosocketio.frontends.native.websocket import CLOSE_TIMEOUT
+from aiosocketio.frontends.native.upgrade import upgrade
+from aiosocketio.frontends.stats import (
+    HTTP_BAD_REQUEST,
+    HTTP_BODY_TOO_LARGE,
+    HTTP_HEADER_COUNT,
+    HTTP_HEADER_SIZE,
+    HTTP_NO_HOST,
+    HTTP_READ_PAUSED,
+    HTTP_URL_TOO_LONG,
+)
+from aiosocketio.protocol.limits import ConnectionLimits
 
 __all__ = [
     "APP_MAX_BODY",
     "DISCARD_LIMIT",
+    "FEED_SLICE",
     "IDLE_TIMEOUT",
+    "LINGER_BYTES",
+    "LINGER_TIME",
     "MAX_HEAD_SIZE",
     "MAX_PIPELINE",
     "HttpHost",
@@ -39,23 +60,12 @@ __all__ = [
 
 logger = logging.getLogger("aiosocketio.frontends.native")
 
-IDLE_TIMEOUT = 60.0
+_DEFAULTS = ConnectionLimits()
+IDLE_TIMEOUT = _DEFAULTS.idle_timeout
 APP_MAX_BODY = 16 * 1024 * 1024
-MAX_PIPELINE = 64
-MAX_HEAD_SIZE = 16 * 1024  # Node's default maxHeaderSize
+MAX_PIPELINE = _DEFAULTS.max_pipeline
+MAX_HEAD_SIZE = _DEFAULTS.max_header_size  # Node's default maxHeaderSize
 DISCARD_LIMIT = 64 * 1024 * 1024  # bytes of a refused (413) body read before dropping
-
-
-class HttpHost(UpgradeHost, Protocol):
-    """What a :class:`NativeHttpConnection` needs from its server."""
-
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop:
-        """The running loop."""
-
-    @property
-    def idle_timeout(self) -> float:
-        """Seconds an idle keep-alive connection stays open."""
 
 
 _NO_PARSER = httptools.HttpRequestParser(None)
@@ -69,7 +79,7 @@ def _peer(transport: asyncio.BaseTransport) -> tuple[str, int]:
     return "", 0
 
 
-class NativeHttpConnection(asyncio.Protocol):
+class NativeHttpConnection(HttpFlow, asyncio.Protocol):
     """One HTTP/1.1 connection: parses requests and writes responses in order."""
 
     __slots__ = (
@@ -77,20 +87,21 @@ class NativeHttpConnection(asyncio.Protocol):
         "_body_limit",
         "_body_size",
         "_close_after_discard",
-        "_closing",
         "_deferred_upgrade",
-        "_discarding",
         "_drain_waiter",
+        "_few_headers",
         "_head_size",
         "_headers",
-        "_idle_handle",
-        "_idle_since",
         "_last_rx",
-        "_no_input",
+        "_limits",
+        "_max_head",
+        "_max_headers",
+        "_max_pipeline",
+        "_max_url",
+        "_nheaders",
         "_on_lost",
         "_ours",
         "_queue",
-        "_reading_paused",
         "_too_big",
         "_url",
         "_writing_paused",
@@ -109,6 +120,12 @@ class NativeHttpConnection(asyncio.Protocol):
         self.remote_address = ""
         self.remote_port = 0
         self.secure = False
+        limits = self._limits = server.limits
+        self._max_head = limits.max_header_size
+        self._max_headers = limits.max_headers
+        self._few_headers = 5 * limits.max_headers
+        self._max_url = limits.max_url_size
+        self._max_pipeline = limits.max_pipeline
         self._url = b""
         self._headers: dict[str, str] = {}
         self._body: list[bytes] = []
@@ -116,15 +133,24 @@ class NativeHttpConnection(asyncio.Protocol):
         self._body_limit = 0
         self._too_big = False
         self._head_size = 0
+        self._head_raw = 0
+        self._nheaders = 0
+        self._in_head = False
+        self._request_at: float | None = None
+        self._refusal: tuple[int, str] | None = None
         self._queue: deque[QueuedResponder] = deque()
         self._closing = False
         self._no_input = False
         self._discarding = False
         self._close_after_discard = False
         self._deferred_upgrade: bytes | None = None
+        self._backlog: bytes | None = None
+        self._dispatched = 0  # requests dispatched by the read being parsed
+        self._backlog_handle: asyncio.Handle | None = None
         self._idle_handle: asyncio.TimerHandle | None = None
         self._idle_since: float | None = None
         self._last_rx = 0.0
+        self._linger_left = -1  # bytes still read and dropped while lingering (-1: not)
         self._ours = False
         self._reading_paused = False
         self._writing_paused = False
@@ -138,6 +164,9 @@ class NativeHttpConnection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
         self.remote_address, self.remote_port = _peer(transport)
         self.secure = transport.get_extra_info("sslcontext") is not None
+        lowat = self._limits.tcp_notsent_lowat
+        if lowat is not None:
+            set_notsent_lowat(transport, lowat)
         self.server.adopt(self)
         self._arm_idle()
 
@@ -146,9 +175,11 @@ class NativeHttpConnection(asyncio.Protocol):
         self._closing = True
         # The parser holds this object (a cycle): drop it so both go by refcount.
         self.parser = _NO_PARSER
-        if self._idle_handle is not None:
-            self._idle_handle.cancel()
-            self._idle_handle = None
+        self._backlog = None
+        for handle in (self._idle_handle, self._backlog_handle):
+            if handle is not None:
+                handle.cancel()
+        self._idle_handle = self._backlog_handle = None
         if self._drain_waiter is not None and not self._drain_waiter.done():
             self._drain_waiter.set_result(None)
         if self._on_lost is not None:
@@ -168,6 +199,8 @@ class NativeHttpConnection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self._writing_paused = True
+        self.server.stats.count(HTTP_READ_PAUSED, log=False)  # reading stops with writing
+        self._sync_reading()
 
     def resume_writing(self) -> None:
         self._writing_paused = False
@@ -176,6 +209,7 @@ class NativeHttpConnection(asyncio.Protocol):
             self._drain_waiter = None
             if not waiter.done():
                 waiter.set_result(None)
+        self._sync_reading()
 
     async def drain(self) -> None:
         """Wait until the transport accepts more data (streamed answers)."""
@@ -186,18 +220,29 @@ class NativeHttpConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self._no_input:
+            if self._linger_left >= 0:
+                self._linger_left -= len(data)
+                if self._linger_left < 0 and self.transport is not None:
+                    self.transport.abort()
             return
         self._last_rx = self.server.loop.time()
+        if len(data) > FEED_SLICE or self._backlog is not None:
+            self._feed_big(data)
+            return
+        # _feed(data, b""), inlined: the path of every request
+        in_head = self._in_head
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
             offset = exc.args[0] if exc.args else len(data)
             self._upgrade(data[offset:])
         except httptools.HttpParserCallbackError:
-            logger.exception("error while handling an HTTP request")
-            self._bad_request()
+            self._callback_failed()
         except httptools.HttpParserError:
             self._bad_request()
+        else:
+            if self._in_head and in_head:
+                self._head_growing(len(data))
 
     def abort(self) -> None:
         """Drop the connection immediately."""
@@ -208,10 +253,10 @@ class NativeHttpConnection(asyncio.Protocol):
         """Close after writing what is queued (dropped if that takes too long)."""
         transport = self.transport
         if transport is not None and not transport.is_closing():
-            self._closing = True
             self._no_input = True
+            self._closing = True
             transport.close()
-            asyncio.get_running_loop().call_later(CLOSE_TIMEOUT, transport.abort)
+            self.server.loop.call_later(self._limits.abort_timeout, transport.abort)
 
     # -- httptools callbacks ---------------------------------------------------------------
 
@@ -222,21 +267,28 @@ class NativeHttpConnection(asyncio.Protocol):
         self._body_size = 0
         self._too_big = False
         self._head_size = 0
+        self._head_raw = 0
+        self._nheaders = 0
+        self._in_head = True
+        self._request_at = self._last_rx
 
     def on_url(self, url: bytes) -> None:
+        self._url += url
+        # the URL comes first: until the headers, the head's size is the URL's
         self._head_size += len(url)
-        if self._head_size <= MAX_HEAD_SIZE:
-            self._url += url
+        if self._head_size > self._max_url:
+            self._refuse_in_parser(414, HTTP_URL_TOO_LONG)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._head_size += len(name) + len(value) + 4
-        if self._head_size > MAX_HEAD_SIZE:
-            return  # answered with 431 once the request is complete
+        size = self._head_size = self._head_size + len(name) + len(value) + 4
+        if size > self._max_head:
+            self._refuse_in_parser(431, HTTP_HEADER_SIZE)
         key = name.decode("latin-1").lower()
         text = value.decode("latin-1")
         headers = self._headers
         if key in headers:
             headers[key] = f"{headers[key]}, {text}"
+            self._nheaders += 1  # repeated fields: the others are len(headers)
         else:
             headers[key] = text
 
@@ -244,17 +296,30 @@ class NativeHttpConnection(asyncio.Protocol):
         # busy from here until the answers are out; the idle clock also ran while the
         # headers were arriving, which bounds how long a client may take to send them
         self._idle_since = None
+        self._in_head = False
+        headers = self._headers
+        # (a field takes at least 5 of the counted bytes: a small head has few of them)
+        if self._head_size > self._few_headers and (
+            len(headers) + self._nheaders > self._max_headers
+        ):
+            self._refuse_in_parser(431, HTTP_HEADER_COUNT)
+        if (
+            "host" not in headers
+            and self._limits.require_host
+            and self.parser.get_http_version() == "1.1"
+        ):
+            self._refuse_in_parser(400, HTTP_NO_HOST)  # RFC 9112 §3.2, as Node does
         path = self._url.split(b"?", 1)[0].decode("latin-1")
         self._ours = self.server.engine.options.matches(path)
         if self._ours:
             self._body_limit = self.server.engine.options.max_http_buffer_size
         else:
             self._body_limit = APP_MAX_BODY
-        length = self._headers.get("content-length", "")
+        length = headers.get("content-length", "")
         if length.isdigit() and int(length) > self._body_limit:
             self._reject_body()
         elif (
-            self._headers.get("expect", "").lower() == "100-continue"
+            headers.get("expect", "").lower() == "100-continue"
             and not self._queue
             and self.transport is not None
         ):
@@ -265,8 +330,7 @@ class NativeHttpConnection(asyncio.Protocol):
         if self._too_big:
             if self._body_size > DISCARD_LIMIT and self.transport is not None:
                 self._no_input = True
-                self._closing = True
-                self.transport.close()
+                self._close_transport()
             return
         if self._body_size > self._body_limit:
             self._reject_body()
@@ -274,9 +338,7 @@ class NativeHttpConnection(asyncio.Protocol):
             self._body.append(body)
 
     def on_message_complete(self) -> None:
-        if self._head_size > MAX_HEAD_SIZE:
-            self.refuse(431, [("Content-Type", "text/plain")], b"Request Header Fields Too Large")
-            return
+        self._request_at = None
         if self.parser.should_upgrade():
             return  # handled by the HttpParserUpgrade branch of data_received
         if self._too_big:
@@ -285,8 +347,7 @@ class NativeHttpConnection(asyncio.Protocol):
             self._discarding = False
             self._no_input = True
             if self._close_after_discard and self.transport is not None:
-                self._closing = True
-                self.transport.close()
+                self._close_transport()
             return
         body = b"".join(self._body)
         self._body = []
@@ -302,15 +363,17 @@ class NativeHttpConnection(asyncio.Protocol):
         self._too_big = True
         self._body = []
         self._discarding = True
+        self.server.stats.count(HTTP_BODY_TOO_LARGE, self.remote_address)
         self._dispatch(None, False)
 
     def _dispatch(self, body: bytes | None, keep_alive: bool) -> None:
         """Queue a responder for the current request and hand the request over."""
         responder = QueuedResponder(self, keep_alive, self.parser.get_method() == b"HEAD")
-        self._queue.append(responder)
-        if len(self._queue) >= MAX_PIPELINE and self.transport is not None:
-            self._reading_paused = True
-            self.transport.pause_reading()
+        queue = self._queue
+        queue.append(responder)
+        self._dispatched += 1
+        if len(queue) >= self._max_pipeline:
+            self._sync_reading()
         request = self._build_request()
         engine = self.server.engine
         if self._ours:
@@ -391,51 +454,31 @@ class NativeHttpConnection(asyncio.Protocol):
             if self._discarding:
                 self._close_after_discard = True  # close once the body is read
                 return
-            self._closing = True
-            transport.close()
+            if self._no_input and not queue:
+                self._linger_close()  # a refusal: the client may still be sending
+            else:
+                self._close_transport()
             return
-        if self._reading_paused and len(queue) < MAX_PIPELINE // 2:
-            self._reading_paused = False
-            transport.resume_reading()
+        if self._reading_paused:
+            self._sync_reading()
         if not queue:
             rest = self._deferred_upgrade
             if rest is not None:
                 self._deferred_upgrade = None
                 self._no_input = False
+                self._reading_paused = False
                 transport.resume_reading()
                 self._upgrade(rest)
                 return
             self._arm_idle()
 
-    def _arm_idle(self) -> None:
-        """The connection is idle from now on (one float store; the timer is lazy)."""
-        loop = self.server.loop
-        self._idle_since = loop.time()
-        if self._idle_handle is None:
-            self._idle_handle = loop.call_later(self.server.idle_timeout, self._idle_check)
-
-    def _idle_check(self) -> None:
-        self._idle_handle = None
-        if self.transport is None or self._closing or self._no_input:
-            return
-        loop = self.server.loop
-        timeout = self.server.idle_timeout
-        if self._queue:
-            delay = timeout  # answers are pending (a long-poll): not idle
-        else:
-            # between requests: idle since the last answer; inside a request (its body
-            # still arriving): idle since the last bytes came in
-            since = self._idle_since
-            delay = (self._last_rx if since is None else since) + timeout - loop.time()
-            if delay <= 0:
-                self._closing = True
-                self.transport.close()
-                return
-        self._idle_handle = loop.call_later(delay, self._idle_check)
+    def eof_received(self) -> bool | None:
+        return None  # close (a lingering close ends here)
 
     def _bad_request(self) -> None:
         """Malformed HTTP: answer 400 after the queued responses, then close."""
         self.parser = httptools.HttpRequestParser(self)
+        self.server.stats.count(HTTP_BAD_REQUEST, self.remote_address)
         responder = QueuedResponder(self, keep_alive=False)
         self._queue.append(responder)
         self._no_input = True
@@ -448,7 +491,7 @@ class NativeHttpConnection(asyncio.Protocol):
             # earlier pipelined requests are still unanswered: the 101 must follow them
             self._no_input = True
             self._deferred_upgrade = rest
-            self.transport.pause_reading()
+            self._sync_reading()
             return
         self._no_input = True  # no more HTTP on this connection, whatever the answer
         if self._idle_handle is not None:
@@ -480,6 +523,9 @@ class NativeHttpConnection(asyncio.Protocol):
         # Its parser holds it (a cycle): drop the parser so that the pair is freed by
         # refcount, not left to the cyclic GC.
         self.parser = _NO_PARSER
+        if self._idle_handle is not None:
+            self._idle_handle.cancel()
+            self._idle_handle = None
 
     def sockname(self) -> tuple[str, int] | None:
         name = self.transport.get_extra_info("sockname") if self.transport else None

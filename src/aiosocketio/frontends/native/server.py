@@ -7,10 +7,11 @@ start, and flushes the WebSocket connections: frames written during one loop tic
 flushed together, every dirty connection written once by a single ``loop.call_soon``
 callback shared by the whole server.
 
-The modules of this package, by job: :mod:`.http` (HTTP/1.1 parsing, pipelining, the
-idle timer), :mod:`.responses` (encoding answers), :mod:`.upgrade` (the ``101`` and the
-switch to WebSocket), :mod:`.websocket` (the WebSocket pump), :mod:`.asgi_bridge` (a
-wrapped ASGI application for the other paths).
+The modules of this package, by job: :mod:`.http` (HTTP/1.1 parsing, pipelining),
+:mod:`.http_flow` (its flow control, limits and timers), :mod:`.responses` (encoding
+answers), :mod:`.upgrade` (the ``101`` and the switch to WebSocket), :mod:`.websocket`
+(the WebSocket pump), :mod:`.asgi_bridge` (a wrapped ASGI application for the other
+paths).
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from typing import Any
 
 from aiosocketio.engine.http import EngineLike
 from aiosocketio.frontends.asgi_types import ASGIApplication
-from aiosocketio.frontends.native.http import IDLE_TIMEOUT, NativeHttpConnection
+from aiosocketio.frontends.native.http import NativeHttpConnection
 from aiosocketio.frontends.native.websocket import (
     NativeWebSocketConnection,
     ServerConnection,
 )
+from aiosocketio.frontends.stats import LimitStats
+from aiosocketio.protocol.limits import ConnectionLimits
 
 __all__ = ["NativeHttpConnection", "NativeServer", "NativeWebSocketConnection", "serve"]
 
@@ -45,7 +48,14 @@ class NativeServer:
     Args:
         engine: the Engine.IO engine (§4 surface).
         app: optional ASGI application for paths outside the Engine's path.
-        idle_timeout: seconds an idle keep-alive connection stays open.
+        idle_timeout: seconds an idle keep-alive connection stays open; by default the
+            ``idle_timeout`` of the Engine's ``limits`` (60).
+
+    Attributes:
+        limits: the :class:`~aiosocketio.protocol.limits.ConnectionLimits` (the Engine's
+            ``limits`` option).
+        stats: how many times each limit was hit
+            (:class:`~aiosocketio.frontends.stats.LimitStats`).
 
     Use :func:`serve`, or :meth:`listen`, or pass the instance as the protocol factory
     to ``loop.create_server`` yourself and then :meth:`attach` the resulting server.
@@ -56,11 +66,14 @@ class NativeServer:
         engine: EngineLike,
         *,
         app: ASGIApplication | None = None,
-        idle_timeout: float = IDLE_TIMEOUT,
+        idle_timeout: float | None = None,
     ) -> None:
         self.engine = engine
         self.app = app
-        self.idle_timeout = idle_timeout
+        limits = getattr(engine.options, "connection_limits", None)
+        self.limits: ConnectionLimits = limits if limits is not None else ConnectionLimits()
+        self.idle_timeout = idle_timeout if idle_timeout is not None else self.limits.idle_timeout
+        self.stats = LimitStats()
         self.server: asyncio.Server | None = None
         self.connections: set[ServerConnection] = set()
         self.tasks: set[asyncio.Task[Any]] = set()
@@ -119,7 +132,7 @@ class NativeServer:
         """Stop listening and close every open connection.
 
         WebSockets get a 1001 ("going away") close frame; connections still open
-        :data:`~aiosocketio.frontends.native.websocket.CLOSE_TIMEOUT` seconds later are dropped.
+        ``limits.abort_timeout`` seconds later (5) are dropped.
         """
         if self.server is not None:
             self.server.close()

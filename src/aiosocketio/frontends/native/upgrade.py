@@ -144,7 +144,8 @@ def _upgrade_app(
             return None
         conn.set_on_lost(None)
         ws = switch(host, conn, request, extra, lambda channel: handler, rest)
-        transport.resume_reading()
+        if ws is not None and not ws.writing_paused:
+            transport.resume_reading()
         return ws
 
     def refuse(status: int) -> None:
@@ -172,7 +173,8 @@ async def _await_accept(
     transport = conn.transport
     if transport is None or transport.is_closing():
         return
-    transport.resume_reading()
+    if not conn.writing_paused:
+        transport.resume_reading()
     _finish(host, conn, request, result, rest)
 
 
@@ -239,17 +241,23 @@ def switch(
     transport = conn.transport
     assert transport is not None
     options = host.engine.options
+    limits = options.connection_limits
     response, deflate = handshake_response(request, extra_headers, options.deflate_threshold)
     transport.write(response)
+    writing_paused = conn.writing_paused
     ws = NativeWebSocketConnection(
         host,
         transport,
         request,
         max_message_size=options.max_http_buffer_size,
         deflate=deflate,
-        writing_paused=conn.writing_paused,
+        writing_paused=writing_paused,
+        limits=limits,
+        max_write_buffer=limits.write_buffer_for(options.max_send_buffer),
     )
     transport.set_protocol(ws)
+    if writing_paused:
+        ws.pause_writing()  # and so reading, until the client reads
     conn.release()
     host.adopt(ws)
     try:

@@ -5,7 +5,9 @@ Every request to the Engine.IO path is checked in the order of engine.io 6.6's
 
 1. ``transport`` must be one of the enabled transports — code 0, context ``{transport}``.
 2. The ``Origin`` header must hold only valid header characters — code 3,
-   ``{name: "INVALID_ORIGIN", origin}``.
+   ``{name: "INVALID_ORIGIN", origin}``; with ``allowed_origins`` set, it must be one of
+   them — code 4, ``{name: "ORIGIN_NOT_ALLOWED", origin}`` (on every request, so that a
+   page of another site can neither open a session nor hijack one, on either transport).
 3. With a ``sid``: the session must exist — code 1, ``{sid}``; a request that is not an
    upgrade must use the session's transport — code 3, ``{name: "TRANSPORT_MISMATCH"}``;
    the protocol revision must match — code 3, ``{name: "PROTOCOL_MISMATCH"}``.
@@ -30,6 +32,7 @@ from typing import Protocol
 from aiosocketio.exceptions import (
     BadHandshakeMethod,
     BadRequest,
+    Forbidden,
     HandshakeError,
     UnknownSid,
     UnknownTransport,
@@ -92,6 +95,8 @@ def verify_request(
     origin = headers.get("origin")
     if origin is not None and _INVALID_HEADER_CHAR.search(origin):
         raise BadRequest(context={"name": "INVALID_ORIGIN", "origin": origin})
+    if not options.origin_allowed(origin):
+        raise Forbidden(context={"name": "ORIGIN_NOT_ALLOWED", "origin": origin})
     sid = query.get("sid")
     if sid:
         session = find_session(sid)

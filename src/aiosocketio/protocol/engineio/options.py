@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
+from aiosocketio.protocol.limits import ConnectionLimits
+
 __all__ = ["CookieOptions", "CorsOptions", "EngineOptions", "TransportName"]
 
 TransportName: TypeAlias = Literal["polling", "websocket"]
@@ -93,6 +95,20 @@ def _cookie(value: Any) -> CookieOptions | None:
     raise TypeError(f"cookie must be a bool, a name, a dict or CookieOptions, not {value!r}")
 
 
+def _normal_origin(origin: str) -> str:
+    return origin.strip().rstrip("/").lower()
+
+
+def _origins(value: Any) -> frozenset[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [value]
+    if not all(isinstance(item, str) for item in value):
+        raise TypeError(f"allowed_origins must be origin strings, not {value!r}")
+    return frozenset(_normal_origin(item) for item in value)
+
+
 def _threshold(value: Any, option: str) -> int | None:
     """A compression option as a threshold in bytes, or None when it is off.
 
@@ -133,6 +149,13 @@ class EngineOptions:
             dropped (soft limit) — and 16 times that before it is closed with
             "transport error" / "send buffer full".
         close_timeout: seconds a closing polling session waits for its last GET (30).
+        allowed_origins: the browser origins (``"https://app.example.com"``) allowed to
+            open or use a session, on both transports; a request whose ``Origin`` header
+            is another gets code 4 "Forbidden" (403). Requests without ``Origin`` (not
+            from a browser page, or same-origin GETs) pass. ``None`` (the default) allows
+            every origin, as Node does.
+        limits: the per-connection limits of the front ends, a
+            :class:`~aiosocketio.protocol.limits.ConnectionLimits` or a dict of its fields.
     """
 
     ping_interval: float = 25.0
@@ -149,6 +172,8 @@ class EngineOptions:
     path: str = "/socket.io/"
     max_send_buffer: int = 1 << 20
     close_timeout: float = 30.0
+    allowed_origins: Any = None
+    limits: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -161,6 +186,8 @@ class EngineOptions:
         self.per_message_deflate = _threshold(self.per_message_deflate, "per_message_deflate")
         self.cookie = _cookie(self.cookie)
         self.cors = _cors(self.cors)
+        self.allowed_origins = _origins(self.allowed_origins)
+        self.limits = ConnectionLimits.coerce(self.limits)
         path = self.path or "/"
         if not path.startswith("/"):
             path = "/" + path
@@ -194,6 +221,19 @@ class EngineOptions:
         """The normalized cookie options, or None when no cookie is set."""
         value: CookieOptions | None = self.cookie
         return value
+
+    @property
+    def connection_limits(self) -> ConnectionLimits:
+        """The normalized per-connection limits."""
+        value: ConnectionLimits = self.limits
+        return value
+
+    def origin_allowed(self, origin: str | None) -> bool:
+        """Whether a request with this ``Origin`` header may use the Engine."""
+        allowed: frozenset[str] | None = self.allowed_origins
+        if allowed is None or origin is None:
+            return True
+        return _normal_origin(origin) in allowed
 
     @property
     def cors_options(self) -> CorsOptions | None:

@@ -34,6 +34,7 @@ from typing import Any, cast
 import orjson
 
 from aiosocketio.exceptions import LocalProtocolError, RemoteProtocolError
+from aiosocketio.protocol import json_fallback
 from aiosocketio.protocol.codec import (
     BINARY_TYPES,
     ORJSON_OPTIONS,
@@ -297,23 +298,39 @@ def _is_valid_payload(ptype: PacketType, payload: Any) -> bool:
     return False  # DISCONNECT takes no payload
 
 
+def _placeholder(value: dict[str, Any], buffers: list[bytes]) -> bytes | None:
+    """The buffer a placeholder stands for; ``None`` if ``value`` is not one."""
+    if value.get("_placeholder") is not True:
+        return None
+    num = value.get("num")
+    if type(num) is int and 0 <= num < len(buffers):
+        return buffers[num]
+    raise RemoteProtocolError("illegal attachments")
+
+
 def _reconstruct(obj: Any, buffers: list[bytes]) -> Any:
-    """Replace placeholders by their buffers, in place where possible."""
-    if type(obj) is list:
-        for index, value in enumerate(obj):
-            if isinstance(value, (list, dict)):
-                obj[index] = _reconstruct(value, buffers)
-        return obj
+    """Replace placeholders by their buffers, in place (without recursion: a payload
+    may be nested as deep as the JSON decoder accepts)."""
     if type(obj) is dict:
-        if obj.get("_placeholder") is True:
-            num = obj.get("num")
-            if type(num) is int and 0 <= num < len(buffers):
-                return buffers[num]
-            raise RemoteProtocolError("illegal attachments")
-        for key, value in obj.items():
-            if isinstance(value, (list, dict)):
-                obj[key] = _reconstruct(value, buffers)
+        found = _placeholder(obj, buffers)
+        if found is not None:
+            return found
+    elif type(obj) is not list:
         return obj
+    stack: list[Any] = [obj]
+    while stack:
+        container = stack.pop()
+        items = enumerate(container) if type(container) is list else container.items()
+        for key, value in items:
+            kind = type(value)
+            if kind is dict:
+                found = _placeholder(value, buffers)
+                if found is not None:
+                    container[key] = found
+                else:
+                    stack.append(value)
+            elif kind is list:
+                stack.append(value)
     return obj
 
 
@@ -328,7 +345,7 @@ class Decoder:
             ``maxAttachments``, 10).
     """
 
-    __slots__ = ("_buffers", "_expected", "_loads", "_max_attachments", "_pending")
+    __slots__ = ("_buffers", "_expected", "_fallback", "_loads", "_max_attachments", "_pending")
 
     def __init__(self, codec: JSONCodec | None = None, max_attachments: int = 10) -> None:
         codec = codec if codec is not None else default_codec()
@@ -336,6 +353,9 @@ class Decoder:
         self._loads: Callable[[str | bytes], Any] = (
             orjson.loads if type(codec) is OrjsonCodec else codec.loads
         )
+        # orjson refuses lone surrogate escapes, which JSON.parse accepts (and the
+        # official client sends): the default codec decodes those payloads with this
+        self._fallback = type(codec) is OrjsonCodec
         self._max_attachments = max_attachments
         self._pending: Packet | None = None
         self._expected = 0
@@ -382,7 +402,7 @@ class Decoder:
                         try:
                             payload = self._loads(data[bracket:])
                         except Exception as exc:
-                            raise RemoteProtocolError("invalid payload") from exc
+                            payload = self._load_refused(data[bracket:], exc)
                         ack_id = int(digits) if digits else None
                         if first == "3":
                             if type(payload) is not list:
@@ -406,14 +426,21 @@ class Decoder:
                 return None
             pending, buffers = self._pending, buffers_in
             self.reset()
-            try:
-                data_out = _reconstruct(pending.data, buffers)
-            except RecursionError as exc:
-                raise RemoteProtocolError("payload nested too deeply") from exc
+            data_out = _reconstruct(pending.data, buffers)
             return _make_packet(pending.type, pending.nsp, data_out, pending.id)
         if isinstance(data, str):
             return self.receive(str(data))
         raise RemoteProtocolError(f"cannot decode a Socket.IO packet from {type(data).__name__}")
+
+    def _load_refused(self, text: str, exc: Exception) -> Any:
+        """The JSON of ``text`` that the codec refused with ``exc``: decoded by the
+        fallback if that is a lone surrogate (the default codec), else invalid."""
+        if self._fallback and "surrogate" in str(exc):
+            try:
+                return json_fallback.loads(text)
+            except ValueError as again:
+                raise RemoteProtocolError("invalid payload") from again
+        raise RemoteProtocolError("invalid payload") from exc
 
     def _decode_string(self, text: str) -> Packet | None:
         length = len(text)
@@ -463,7 +490,7 @@ class Decoder:
             try:
                 payload = self._loads(text[i:])
             except Exception as exc:
-                raise RemoteProtocolError("invalid payload") from exc
+                payload = self._load_refused(text[i:], exc)
             if not _is_valid_payload(ptype, payload):
                 raise RemoteProtocolError("invalid payload")
         elif ptype is not _CONNECT and ptype is not _DISCONNECT:

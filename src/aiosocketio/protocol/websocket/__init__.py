@@ -14,6 +14,8 @@ This package never imports asyncio, socket or ssl.
 from __future__ import annotations
 
 from aiosocketio.protocol.websocket.connection import (
+    FRAMES_PER_CALL,
+    MAX_FRAGMENTS,
     Close,
     Event,
     Ping,
@@ -44,7 +46,9 @@ from aiosocketio.protocol.websocket.handshake import (
 )
 
 __all__ = [
+    "FRAMES_PER_CALL",
     "GUID",
+    "MAX_FRAGMENTS",
     "Close",
     "DeflateParams",
     "Event",

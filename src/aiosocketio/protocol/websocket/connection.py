@@ -22,6 +22,14 @@ The I/O layer's loop for one read is therefore::
         events = protocol.events_received()
     ...act on messages, then on events...
     if protocol.closed: close the TCP connection once the bytes are written
+    if protocol.input_pending: pause reading; on a later loop turn, receive_data(b"")
+
+A server pump can bound the frames one call parses (``frames_per_call``; the built-in
+server uses :data:`FRAMES_PER_CALL`), so that a read full of tiny frames (43,690 empty
+pings fit in 256 KiB) never holds the event loop for long; the rest stays buffered and
+:attr:`~WebSocketProtocol.input_pending` is true until a later ``receive_data(b"")`` (or
+with more data) parses it. By default there is no bound: a pump that does not check
+``input_pending`` gets every complete frame, as before.
 
 Ordering contract:
 
@@ -47,6 +55,10 @@ Invariants:
   ``data_to_send()`` are written.
 * Rule 3: every byte the protocol queues in ``data_to_send()`` comes with an event, so
   :attr:`~WebSocketProtocol.events_pending` false means both lists are empty.
+* Rule 4: what the peer makes the protocol hold is bounded: a message by
+  ``max_message_size`` (1009), its frames by ``max_fragments`` (1008; empty fragments
+  count and are not stored), the buffered input by one frame plus what the last call was
+  given, and (with ``frames_per_call``) the pongs one call queues.
 
 The fast path: :meth:`~WebSocketProtocol.receive_data` decodes an unfragmented,
 uncompressed TEXT or BINARY frame under 126 bytes (the common Engine.IO packet) without
@@ -60,6 +72,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -75,7 +88,23 @@ from aiosocketio.protocol.websocket.frames import (
     encode_frame,
 )
 
-__all__ = ["Close", "Event", "Ping", "Pong", "WebSocketProtocol"]
+__all__ = [
+    "FRAMES_PER_CALL",
+    "MAX_FRAGMENTS",
+    "Close",
+    "Event",
+    "Ping",
+    "Pong",
+    "WebSocketProtocol",
+]
+
+MAX_FRAGMENTS = 16 * 1024
+"""Frames of one message before the connection fails with 1008 (the ``ws`` default)."""
+
+_NO_BOUND = (1 << 30) - 1  # "no bound", kept a small int (fast arithmetic)
+
+FRAMES_PER_CALL = 1024
+"""The bound the built-in server sets on the frames one ``receive_data`` call parses."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +147,11 @@ class WebSocketProtocol:
         max_message_size: largest accepted message in bytes (after decompression);
             a bigger one fails the connection with 1009. Fixed for the connection's life.
         deflate: negotiated permessage-deflate parameters, or ``None``.
+        max_fragments: most frames in one message (data frames, the first and the last
+            included); one more fails the connection with 1008 "Too many message
+            fragments", as the ``ws`` package does.
+        frames_per_call: parse at most this many frames per :meth:`receive_data` call
+            (see :attr:`input_pending`); ``None``: no bound.
 
     Attributes:
         closed: the closing handshake is over (or the connection failed): close the TCP
@@ -128,12 +162,20 @@ class WebSocketProtocol:
         close_reason: the reason that came with it.
         events_pending: :meth:`events_received` has events to return (and
             :meth:`data_to_send` may have bytes); when false, both calls can be skipped.
+        input_pending: the last :meth:`receive_data` stopped after
+            ``frames_per_call`` frames with more complete input buffered: call
+            ``receive_data(b"")`` on a later loop turn (and read no more meanwhile).
+        failed: the protocol itself closed the connection (the peer broke a rule or a
+            limit); :attr:`close_code` tells which.
+        frames_per_call: the most frames one :meth:`receive_data` call parses (no
+            bound by default).
     """
 
     __slots__ = (
         "_buf",
         "_compressed",
         "_events",
+        "_frag_count",
         "_frag_opcode",
         "_frag_parts",
         "_frag_size",
@@ -148,6 +190,10 @@ class WebSocketProtocol:
         "closed",
         "deflate",
         "events_pending",
+        "failed",
+        "frames_per_call",
+        "input_pending",
+        "max_fragments",
         "max_message_size",
         "side",
     )
@@ -162,9 +208,13 @@ class WebSocketProtocol:
         *,
         max_message_size: int,
         deflate: DeflateParams | None = None,
+        max_fragments: int = MAX_FRAGMENTS,
+        frames_per_call: int | None = None,
     ) -> None:
         self.side = side
         self.max_message_size = max_message_size
+        self.max_fragments = max_fragments
+        self.frames_per_call = frames_per_call if frames_per_call is not None else _NO_BOUND
         # Frames with a payload under ``_small`` bytes take the fast path: 126 (a 7-bit
         # length), or less when the message limit is lower (then the general path fails
         # the connection with 1009); 0 turns the fast path off.
@@ -181,8 +231,11 @@ class WebSocketProtocol:
         # a list only while a fragmented message arrives (one object fewer per connection)
         self._frag_parts: list[bytes] | tuple[()] = ()
         self._frag_size = 0
+        self._frag_count = 0
         self._need = 0
         self._compressed = False
+        self.input_pending = False
+        self.failed = False
         self.closed = False
         self.close_sent = False
         self.close_received = False
@@ -233,9 +286,18 @@ class WebSocketProtocol:
         mlen = 4 if mask_bit else 0
         apply_c = frames._apply_mask_c
         small = self._small
-        while not self.closed and not self.close_received:
+        budget = self.frames_per_call
+        if self.input_pending:
+            self.input_pending = False
+        # the caller checked closed / close_received; only the general path below can
+        # set them, and it checks them after each frame
+        while True:
             if n - pos < 2:
                 self._need = 2
+                break
+            budget -= 1
+            if budget < 0:
+                self.input_pending = True  # the rest waits for receive_data(b"")
                 break
             b0 = buf[pos]
             b1 = buf[pos + 1]
@@ -339,6 +401,8 @@ class WebSocketProtocol:
                 self._control(opcode, payload)
             else:
                 self._data(opcode, payload, fin, rsv1, messages)
+            if self.closed or self.close_received:
+                break
         return pos
 
     def _control(self, opcode: int, payload: bytes) -> None:
@@ -389,18 +453,25 @@ class WebSocketProtocol:
             self._compressed = rsv1
         parts = self._frag_parts
         if not fin:
-            if type(parts) is list:
-                parts.append(payload)
-            else:
-                self._frag_parts = [payload]
-            self._frag_size += len(payload)
+            # Rule 4: every frame of a message counts, an empty one too (it is not kept)
+            count = self._frag_count = self._frag_count + 1
+            if count >= self.max_fragments:
+                self._fail(1008, "Too many message fragments")
+                return
+            if payload:
+                if type(parts) is list:
+                    parts.append(payload)
+                else:
+                    self._frag_parts = [payload]
+                self._frag_size += len(payload)
             return
         if parts:
             payload = b"".join((*parts, payload))
             self._frag_parts = ()
         msg_opcode = self._frag_opcode
         self._frag_opcode = None
-        self._frag_size = 0
+        if self._frag_count:
+            self._frag_size = self._frag_count = 0
         if self._compressed:
             self._compressed = False
             pmd = self._pmd
@@ -430,6 +501,8 @@ class WebSocketProtocol:
             self.close_sent = True
             self._out.append(self._frame(Opcode.CLOSE, close_payload(code, reason)))
         self.closed = True
+        self.failed = True
+        self.input_pending = False
         self.close_code = code
         self.close_reason = reason
         self._frag_parts = ()
@@ -485,6 +558,33 @@ class WebSocketProtocol:
                 return (TEXT_SMALL if opcode == Opcode.TEXT else BIN_SMALL)[n] + payload
             return encode_frame(opcode, payload)
         return self._frame(opcode, payload)
+
+    def compresses(self, data: str | bytes) -> bool:
+        """Whether :meth:`send_message` would compress this message."""
+        pmd = self._pmd
+        return pmd is not None and len(data) >= pmd.params.threshold
+
+    def send_message_steps(
+        self, data: str | bytes, step: int = 64 * 1024
+    ) -> Generator[None, None, bytes]:
+        """:meth:`send_message` for a big message to compress, in pieces.
+
+        The generator compresses ``step`` bytes per ``next()`` (about a millisecond for
+        64 KiB) and returns the frame, ``b""`` if a close frame was sent meanwhile. Until
+        it is exhausted, no other message may be encoded on this connection (control
+        frames may).
+        """
+        if isinstance(data, str):
+            opcode, payload = Opcode.TEXT, data.encode()
+        else:
+            opcode, payload = Opcode.BINARY, bytes(data)
+        pmd = self._pmd
+        if pmd is None or len(payload) < pmd.params.threshold:
+            return b"" if self.close_sent else self._frame(opcode, payload)
+        compressed = yield from pmd.compress_steps(payload, step)
+        if self.close_sent:
+            return b""
+        return self._frame(opcode, compressed, rsv1=True)
 
     def send_ping(self, data: bytes = b"") -> bytes:
         """Encode a ping frame (at most 125 bytes of ``data``)."""

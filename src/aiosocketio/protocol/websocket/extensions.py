@@ -11,6 +11,7 @@ message.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -235,6 +236,38 @@ class PerMessageDeflate:
                 self.params.level, zlib.DEFLATED, -max(self._out_bits, 9)
             )
         out = c.compress(payload) + c.flush(zlib.Z_SYNC_FLUSH)
+        if out.endswith(_DEFLATE_TAIL):
+            out = out[:-4]
+        return out
+
+    def compress_steps(self, payload: bytes, step: int) -> Generator[None, None, bytes]:
+        """:meth:`compress` in pieces of ``step`` bytes: the generator yields after each
+        piece (so that an event loop can run between them) and returns the result.
+
+        The compressor's context is shared by the messages of a connection: no other
+        message may be compressed until this generator is exhausted. A generator
+        abandoned half-way leaves the context unusable, so it is dropped (the next
+        message starts a new one; only a connection being closed abandons one).
+        """
+        c = self._compressor
+        if c is None or self._out_reset:
+            c = self._compressor = zlib.compressobj(
+                self.params.level, zlib.DEFLATED, -max(self._out_bits, 9)
+            )
+        parts: list[bytes] = []
+        view = memoryview(payload)
+        done = False
+        try:
+            for start in range(0, len(payload), step):
+                parts.append(c.compress(view[start : start + step]))
+                yield
+            parts.append(c.flush(zlib.Z_SYNC_FLUSH))
+            done = True
+        finally:
+            view.release()
+            if not done:
+                self._compressor = None
+        out = b"".join(parts)
         if out.endswith(_DEFLATE_TAIL):
             out = out[:-4]
         return out

@@ -1,0 +1,110 @@
+"""Counters of the limits the front ends enforce, and their quiet log.
+
+Each front end (``NativeServer.stats``, ``ASGIApp.stats``) owns one :class:`LimitStats`.
+Every time a connection passes a limit (and is refused, closed or paused), the front end
+calls :meth:`LimitStats.count` with one of the kinds below. The counts are exact; the log
+is one INFO line per kind at most every :data:`LOG_EVERY` seconds (with the number of
+events since the last line), so that an attacker cannot flood the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+__all__ = [
+    "ASGI_CLOSE_ABORTED",
+    "HTTP_BAD_REQUEST",
+    "HTTP_BODY_TOO_LARGE",
+    "HTTP_HEADERS_TIMEOUT",
+    "HTTP_HEADER_COUNT",
+    "HTTP_HEADER_SIZE",
+    "HTTP_NO_HOST",
+    "HTTP_READ_PAUSED",
+    "HTTP_REQUEST_TIMEOUT",
+    "HTTP_URL_TOO_LONG",
+    "LOG_EVERY",
+    "WS_READ_PAUSED",
+    "WS_WRITE_BUFFER",
+    "LimitStats",
+    "ws_close_kind",
+]
+
+logger = logging.getLogger("aiosocketio.frontends.limits")
+
+LOG_EVERY = 10.0
+"""Seconds between two log lines of one kind."""
+
+HTTP_HEADER_SIZE = "http_431_header_size"
+HTTP_HEADER_COUNT = "http_431_header_count"
+HTTP_URL_TOO_LONG = "http_414_url"
+HTTP_BODY_TOO_LARGE = "http_413_body"
+HTTP_NO_HOST = "http_400_no_host"
+HTTP_BAD_REQUEST = "http_400_malformed"
+HTTP_HEADERS_TIMEOUT = "http_408_headers_timeout"
+HTTP_REQUEST_TIMEOUT = "http_408_request_timeout"
+HTTP_READ_PAUSED = "http_read_paused"
+WS_READ_PAUSED = "ws_read_paused"
+WS_WRITE_BUFFER = "ws_1008_write_buffer"
+ASGI_CLOSE_ABORTED = "asgi_close_aborted"
+
+_DESCRIPTIONS = {
+    HTTP_HEADER_SIZE: "431: request headers over max_header_size",
+    HTTP_HEADER_COUNT: "431: more header fields than max_headers",
+    HTTP_URL_TOO_LONG: "414: request target over max_url_size",
+    HTTP_BODY_TOO_LARGE: "413: request body over the limit",
+    HTTP_NO_HOST: "400: HTTP/1.1 request without Host",
+    HTTP_BAD_REQUEST: "400: malformed HTTP",
+    HTTP_HEADERS_TIMEOUT: "408: headers not complete within headers_timeout",
+    HTTP_REQUEST_TIMEOUT: "408: request not complete within request_timeout",
+    HTTP_READ_PAUSED: "reading paused: the client does not read its answers",
+    WS_READ_PAUSED: "WebSocket reading paused: the client does not read",
+    WS_WRITE_BUFFER: "WebSocket closed (1008): over max_write_buffer for a client that does"
+    " not read",
+    ASGI_CLOSE_ABORTED: "ASGI WebSocket dropped: its close could not be sent within abort_timeout",
+}
+
+
+def ws_close_kind(code: int) -> str:
+    """The kind of a WebSocket connection failed by the protocol with ``code``
+    (1002 protocol error, 1007 invalid data, 1008 too many fragments, 1009 too big)."""
+    return f"ws_{code}_closed"
+
+
+class LimitStats:
+    """How many times each limit was hit (``stats.counts[kind]``, ``stats[kind]``)."""
+
+    __slots__ = ("_logged", "_unlogged", "counts")
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self._logged: dict[str, float] = {}
+        self._unlogged: dict[str, int] = {}
+
+    def __getitem__(self, kind: str) -> int:
+        return self.counts.get(kind, 0)
+
+    def count(self, kind: str, peer: str = "", *, log: bool = True) -> None:
+        """One more event of ``kind`` (from ``peer``, for the log line; ``log=False`` for
+        the events of ordinary flow control, which are counted only)."""
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        if not log:
+            return
+        now = time.monotonic()
+        last = self._logged.get(kind)
+        if last is not None and now - last < LOG_EVERY:
+            self._unlogged[kind] = self._unlogged.get(kind, 0) + 1
+            return
+        self._logged[kind] = now
+        more = self._unlogged.pop(kind, 0)
+        if logger.isEnabledFor(logging.INFO):
+            text = _DESCRIPTIONS.get(kind, kind)
+            suffix = f" (and {more} more since the last line)" if more else ""
+            logger.info("%s%s%s", text, f" from {peer}" if peer else "", suffix)
+
+    def as_dict(self) -> dict[str, int]:
+        """A copy of the counts."""
+        return dict(self.counts)
+
+    def __repr__(self) -> str:
+        return f"LimitStats({self.counts!r})"
