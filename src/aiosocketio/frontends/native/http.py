@@ -10,6 +10,9 @@ back the answers queued behind it, as HTTP/1.1 requires. An upgrade request goes
 The parser's callbacks here check the head against the limits as it arrives (431, 414,
 400); the rest of the flow control (when to read, how much to parse per loop turn, the
 timers of slow requests, closing) is :mod:`.http_flow`'s.
+
+A little over 500 lines: one :class:`asyncio.Protocol` with httptools' callbacks, which
+must be methods of the one parser-facing object.
 """
 
 from __future__ import annotations

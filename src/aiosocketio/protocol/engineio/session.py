@@ -25,10 +25,6 @@ Rules (the invariants the I/O layer relies on):
    ``ping_interval``; then it waits ``ping_timeout`` for the pong, else it closes with
    ``ping timeout``. Any other packet that arrives while it waits extends the wait once
    per cycle. A ping from a v4 client is a ``transport error``.
-6. *The fast path is the same path.* :meth:`receive_data` hands a MESSAGE straight back to
-   the caller instead of recording an event, after the same state check and the same
-   pong-wait extension as :meth:`receive_packet`; anything else goes through
-   :meth:`receive_packet`. A property test holds the two equal.
 3. *Polling (spec "HTTP long-polling").* One GET may wait at a time: a second one closes
    the session with ``transport error`` (``overlap from client``). A CLOSE packet in a
    POST closes with ``transport close``; an undecodable payload with ``parse error``.
@@ -41,6 +37,10 @@ Rules (the invariants the I/O layer relies on):
 5. *Closing by the server.* On polling the outbox is delivered first, then a CLOSE packet
    answers the next GET (:attr:`closing_payload_pending`); on WebSocket the I/O layer
    closes the connection after writing what was queued.
+6. *The fast path is the same path.* :meth:`receive_data` hands a MESSAGE straight back to
+   the caller instead of recording an event, after the same state check and the same
+   pong-wait extension as :meth:`receive_packet`; anything else goes through
+   :meth:`receive_packet`. A property test holds the two equal.
 7. *Send buffer.* Before a packet is queued, :meth:`check_send_buffer` applies one rule to
    what the transport holds (the WebSocket's unsent bytes, or :attr:`buffered_amount`, the
    polling outbox): over ``max_send_buffer`` a volatile packet is dropped; over 16 times
@@ -52,6 +52,10 @@ Rules (the invariants the I/O layer relies on):
    queues is a :class:`PacketCreated` event (the I/O layer reports the messages it queues
    itself); the OPEN packet is created before anyone listens, and the probe's ``3probe``,
    the NOOPs and the CLOSE packets are the transports' own.
+
+Why one module of about 600 lines: the rules above are one state machine over one outbox
+and one heartbeat; split across files, a rule (the pong-wait extension, the send-buffer
+check) would again live in two places, which is what this layering exists to prevent.
 """
 
 from __future__ import annotations

@@ -66,6 +66,11 @@ the general checks, which cannot fail for it. A property test holds it equal to 
 general path (``tests/protocol/websocket/test_fast_path.py``).
 
 This module never imports asyncio, socket or ssl.
+
+Why one module of about 600 lines: the frame parser, the fragment reassembly, the
+close handshake and permessage-deflate share one buffer and one state, and the frames'
+byte layout (:mod:`.frames`), the extension negotiation (:mod:`.extensions`) and the
+opening handshake (:mod:`.handshake`) already live in their own modules.
 """
 
 from __future__ import annotations
