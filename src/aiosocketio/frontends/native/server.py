@@ -31,6 +31,7 @@ from aiosocketio.frontends.native.websocket import (
 )
 from aiosocketio.frontends.stats import LimitStats
 from aiosocketio.protocol.limits import ConnectionLimits
+from aiosocketio.runtime.allocator import keep_heap
 
 __all__ = ["NativeHttpConnection", "NativeServer", "NativeWebSocketConnection", "serve"]
 
@@ -102,7 +103,12 @@ class NativeServer:
         backlog: int = 2048,
         sock: Any = None,
     ) -> None:
-        """Start listening (on ``host:port``, or on an existing ``sock``)."""
+        """Start listening (on ``host:port``, or on an existing ``sock``).
+
+        The first server of a process also tunes the C heap for large messages
+        (:func:`aiosocketio.runtime.allocator.keep_heap`).
+        """
+        keep_heap()
         loop = asyncio.get_running_loop()
         if sock is not None:
             server = await loop.create_server(self, sock=sock, ssl=ssl, backlog=backlog)
