@@ -10,7 +10,8 @@ The conventions (docs/guides/README.md states them for writers):
   (``uvicorn NAME:app``). It is imported in the import check, so it runs too;
 * a block whose first line is ``# runnable`` is a complete program: it runs in a
   subprocess in that folder, must start its servers on ephemeral loopback ports, assert
-  what it shows, and exit with status 0 within ``RUN_TIMEOUT`` (scaled);
+  what it shows, and exit with status 0 within ``RUN_TIMEOUT`` (scaled), with no
+  traceback on stderr;
 * every other block is a fragment: it compiles and its imports resolve (each ``import``
   and ``from ... import`` statement in it is executed, in a subprocess, with the guide's
   modules importable).
