@@ -49,14 +49,15 @@ class TaskRegistry:
     def spawn(
         self,
         awaitable: Awaitable[T],
-        what: str | None = None,
+        what: object = None,
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> asyncio.Task[T]:
         """Run ``awaitable`` as a task held by this registry.
 
         Args:
             awaitable: a coroutine or any awaitable.
-            what: names the work in the log line if it fails (default: the registry's name).
+            what: names the work in the log line if it fails (default: the registry's name):
+                a string, or any object whose ``str()`` is the name (made only if it fails).
             loop: the loop to run it in (default: the running loop).
 
         Returns:
@@ -68,7 +69,7 @@ class TaskRegistry:
         task = (loop or asyncio.get_running_loop()).create_task(coro)
         tasks = self._tasks
         tasks.add(task)
-        label = what or self.name
+        label = self.name if what is None else what
 
         def done(task: asyncio.Task[Any]) -> None:
             tasks.discard(task)

@@ -1,0 +1,248 @@
+"""Calling the user's handlers, and saying where and why one failed.
+
+Every line this module logs (logger ``aiosocketio.server``) names the event (or "the ack
+of <event>"), the socket id and the namespace, so that a failure can be found in a
+server with many clients. An exception in the user's code is logged with its traceback;
+a handler called with more or fewer arguments than it takes is reported in one line
+(what it takes, what the client sent), and python-socketio's handler shape ``(sid, data)``
+is named as such, with the way to write it here.
+
+Registration checks (:func:`check_namespace_listener`) catch python-socketio's shapes at
+import time: ``@io.on("connect") def connect(sid, environ)`` raises a ``TypeError`` that
+explains aiosocketio's shape; ``@io.on("chat") def chat(sid, data)`` (a listener of
+server-side emits, not of client events) and ``io.on("disconnect")`` log a warning.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from aiosocketio.runtime.events import HANDLER_FAILED, is_awaitable, spawn
+
+__all__ = [
+    "MIGRATING_GUIDE",
+    "HandlerLabel",
+    "HandlerOwner",
+    "call_handler",
+    "check_namespace_listener",
+    "describe_mismatch",
+    "handler_failed",
+    "logger",
+]
+
+logger = logging.getLogger("aiosocketio.server")
+
+MIGRATING_GUIDE = "docs/migrating-from-python-socketio.md"
+"""The guide for python-socketio users, named by the messages below."""
+
+_SHAPE = (
+    "in aiosocketio a connection handler gets the Socket, and the socket's handlers get the "
+    "event's arguments only:\n\n"
+    '    @io.on("connection")\n'
+    "    async def on_connection(socket):\n"
+    '        @socket.on("chat")\n'
+    "        async def on_chat(data):\n"
+    "            ...\n\n"
+    f"(see {MIGRATING_GUIDE})"
+)
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+class HandlerOwner(Protocol):
+    """What a log line names: the socket's id and its namespace's name."""
+
+    @property
+    def id(self) -> str:
+        """The socket id."""
+        ...
+
+    @property
+    def nsp(self) -> _Named:
+        """The namespace."""
+        ...
+
+
+def _where(owner: HandlerOwner) -> str:
+    return f"socket {owner.id}, namespace {owner.nsp.name!r}"
+
+
+class HandlerLabel:
+    """Names a handler's background task in its failure's log line; the text is made
+    only if the task fails (see :meth:`~aiosocketio.runtime.tasks.TaskRegistry.spawn`)."""
+
+    __slots__ = ("event", "owner", "what")
+
+    def __init__(self, what: str, owner: HandlerOwner, event: Any) -> None:
+        self.what = what
+        self.owner = owner
+        self.event = event
+
+    def __str__(self) -> str:
+        return f"the {self.what} of {self.event!r} ({_where(self.owner)})"
+
+
+def _positional(fn: Callable[..., Any]) -> tuple[list[str], int, bool] | None:
+    """``fn``'s positional parameter names, how many are required, and ``*args``."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    names: list[str] = []
+    required = 0
+    var = False
+    for param in params:
+        if param.kind is param.VAR_POSITIONAL:
+            var = True
+        elif param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
+            names.append(param.name)
+            if param.default is param.empty:
+                required += 1
+    return names, required, var
+
+
+def _python_socketio_shape(names: Sequence[str]) -> bool:
+    return bool(names) and names[0] == "sid"
+
+
+def describe_mismatch(
+    fn: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any] | None = None
+) -> str | None:
+    """Why calling ``fn(*args, **kwargs)`` fails to bind, or None if it binds (or ``fn``'s
+    signature cannot be read): then a ``TypeError`` came from inside ``fn``."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    try:
+        sig.bind(*args, **(kwargs or {}))
+    except TypeError as exc:
+        reason = str(exc)
+    else:
+        return None
+    shape = _positional(fn)
+    names, required, var = shape if shape is not None else ([], 0, False)
+    names = [n for n in names if not kwargs or n not in kwargs]
+    if var:
+        takes = f"at least {required}"
+    elif required == len(names):
+        takes = str(required)
+    else:
+        takes = f"{required} to {len(names)}"
+    text = (
+        f"{getattr(fn, '__name__', repr(fn))}({', '.join(names)}) takes {takes} "
+        f"argument{'' if takes == '1' else 's'} but the client sent {len(args)} ({reason})"
+    )
+    if _python_socketio_shape(names):
+        text += f". (sid, ...) is python-socketio's handler shape; {_SHAPE}"
+    return text
+
+
+def handler_failed(
+    owner: HandlerOwner,
+    event: Any,
+    what: str,
+    fn: Callable[..., Any],
+    args: Sequence[Any],
+    exc: BaseException,
+    *,
+    kwargs: dict[str, Any] | None = None,
+    ack: bool = False,
+) -> None:
+    """Log that calling ``fn`` (the ``what`` of ``event``) raised ``exc``.
+
+    Args:
+        owner: the socket.
+        event: the event name.
+        what: "handler", "catch-all listener"...
+        fn: the callable.
+        args: what it was called with.
+        exc: what it raised.
+        kwargs: the keyword arguments it was called with (an ``ack`` callable).
+        ack: the client asked for an acknowledgement, which is then not sent (as in Node,
+            where a handler that throws never calls its callback).
+    """
+    tail = "; the client asked for an acknowledgement: none was sent" if ack else ""
+    mismatch = describe_mismatch(fn, args, kwargs) if isinstance(exc, TypeError) else None
+    if mismatch is not None:
+        logger.error(
+            "the %s of %r (%s) was not called%s: %s", what, event, _where(owner), tail, mismatch
+        )
+        return
+    logger.error("error in the %s of %r (%s)%s", what, event, _where(owner), tail, exc_info=exc)
+
+
+def call_handler(
+    owner: HandlerOwner,
+    event: Any,
+    what: str,
+    fn: Callable[..., Any],
+    args: Sequence[Any],
+    kwargs: dict[str, Any] | None = None,
+) -> Any:
+    """Call ``fn(*args, **kwargs)``: a failure is logged with where it happened, an
+    awaitable result runs as a background task (whose failure is logged the same way).
+
+    Returns:
+        What ``fn`` returned, the task for an awaitable, or ``HANDLER_FAILED``.
+    """
+    try:
+        result = fn(*args, **kwargs) if kwargs else fn(*args)
+    except Exception as exc:
+        handler_failed(owner, event, what, fn, args, exc, kwargs=kwargs)
+        return HANDLER_FAILED
+    if is_awaitable(result):
+        return spawn(result, HandlerLabel(what, owner, event))
+    return result
+
+
+_CONNECTION_EVENTS = ("connect", "connection")
+
+
+def check_namespace_listener(nsp: str, event: str, fn: Callable[..., Any]) -> None:
+    """Catch python-socketio's handler shapes when a listener is added to a namespace.
+
+    Raises:
+        TypeError: a ``connect``/``connection`` listener that cannot be called with the
+            one argument it gets (the Socket), such as ``connect(sid, environ)``.
+    """
+    shape = _positional(fn)
+    if shape is None:
+        return
+    names, required, _ = shape
+    name = getattr(fn, "__name__", repr(fn))
+    on = f"io.of({nsp!r}).on({event!r})" if nsp != "/" else f"io.on({event!r})"
+    if event in _CONNECTION_EVENTS:
+        if required > 1:
+            raise TypeError(
+                f"{on} got {name}({', '.join(names)}), which takes {required} arguments, but "
+                f"a connection handler is called with one, the Socket. "
+                f"{'(sid, environ, ...) is' if names[0] == 'sid' else 'This looks like'} "
+                f"python-socketio's shape; {_SHAPE}"
+            )
+        if _python_socketio_shape(names):
+            logger.warning("%s: %s(sid) gets the Socket, not a session id; %s", on, name, _SHAPE)
+    elif event == "disconnect":
+        logger.warning(
+            "%s: a namespace has no 'disconnect' event, %s is never called; listen on each "
+            'socket instead: socket.on("disconnect", handler); %s',
+            on,
+            name,
+            _SHAPE,
+        )
+    elif _python_socketio_shape(names):
+        logger.warning(
+            "%s: %s(%s) looks like a python-socketio event handler, but a namespace's "
+            "listeners receive the server-side emits of other servers (server_side_emit), "
+            "not the clients' events; %s",
+            on,
+            name,
+            ", ".join(names),
+            _SHAPE,
+        )
