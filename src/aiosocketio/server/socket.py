@@ -167,24 +167,32 @@ class _Acker:
             args = list(value)
         else:
             args = [value]
-        self._send(args)
+        socket = self.socket  # _send, inlined: every acknowledged event comes this way
+        try:
+            socket._packet(make_packet(PacketType.ACK, socket.nsp.name, args, self.id))
+        except Exception as exc:
+            self._unencodable(exc)
 
     def _send(self, args: list[Any]) -> None:
         socket = self.socket
         try:
             socket._packet(make_packet(PacketType.ACK, socket.nsp.name, args, self.id))
         except Exception as exc:
-            # the handler's value cannot be encoded (a set, an object nested too deep...)
-            logger.error(
-                "the ack of %r (socket %s, namespace %r) was not sent: its value cannot be "
-                "encoded (%s: %s)",
-                self.event,
-                socket.id,
-                socket.nsp.name,
-                type(exc).__name__,
-                exc,
-                exc_info=exc,
-            )
+            self._unencodable(exc)
+
+    def _unencodable(self, exc: Exception) -> None:
+        # the value cannot be encoded (a set, an object nested too deep...)
+        socket = self.socket
+        logger.error(
+            "the ack of %r (socket %s, namespace %r) was not sent: its value cannot be "
+            "encoded (%s: %s)",
+            self.event,
+            socket.id,
+            socket.nsp.name,
+            type(exc).__name__,
+            exc,
+            exc_info=exc,
+        )
 
     def failed(self, fn: Any, args: Sequence[Any], exc: BaseException) -> None:
         """The handler ``fn`` raised ``exc``: no acknowledgement is sent (as in Node)."""
