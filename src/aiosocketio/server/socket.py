@@ -19,7 +19,10 @@ Handlers and acknowledgements:
 The module is one thing, the ``Socket`` users hold (over 500 lines for that reason): with
 it are its flagged emitter and the structural types of what it needs from the namespace,
 the server and the connection's multiplexer, which name ``Socket`` and keep the server
-package acyclic. Its catch-all listeners are :mod:`aiosocketio.server.listeners`.
+package acyclic. Its catch-all listeners are :mod:`aiosocketio.server.listeners`, the
+acknowledgements it answers :mod:`aiosocketio.server.ack_reply`, and the calls of the
+user's handlers (with log lines that say where they failed)
+:mod:`aiosocketio.server.handlers`.
 """
 
 from __future__ import annotations
@@ -40,9 +43,10 @@ from aiosocketio.protocol.prepared import PreparedMessage
 from aiosocketio.protocol.socketio.packets import RESERVED_EVENTS, Packet, PacketType, make_packet
 from aiosocketio.runtime.events import EventEmitter, is_awaitable, positional_count, spawn
 from aiosocketio.runtime.pending import PendingTable
+from aiosocketio.server.ack_reply import AckReply, reply_later
 from aiosocketio.server.broadcast import BroadcastOperator
 from aiosocketio.server.done import DONE
-from aiosocketio.server.handlers import call_handler, handler_failed, logger
+from aiosocketio.server.handlers import call_handler, logger
 from aiosocketio.server.handshake import Handshake
 from aiosocketio.server.listeners import CatchAllListeners
 
@@ -137,66 +141,6 @@ class SocketClient(Protocol):
 def generate_sid() -> str:
     """A fresh 20-character base64url id (as Node's ``base64id``)."""
     return secrets.token_urlsafe(15)
-
-
-class _Acker:
-    """The callable that answers one client acknowledgement (of ``event``), at most once."""
-
-    __slots__ = ("event", "id", "sent", "socket")
-
-    def __init__(self, socket: Socket, ack_id: int, event: Any) -> None:
-        self.socket = socket
-        self.id = ack_id
-        self.event = event
-        self.sent = False
-
-    def __call__(self, *args: Any) -> None:
-        if self.sent:
-            return
-        self.sent = True
-        self._send(list(args))
-
-    def reply(self, value: Any) -> None:
-        """Answer with a handler's return value: ``None`` is no argument, a tuple several."""
-        if self.sent:
-            return
-        self.sent = True
-        if value is None:
-            args = []
-        elif isinstance(value, tuple):
-            args = list(value)
-        else:
-            args = [value]
-        socket = self.socket  # _send, inlined: every acknowledged event comes this way
-        try:
-            socket._packet(make_packet(PacketType.ACK, socket.nsp.name, args, self.id))
-        except Exception as exc:
-            self._unencodable(exc)
-
-    def _send(self, args: list[Any]) -> None:
-        socket = self.socket
-        try:
-            socket._packet(make_packet(PacketType.ACK, socket.nsp.name, args, self.id))
-        except Exception as exc:
-            self._unencodable(exc)
-
-    def _unencodable(self, exc: Exception) -> None:
-        # the value cannot be encoded (a set, an object nested too deep...)
-        socket = self.socket
-        logger.error(
-            "the ack of %r (socket %s, namespace %r) was not sent: its value cannot be "
-            "encoded (%s: %s)",
-            self.event,
-            socket.id,
-            socket.nsp.name,
-            type(exc).__name__,
-            exc,
-            exc_info=exc,
-        )
-
-    def failed(self, fn: Any, args: Sequence[Any], exc: BaseException) -> None:
-        """The handler ``fn`` raised ``exc``: no acknowledgement is sent (as in Node)."""
-        handler_failed(self.socket, self.event, "handler", fn, args, exc, ack=True)
 
 
 class _FutureAck:
@@ -638,7 +582,7 @@ class Socket(CatchAllListeners, EventEmitter):
             for listener in listeners:
                 call_handler(self, event, "handler", listener.fn, rest)
             return
-        acker = _Acker(self, ack_id, event)
+        acker = AckReply(self, ack_id, event)
         for listener in listeners:
             fn = listener.fn
             if listener.ack_param is not None:
@@ -651,7 +595,7 @@ class Socket(CatchAllListeners, EventEmitter):
                 acker.failed(fn, rest, exc)
                 continue
             if is_awaitable(result):
-                spawn(_reply_later(result, acker, fn, rest))
+                spawn(reply_later(result, acker, fn, rest))
             else:
                 acker.reply(result)
 
@@ -713,14 +657,3 @@ class Socket(CatchAllListeners, EventEmitter):
                 call_handler(self, event, "listener", fn, (reason, description))
             else:
                 call_handler(self, event, "listener", fn, (reason,))
-
-
-async def _reply_later(
-    pending: Awaitable[Any], acker: _Acker, fn: Any, args: Sequence[Any]
-) -> None:
-    try:
-        value = await pending
-    except Exception as exc:
-        acker.failed(fn, args, exc)
-        return
-    acker.reply(value)
