@@ -57,7 +57,8 @@ class TaskRegistry:
         Args:
             awaitable: a coroutine or any awaitable.
             what: names the work in the log line if it fails (default: the registry's name):
-                a string, or any object whose ``str()`` is the name (made only if it fails).
+                a string, or any object whose ``str()`` is the name (made only if it fails);
+                an object with a ``report_failure(exc)`` method logs the failure itself.
             loop: the loop to run it in (default: the running loop).
 
         Returns:
@@ -76,7 +77,11 @@ class TaskRegistry:
             if not task.cancelled():
                 exc = task.exception()
                 if exc is not None:
-                    logger.error("error in %s", label, exc_info=exc)
+                    report = getattr(label, "report_failure", None)
+                    if report is not None:
+                        report(exc)
+                    else:
+                        logger.error("error in %s", label, exc_info=exc)
 
         task.add_done_callback(done)
         return task

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Sequence
 from typing import Any, Protocol
 
 from aiosocketio.protocol.socketio.packets import Packet, PacketType, make_packet
-from aiosocketio.server.handlers import HandlerOwner, handler_failed, logger
+from aiosocketio.server.handlers import HandlerOwner, handler_failed, logger, may_log
 
 __all__ = ["AckReply", "AckSocket", "reply_later"]
 
@@ -68,14 +68,18 @@ class AckReply:
     def _unencodable(self, exc: Exception) -> None:
         # the value cannot be encoded (a set, an object nested too deep...)
         socket = self.socket
+        more = may_log(socket)
+        if more is None:
+            return
         logger.error(
             "the ack of %r (socket %s, namespace %r) was not sent: its value cannot be "
-            "encoded (%s: %s)",
+            "encoded (%s: %s)%s",
             self.event,
             socket.id,
             socket.nsp.name,
             type(exc).__name__,
             exc,
+            more,
             exc_info=exc,
         )
 

@@ -7,6 +7,11 @@ a handler called with more or fewer arguments than it takes is reported in one l
 (what it takes, what the client sent), and python-socketio's handler shape ``(sid, data)``
 is named as such, with the way to write it here.
 
+A client can make a handler fail on purpose, event after event: the lines of one socket
+are rate-limited (:func:`may_log`: a burst of :data:`ERROR_BURST`, then
+:data:`ERROR_RATE` a second), and the next line that is written says how many were left
+out.
+
 Registration checks (:func:`check_namespace_listener`) catch python-socketio's shapes at
 import time: ``@io.on("connect") def connect(sid, environ)`` raises a ``TypeError`` that
 explains aiosocketio's shape; ``@io.on("chat") def chat(sid, data)`` (a listener of
@@ -17,12 +22,15 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from aiosocketio.runtime.events import HANDLER_FAILED, is_awaitable, spawn
 
 __all__ = [
+    "ERROR_BURST",
+    "ERROR_RATE",
     "MIGRATING_GUIDE",
     "HandlerLabel",
     "HandlerOwner",
@@ -31,6 +39,7 @@ __all__ = [
     "describe_mismatch",
     "handler_failed",
     "logger",
+    "may_log",
 ]
 
 logger = logging.getLogger("aiosocketio.server")
@@ -73,6 +82,50 @@ def _where(owner: HandlerOwner) -> str:
     return f"socket {owner.id}, namespace {owner.nsp.name!r}"
 
 
+ERROR_BURST = 10
+"""How many error lines one socket may log at once."""
+
+ERROR_RATE = 1.0
+"""How many error lines a second one socket may log after its burst."""
+
+
+class _ErrorBudget:
+    """A token bucket of error lines, kept on the socket (``socket._error_budget``)."""
+
+    __slots__ = ("at", "left_out", "tokens")
+
+    def __init__(self, now: float) -> None:
+        self.tokens = float(ERROR_BURST)
+        self.at = now
+        self.left_out = 0
+
+
+def may_log(owner: HandlerOwner) -> str | None:
+    """Whether one more error line of ``owner`` may be logged now.
+
+    Returns:
+        None if not (the line is counted, to be mentioned by the next one); else the
+        suffix of the line: empty, or how many lines were left out since the last one.
+    """
+    now = time.monotonic()
+    budget: _ErrorBudget | None = getattr(owner, "_error_budget", None)
+    if budget is None:
+        budget = _ErrorBudget(now)
+        try:
+            setattr(owner, "_error_budget", budget)  # noqa: B010 - not part of the Protocol
+        except AttributeError:
+            return ""  # an owner without a __dict__: not rate-limited
+    else:
+        budget.tokens = min(float(ERROR_BURST), budget.tokens + (now - budget.at) * ERROR_RATE)
+        budget.at = now
+    if budget.tokens < 1.0:
+        budget.left_out += 1
+        return None
+    budget.tokens -= 1.0
+    left_out, budget.left_out = budget.left_out, 0
+    return f" (and {left_out} more errors of this socket since the last line)" if left_out else ""
+
+
 class HandlerLabel:
     """Names a handler's background task in its failure's log line; the text is made
     only if the task fails (see :meth:`~aiosocketio.runtime.tasks.TaskRegistry.spawn`)."""
@@ -86,6 +139,12 @@ class HandlerLabel:
 
     def __str__(self) -> str:
         return f"the {self.what} of {self.event!r} ({_where(self.owner)})"
+
+    def report_failure(self, exc: BaseException) -> None:
+        """Log the task's failure (rate-limited per socket)."""
+        more = may_log(self.owner)
+        if more is not None:
+            logger.error("error in %s%s", self, more, exc_info=exc)
 
 
 def _positional(fn: Callable[..., Any]) -> tuple[list[str], int, bool] | None:
@@ -168,14 +227,25 @@ def handler_failed(
         ack: the client asked for an acknowledgement, which is then not sent (as in Node,
             where a handler that throws never calls its callback).
     """
+    more = may_log(owner)
+    if more is None:
+        return
     tail = "; the client asked for an acknowledgement: none was sent" if ack else ""
     mismatch = describe_mismatch(fn, args, kwargs) if isinstance(exc, TypeError) else None
     if mismatch is not None:
         logger.error(
-            "the %s of %r (%s) was not called%s: %s", what, event, _where(owner), tail, mismatch
+            "the %s of %r (%s) was not called%s: %s%s",
+            what,
+            event,
+            _where(owner),
+            tail,
+            mismatch,
+            more,
         )
         return
-    logger.error("error in the %s of %r (%s)%s", what, event, _where(owner), tail, exc_info=exc)
+    logger.error(
+        "error in the %s of %r (%s)%s%s", what, event, _where(owner), tail, more, exc_info=exc
+    )
 
 
 def call_handler(

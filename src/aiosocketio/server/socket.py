@@ -46,7 +46,7 @@ from aiosocketio.runtime.pending import PendingTable
 from aiosocketio.server.ack_reply import AckReply, reply_later
 from aiosocketio.server.broadcast import BroadcastOperator
 from aiosocketio.server.done import DONE
-from aiosocketio.server.handlers import call_handler, logger
+from aiosocketio.server.handlers import call_handler, logger, may_log
 from aiosocketio.server.handshake import Handshake
 from aiosocketio.server.listeners import CatchAllListeners
 
@@ -550,12 +550,16 @@ class Socket(CatchAllListeners, EventEmitter):
         """A packet middleware (``socket.use``) refused the packet ``args`` with ``exc``: it
         goes to the ``error`` listeners (logged with a traceback if there is none)."""
         if not self._emit_error(exc):
+            more = may_log(self)
+            if more is None:
+                return
             logger.error(
                 "a packet middleware (socket.use) failed on %r (socket %s, namespace %r) and "
-                "the socket has no 'error' listener (missing error handler)",
+                "the socket has no 'error' listener (missing error handler)%s",
                 args[0] if args else None,
                 self.id,
                 self.nsp.name,
+                more,
                 exc_info=exc,
             )
 

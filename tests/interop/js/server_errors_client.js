@@ -40,6 +40,10 @@ function connectError(sock) {
   });
 }
 
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 // An ack that never comes: the client's own timeout tells (as an app would see it).
 function ackOrTimeout(sock, ...args) {
   return sock
@@ -77,6 +81,19 @@ const scenarios = {
     await crash.emitWithAck("ping");
     crash.disconnect();
     return { sid, badAck, pysio, failingAck, pong, mwError, crashSid };
+  },
+
+  async flood() {
+    const s = client("/");
+    await connected(s);
+    for (let i = 0; i < 100; i++) s.emit("boom", i);
+    const first = await s.emitWithAck("ping");
+    await sleep(1200); // the socket's error budget gets a line back
+    s.emit("boom", 100);
+    const second = await s.emitWithAck("ping");
+    const sid = s.id;
+    s.disconnect();
+    return { sid, first, second };
   },
 
   async emits() {
