@@ -283,6 +283,8 @@ def test_python_socketio_event_handlers_on_the_server_are_warned_about(
     @io.event
     def connection(socket: Socket) -> None: ...  # aiosocketio's own shape: nothing to say
 
+    io.of("/other").on("chat_message", chat_message)  # said once per function
+
     texts = [r.getMessage() for r in caplog.records]
     assert len(texts) == 2, texts
     assert "io.on('chat_message'): " in texts[0]

@@ -274,6 +274,16 @@ def call_handler(
 
 _CONNECTION_EVENTS = ("connect", "connection")
 
+_warned: set[object] = set()  # the functions warned about (a dynamic namespace's children
+# get their parent's connection handlers again: one warning is enough)
+
+
+def _warn_once(fn: Callable[..., Any], message: str, *args: Any) -> None:
+    key = getattr(fn, "__code__", None) or id(fn)
+    if key not in _warned:
+        _warned.add(key)
+        logger.warning(message, *args)
+
 
 def check_namespace_listener(nsp: str, event: str, fn: Callable[..., Any]) -> None:
     """Catch python-socketio's handler shapes when a listener is added to a namespace.
@@ -297,9 +307,10 @@ def check_namespace_listener(nsp: str, event: str, fn: Callable[..., Any]) -> No
                 f"python-socketio's shape; {_SHAPE}"
             )
         if _python_socketio_shape(names):
-            logger.warning("%s: %s(sid) gets the Socket, not a session id; %s", on, name, _SHAPE)
+            _warn_once(fn, "%s: %s(sid) gets the Socket, not a session id; %s", on, name, _SHAPE)
     elif event == "disconnect":
-        logger.warning(
+        _warn_once(
+            fn,
             "%s: a namespace has no 'disconnect' event, %s is never called; listen on each "
             'socket instead: socket.on("disconnect", handler); %s',
             on,
@@ -307,7 +318,8 @@ def check_namespace_listener(nsp: str, event: str, fn: Callable[..., Any]) -> No
             _SHAPE,
         )
     elif _python_socketio_shape(names):
-        logger.warning(
+        _warn_once(
+            fn,
             "%s: %s(%s) looks like a python-socketio event handler, but a namespace's "
             "listeners receive the server-side emits of other servers (server_side_emit), "
             "not the clients' events; %s",
