@@ -341,6 +341,41 @@ async def test_workers_share_the_port(app_dir: Path) -> None:
     assert proc.text.count("shutting down") == 2
 
 
+ASGI_APP_MODULE = textwrap.dedent(
+    """
+    from fastapi import FastAPI
+    from starlette.applications import Starlette
+
+    from aiosocketio import Server
+
+    io = Server()
+    app = io.asgi_app()
+    web = Starlette()
+    api = FastAPI()
+    both = io.asgi_app(api)
+
+    async def raw(scope, receive, send):
+        pass
+    """
+)
+
+
+@pytest.mark.parametrize("attr", ["app", "web", "api", "both", "raw"])
+def test_run_on_an_asgi_app_says_what_to_do(tmp_path: Path, attr: str) -> None:
+    (tmp_path / "asgi_main.py").write_text(ASGI_APP_MODULE)
+    result = run_cli("run", f"asgi_main:{attr}", "--app-dir", str(tmp_path))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"asgi_main:{attr} is an ASGI application, not an aiosocketio Server" in result.stderr
+    assert f"uvicorn asgi_main:{attr}" in result.stderr
+    assert "point aiosocketio run at the Server: aiosocketio run asgi_main:io" in result.stderr
+
+
+async def test_resolve_server_names_the_asgi_app_without_a_spec() -> None:
+    with pytest.raises(cli.CLIError, match="APP is an ASGI application"):
+        await cli.resolve_server(aiosocketio.Server().asgi_app(), factory=False)
+
+
 def test_error_inside_the_app_module_is_reported_cleanly(tmp_path: Path) -> None:
     (tmp_path / "broken_app.py").write_text("raise RuntimeError('boom')\n")
     result = run_cli("run", "broken_app:sio", "--app-dir", str(tmp_path))

@@ -71,12 +71,69 @@ def _looks_like_server(obj: Any) -> bool:
     return not isinstance(obj, type) and hasattr(obj, "close") and hasattr(obj, "listen")
 
 
-async def resolve_server(obj: Any, *, factory: bool) -> Any:
+def _is_asgi_app(obj: Any) -> bool:
+    """Whether ``obj`` is an ASGI application (``io.asgi_app()``, Starlette, FastAPI, an
+    ``async def app(scope, receive, send)``) rather than a Server or a factory."""
+    if isinstance(obj, type) or not callable(obj) or _looks_like_server(obj):
+        return False
+    call = obj if inspect.isroutine(obj) else type(obj).__dict__.get("__call__")
+    if call is None:  # inherited: look along the class's MRO
+        call = next(
+            (c.__dict__["__call__"] for c in type(obj).__mro__ if "__call__" in c.__dict__), None
+        )
+    if call is None or not inspect.iscoroutinefunction(call):
+        return False
+    try:
+        params = list(inspect.signature(obj).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = [
+        p
+        for p in params
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+    ]
+    return len(positional) == 3
+
+
+def _asgi_error(spec: str | None) -> CLIError:
+    """What to do when ``run`` is pointed at an ASGI application."""
+    target = spec or "APP"
+    module_name = target.partition(":")[0]
+    servers: list[str] = []
+    module = sys.modules.get(module_name)
+    if module is not None:
+        servers = [
+            name
+            for name, value in sorted(vars(module).items())
+            if not name.startswith("_")
+            and _looks_like_server(value)
+            and not inspect.ismodule(value)
+        ]
+    if servers:
+        hint = " or ".join(f"aiosocketio run {module_name}:{name}" for name in servers)
+    else:
+        hint = f"aiosocketio run {module_name}:<the variable that holds the Server>"
+    return CLIError(
+        f"{target} is an ASGI application, not an aiosocketio Server. Run it with an ASGI "
+        f"server (uvicorn {target}; pip install 'uvicorn[standard]' for WebSocket support), "
+        f"or point aiosocketio run at the Server: {hint}"
+    )
+
+
+async def resolve_server(obj: Any, *, factory: bool, spec: str | None = None) -> Any:
     """Turn what ``run`` imported into a Server: call (and await) a factory if needed.
 
+    Args:
+        obj: what ``APP`` names.
+        factory: ``--factory`` was given.
+        spec: the ``module:attr`` string, for the messages.
+
     Raises:
-        CLIError: The object is not a Server and no Server came out of the factory.
+        CLIError: The object is not a Server and no Server came out of the factory (an
+            ASGI application is refused with what to run instead).
     """
+    if _is_asgi_app(obj):
+        raise _asgi_error(spec)
     if factory or (callable(obj) and not _looks_like_server(obj)):
         if not callable(obj):
             raise CLIError("--factory was given but APP is not callable")
@@ -93,5 +150,7 @@ async def resolve_server(obj: Any, *, factory: bool) -> Any:
                 1,
             ) from exc
     if not _looks_like_server(obj):
+        if _is_asgi_app(obj):
+            raise _asgi_error(spec)
         raise CLIError(f"APP is not an aiosocketio Server (got {type(obj).__name__})")
     return obj

@@ -14,7 +14,7 @@ __all__ = ["run_app"]
 async def run_app(args: argparse.Namespace) -> None:
     """The ``run`` command in one process (``--workers 1``)."""
     obj = import_from_string(args.app, args.app_dir)
-    server = await resolve_server(obj, factory=args.factory)
+    server = await resolve_server(obj, factory=args.factory, spec=args.app)
     if args.redis:
         await check_redis(args.redis)
         attach_redis(server, args.redis, args.redis_key, args.redis_adapter)

@@ -1,10 +1,12 @@
-"""Counters of the limits the front ends enforce, and their quiet log.
+"""Counters of the limits the front ends enforce and of malformed input, and their quiet log.
 
 Each front end (``NativeServer.stats``, ``ASGIApp.stats``) owns one :class:`LimitStats`.
 Every time a connection passes a limit (and is refused, closed or paused), the front end
-calls :meth:`LimitStats.count` with one of the kinds below. The counts are exact; the log
-is one INFO line per kind at most every :data:`LOG_EVERY` seconds (with the number of
-events since the last line), so that an attacker cannot flood the log.
+calls :meth:`LimitStats.count` with one of the kinds below. The Socket.IO server
+(``Server.stats``) owns another, for the malformed packets its peers send (``sio_*`` and
+``eio_*`` kinds, logged at DEBUG). The counts are exact; the log is one line per kind at
+most every :data:`LOG_EVERY` seconds (with the number of events since the last line), so
+that an attacker cannot flood the log.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 
 __all__ = [
     "ASGI_CLOSE_ABORTED",
+    "EIO_PARSE_ERROR",
     "HTTP_BAD_REQUEST",
     "HTTP_BODY_TOO_LARGE",
     "HTTP_HEADERS_TIMEOUT",
@@ -24,6 +27,8 @@ __all__ = [
     "HTTP_REQUEST_TIMEOUT",
     "HTTP_URL_TOO_LONG",
     "LOG_EVERY",
+    "SIO_INVALID_STATE",
+    "SIO_PARSE_ERROR",
     "WS_READ_PAUSED",
     "WS_WRITE_BUFFER",
     "LimitStats",
@@ -47,6 +52,9 @@ HTTP_READ_PAUSED = "http_read_paused"
 WS_READ_PAUSED = "ws_read_paused"
 WS_WRITE_BUFFER = "ws_1008_write_buffer"
 ASGI_CLOSE_ABORTED = "asgi_close_aborted"
+SIO_PARSE_ERROR = "sio_parse_error"
+SIO_INVALID_STATE = "sio_invalid_state"
+EIO_PARSE_ERROR = "eio_parse_error"
 
 _DESCRIPTIONS = {
     HTTP_HEADER_SIZE: "431: request headers over max_header_size",
@@ -62,6 +70,9 @@ _DESCRIPTIONS = {
     WS_WRITE_BUFFER: "WebSocket closed (1008): over max_write_buffer for a client that does"
     " not read",
     ASGI_CLOSE_ABORTED: "ASGI WebSocket dropped: its close could not be sent within abort_timeout",
+    SIO_PARSE_ERROR: "connection closed (parse error): malformed Socket.IO packet",
+    SIO_INVALID_STATE: "connection closed: Socket.IO packet in the wrong state",
+    EIO_PARSE_ERROR: "connection closed (parse error): malformed Engine.IO packet",
 }
 
 
@@ -72,14 +83,21 @@ def ws_close_kind(code: int) -> str:
 
 
 class LimitStats:
-    """How many times each limit was hit (``stats.counts[kind]``, ``stats[kind]``)."""
+    """How many times each limit was hit (``stats.counts[kind]``, ``stats[kind]``).
 
-    __slots__ = ("_logged", "_unlogged", "counts")
+    Args:
+        log: the logger of the quiet log (``aiosocketio.frontends.limits`` by default).
+        level: its level (INFO by default).
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("_level", "_log", "_logged", "_unlogged", "counts")
+
+    def __init__(self, log: logging.Logger | None = None, level: int = logging.INFO) -> None:
         self.counts: dict[str, int] = {}
         self._logged: dict[str, float] = {}
         self._unlogged: dict[str, int] = {}
+        self._log = logger if log is None else log
+        self._level = level
 
     def __getitem__(self, kind: str) -> int:
         return self.counts.get(kind, 0)
@@ -97,10 +115,11 @@ class LimitStats:
             return
         self._logged[kind] = now
         more = self._unlogged.pop(kind, 0)
-        if logger.isEnabledFor(logging.INFO):
+        out = self._log
+        if out.isEnabledFor(self._level):
             text = _DESCRIPTIONS.get(kind, kind)
             suffix = f" (and {more} more since the last line)" if more else ""
-            logger.info("%s%s%s", text, f" from {peer}" if peer else "", suffix)
+            out.log(self._level, "%s%s%s", text, f" from {peer}" if peer else "", suffix)
 
     def as_dict(self) -> dict[str, int]:
         """A copy of the counts."""

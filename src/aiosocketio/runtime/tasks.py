@@ -49,14 +49,16 @@ class TaskRegistry:
     def spawn(
         self,
         awaitable: Awaitable[T],
-        what: str | None = None,
+        what: object = None,
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> asyncio.Task[T]:
         """Run ``awaitable`` as a task held by this registry.
 
         Args:
             awaitable: a coroutine or any awaitable.
-            what: names the work in the log line if it fails (default: the registry's name).
+            what: names the work in the log line if it fails (default: the registry's name):
+                a string, or any object whose ``str()`` is the name (made only if it fails);
+                an object with a ``report_failure(exc)`` method logs the failure itself.
             loop: the loop to run it in (default: the running loop).
 
         Returns:
@@ -68,14 +70,18 @@ class TaskRegistry:
         task = (loop or asyncio.get_running_loop()).create_task(coro)
         tasks = self._tasks
         tasks.add(task)
-        label = what or self.name
+        label = self.name if what is None else what
 
         def done(task: asyncio.Task[Any]) -> None:
             tasks.discard(task)
             if not task.cancelled():
                 exc = task.exception()
                 if exc is not None:
-                    logger.error("error in %s", label, exc_info=exc)
+                    report = getattr(label, "report_failure", None)
+                    if report is not None:
+                        report(exc)
+                    else:
+                        logger.error("error in %s", label, exc_info=exc)
 
         task.add_done_callback(done)
         return task

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from typing import Any, Generic, TypeVar
 
 from aiosocketio.adapters.interface import (
@@ -31,6 +31,7 @@ from aiosocketio.adapters.interface import (
 from aiosocketio.exceptions import AckTimeout, LocalProtocolError
 from aiosocketio.protocol.socketio.packets import RESERVED_EVENTS, Packet, PacketType
 from aiosocketio.runtime.pending import PendingTable
+from aiosocketio.server.done import DONE
 from aiosocketio.server.handshake import Handshake
 
 __all__ = ["BroadcastOperator", "RemoteSocket"]
@@ -122,8 +123,11 @@ class BroadcastOperator(Generic[S]):
 
     # -- emitting ---------------------------------------------------------------------------
 
-    def emit(self, event: str | int, *args: Any) -> None:
+    def emit(self, event: str | int, *args: Any) -> Awaitable[None]:
         """Emit ``event`` to the targeted sockets; encoded once for all of them.
+
+        The broadcast is handed to the adapter at once; the result may be awaited
+        (``await io.to(room).emit(...)``, as python-socketio apps write it) or not.
 
         Raises:
             LocalProtocolError: ``event`` is a reserved name.
@@ -132,10 +136,11 @@ class BroadcastOperator(Generic[S]):
             raise LocalProtocolError(f'"{event}" is a reserved event name')
         packet = Packet(PacketType.EVENT, self.adapter.nsp.name, [event, *args])
         self.adapter.broadcast(packet, self._opts)
+        return DONE
 
-    def send(self, *args: Any) -> None:
-        """Emit a ``message`` event."""
-        self.emit("message", *args)
+    def send(self, *args: Any) -> Awaitable[None]:
+        """Emit a ``message`` event (the result may be awaited or not)."""
+        return self.emit("message", *args)
 
     write = send
 
@@ -300,9 +305,9 @@ class RemoteSocket:
     def _opts(self) -> BroadcastOptions:
         return BroadcastOptions(rooms=frozenset((self.id,)))
 
-    def emit(self, event: str | int, *args: Any) -> None:
-        """Emit ``event`` to this socket, wherever it is."""
-        self._operator.emit(event, *args)
+    def emit(self, event: str | int, *args: Any) -> Awaitable[None]:
+        """Emit ``event`` to this socket, wherever it is (may be awaited or not)."""
+        return self._operator.emit(event, *args)
 
     def timeout(self, seconds: float) -> BroadcastOperator[SocketLike]:
         """An operator whose ``emit_with_ack`` returns this socket's single response."""

@@ -9,9 +9,9 @@ hot paths test one attribute and an idle socket carries no list.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
-from aiosocketio.runtime.events import call_listener
+from aiosocketio.server.handlers import HandlerOwner, call_handler
 
 __all__ = ["AnyListener", "CatchAllListeners", "PacketMiddleware"]
 
@@ -87,8 +87,10 @@ class CatchAllListeners:
         return list(self._any_outgoing or ())
 
     def _notify_outgoing(self, data: list[Any]) -> None:
+        owner = cast(HandlerOwner, self)  # the socket
+        event = data[0] if data else None
         for fn in list(self._any_outgoing or ()):
-            call_listener(fn, *data)
+            call_handler(owner, event, "outgoing catch-all listener", fn, data)
 
 
 def _remove_from(lst: list[AnyListener] | None, fn: AnyListener | None) -> list[AnyListener] | None:

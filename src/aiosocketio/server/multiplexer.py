@@ -18,6 +18,12 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
+from aiosocketio.frontends.stats import (
+    EIO_PARSE_ERROR,
+    SIO_INVALID_STATE,
+    SIO_PARSE_ERROR,
+    LimitStats,
+)
 from aiosocketio.protocol.prepared import PreparedMessage
 from aiosocketio.protocol.socketio.packets import Packet, PacketType
 from aiosocketio.runtime.events import spawn
@@ -62,6 +68,11 @@ class MultiplexerServer(Protocol):
         ...
 
     @property
+    def stats(self) -> LimitStats:
+        """The counters of malformed input."""
+        ...
+
+    @property
     def _nsps(self) -> Mapping[str, Namespace]: ...
 
     @property
@@ -91,7 +102,7 @@ class Multiplexer:
         self.nsps: dict[str, Socket] = {}
         self.closed = False
         conn.on_message = self._on_message
-        conn.on_close_hook = self._on_close
+        conn.on_close_hook = self._on_engine_close
         self._connect_timer: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
             server.connect_timeout, self._on_connect_timeout
         )
@@ -124,14 +135,19 @@ class Multiplexer:
             auth = packet.data if isinstance(packet.data, dict) else {}
             self._connect(packet.nsp, auth)
             return
-        logger.debug("invalid state (packet type %s for %s); closing", ptype, packet.nsp)
+        # (the namespace is the peer's text: cut short for the log)
+        self._count(SIO_INVALID_STATE, f"packet type {int(ptype)} for {packet.nsp[:64]!r}")
         self.close()
 
     def _on_parse_error(self, exc: Exception) -> None:
-        logger.debug("parse error on %s: %s", self.id, exc)
+        # The peer's fault, not ours: counted, one rate-limited DEBUG line, no traceback.
+        self._count(SIO_PARSE_ERROR, str(exc))
         for socket in list(self.sockets.values()):
-            socket._on_error(exc)
+            socket._on_remote_error(exc)
         self._close_with("parse error", exc)
+
+    def _count(self, kind: str, what: str) -> None:
+        self.server.stats.count(kind, f"{self.conn.request.remote_address} ({self.id}): {what}")
 
     def _connect(self, name: str, auth: dict[str, Any]) -> None:
         server = self.server
@@ -216,8 +232,14 @@ class Multiplexer:
             logger.debug("no namespace joined in time by %s; closing", self.id)
             self.close()
 
-    def _on_close(self, reason: str, description: Any = None) -> None:
+    def _on_engine_close(self, reason: str, description: Any = None) -> None:
         """The engine connection closed (its ``on_close_hook``)."""
+        if reason == "parse error" and not self.closed:
+            self._count(EIO_PARSE_ERROR, str(description))
+        self._on_close(reason, description)
+
+    def _on_close(self, reason: str, description: Any = None) -> None:
+        """The connection closed: its sockets disconnect with ``reason``."""
         if self.closed:
             return
         self.closed = True

@@ -19,7 +19,7 @@ import inspect
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from aiosocketio.adapters.interface import (
     AckCallback,
@@ -34,6 +34,8 @@ from aiosocketio.protocol.prepared import PreparedMessage
 from aiosocketio.protocol.socketio.packets import RESERVED_EVENTS, Packet, PacketType
 from aiosocketio.runtime.events import EventEmitter, call_listener, spawn
 from aiosocketio.server.broadcast import BroadcastOperator, RemoteSocket
+from aiosocketio.server.done import DONE
+from aiosocketio.server.handlers import call_handler, check_namespace_listener
 from aiosocketio.server.socket import Socket, SocketClient, SocketServer
 
 __all__ = [
@@ -49,6 +51,8 @@ logger = logging.getLogger("aiosocketio.server")
 
 Middleware = Callable[[Socket], Awaitable[None] | None]
 """``fn(socket)``, sync or async: raise (ideally :class:`ConnectionRefused`) to refuse."""
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 NamespaceMatcher = Callable[[str, dict[str, Any]], "bool | Awaitable[bool]"]
 """``fn(name, auth) -> bool`` (sync or async): whether a dynamic namespace accepts ``name``."""
@@ -94,10 +98,22 @@ class NamespaceClient(SocketClient, Protocol):
     def _on_socket_connected(self, socket: Socket) -> None: ...
 
 
-def _refusal(exc: BaseException) -> dict[str, Any]:
+def _refusal(exc: BaseException, fn: Any, socket: Socket) -> dict[str, Any]:
+    """The CONNECT_ERROR data for a middleware's exception (Node's, for a generic Error:
+    ``{"message": str(exc)}`` and its ``data`` if it has one). Anything but
+    :class:`ConnectionRefused` is a bug in the middleware: logged with its traceback."""
     if isinstance(exc, ConnectionRefused):
         message, data = exc.message, exc.data
     else:
+        logger.error(
+            "the connection middleware %s failed for socket %s of namespace %r (the client "
+            "gets connect_error %r; raise ConnectionRefused to refuse a client on purpose)",
+            getattr(fn, "__name__", repr(fn)),
+            socket.id,
+            socket.nsp.name,
+            str(exc),
+            exc_info=exc,
+        )
         message, data = str(exc), getattr(exc, "data", None)
     out: dict[str, Any] = {"message": message}
     if data is not None:
@@ -129,6 +145,18 @@ class Namespace(EventEmitter):
 
     def _create_adapter(self) -> AdapterLike:
         return self.server._adapter_factory(self)
+
+    def _add_listener(self, event: str, fn: Callable[..., Any], once: bool, prepend: bool) -> None:
+        check_namespace_listener(self.name, event, fn)  # python-socketio's handler shapes
+        super()._add_listener(event, fn, once, prepend)
+
+    def event(self, fn: F) -> F:
+        """Listen to the event named after ``fn`` (python-socketio's ``@sio.event``).
+
+        ``@io.event`` on ``def connection(socket)`` is ``@io.on("connection")``. The
+        clients' events are handled on each socket (``socket.on``), not here.
+        """
+        return self.on(fn.__name__, fn)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} sockets={len(self.sockets)}>"
@@ -186,7 +214,7 @@ class Namespace(EventEmitter):
             try:
                 result = fn(socket)
             except Exception as exc:
-                self._do_connect(client, socket, _refusal(exc))
+                self._do_connect(client, socket, _refusal(exc, fn, socket))
                 return
             if inspect.isawaitable(result):
                 spawn(self._add_async(client, socket, result, i + 1))
@@ -197,6 +225,7 @@ class Namespace(EventEmitter):
         self, client: NamespaceClient, socket: Socket, pending: Awaitable[None], start: int
     ) -> None:
         refusal = None
+        fn: Any = self._fns[start - 1] if start - 1 < len(self._fns) else None
         try:
             await pending
             for fn in list(self._fns[start:]):
@@ -204,7 +233,7 @@ class Namespace(EventEmitter):
                 if inspect.isawaitable(result):
                     await result
         except Exception as exc:
-            refusal = _refusal(exc)
+            refusal = _refusal(exc, fn, socket)
         self._do_connect(client, socket, refusal)
 
     def _do_connect(
@@ -226,8 +255,9 @@ class Namespace(EventEmitter):
         self.sockets[socket.id] = socket
         socket._on_connect()
         client._on_socket_connected(socket)
-        self.emit_reserved("connect", socket)
-        self.emit_reserved("connection", socket)
+        for event in _CONNECTION_EVENTS:
+            for listener in self._take_listeners(event):
+                call_handler(socket, event, "handler", listener.fn, (socket,))
 
     def _remove(self, socket: Socket) -> None:
         self.sockets.pop(socket.id, None)
@@ -294,11 +324,15 @@ class Namespace(EventEmitter):
         """Target every socket except those in ``room`` (one name or several)."""
         return self._operator().except_(room)
 
-    def emit(self, event: str | int, *args: Any) -> None:
-        """Emit ``event`` to every socket of the namespace (encoded once)."""
+    def emit(self, event: str | int, *args: Any) -> Awaitable[None]:
+        """Emit ``event`` to every socket of the namespace (encoded once).
+
+        The result may be awaited or not: the broadcast is handed to the adapter at once.
+        """
         if isinstance(event, str) and event in RESERVED_EVENTS:
             raise LocalProtocolError(f'"{event}" is a reserved event name')
         self.adapter.broadcast(Packet(PacketType.EVENT, self.name, [event, *args]), _EVERYONE)
+        return DONE
 
     async def emit_with_ack(
         self, event: str | int, *args: Any, timeout: float | None = None
@@ -307,9 +341,9 @@ class Namespace(EventEmitter):
         result: list[Any] = await self._operator().emit_with_ack(event, *args, timeout=timeout)
         return result
 
-    def send(self, *args: Any) -> None:
-        """Emit a ``message`` event to everyone."""
-        self.emit("message", *args)
+    def send(self, *args: Any) -> Awaitable[None]:
+        """Emit a ``message`` event to everyone (the result may be awaited or not)."""
+        return self.emit("message", *args)
 
     write = send
 
@@ -408,19 +442,20 @@ class Namespace(EventEmitter):
             if ack is not None and listener.ack_param is not None:
                 call_listener(listener.fn, *rest, **{listener.ack_param: ack})
             elif ack is not None:
-                _reply(listener.fn, rest, ack)
+                _reply(event, listener.fn, rest, ack)
             else:
                 call_listener(listener.fn, *rest)
 
 
 _EVERYONE = BroadcastOptions()
+_CONNECTION_EVENTS = ("connect", "connection")
 
 
-def _reply(fn: Callable[..., Any], args: list[Any], ack: Callable[..., Any]) -> None:
+def _reply(event: str, fn: Callable[..., Any], args: list[Any], ack: Callable[..., Any]) -> None:
     try:
         result = fn(*args)
     except Exception:
-        logger.exception("error in a server-side event handler")
+        logger.exception("error in the server-side emit listener of %r", event)
         return
     if inspect.isawaitable(result):
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -29,6 +29,7 @@ from aiosocketio.adapters.interface import AdapterLike
 from aiosocketio.adapters.memory import MemoryAdapter, SessionAwareAdapter
 from aiosocketio.engine.engine import Engine
 from aiosocketio.engine.socket import EngineSocket
+from aiosocketio.frontends.stats import LimitStats
 from aiosocketio.protocol.engineio.options import EngineOptions
 from aiosocketio.protocol.socketio.packets import Decoder, Encoder, Packet, PacketType
 from aiosocketio.runtime.events import spawn
@@ -88,6 +89,11 @@ class Server:
         engine: the Engine.IO :class:`Engine` (``clients_count``, ``generate_id``,
             ``engine.on("connection_error", ...)``).
         sockets: the main namespace ``"/"``.
+        stats: what the peers sent that was malformed, counted
+            (:class:`~aiosocketio.frontends.stats.LimitStats`: ``stats["sio_parse_error"]``,
+            ``"sio_invalid_state"``, ``"eio_parse_error"``). Each such connection is closed;
+            the log (``aiosocketio.server``, DEBUG) has at most one line per kind every
+            10 seconds, so a peer cannot flood it.
     """
 
     def __init__(
@@ -126,6 +132,7 @@ class Server:
         self._http: NativeServer | None = None
         self._pending_init: list[AdapterLike] = []
         self._stopped: asyncio.Event | None = None
+        self.stats = LimitStats(logger, logging.DEBUG)
         self.sockets: Namespace = self.of("/")
 
     def __repr__(self) -> str:
@@ -286,6 +293,11 @@ class Server:
             return self.sockets.once(event)
         return self.sockets.once(event, handler)
 
+    def event(self, fn: F) -> F:
+        """Listen on the main namespace to the event named after ``fn`` (python-socketio's
+        ``@sio.event``; see :meth:`Namespace.event`)."""
+        return self.sockets.event(fn)
+
     def off(self, event: str | None = None, handler: Callable[..., Any] | None = None) -> None:
         """Remove listeners from the main namespace."""
         self.sockets.off(event, handler)
@@ -304,9 +316,13 @@ class Server:
         """Exclude ``room`` in the main namespace."""
         return self.sockets.except_(room)
 
-    def emit(self, event: str | int, *args: Any) -> None:
-        """Emit to every socket of the main namespace."""
-        self.sockets.emit(event, *args)
+    def emit(self, event: str | int, *args: Any) -> Awaitable[None]:
+        """Emit to every socket of the main namespace.
+
+        The result may be awaited (``await io.emit(...)``, as python-socketio apps write
+        it) or not: the broadcast is handed to the adapter at once.
+        """
+        return self.sockets.emit(event, *args)
 
     async def emit_with_ack(
         self, event: str | int, *args: Any, timeout: float | None = None
@@ -314,9 +330,9 @@ class Server:
         """Emit to everyone in the main namespace and gather the acknowledgements."""
         return await self.sockets.emit_with_ack(event, *args, timeout=timeout)
 
-    def send(self, *args: Any) -> None:
-        """Emit a ``message`` event to everyone in the main namespace."""
-        self.sockets.send(*args)
+    def send(self, *args: Any) -> Awaitable[None]:
+        """Emit a ``message`` event to everyone in the main namespace (may be awaited)."""
+        return self.sockets.send(*args)
 
     write = send
 

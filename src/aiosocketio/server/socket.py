@@ -19,14 +19,17 @@ Handlers and acknowledgements:
 The module is one thing, the ``Socket`` users hold (over 500 lines for that reason): with
 it are its flagged emitter and the structural types of what it needs from the namespace,
 the server and the connection's multiplexer, which name ``Socket`` and keep the server
-package acyclic. Its catch-all listeners are :mod:`aiosocketio.server.listeners`.
+package acyclic. Its catch-all listeners are :mod:`aiosocketio.server.listeners`, the
+acknowledgements it answers :mod:`aiosocketio.server.ack_reply`, and the calls of the
+user's handlers (with log lines that say where they failed)
+:mod:`aiosocketio.server.handlers`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Generator, Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiosocketio.adapters.interface import (
@@ -38,16 +41,12 @@ from aiosocketio.adapters.interface import (
 from aiosocketio.exceptions import AckTimeout, Disconnected, LocalProtocolError
 from aiosocketio.protocol.prepared import PreparedMessage
 from aiosocketio.protocol.socketio.packets import RESERVED_EVENTS, Packet, PacketType, make_packet
-from aiosocketio.runtime.events import (
-    EventEmitter,
-    call_listener,
-    is_awaitable,
-    logger,
-    positional_count,
-    spawn,
-)
+from aiosocketio.runtime.events import EventEmitter, is_awaitable, positional_count, spawn
 from aiosocketio.runtime.pending import PendingTable
+from aiosocketio.server.ack_reply import AckReply, reply_later
 from aiosocketio.server.broadcast import BroadcastOperator
+from aiosocketio.server.done import DONE
+from aiosocketio.server.handlers import call_handler, logger, may_log
 from aiosocketio.server.handshake import Handshake
 from aiosocketio.server.listeners import CatchAllListeners
 
@@ -144,51 +143,6 @@ def generate_sid() -> str:
     return secrets.token_urlsafe(15)
 
 
-class _Done:
-    """An already-finished awaitable: ``socket.join(...)`` may be awaited or not."""
-
-    __slots__ = ()
-
-    def __await__(self) -> Generator[Any, None, None]:
-        return
-        yield
-
-
-_DONE = _Done()
-
-
-class _Acker:
-    """The callable that answers one client acknowledgement, at most once."""
-
-    __slots__ = ("id", "sent", "socket")
-
-    def __init__(self, socket: Socket, ack_id: int) -> None:
-        self.socket = socket
-        self.id = ack_id
-        self.sent = False
-
-    def __call__(self, *args: Any) -> None:
-        if self.sent:
-            return
-        self.sent = True
-        socket = self.socket
-        socket._packet(make_packet(PacketType.ACK, socket.nsp.name, list(args), self.id))
-
-    def reply(self, value: Any) -> None:
-        """Answer with a handler's return value: ``None`` is no argument, a tuple several."""
-        if self.sent:
-            return
-        self.sent = True
-        if value is None:
-            args = []
-        elif isinstance(value, tuple):
-            args = list(value)
-        else:
-            args = [value]
-        socket = self.socket
-        socket._packet(make_packet(PacketType.ACK, socket.nsp.name, args, self.id))
-
-
 class _FutureAck:
     """A pending ``emit_with_ack``: resolves a future; fails it on timeout or disconnect."""
 
@@ -254,9 +208,10 @@ class SocketEmitter:
         """
         return SocketEmitter(self._socket, self._volatile, compress, self._timeout)
 
-    def emit(self, event: str | int, *args: Any) -> None:
-        """Emit ``event`` to this client with the flags."""
+    def emit(self, event: str | int, *args: Any) -> Awaitable[None]:
+        """Emit ``event`` to this client with the flags (see ``Socket.emit``)."""
         self._socket._emit(event, args, self._volatile)
+        return DONE
 
     async def emit_with_ack(
         self, event: str | int, *args: Any, timeout: float | None = None
@@ -352,17 +307,22 @@ class Socket(CatchAllListeners, EventEmitter):
 
     # -- emitting ---------------------------------------------------------------------------
 
-    def emit(self, event: str | int, *args: Any) -> None:
+    def emit(self, event: str | int, *args: Any) -> Awaitable[None]:
         """Send ``event`` with ``args`` to this client (binary may appear anywhere).
+
+        The packet is written at once. The result may be awaited (python-socketio's
+        ``await sio.emit(...)``) or not: it is already done.
 
         Raises:
             LocalProtocolError: ``event`` is a reserved name.
         """
         self._emit(event, args, False)
+        return DONE
 
-    def send(self, *args: Any) -> None:
-        """Emit a ``message`` event."""
+    def send(self, *args: Any) -> Awaitable[None]:
+        """Emit a ``message`` event (the result may be awaited or not)."""
         self._emit("message", args, False)
+        return DONE
 
     write = send
 
@@ -494,16 +454,16 @@ class Socket(CatchAllListeners, EventEmitter):
     def join(self, rooms: str | Iterable[str]) -> Awaitable[None]:
         """Join one room or several. The result may be awaited (it is already done)."""
         if self._cleaned:
-            return _DONE
+            return DONE
         if isinstance(rooms, str):
             rooms = (rooms,)
         self.adapter.add_all(self.id, rooms)
-        return _DONE
+        return DONE
 
     def leave(self, room: str) -> Awaitable[None]:
         """Leave ``room``. The result may be awaited (it is already done)."""
         self.adapter.del_(self.id, room)
-        return _DONE
+        return DONE
 
     # -- disconnecting ----------------------------------------------------------------------
 
@@ -555,8 +515,9 @@ class Socket(CatchAllListeners, EventEmitter):
     def _on_event(self, packet: Packet) -> None:
         args: list[Any] = packet.data  # the decoder's fresh list: ours to hand out
         if self._any is not None:
+            event = args[0] if args else None
             for fn in list(self._any):
-                call_listener(fn, *args)
+                call_handler(self, event, "catch-all listener", fn, args)
         if self._fns:
             self._run_middlewares(args, packet.id, 0)
         else:
@@ -568,7 +529,7 @@ class Socket(CatchAllListeners, EventEmitter):
             try:
                 result = fns[i](args)
             except Exception as exc:
-                self._on_error(exc)
+                self._on_error(exc, args)
                 return
             if is_awaitable(result):
                 spawn(self._middleware_async(result, args, ack_id, i + 1))
@@ -581,13 +542,37 @@ class Socket(CatchAllListeners, EventEmitter):
         try:
             await pending
         except Exception as exc:
-            self._on_error(exc)
+            self._on_error(exc, args)
             return
         self._run_middlewares(args, ack_id, nxt)
 
-    def _on_error(self, exc: BaseException) -> None:
-        if not self.emit_reserved("error", exc):
-            logger.error("missing error handler on socket %s", self.id, exc_info=exc)
+    def _on_error(self, exc: BaseException, args: list[Any]) -> None:
+        """A packet middleware (``socket.use``) refused the packet ``args`` with ``exc``: it
+        goes to the ``error`` listeners (logged with a traceback if there is none)."""
+        if not self._emit_error(exc):
+            more = may_log(self)
+            if more is None:
+                return
+            logger.error(
+                "a packet middleware (socket.use) failed on %r (socket %s, namespace %r) and "
+                "the socket has no 'error' listener (missing error handler)%s",
+                args[0] if args else None,
+                self.id,
+                self.nsp.name,
+                more,
+                exc_info=exc,
+            )
+
+    def _on_remote_error(self, exc: BaseException) -> None:
+        """The client sent a malformed packet: ``exc`` goes to the ``error`` listeners, if
+        any (the multiplexer counts it and logs one rate-limited line)."""
+        self._emit_error(exc)
+
+    def _emit_error(self, exc: BaseException) -> bool:
+        listeners = self._take_listeners("error")
+        for listener in listeners:
+            call_handler(self, "error", "listener", listener.fn, (exc,))
+        return bool(listeners)
 
     def _dispatch(self, args: list[Any], ack_id: int | None) -> None:
         if not self.connected or not args:
@@ -599,21 +584,22 @@ class Socket(CatchAllListeners, EventEmitter):
         rest = args[1:]
         if ack_id is None:
             for listener in listeners:
-                call_listener(listener.fn, *rest)
+                call_handler(self, event, "handler", listener.fn, rest)
             return
-        acker = _Acker(self, ack_id)
+        acker = AckReply(self, ack_id, event)
         for listener in listeners:
+            fn = listener.fn
             if listener.ack_param is not None:
-                call_listener(listener.fn, *rest, **{listener.ack_param: acker})
+                call_handler(self, event, "handler", fn, rest, {listener.ack_param: acker})
                 continue
             # the handler's return value answers the ack (awaited if it is awaitable)
             try:
-                result = listener.fn(*rest)
-            except Exception:
-                logger.exception("error in an event handler")
+                result = fn(*rest)
+            except Exception as exc:
+                acker.failed(fn, rest, exc)
                 continue
             if is_awaitable(result):
-                spawn(_reply_later(result, acker))
+                spawn(reply_later(result, acker, fn, rest))
             else:
                 acker.reply(result)
 
@@ -672,10 +658,6 @@ class Socket(CatchAllListeners, EventEmitter):
         for listener in self._take_listeners(event):
             fn = listener.fn
             if positional_count(fn) >= 2:
-                call_listener(fn, reason, description)
+                call_handler(self, event, "listener", fn, (reason, description))
             else:
-                call_listener(fn, reason)
-
-
-async def _reply_later(pending: Awaitable[Any], acker: _Acker) -> None:
-    acker.reply(await pending)
+                call_handler(self, event, "listener", fn, (reason,))

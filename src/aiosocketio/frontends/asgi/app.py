@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiosocketio.engine.http import EngineLike
 from aiosocketio.frontends.asgi.http import send_response, serve_http
 from aiosocketio.frontends.asgi.scope import route_path
+from aiosocketio.frontends.asgi.server_check import WebSocketSupportCheck
 from aiosocketio.frontends.asgi.websocket import Flusher, serve_websocket
 from aiosocketio.frontends.asgi_types import ASGIApplication, Receive, Scope, Send
 from aiosocketio.frontends.stats import LimitStats
@@ -37,10 +38,13 @@ class ASGIApp:
         self.limits: ConnectionLimits = limits if limits is not None else ConnectionLimits()
         self.stats = LimitStats()
         self._flusher = Flusher()
+        self._ws_check = WebSocketSupportCheck()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """ASGI entry point."""
         kind = scope["type"]
+        if not self._ws_check.started:
+            self._ws_check.start()  # one warning if uvicorn has no WebSocket library
         if kind == "lifespan":
             if self.other_app is not None:
                 await self.other_app(scope, receive, send)
@@ -58,11 +62,20 @@ class ASGIApp:
                 await send({"type": "websocket.close", "code": 1000})
             return
         if kind == "http":
+            if b"transport=websocket" in scope.get("query_string", b"") and _is_upgrade(scope):
+                self._ws_check.upgrade_as_http()
             await serve_http(self.engine, scope, receive, send, path, self.limits, self.stats)
         else:
             await serve_websocket(
                 self.engine, self._flusher, scope, receive, send, path, self.limits, self.stats
             )
+
+
+def _is_upgrade(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name.lower() == b"upgrade" and value.lower() == b"websocket":
+            return True
+    return False
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
