@@ -49,15 +49,18 @@ logger = logging.getLogger("aiosocketio.client")
 # engine.io-client's Socket.priorWebsocketSuccess: shared by every connection of the process.
 _prior_websocket_success = False
 
-closing = TaskRegistry("a closing POST")
-"""The closing I/O of closed connections still running (a polling connection's final POST)."""
+closing = TaskRegistry("a closing connection")
+"""The closing I/O of closed connections still running: a polling connection's final
+POSTs, a WebSocket's closing handshake."""
 
 
 async def wait_closing() -> None:
     """Wait until every connection closed in this process has finished its closing I/O.
 
     ``close()`` is synchronous, like socket.io-client's; over polling the last packets and
-    the close packet still travel in a final POST. Await this (or
+    the close packet still travel in final POSTs, and a WebSocket waits for the server's
+    close frame before it closes TCP (both bounded by
+    :data:`~aiosocketio.client.transports.CLOSE_TIMEOUT`). Await this (or
     :meth:`aiosocketio.client.Manager.wait_closed`) before stopping the event loop.
     """
     await closing.wait()
@@ -412,9 +415,11 @@ class EngineConnection(EventEmitter):
         if self._polling is not None:
             self._polling.close()
             self._polling = None
-        if self._ws is not None:
-            self._ws.close()
+        ws = self._ws
+        if ws is not None:
             self._ws = None
+            ws.close()  # the closing handshake goes on: wait_closing() waits for it
+            closing.spawn(ws.wait_closed(), loop=self._loop)
         if self._handshake is not None and not self._handshake.done():
             self._handshake.set_exception(TransportError("transport close"))
             self._handshake.exception()  # retrieved: nobody may be waiting any more
@@ -422,7 +427,11 @@ class EngineConnection(EventEmitter):
     def close(self) -> None:
         """Close from this side ("forced close"); pending packets are written first.
 
-        ``on_close`` is not called: the owner closed the connection and knows why.
+        As engine.io-client does: over WebSocket the packets are written, then the close
+        frame, and TCP is closed once the server's close frame came back; over polling
+        the packets are POSTed (after the POST in flight, if any), then the close packet,
+        and the pending GET is dropped only after that. ``on_close`` is not called: the
+        owner closed the connection and knows why.
         """
         if self._closed:
             return

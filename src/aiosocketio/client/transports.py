@@ -30,6 +30,7 @@ from aiosocketio.protocol.websocket import (
 )
 
 __all__ = [
+    "CLOSE_TIMEOUT",
     "ClientHttpConnection",
     "ClientHttpResponse",
     "ClientWebSocketConnection",
@@ -41,6 +42,12 @@ __all__ = [
 logger = logging.getLogger("aiosocketio.client")
 
 USER_AGENT = "aiosocketio-client"
+
+CLOSE_TIMEOUT = 5.0
+"""Seconds a closing client waits for the server: for its close frame after ours (RFC 6455
+§7.1.1: the client closes TCP once the server's close frame came back; ``ws`` waits up to
+30 s), and for the answers to the final POSTs of a polling connection. After that the
+connection is dropped."""
 
 
 class TransportError(Exception):
@@ -253,13 +260,21 @@ class ClientWebSocketConnection(asyncio.Protocol):
     ``on_message(data)`` gets every text or binary message; ``on_close(reason,
     description)`` is called once when the connection ends ("transport close" when the
     peer closed or the socket dropped, "transport error" on a protocol error).
+
+    :meth:`close` performs the closing handshake as ``ws`` (under socket.io-client) does:
+    the close frame goes after everything already written, then the connection keeps
+    reading (and dropping) until the server's close frame arrives, and only then closes
+    TCP; :meth:`wait_closed` waits for that.
     """
 
     __slots__ = (
+        "_close_timer",
         "_closed",
+        "_done",
         "_early",
         "_handshake",
         "_key",
+        "_loop",
         "_lost_reason",
         "_parser",
         "_status",
@@ -281,7 +296,10 @@ class ClientWebSocketConnection(asyncio.Protocol):
         self._parser: httptools.HttpResponseParser | None = httptools.HttpResponseParser(self)
         self._wsheaders: dict[str, str] = {}
         self._status = 0
-        self._handshake: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = self._loop = asyncio.get_running_loop()
+        self._handshake: asyncio.Future[None] = loop.create_future()
+        self._done: asyncio.Future[None] = loop.create_future()
+        self._close_timer: asyncio.TimerHandle | None = None
         self._closed = False
         self._early: list[str | bytes] = []
         self._lost_reason: tuple[str, str | None] | None = None
@@ -419,6 +437,11 @@ class ClientWebSocketConnection(asyncio.Protocol):
                         self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+            self._close_timer = None
+        if not self._done.done():
+            self._done.set_result(None)
         if not self._handshake.done():
             self._handshake.set_exception(TransportError("websocket error", exc or "closed"))
         self._lost("transport close", str(exc) if exc else None)
@@ -470,18 +493,37 @@ class ClientWebSocketConnection(asyncio.Protocol):
         ws = self._ws
         self.transport.write(b"".join([ws.send_message(m) for m in messages]))
 
-    def close(self) -> None:
-        """Send a normal close frame and close the TCP connection; no callback fires."""
-        if self.transport is None:
-            return
+    def close(self, timeout: float | None = None) -> None:
+        """Start the closing handshake; no callback fires any more.
+
+        RFC 6455 §7.1.1 and §5.5.1: a normal close frame is written after whatever was
+        written before; what the server still sends is read and dropped until its close
+        frame arrives, and then the TCP connection is closed (by the server first, as the
+        RFC prefers, or by us at once). Without the server's close frame within
+        ``timeout`` seconds (:data:`CLOSE_TIMEOUT` by default) the connection is dropped.
+        Closing TCP at once instead would make the server's last writes fail, and it
+        would report "transport error" rather than the namespace disconnect it had not
+        handled yet.
+        """
+        transport = self.transport
         self._closed = True
         self.on_close = None
-        if not self.transport.is_closing():
-            try:
-                self.transport.write(self._ws.send_close(1000))
-            except Exception:  # the framing layer may refuse after a close
-                pass
-            self.transport.close()
+        if transport is None or transport.is_closing():
+            return
+        if self._parser is not None:  # still in the opening handshake: nothing to close
+            transport.abort()
+            return
+        transport.write(self._ws.send_close(1000))
+        if self._ws.closed:  # the server's close frame already came
+            transport.close()
+        elif self._close_timer is None:
+            delay = CLOSE_TIMEOUT if timeout is None else timeout
+            self._close_timer = self._loop.call_later(delay, self.abort)
+
+    async def wait_closed(self) -> None:
+        """Wait until the TCP connection is closed (see :meth:`close`)."""
+        if self.transport is not None:
+            await asyncio.shield(self._done)
 
     def abort(self) -> None:
         """Drop the connection at once."""
