@@ -7,7 +7,7 @@ session returns, and arms one timer at the session's deadline. It reports to its
 for every MESSAGE and ``on_close(reason, description)`` once, when the connection ends by
 itself (not after :meth:`EngineConnection.close`). HTTP long-polling is the
 :class:`~aiosocketio.client.polling.PollingTransport`'s job, WebSocket framing the
-:class:`~aiosocketio.client.transports.ClientWebSocketConnection`'s; this module opens
+:class:`~aiosocketio.client.websocket.ClientWebSocketConnection`'s; this module opens
 them, upgrades from one to the other, and closes.
 """
 
@@ -21,11 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aiosocketio.client.polling import PollingTransport
-from aiosocketio.client.transports import (
-    ClientWebSocketConnection,
-    Endpoint,
-    TransportError,
-)
+from aiosocketio.client.transports import Endpoint, TransportError
+from aiosocketio.client.websocket import ClientWebSocketConnection
 from aiosocketio.protocol.engineio.client_session import EngineClientSession
 from aiosocketio.protocol.engineio.events import (
     Closed,
