@@ -359,7 +359,8 @@ class EngineConnection(EventEmitter):
             if self._closed or self.session.state != "open":
                 raise TransportError("probe error", "closed during upgrade")
         except BaseException as exc:
-            ws.abort()
+            # engine.io-client closes a failed (or abandoned) probe, closing handshake included
+            self._close_ws(ws)
             if not isinstance(exc, (TransportError, TimeoutError)):
                 raise  # cancelled: the connection is closing
             logger.debug("upgrade failed: %s", exc)
@@ -415,11 +416,14 @@ class EngineConnection(EventEmitter):
         ws = self._ws
         if ws is not None:
             self._ws = None
-            ws.close()  # the closing handshake goes on: wait_closing() waits for it
-            closing.spawn(ws.wait_closed(), loop=self._loop)
+            self._close_ws(ws)
         if self._handshake is not None and not self._handshake.done():
             self._handshake.set_exception(TransportError("transport close"))
             self._handshake.exception()  # retrieved: nobody may be waiting any more
+
+    def _close_ws(self, ws: ClientWebSocketConnection) -> None:
+        ws.close()  # the closing handshake goes on: wait_closing() waits for it
+        closing.spawn(ws.wait_closed(), loop=self._loop)
 
     def close(self) -> None:
         """Close from this side ("forced close"); pending packets are written first.
