@@ -108,6 +108,7 @@ def test_close_is_clean_and_frees_the_thread(server: RunningServer, mode: str) -
         client.emit("record", n)
         client.close()
         assert set(threading.enumerate()) == before
+        assert client._loop.is_closed() and not client.connected
     reasons: dict[str, str] = {}
     deadline = time.monotonic() + scaled(10)
     while len(reasons) < len(ids) and time.monotonic() < deadline:
