@@ -167,3 +167,25 @@ async def test_a_silent_server_is_dropped_after_the_bound(
         assert bound <= elapsed < bound + scaled(1)
     finally:
         srv.stop()
+
+
+async def test_a_post_in_flight_is_answered_before_the_final_posts(server: RunningServer) -> None:
+    """Polling: the close waits for the POST in flight, then POSTs the rest and the close
+    packet (engine.io-client waits for its write buffer to drain before it closes)."""
+    sock = await connect(
+        server.url + "/greet", force_new=True, reconnection=False, transports=["polling"]
+    )
+    engine = sock.io.engine
+    assert engine is not None and sock.id is not None
+    sid = sock.id
+    sock.emit("record", 0)
+    for _ in range(100):
+        if not engine.writable:  # its POST is on the way
+            break
+        await asyncio.sleep(0)
+    assert not engine.writable
+    sock.emit("record", 1)
+    sock.disconnect()
+    await asyncio.wait_for(wait_closing(), scaled(transports.CLOSE_TIMEOUT))
+    seen = await collect(server, [sid])
+    assert seen["reasons"] == {sid: CLEAN} and seen["records"][sid] == [0, 1]
