@@ -154,6 +154,23 @@ async def main() -> None:
         socket.emit("welcome", socket.handshake.auth)
         setup(socket, seen)
 
+    # on connection, emits still in flight when a client disconnects at once (clean close)
+    blob = "x" * 65536
+
+    @io.of("/greet").on("connection")
+    def on_greet(socket: Socket) -> None:
+        log({"connection": socket.id, "nsp": "/greet"})
+        setup(socket, seen)
+
+        def on_packet(packet: Any) -> None:  # what reached the server (as the Node script)
+            data = packet.data
+            if isinstance(data, str) and data.startswith('2/greet,["record",'):
+                log({"received": json.loads(data[8:])[1], "id": socket.id})
+
+        socket.conn.on("packet", on_packet)
+        socket.emit("welcome", {"id": socket.id})
+        socket.emit("blob", blob)
+
     @io.of("/chat").on("connection")
     def on_chat(socket: Socket) -> None:
         setup(socket, seen)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import socket
 import threading
 import time
@@ -11,7 +12,8 @@ import pytest
 
 from aiosocketio.client.sync import SyncClient
 from aiosocketio.exceptions import AckTimeout, ConnectError
-from tests.client.conftest import RunningServer
+from tests.client.conftest import TRANSPORTS, RunningServer
+from tests.support.timeouts import scaled
 
 pytestmark = pytest.mark.interop
 
@@ -91,3 +93,29 @@ def test_the_ack_timeout_keyword(server: RunningServer) -> None:
             client.emit_with_ack("no_ack", timeout=0.2)
         assert 0.15 < time.monotonic() - started < 2
         assert client.emit_with_ack("echo", "x", timeout=5) == "x"
+
+
+@pytest.mark.parametrize("mode", sorted(TRANSPORTS))
+def test_close_is_clean_and_frees_the_thread(server: RunningServer, mode: str) -> None:
+    """``close()`` right after connecting: the server sees the namespace disconnect (the
+    closing handshake or final POSTs are over before it returns), and no thread is left."""
+    before = set(threading.enumerate())
+    ids: list[str] = []
+    for n in range(10):
+        client = SyncClient(server.url + "/greet", force_new=True, **TRANSPORTS[mode])
+        assert client.id is not None
+        ids.append(client.id)
+        client.emit("record", n)
+        client.close()
+        assert set(threading.enumerate()) == before
+        assert client._loop.is_closed() and not client.connected
+    reasons: dict[str, str] = {}
+    deadline = time.monotonic() + scaled(10)
+    while len(reasons) < len(ids) and time.monotonic() < deadline:
+        try:
+            line = server.lines.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        if line.get("id") in ids and "disconnect" in line:
+            reasons[line["id"]] = line["disconnect"]
+    assert [reasons.get(sid) for sid in ids] == ["client namespace disconnect"] * len(ids)

@@ -7,7 +7,7 @@ session returns, and arms one timer at the session's deadline. It reports to its
 for every MESSAGE and ``on_close(reason, description)`` once, when the connection ends by
 itself (not after :meth:`EngineConnection.close`). HTTP long-polling is the
 :class:`~aiosocketio.client.polling.PollingTransport`'s job, WebSocket framing the
-:class:`~aiosocketio.client.transports.ClientWebSocketConnection`'s; this module opens
+:class:`~aiosocketio.client.websocket.ClientWebSocketConnection`'s; this module opens
 them, upgrades from one to the other, and closes.
 """
 
@@ -21,11 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aiosocketio.client.polling import PollingTransport
-from aiosocketio.client.transports import (
-    ClientWebSocketConnection,
-    Endpoint,
-    TransportError,
-)
+from aiosocketio.client.transports import Endpoint, TransportError
+from aiosocketio.client.websocket import ClientWebSocketConnection
 from aiosocketio.protocol.engineio.client_session import EngineClientSession
 from aiosocketio.protocol.engineio.events import (
     Closed,
@@ -49,15 +46,18 @@ logger = logging.getLogger("aiosocketio.client")
 # engine.io-client's Socket.priorWebsocketSuccess: shared by every connection of the process.
 _prior_websocket_success = False
 
-closing = TaskRegistry("a closing POST")
-"""The closing I/O of closed connections still running (a polling connection's final POST)."""
+closing = TaskRegistry("a closing connection")
+"""The closing I/O of closed connections still running: a polling connection's final
+POSTs, a WebSocket's closing handshake."""
 
 
 async def wait_closing() -> None:
     """Wait until every connection closed in this process has finished its closing I/O.
 
     ``close()`` is synchronous, like socket.io-client's; over polling the last packets and
-    the close packet still travel in a final POST. Await this (or
+    the close packet still travel in final POSTs, and a WebSocket waits for the server's
+    close frame before it closes TCP (both bounded by
+    :data:`~aiosocketio.client.transports.CLOSE_TIMEOUT`). Await this (or
     :meth:`aiosocketio.client.Manager.wait_closed`) before stopping the event loop.
     """
     await closing.wait()
@@ -359,7 +359,8 @@ class EngineConnection(EventEmitter):
             if self._closed or self.session.state != "open":
                 raise TransportError("probe error", "closed during upgrade")
         except BaseException as exc:
-            ws.abort()
+            # engine.io-client closes a failed (or abandoned) probe, closing handshake included
+            self._close_ws(ws)
             if not isinstance(exc, (TransportError, TimeoutError)):
                 raise  # cancelled: the connection is closing
             logger.debug("upgrade failed: %s", exc)
@@ -412,17 +413,26 @@ class EngineConnection(EventEmitter):
         if self._polling is not None:
             self._polling.close()
             self._polling = None
-        if self._ws is not None:
-            self._ws.close()
+        ws = self._ws
+        if ws is not None:
             self._ws = None
+            self._close_ws(ws)
         if self._handshake is not None and not self._handshake.done():
             self._handshake.set_exception(TransportError("transport close"))
             self._handshake.exception()  # retrieved: nobody may be waiting any more
 
+    def _close_ws(self, ws: ClientWebSocketConnection) -> None:
+        ws.close()  # the closing handshake goes on: wait_closing() waits for it
+        closing.spawn(ws.wait_closed(), loop=self._loop)
+
     def close(self) -> None:
         """Close from this side ("forced close"); pending packets are written first.
 
-        ``on_close`` is not called: the owner closed the connection and knows why.
+        As engine.io-client does: over WebSocket the packets are written, then the close
+        frame, and TCP is closed once the server's close frame came back; over polling
+        the packets are POSTed (after the POST in flight, if any), then the close packet,
+        and the pending GET is dropped only after that. ``on_close`` is not called: the
+        owner closed the connection and knows why.
         """
         if self._closed:
             return

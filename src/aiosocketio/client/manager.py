@@ -336,11 +336,19 @@ class Manager(EventEmitter):
         self._on_close("forced close", None)
 
     def disconnect(self) -> None:
-        """Close the connection for every namespace; no reconnection."""
-        for sock in list(self.nsps.values()):
-            if sock.active:
-                sock.disconnect()
-        self._close()
+        """Close the connection for every namespace; no reconnection.
+
+        Each active socket disconnects first ("io client disconnect" on this side, its
+        DISCONNECT packet sent, so the server sees "client namespace disconnect"); the
+        last one closes the Engine.IO connection ("forced close", as socket.io-client's
+        ``Manager`` closes once no socket is active). See :meth:`EngineConnection.close`
+        for how the connection closes.
+        """
+        active = [sock for sock in self.nsps.values() if sock.active]
+        for sock in active:
+            sock.disconnect()
+        if not active:  # otherwise the last socket closed the connection (one "close")
+            self._close()
 
     close = disconnect
 

@@ -18,6 +18,7 @@ import ssl as ssl_module
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
+from aiosocketio.client import transports
 from aiosocketio.client.transports import ClientHttpConnection, Endpoint, TransportError
 from aiosocketio.protocol.engineio.packets import Packet, encode_payload
 
@@ -148,16 +149,23 @@ class PollingTransport:
         """Stop, except that the POST connection still sends ``bodies`` (the last packets
         and the close packet): return the coroutine that does it, then closes both sockets.
 
-        The pending GET is not aborted before the server has read the bodies (Node would
-        see "transport close" instead of the namespace disconnect).
+        A POST in flight is answered first (engine.io-client waits for its write buffer to
+        drain before it closes), then each body is POSTed and answered in turn, all within
+        :data:`~aiosocketio.client.transports.CLOSE_TIMEOUT`. The pending GET is not
+        aborted before the server has read the bodies (Node would see "transport close"
+        instead of the namespace disconnect).
         """
-        post, poll = self._stop()
-        return self._final_post(post, poll, bodies)
+        in_flight = self._post_task
+        post, poll = self._stop(keep_post=True)
+        return self._final_post(in_flight, post, poll, bodies)
 
-    def _stop(self) -> tuple[ClientHttpConnection | None, ClientHttpConnection | None]:
+    def _stop(
+        self, keep_post: bool = False
+    ) -> tuple[ClientHttpConnection | None, ClientHttpConnection | None]:
         self._closed = True
         current = asyncio.current_task(self._loop) if self._loop.is_running() else None
-        for task in (self._poll_task, self._post_task):
+        tasks = (self._poll_task,) if keep_post else (self._poll_task, self._post_task)
+        for task in tasks:
             if task is not None and task is not current:
                 task.cancel()
         self._poll_task = self._post_task = None
@@ -231,20 +239,25 @@ class PollingTransport:
     # -- closing ---------------------------------------------------------------------
     async def _final_post(
         self,
+        in_flight: asyncio.Task[None] | None,
         conn: ClientHttpConnection | None,
         poll: ClientHttpConnection | None,
         bodies: list[bytes],
     ) -> None:
         try:
-            if conn is None or conn.closed or conn.busy:
-                if conn is not None:
-                    conn.close()
-                conn = await ClientHttpConnection.open(self._endpoint, self._ssl, timeout=5)
-            for body in bodies:
-                await asyncio.wait_for(
-                    conn.request("POST", self._target(), [*self._headers, _TEXT_PLAIN], body),
-                    5,
-                )
+            async with asyncio.timeout(transports.CLOSE_TIMEOUT):
+                if in_flight is not None and not in_flight.done():
+                    await asyncio.wait([in_flight])  # it reports its own failure
+                if conn is None or conn.closed or conn.busy:
+                    if conn is not None:
+                        conn.close()
+                    conn = await ClientHttpConnection.open(self._endpoint, self._ssl)
+                for body in bodies:
+                    resp = await conn.request(
+                        "POST", self._target(), [*self._headers, _TEXT_PLAIN], body
+                    )
+                    if resp.status != 200:
+                        break  # the session is gone: the close packet has nothing to close
         except (TransportError, TimeoutError):
             pass
         finally:

@@ -206,7 +206,12 @@ class ClientSocket(EventEmitter, CatchAllListeners):
             self.off("connect_error", on_error)
 
     def disconnect(self) -> ClientSocket:
-        """Leave the namespace for good ("io client disconnect"): no reconnection."""
+        """Leave the namespace for good ("io client disconnect"): no reconnection.
+
+        The DISCONNECT packet is sent (the server sees "client namespace disconnect"); the
+        connection stays up for the manager's other active sockets, and the last one to
+        leave closes it (see :meth:`Manager.disconnect`).
+        """
         if self.connected:
             self._packet(Packet(PacketType.DISCONNECT, self.nsp))
         self._destroy()

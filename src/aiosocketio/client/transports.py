@@ -1,12 +1,11 @@
-"""Client-side Engine.IO transports over asyncio: HTTP long-polling and WebSocket.
+"""What the client's transports share, and its HTTP/1.1 connection.
 
-These are thin pumps. :class:`ClientHttpConnection` is a small HTTP/1.1 client (keep-alive,
-content-length and chunked bodies, gzip and deflate) on top of httptools' response
-parser. :class:`ClientWebSocketConnection` performs the RFC 6455 opening handshake itself and
-then hands bytes to the sans-I/O :class:`~aiosocketio.protocol.websocket.WebSocketProtocol`
-(client side, masked frames), pulled the same way as on the server: the protocol's own
-frames are written first, then the messages are delivered, then the close is handled.
-The Engine.IO logic lives in
+:class:`Endpoint` says where the server is, :class:`TransportError` how a transport
+failed, :data:`CLOSE_TIMEOUT` how long a closing connection waits for the server.
+:class:`ClientHttpConnection` is a small HTTP/1.1 client (keep-alive, content-length and
+chunked bodies, gzip and deflate) on top of httptools' response parser, a thin pump under
+the long-polling transport (``aiosocketio.client.polling``). The WebSocket transport is
+``aiosocketio.client.websocket``; the Engine.IO logic lives in
 ``aiosocketio.protocol.engineio.client_session`` and ``aiosocketio.client.connection``.
 """
 
@@ -16,23 +15,16 @@ import asyncio
 import logging
 import ssl as ssl_module
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
 import httptools
 
-from aiosocketio.protocol.websocket import (
-    Close,
-    WebSocketProtocol,
-    check_upgrade_response,
-    client_key,
-)
-
 __all__ = [
+    "CLOSE_TIMEOUT",
     "ClientHttpConnection",
     "ClientHttpResponse",
-    "ClientWebSocketConnection",
     "Endpoint",
     "TransportError",
     "make_ssl_context",
@@ -41,6 +33,12 @@ __all__ = [
 logger = logging.getLogger("aiosocketio.client")
 
 USER_AGENT = "aiosocketio-client"
+
+CLOSE_TIMEOUT = 5.0
+"""Seconds a closing client waits for the server: for its close frame after ours (RFC 6455
+§7.1.1: the client closes TCP once the server's close frame came back; ``ws`` waits up to
+30 s), and for the answers to the final POSTs of a polling connection. After that the
+connection is dropped."""
 
 
 class TransportError(Exception):
@@ -245,247 +243,3 @@ class ClientHttpConnection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
         self._fail(TransportError("connection closed"))
-
-
-class ClientWebSocketConnection(asyncio.Protocol):
-    """A client WebSocket: the opening handshake, then sans-I/O framing.
-
-    ``on_message(data)`` gets every text or binary message; ``on_close(reason,
-    description)`` is called once when the connection ends ("transport close" when the
-    peer closed or the socket dropped, "transport error" on a protocol error).
-    """
-
-    __slots__ = (
-        "_closed",
-        "_early",
-        "_handshake",
-        "_key",
-        "_lost_reason",
-        "_parser",
-        "_status",
-        "_ws",
-        "_wsheaders",
-        "endpoint",
-        "on_close",
-        "on_message",
-        "transport",
-    )
-
-    def __init__(self, endpoint: Endpoint, max_message_size: int) -> None:
-        self.endpoint = endpoint
-        self.transport: asyncio.Transport | None = None
-        self.on_message: Callable[[str | bytes], None] | None = None
-        self.on_close: Callable[[str, str | None], None] | None = None
-        self._ws = WebSocketProtocol("client", max_message_size=max_message_size)
-        self._key = client_key()
-        self._parser: httptools.HttpResponseParser | None = httptools.HttpResponseParser(self)
-        self._wsheaders: dict[str, str] = {}
-        self._status = 0
-        self._handshake: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._closed = False
-        self._early: list[str | bytes] = []
-        self._lost_reason: tuple[str, str | None] | None = None
-
-    @classmethod
-    async def open(
-        cls,
-        endpoint: Endpoint,
-        target: str,
-        headers: Iterable[tuple[str, str]],
-        ssl: ssl_module.SSLContext | None,
-        timeout: float | None = None,
-        max_message_size: int = 100_000_000,
-    ) -> ClientWebSocketConnection:
-        """Connect and complete the opening handshake (raises :class:`TransportError`)."""
-        loop = asyncio.get_running_loop()
-        proto: ClientWebSocketConnection | None = None
-
-        def factory() -> ClientWebSocketConnection:
-            nonlocal proto
-            proto = cls(endpoint, max_message_size)
-            return proto
-
-        try:
-            async with asyncio.timeout(timeout):
-                await loop.create_connection(
-                    factory,
-                    endpoint.host,
-                    endpoint.port,
-                    ssl=ssl,
-                    server_hostname=endpoint.host if ssl is not None else None,
-                )
-                assert proto is not None
-                proto._send_handshake(target, headers)
-                await proto._handshake
-        except (OSError, TimeoutError, ssl_module.SSLError) as exc:
-            if proto is not None:
-                proto.abort()
-            raise TransportError("websocket error", exc) from exc
-        except BaseException:  # TransportError, or cancelled mid-handshake
-            if proto is not None:
-                proto.abort()
-            raise
-        assert proto is not None
-        return proto
-
-    def _send_handshake(self, target: str, headers: Iterable[tuple[str, str]]) -> None:
-        lines = [
-            f"GET {target} HTTP/1.1",
-            f"host: {self.endpoint.host_header}",
-            "upgrade: websocket",
-            "connection: Upgrade",
-            f"sec-websocket-key: {self._key}",
-            "sec-websocket-version: 13",
-            f"user-agent: {USER_AGENT}",
-        ]
-        lines.extend(f"{k}: {v}" for k, v in headers)
-        assert self.transport is not None
-        self.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-
-    # -- asyncio.Protocol ------------------------------------------------------------
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        if self._parser is not None:
-            try:
-                self._parser.feed_data(data)
-            except httptools.HttpParserUpgrade as exc:
-                offset = exc.args[0] if exc.args and isinstance(exc.args[0], int) else len(data)
-                if not self._finish_handshake():
-                    return
-                data = data[offset:]
-                if not data:
-                    return
-            except httptools.HttpParserError as exc:
-                self._fail_handshake(TransportError("websocket error", exc))
-                return
-            else:
-                return
-        self._feed(data)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._wsheaders[name.decode("latin-1").lower()] = value.decode("latin-1")
-
-    def on_headers_complete(self) -> None:
-        assert self._parser is not None
-        self._status = self._parser.get_status_code()
-        if self._status != 101:
-            self._fail_handshake(
-                TransportError("websocket error", f"unexpected status {self._status}")
-            )
-
-    def _finish_handshake(self) -> bool:
-        self._parser = None
-        error = check_upgrade_response(self._status, self._wsheaders, self._key)
-        if error is not None:
-            self._fail_handshake(TransportError("websocket error", error))
-            return False
-        if not self._handshake.done():
-            self._handshake.set_result(None)
-        return True
-
-    def _fail_handshake(self, exc: TransportError) -> None:
-        if not self._handshake.done():
-            self._handshake.set_exception(exc)
-        self.abort()
-
-    def _feed(self, data: bytes) -> None:
-        ws = self._ws
-        messages = ws.receive_data(data)
-        events = None
-        if ws.events_pending:
-            # the protocol's pongs and close reply go out before any answer
-            out = ws.data_to_send()
-            if out and self.transport is not None:
-                self.transport.write(out)
-            events = ws.events_received()
-        for message in messages:
-            if self._closed:
-                break
-            if self.on_message is None:
-                # arrived with the 101 response, before the owner attached: keep it
-                self._early.append(message)
-            else:
-                self.on_message(message)
-        if events:
-            for event in events:
-                if isinstance(event, Close):
-                    code = event.code
-                    reason = "transport close" if code in (1000, 1001, 1005) else "transport error"
-                    self._lost(reason, f"websocket closed with code {code}")
-                    if self.transport is not None:
-                        self.transport.close()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self._handshake.done():
-            self._handshake.set_exception(TransportError("websocket error", exc or "closed"))
-        self._lost("transport close", str(exc) if exc else None)
-
-    def _lost(self, reason: str, description: str | None) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        # remembered for a later attach(): the upgrade hands the connection from the
-        # probe's callbacks to the engine's, and a loss in between must not be missed
-        self._lost_reason = (reason, description)
-        callback = self.on_close
-        self.on_close = None
-        if callback is not None:
-            callback(reason, description)
-
-    def attach(
-        self,
-        on_message: Callable[[str | bytes], None],
-        on_close: Callable[[str, str | None], None],
-    ) -> None:
-        """Set the callbacks, then deliver what arrived before (messages, a close)."""
-        self.on_message = on_message
-        self.on_close = on_close
-        early = self._early
-        self._early = []
-        for data in early:
-            on_message(data)
-        lost = self._lost_reason
-        if lost is not None:
-            self.on_close = None
-            on_close(*lost)
-
-    # -- API -------------------------------------------------------------------------
-    @property
-    def writable(self) -> bool:
-        """The connection is open and its write buffer is not backed up."""
-        return (
-            not self._closed
-            and self.transport is not None
-            and not self.transport.is_closing()
-            and self.transport.get_write_buffer_size() < 1_048_576
-        )
-
-    def send(self, messages: Iterable[str | bytes]) -> None:
-        """Write messages (one frame each), in a single write."""
-        if self._closed or self.transport is None:
-            return
-        ws = self._ws
-        self.transport.write(b"".join([ws.send_message(m) for m in messages]))
-
-    def close(self) -> None:
-        """Send a normal close frame and close the TCP connection; no callback fires."""
-        if self.transport is None:
-            return
-        self._closed = True
-        self.on_close = None
-        if not self.transport.is_closing():
-            try:
-                self.transport.write(self._ws.send_close(1000))
-            except Exception:  # the framing layer may refuse after a close
-                pass
-            self.transport.close()
-
-    def abort(self) -> None:
-        """Drop the connection at once."""
-        self._closed = True
-        self.on_close = None
-        if self.transport is not None:
-            self.transport.abort()

@@ -101,6 +101,24 @@ admin.on("connection", (socket) => {
   setup(socket);
 });
 
+// on connection, emits still in flight when a client disconnects at once (the clean close tests)
+const blob = "x".repeat(65536);
+const greet = io.of("/greet");
+greet.on("connection", (socket) => {
+  log({ connection: socket.id, nsp: "/greet" });
+  setup(socket);
+  // what reached the server, even when its handler is skipped (an event that arrives just
+  // before the DISCONNECT is dropped by socket.io once the socket is disconnected)
+  socket.conn.on("packet", (packet) => {
+    const prefix = '2/greet,["record",';
+    if (packet.type === "message" && typeof packet.data === "string" && packet.data.startsWith(prefix)) {
+      log({ received: JSON.parse(packet.data.slice(8))[1], id: socket.id });
+    }
+  });
+  socket.emit("welcome", { id: socket.id });
+  socket.emit("blob", blob);
+});
+
 const chat = io.of("/chat");
 chat.on("connection", (socket) => {
   setup(socket);
