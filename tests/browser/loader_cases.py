@@ -8,14 +8,16 @@ from typing import Any
 
 from aiosocketio.server.client_loader import CDN_URL, INSTALL_COMMAND
 from tests.support.node import NODE_MODULES, run_node
+from tests.support.servers import REPO_ROOT
 
+ARTIFACTS = REPO_ROOT / "artifacts"  # gitignored: the failing pages' screenshots
 NPM_FILE = NODE_MODULES / "socket.io-client" / "dist" / "socket.io.min.js"
 
 #: No local copy, no internet: the CDN request fails; the page must say so.
 OFFLINE = {"name": "offline", "cdn": "offline", "expect": "fail"}
 #: No local copy; the CDN answers with the npm package's file: SRI passes.
 CDN = {"name": "cdn", "cdn": "npm", "expect": "chat"}
-#: No local copy; the CDN answers with tampered bytes: SRI blocks them.
+#: No local copy; the CDN answers with the file plus injected code: SRI blocks it.
 TAMPERED = {"name": "tampered", "cdn": "tampered", "expect": "fail"}
 #: A local copy (the CDN unreachable, and never asked).
 LOCAL = {"name": "local", "cdn": "offline", "expect": "chat"}
@@ -29,7 +31,9 @@ async def run_cases(url: str, page: str, *cases: dict[str, str]) -> dict[str, di
         "cdnUrl": CDN_URL,
         "npmFile": str(NPM_FILE),
         "cases": list(cases),
+        "screenshots": str(ARTIFACTS),
     }
+    ARTIFACTS.mkdir(exist_ok=True)
     result = await run_node("browser_client_loader.js", json.dumps(spec), timeout=180)
     lines = result.check().lines
     by_case = {line["case"]: line for line in lines}
@@ -57,6 +61,7 @@ def assert_told(line: dict[str, Any]) -> None:
     assert "failure" not in line, line
     assert line["source"] == "cdn"
     assert line["ioType"] == "undefined"  # no client ran
+    assert line["tamperedRan"] is False  # nor anything else from the CDN
     banner = line["banner"]
     assert banner is not None and banner == line["error"]
     assert "The Socket.IO browser client could not be loaded" in banner

@@ -4,8 +4,9 @@ The wheel is built and installed into a fresh venv; the demo runs from a folder 
 repository. With ``socket.io-client`` installed there (npm's ``node_modules``), the server
 serves it and two pages chat; without it, the pages load the CDN build with its Subresource
 Integrity hash: playwright answers the CDN URL with the npm package's file (SRI passes, the
-pages chat), with one byte changed (SRI blocks it) or not at all (offline), and in the last
-two cases the page itself says what is missing and how to fix it.
+pages chat), with that file plus one injected line of code (SRI blocks it: neither runs) or
+not at all (offline), and in the last two cases the page itself says what is missing and how
+to fix it.
 """
 
 from __future__ import annotations

@@ -6,10 +6,11 @@
 //
 // spec: {"url": page URL, "page": "chat" (the demo) | "own" (docs/guides/own-app.md),
 //        "cdnUrl": the CDN build's URL, "npmFile": socket.io-client's dist/socket.io.min.js,
+//        "screenshots": optional folder for a PNG of each failing page,
 //        "cases": [{"name": ..., "cdn": "offline" | "npm" | "tampered", "expect": "chat" | "fail"}]}
 //   cdn "offline": the CDN request fails as without internet access;
 //   cdn "npm": the CDN answers with the npm package's file (what cdn.socket.io serves);
-//   cdn "tampered": the CDN answers with that file, one byte changed.
+//   cdn "tampered": the CDN answers with that file plus one injected line of code.
 // Prints one JSON line per case: what the page did, which external URLs it asked for.
 "use strict";
 
@@ -20,8 +21,8 @@ const spec = JSON.parse(process.argv[2]);
 const TIMEOUT = 15000 * Number(process.env.AIOSOCKETIO_TEST_TIMEOUT_FACTOR || "1");
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 const npmBytes = fs.readFileSync(spec.npmFile);
-const tampered = Buffer.from(npmBytes);
-tampered[tampered.length - 2] ^= 0x01; // one byte of the code, not of the licence comment
+// The client with a line of someone else's code appended: it must never run.
+const tampered = Buffer.concat([npmBytes, Buffer.from("\n;window.__tampered = true;\n")]);
 
 async function newContext(browser, kase, external) {
   const context = await browser.newContext();
@@ -52,6 +53,7 @@ async function describe(page) {
     error: window.aiosocketio ? window.aiosocketio.error : null,
     state: document.body.dataset.state || null,
     banner: (document.getElementById("socketio-client-error") || {}).textContent || null,
+    tamperedRan: window.__tampered === true,
   }));
 }
 
@@ -97,7 +99,7 @@ async function ownPage(context) {
   return { ...(await describe(page)), reply: await page.textContent("#reply") };
 }
 
-async function failingPage(context, consoleErrors) {
+async function failingPage(context, consoleErrors, name) {
   const page = await context.newPage();
   page.on("console", (msg) => {
     if (msg.type() === "error") consoleErrors.push(msg.text());
@@ -107,6 +109,7 @@ async function failingPage(context, consoleErrors) {
   // the page's own reaction (the chat's status line) runs after the loader's
   await page.waitForTimeout(100);
   const box = await page.locator("#socketio-client-error").boundingBox();
+  if (spec.screenshots) await page.screenshot({ path: `${spec.screenshots}/${spec.page}-${name}.png` });
   return { ...(await describe(page)), bannerHeight: box ? box.height : 0 };
 }
 
@@ -121,7 +124,7 @@ async function failingPage(context, consoleErrors) {
       context.on("page", (page) => page.on("pageerror", (err) => pageErrors.push(err.message)));
       try {
         let result;
-        if (kase.expect === "fail") result = await failingPage(context, consoleErrors);
+        if (kase.expect === "fail") result = await failingPage(context, consoleErrors, kase.name);
         else if (spec.page === "chat") result = await chatPages(context);
         else result = await ownPage(context);
         out({ case: kase.name, ...result, external, consoleErrors, pageErrors });
