@@ -18,11 +18,12 @@
       box = document.createElement("div");
       box.id = "socketio-client-error";
       box.setAttribute("role", "alert");
+      // First in the page and sticky: it pushes the page down rather than hiding its top.
       box.style.cssText =
-        "position:fixed;z-index:2147483647;top:0;left:0;right:0;padding:12px 16px;" +
+        "position:sticky;z-index:2147483647;top:0;margin:0;padding:12px 16px;" +
         "background:#b3261e;color:#fff;font:14px/1.4 system-ui,sans-serif;" +
         "box-shadow:0 2px 8px rgba(0,0,0,.3);white-space:pre-wrap";
-      (document.body || document.documentElement).appendChild(box);
+      document.body.insertBefore(box, document.body.firstChild);
     }
     box.textContent = message;
   }
