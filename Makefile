@@ -97,7 +97,8 @@ conformance: install
 	$(PY) scripts/conformance.py --runs 3
 
 demo: install $(if $(REDIS),redis)
-	$(BIN)/aiosocketio demo --host $(HOST) --port $(PORT) $(if $(REDIS),--redis $(REDIS))
+	$(BIN)/aiosocketio demo --host $(HOST) --port $(PORT) $(if $(REDIS),--redis $(REDIS)) \
+		--client-dist $(INTEROP)/node_modules/socket.io-client/dist
 
 bench: install redis
 	@if [ -f bench/run.py ]; then $(PY) bench/run.py $(BENCH_ARGS); \

@@ -139,7 +139,9 @@ def test_demo_help_documents_every_option() -> None:
         "--redis",
         "--redis-key",
         "--redis-adapter",
+        "--client-dist",
         "in-memory",
+        "Subresource Integrity",
     ):
         assert option in result.stdout, option
 
@@ -151,6 +153,7 @@ def test_parser_defaults_match_the_help() -> None:
     assert (args.redis_key, args.redis_adapter) == ("socket.io", "pubsub")
     demo = cli.build_parser().parse_args(["demo", "--log-level", "DEBUG"])
     assert (demo.host, demo.port, demo.log_level, demo.redis) == ("127.0.0.1", 3000, "debug", None)
+    assert demo.client_dist is None
 
 
 # --------------------------------------------------------------------------- bad input
@@ -539,3 +542,11 @@ async def test_ctrl_c_on_the_process_group_stops_workers_gracefully(app_dir: Pat
     assert code == 0, proc.text
     assert proc.text.count("shutting down") == 2
     assert "did not finish" not in proc.text
+
+
+def test_demo_with_a_client_dist_without_the_client_is_a_clean_error(tmp_path: Path) -> None:
+    result = run_cli("demo", "--port", "0", "--client-dist", str(tmp_path))
+    assert result.returncode == 2, result.stderr
+    assert f"no socket.io client files in {tmp_path}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "serving" not in result.stdout

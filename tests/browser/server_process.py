@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tests.support.timeouts import scaled
@@ -38,14 +39,20 @@ class CLIProcess:
         ]
 
     @classmethod
-    async def start(cls, *args: str, cwd: Path = REPO_ROOT, new_group: bool = False) -> CLIProcess:
-        """Start ``python -m aiosocketio *args`` (``new_group``: in a process group of its own)."""
-        env = dict(os.environ)
+    async def start(
+        cls,
+        *args: str,
+        cwd: Path = REPO_ROOT,
+        new_group: bool = False,
+        program: Sequence[str] = (sys.executable, "-m", "aiosocketio"),
+        env: Mapping[str, str] | None = None,
+    ) -> CLIProcess:
+        """Start ``python -m aiosocketio *args`` (``new_group``: in a process group of its own;
+        ``program``: another command, such as an installed wheel's ``aiosocketio``)."""
+        env = dict(os.environ if env is None else env)
         env["PYTHONUNBUFFERED"] = "1"
         proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "aiosocketio",
+            *program,
             *args,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.browser.server_process import REPO_ROOT, CLIProcess, free_port
-from tests.support.node import NodeProcess
+from tests.support.node import NODE_MODULES, NodeProcess
 
 pytestmark = pytest.mark.browser
 
@@ -21,8 +21,9 @@ ARTIFACTS = REPO_ROOT / "artifacts"
 
 async def start_demo(port: int) -> CLIProcess:
     server = await CLIProcess.start(
-        "demo", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"
-    )
+        "demo", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+        "--client-dist", str(NODE_MODULES / "socket.io-client" / "dist"),
+    )  # fmt: skip
     await server.wait_for_output("serving the chat demo")
     await server.wait_port(port)
     return server

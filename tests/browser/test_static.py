@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-from tests.browser.server_process import REPO_ROOT
-
-APP_PATH = REPO_ROOT / "examples" / "chat" / "app.py"
-
-
-@pytest.fixture(scope="module")
-def chat() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("aiosocketio_chat_demo_test", APP_PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+from aiosocketio.cli.demo.static_app import STATIC_DIR, create_static_app
 
 
 async def call(app: Any, path: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
@@ -43,52 +27,45 @@ async def call(app: Any, path: str, method: str = "GET") -> tuple[int, dict[str,
     return start["status"], headers, body["body"]
 
 
-async def test_index_page_is_served_at_root(chat: ModuleType) -> None:
-    status, headers, body = await call(chat.create_static_app(), "/")
+async def test_index_page_is_served_at_root() -> None:
+    status, headers, body = await call(create_static_app(), "/")
     assert status == 200
     assert headers["content-type"] == "text/html; charset=utf-8"
-    assert b"/vendor/socket.io.min.js" in body
+    assert b'<script src="/socket.io/client.js"></script>' in body
     assert b"/app.js" in body
 
 
 @pytest.mark.parametrize(
     ("path", "kind"), [("/style.css", "text/css"), ("/app.js", "text/javascript")]
 )
-async def test_assets_have_their_content_type(chat: ModuleType, path: str, kind: str) -> None:
-    status, headers, body = await call(chat.create_static_app(), path)
+async def test_assets_have_their_content_type(path: str, kind: str) -> None:
+    status, headers, body = await call(create_static_app(), path)
     assert status == 200
     assert headers["content-type"].split(";")[0] in (kind, "application/javascript")
     assert body
 
 
-async def test_official_client_bundle_is_served(chat: ModuleType) -> None:
-    status, _, body = await call(chat.create_static_app(), "/vendor/socket.io.min.js")
-    assert status == 200
-    assert b"Socket.IO v4" in body[:200]
-
-
-async def test_head_has_no_body(chat: ModuleType) -> None:
-    status, headers, body = await call(chat.create_static_app(), "/", "HEAD")
+async def test_head_has_no_body() -> None:
+    status, headers, body = await call(create_static_app(), "/", "HEAD")
     assert status == 200
     assert body == b""
     assert int(headers["content-length"]) > 0
 
 
 @pytest.mark.parametrize(
-    "path", ["/nope.html", "/../app.py", "/%2e%2e/app.py", "/../../pyproject.toml"]
+    "path", ["/nope.html", "/../chat.py", "/%2e%2e/chat.py", "/../../../server/server.py"]
 )
-async def test_missing_and_escaping_paths_are_404(chat: ModuleType, path: str) -> None:
-    status, _, body = await call(chat.create_static_app(), path)
+async def test_missing_and_escaping_paths_are_404(path: str) -> None:
+    status, _, body = await call(create_static_app(), path)
     assert status == 404
     assert body == b"not found\n"
 
 
-async def test_other_methods_are_refused(chat: ModuleType) -> None:
-    status, _, _ = await call(chat.create_static_app(), "/", "POST")
+async def test_other_methods_are_refused() -> None:
+    status, _, _ = await call(create_static_app(), "/", "POST")
     assert status == 405
 
 
-def test_vendor_bundle_is_copied_from_the_npm_peers(chat: ModuleType) -> None:
-    assert chat.install_vendor_bundle() is True
-    copied = Path(chat.VENDOR_DIR) / "socket.io.min.js"
-    assert copied.read_bytes() == (Path(chat.VENDOR_BUNDLE) / "socket.io.min.js").read_bytes()
+def test_the_page_ships_inside_the_package() -> None:
+    assert STATIC_DIR.parts[-4:] == ("aiosocketio", "cli", "demo", "static")
+    assert sorted(p.name for p in STATIC_DIR.iterdir()) == ["app.js", "index.html", "style.css"]

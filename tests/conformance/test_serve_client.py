@@ -3,7 +3,8 @@ socket.io (on by default there) and both aiosocketio front ends with ``serve_cli
 
 The answers must match Node's: the file names, the content types, ``Cache-Control``, the
 quoted-version ``ETag`` and its ``304``, the compression a client asks for, a query string,
-and an unknown file falling through to Engine.IO's "Transport unknown".
+and an unknown file falling through to Engine.IO's "Transport unknown" (except ``client.js``,
+the loader aiosocketio adds).
 """
 
 from __future__ import annotations
@@ -82,7 +83,21 @@ async def test_query_string_and_cors(target: Target) -> None:
 
 async def test_other_names_fall_through_to_the_engine(target: Target) -> None:
     async with http_client() as client:
-        for name in ("socket.io.min.jsx", "client.js", "socket.io.min.js/x"):
+        for name in ("socket.io.min.jsx", "socket.js", "socket.io.min.js/x"):
             answer = await client.get(target.http + name)
             assert answer.status_code == 400, name
             assert answer.json() == {"code": 0, "message": "Transport unknown"}
+
+
+async def test_client_js_is_the_one_name_aiosocketio_adds(target: Target) -> None:
+    """Node does not know ``client.js``; aiosocketio answers its loader there (the client
+    from the server's copy, else the CDN with Subresource Integrity, else a message)."""
+    async with http_client() as client:
+        answer = await client.get(target.http + "client.js")
+    if target.frontend == "node":
+        assert answer.status_code == 400
+        assert answer.json() == {"code": 0, "message": "Transport unknown"}
+    else:
+        assert answer.status_code == 200
+        assert answer.headers["content-type"] == "application/javascript; charset=utf-8"
+        assert b'"source": "local"' in answer.content  # the example server has a copy

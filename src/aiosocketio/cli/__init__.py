@@ -6,12 +6,13 @@ Two sub-commands::
                                 [--redis URL] [--redis-key KEY] [--redis-adapter KIND]
                                 [--workers N] [--port-per-worker] [--app-dir DIR]
     aiosocketio demo [--host H] [--port P] [--log-level L] [--redis URL] [--redis-key KEY]
-                     [--redis-adapter KIND]
+                     [--redis-adapter KIND] [--client-dist DIR]
 
 ``run`` serves a :class:`aiosocketio.Server` (or a factory returning one) on the built-in
 HTTP/WebSocket server, the way ``uvicorn module:app`` serves an ASGI app. ``demo`` runs the
-chat demo of ``examples/chat``. Both use uvloop when it is installed, and both shut the
-server down gracefully (``await server.close()``) on SIGINT or SIGTERM.
+chat demo shipped in the package (:mod:`aiosocketio.cli.demo`). Both use uvloop when it is
+installed, and both shut the server down gracefully (``await server.close()``) on SIGINT or
+SIGTERM.
 
 The package, one module per job: :mod:`~aiosocketio.cli.parser` (the options),
 :mod:`~aiosocketio.cli.app` (loading ``module:attr``), :mod:`~aiosocketio.cli.run` and

@@ -90,13 +90,25 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         help="run the chat demo (http://127.0.0.1:3000 by default)",
         description=(
-            "Run the chat demo of examples/chat: a static page using the official "
-            "socket.io-client bundle, with rooms, nicknames, a typing indicator and delivery "
-            "receipts. It uses the in-memory adapter unless --redis is given. Needs a source "
-            "checkout with the npm peers installed (make install)."
+            "Run the chat demo (shipped in the package): a static page using the official "
+            "socket.io-client, with rooms, nicknames, a typing indicator and delivery "
+            "receipts. It uses the in-memory adapter unless --redis is given. The page loads "
+            "the browser client through /socket.io/client.js: from an installed "
+            "socket.io-client (--client-dist, or node_modules in the working directory or a "
+            "parent), else from the official CDN with a Subresource Integrity hash."
         ),
     )
     _add_common(demo)
+    demo.add_argument(
+        "--client-dist",
+        metavar="DIR",
+        default=None,
+        help=(
+            "serve the browser client from DIR, the dist folder of an installed "
+            "socket.io-client (default: node_modules/socket.io-client/dist in the working "
+            "directory or a parent, else the CDN)"
+        ),
+    )
     return parser
 
 

@@ -9,6 +9,9 @@ package version, quoted), ``304`` for a matching ``If-None-Match`` (strong or we
 ``application/json``, and gzip or deflate when the client accepts them (Node also offers
 brotli; the standard library has none, so a client that accepts ``br`` and ``gzip`` gets
 gzip). The files are read once, when the bundle is made, so no request blocks the loop.
+
+:class:`aiosocketio.server.client_loader.ClientFiles` puts a loader script in front of it,
+which falls back to the official CDN when there is no installed copy.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import zlib
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["CLIENT_FILES", "ClientBundle"]
+__all__ = ["CLIENT_FILES", "Answer", "ClientBundle"]
 
 #: The files Node serves under its path, by name.
 CLIENT_FILES = frozenset(
@@ -94,16 +97,24 @@ class ClientBundle:
             FileNotFoundError: no installed client was found; the message says how to
                 install one or where to point ``client_dist``.
         """
+        found = cls.find(start)
+        if found is not None:
+            return found
+        raise FileNotFoundError(
+            "serve_client=True needs the browser client: run `npm install socket.io-client` "
+            "in the project (or a parent folder), or pass client_dist='path/to/dist'"
+        )
+
+    @classmethod
+    def find(cls, start: str | Path | None = None) -> ClientBundle | None:
+        """Like :meth:`locate`, but ``None`` when no installed client was found."""
         here = Path(start) if start is not None else Path.cwd()
         for folder in (here, *here.resolve().parents):
             for relative in _PACKAGE_DIRS:
                 candidate = folder / relative
                 if (candidate / "socket.io.min.js").is_file():
                     return cls(candidate)
-        raise FileNotFoundError(
-            "serve_client=True needs the browser client: run `npm install socket.io-client` "
-            "in the project (or a parent folder), or pass client_dist='path/to/dist'"
-        )
+        return None
 
     def answer(self, filename: str, headers: Mapping[str, str]) -> Answer | None:
         """The answer to a GET for ``filename``, or ``None`` if it is not a client file.

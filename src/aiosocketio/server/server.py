@@ -34,7 +34,7 @@ from aiosocketio.protocol.engineio.options import EngineOptions
 from aiosocketio.protocol.socketio.packets import Decoder, Encoder, Packet, PacketType
 from aiosocketio.runtime.events import spawn
 from aiosocketio.server.broadcast import BroadcastOperator, RemoteSocket
-from aiosocketio.server.client_bundle import ClientBundle
+from aiosocketio.server.client_loader import ClientFiles
 from aiosocketio.server.multiplexer import Multiplexer
 from aiosocketio.server.namespace import (
     AdapterFactory,
@@ -75,13 +75,21 @@ class Server:
             ``Decoder`` attributes, such as a module); the default Socket.IO parser
             otherwise. ``aiosocketio.protocol.socketio.msgpack_parser`` is accepted as well.
         json: the JSON codec of the default parser (orjson by default).
-        serve_client: serve the official browser client under the path, as Node does
-            (``/socket.io/socket.io.js``, ``socket.io.min.js``, the msgpack and ESM
-            builds and their maps, with Node's ETag, 304 and compression). aiosocketio
-            does not ship that JavaScript: it is read from ``client_dist``, or from
+        serve_client: serve the official browser client under the path. Pages load it
+            with ``<script src="/socket.io/client.js">`` and
+            ``aiosocketio.ready.then((io) => ...)``: that loader serves the client from
+            an installed copy when there is one (``/socket.io/socket.io.js``,
+            ``socket.io.min.js``, the msgpack and ESM builds and their maps, with Node's
+            ETag, 304 and compression, as Node's ``serveClient`` does), otherwise loads
+            the official CDN build with a Subresource Integrity hash, and shows what is
+            missing in the page when neither works. aiosocketio does not ship that
+            JavaScript: the copy is read from ``client_dist``, or from
             ``node_modules/socket.io-client/dist`` in the working directory or a parent.
             Off by default (Node's default is on).
-        client_dist: the folder of the client files for ``serve_client``.
+        client_dist: the folder of the client files for ``serve_client``
+            (``FileNotFoundError`` if it holds none).
+        client_cdn: let ``/socket.io/client.js`` fall back to the CDN when there is no
+            installed copy (True).
         engine_options: the Engine.IO options, with Node's names in snake_case and times
             in seconds (see :class:`EngineOptions`). ``path`` defaults to ``/socket.io/``.
 
@@ -94,6 +102,8 @@ class Server:
             ``"sio_invalid_state"``, ``"eio_parse_error"``). Each such connection is closed;
             the log (``aiosocketio.server``, DEBUG) has at most one line per kind every
             10 seconds, so a peer cannot flood it.
+        client_files: what ``serve_client`` serves (``client_files.source`` is
+            ``"local"``, ``"cdn"`` or ``None``), or ``None`` when it is off.
     """
 
     def __init__(
@@ -107,11 +117,12 @@ class Server:
         json: JSONCodec | None = None,
         serve_client: bool = False,
         client_dist: str | Path | None = None,
+        client_cdn: bool = True,
         **engine_options: Any,
     ) -> None:
-        bundle: ClientBundle | None = None
+        self.client_files: ClientFiles | None = None
         if serve_client:
-            bundle = ClientBundle(client_dist) if client_dist else ClientBundle.locate()
+            self.client_files = ClientFiles.find(client_dist, cdn=client_cdn)
         self.connect_timeout = connect_timeout
         self.cleanup_empty_child_namespaces = cleanup_empty_child_namespaces
         self.connection_state_recovery = _recovery_options(connection_state_recovery)
@@ -125,8 +136,8 @@ class Server:
         self.engine_options = EngineOptions(**engine_options)
         self.engine = Engine(self.engine_options)
         self.engine.on_connection = self._on_connection
-        if bundle is not None:
-            self.engine.static_files = bundle.answer
+        if self.client_files is not None:
+            self.engine.static_files = self.client_files.answer
         self._nsps: dict[str, Namespace] = {}
         self._parent_nsps: dict[ParentNamespace, None] = {}
         self._http: NativeServer | None = None

@@ -1,4 +1,5 @@
-// aiosocketio chat demo: the browser side, on the official socket.io-client.
+// aiosocketio chat demo: the browser side, on the official socket.io-client (loaded by the
+// server's /socket.io/client.js).
 //
 // Query flags: ?nick=alice (skip the login form), ?room=random (initial room),
 // ?transport=polling or ?transport=websocket (force one transport).
@@ -340,6 +341,13 @@
   });
 
   renderRooms();
-  if (state.nickname) connect();
-  else showLogin("");
+  // /socket.io/client.js (the server's loader) resolves aiosocketio.ready with `io`; when the
+  // client cannot be had, it shows why in a banner and the status says so.
+  window.aiosocketio.ready.then(
+    () => {
+      if (state.nickname) connect();
+      else showLogin("");
+    },
+    () => setState("error", "no Socket.IO browser client"),
+  );
 })();

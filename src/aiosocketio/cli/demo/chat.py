@@ -1,9 +1,8 @@
-"""The aiosocketio chat demo: rooms, nicknames, typing indicator and delivery receipts.
+"""The chat demo's Socket.IO side: rooms, nicknames, a typing indicator and delivery receipts.
 
-Run it with ``make demo`` or ``aiosocketio demo`` (http://127.0.0.1:3000). The page is a
-plain static site (``static/``) using the official ``socket.io-client`` browser bundle,
-served from the same port as Socket.IO: the built-in server hands every request outside
-``/socket.io/`` to the small ASGI app below.
+``aiosocketio demo`` serves it with its page (``static/``, see
+:mod:`aiosocketio.cli.demo.static_app`) on one port. The page loads the official
+``socket.io-client`` through the server's ``/socket.io/client.js`` (``serve_client``).
 
 Events (client -> server, each acknowledged):
 
@@ -20,12 +19,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import mimetypes
 import secrets
-import shutil
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,27 +30,9 @@ from aiosocketio.exceptions import ConnectionRefused, SocketIOError
 if TYPE_CHECKING:
     from aiosocketio import Server, Socket
 
-__all__ = [
-    "DEFAULT_ROOMS",
-    "STATIC_DIR",
-    "VENDOR_BUNDLE",
-    "ChatState",
-    "StaticFiles",
-    "create_server",
-    "create_static_app",
-    "install_vendor_bundle",
-    "room_list",
-]
+__all__ = ["DEFAULT_ROOMS", "ChatState", "create_server", "room_list"]
 
-logger = logging.getLogger("aiosocketio.examples.chat")
-
-HERE = Path(__file__).resolve().parent
-STATIC_DIR = HERE / "static"
-VENDOR_DIR = STATIC_DIR / "vendor"
-REPO_ROOT = HERE.parents[1]
-#: The official browser client, from the pinned npm peers (never committed here).
-VENDOR_BUNDLE = REPO_ROOT / "tests" / "interop" / "node_modules" / "socket.io-client" / "dist"
-BUNDLE_FILES = ("socket.io.min.js", "socket.io.min.js.map")
+logger = logging.getLogger("aiosocketio.demo")
 
 PROCESS_TAG = secrets.token_hex(3)  # message ids stay unique across a cluster
 DEFAULT_ROOMS = ("general", "random", "python", "node")
@@ -62,11 +40,6 @@ MAX_NICKNAME = 24
 MAX_ROOM = 32
 MAX_TEXT = 500
 HISTORY = 50
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 
 # --------------------------------------------------------------------------- Socket.IO side
@@ -118,7 +91,11 @@ def _clean_room(value: Any) -> str | None:
 
 
 def create_server(
-    redis_url: str | None = None, *, redis_key: str = "socket.io", redis_adapter: str = "pubsub"
+    redis_url: str | None = None,
+    *,
+    redis_key: str = "socket.io",
+    redis_adapter: str = "pubsub",
+    client_dist: str | Path | None = None,
 ) -> Server:
     """Build the chat's Socket.IO server.
 
@@ -128,19 +105,23 @@ def create_server(
         redis_key: The adapter's channel prefix (Node's ``key``); processes with the
             same key form one chat.
         redis_adapter: Which Redis adapter: ``pubsub``, ``sharded`` or ``streams``.
+        client_dist: The ``dist`` folder of an installed ``socket.io-client`` to serve the
+            browser client from; by default ``node_modules`` is searched from the working
+            directory up, and the page falls back to the CDN (see ``serve_client``).
 
     Returns:
         The server; serve it with the static page as its wrapped app
-        (``create_static_app()``), as ``aiosocketio demo`` does.
+        (:func:`~aiosocketio.cli.demo.static_app.create_static_app`), as
+        ``aiosocketio demo`` does.
     """
     from aiosocketio import Server
 
     adapter = None
     if redis_url:
-        from aiosocketio.cli import redis_adapter_factory
+        from aiosocketio.cli.redis_adapters import redis_adapter_factory
 
         adapter = redis_adapter_factory(redis_url, kind=redis_adapter, key=redis_key)
-    server = Server(adapter=adapter)
+    server = Server(adapter=adapter, serve_client=True, client_dist=client_dist)
     state = ChatState()
 
     def authenticate(socket: Socket) -> None:
@@ -236,99 +217,3 @@ def create_server(
                 publish_rooms()
 
     return server
-
-
-# --------------------------------------------------------------------------- static files
-
-
-class StaticFiles:
-    """A tiny ASGI app serving the files of one directory (GET and HEAD only).
-
-    ``/`` serves ``index.html``; ``/vendor/<file>`` falls back to the socket.io-client
-    bundle in ``tests/interop/node_modules`` when the vendored copy is missing. Paths
-    that escape the directory, and every other method, get an error status.
-    """
-
-    def __init__(self, directory: Path, fallbacks: dict[str, Path] | None = None) -> None:
-        self.directory = directory.resolve()
-        self.fallbacks = fallbacks or {}
-
-    def _find(self, path: str) -> Path | None:
-        relative = path.lstrip("/") or "index.html"
-        if relative.endswith("/"):
-            relative += "index.html"
-        candidate = (self.directory / relative).resolve()
-        if candidate.is_relative_to(self.directory) and candidate.is_file():
-            return candidate
-        fallback = self.fallbacks.get(relative)
-        if fallback is not None and fallback.is_file():
-            return fallback
-        return None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        if scope["type"] != "http":
-            if scope["type"] == "websocket":
-                await send({"type": "websocket.close", "code": 1000})
-            return
-        method = scope.get("method", "GET")
-        if method not in ("GET", "HEAD"):
-            await _respond(send, 405, b"method not allowed\n", "text/plain", method == "HEAD")
-            return
-        found = await asyncio.to_thread(self._find, str(scope.get("path", "/")))
-        if found is None:
-            await _respond(send, 404, b"not found\n", "text/plain", method == "HEAD")
-            return
-        body = await asyncio.to_thread(found.read_bytes)
-        kind = mimetypes.guess_type(found.name)[0] or "application/octet-stream"
-        if kind.startswith("text/") or kind in ("application/javascript", "application/json"):
-            kind += "; charset=utf-8"
-        await _respond(send, 200, body, kind, method == "HEAD")
-
-
-async def _respond(send: Send, status: int, body: bytes, kind: str, head: bool) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", kind.encode()),
-                (b"content-length", str(len(body)).encode()),
-                (b"cache-control", b"no-cache"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": b"" if head else body})
-
-
-def create_static_app() -> StaticFiles:
-    """The ASGI app serving the chat page (``static/``) and the socket.io-client bundle."""
-    fallbacks = {f"vendor/{name}": VENDOR_BUNDLE / name for name in BUNDLE_FILES}
-    return StaticFiles(STATIC_DIR, fallbacks)
-
-
-def install_vendor_bundle() -> bool:
-    """Copy socket.io-client's browser bundle into ``static/vendor/`` (gitignored).
-
-    Returns:
-        Whether the bundle is in place (False when the npm peers are not installed;
-        run ``make install``).
-    """
-    source = VENDOR_BUNDLE / BUNDLE_FILES[0]
-    if not source.is_file():
-        logger.warning("socket.io-client is not installed (%s); run `make install`", source)
-        return (VENDOR_DIR / BUNDLE_FILES[0]).is_file()
-    VENDOR_DIR.mkdir(parents=True, exist_ok=True)
-    for name in BUNDLE_FILES:
-        src = VENDOR_BUNDLE / name
-        dst = VENDOR_DIR / name
-        if src.is_file() and (not dst.is_file() or dst.stat().st_mtime < src.stat().st_mtime):
-            shutil.copy2(src, dst)
-    return True
