@@ -40,8 +40,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import redis.asyncio as aioredis
-
 from aiosocketio.adapters.base import Adapter
 from aiosocketio.adapters.interface import (
     AckCallback,
@@ -67,6 +65,7 @@ from aiosocketio.adapters.pump import (
     wire_packet,
     with_remote_sockets,
 )
+from aiosocketio.adapters.redis_cluster import AnyRedis, client_from_url
 from aiosocketio.adapters.redis_link import RedisLink
 from aiosocketio.exceptions import AdapterError, AdapterTimeout, SocketIOError
 from aiosocketio.protocol.cluster.classic import ClassicSession
@@ -117,8 +116,8 @@ class RedisAdapter(Adapter):
     def __init__(
         self,
         nsp: NamespaceLike,
-        pub: aioredis.Redis,
-        sub: aioredis.Redis | None = None,
+        pub: AnyRedis,
+        sub: AnyRedis | None = None,
         *,
         key: str = "socket.io",
         requests_timeout: float = 5.0,
@@ -145,7 +144,7 @@ class RedisAdapter(Adapter):
 
     @classmethod
     def factory(
-        cls, pub: aioredis.Redis, sub: aioredis.Redis | None = None, **options: Any
+        cls, pub: AnyRedis, sub: AnyRedis | None = None, **options: Any
     ) -> Callable[[NamespaceLike], RedisAdapter]:
         """A ``Server(adapter=...)`` factory: one adapter per namespace (Node's createAdapter)."""
 
@@ -444,7 +443,7 @@ class RedisAdapter(Adapter):
 
 
 def create_redis_adapter(
-    pub: aioredis.Redis, sub: aioredis.Redis | None = None, **options: Any
+    pub: AnyRedis, sub: AnyRedis | None = None, **options: Any
 ) -> Callable[[NamespaceLike], RedisAdapter]:
     """Node's ``createAdapter(pubClient, subClient, opts)``: a factory for ``Server(adapter=)``."""
     return RedisAdapter.factory(pub, sub, **options)
@@ -455,7 +454,7 @@ class _OwnedClient:
 
     __slots__ = ("client", "users")
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: AnyRedis) -> None:
         self.client = client
         self.users = 0
 
@@ -466,20 +465,22 @@ class _OwnedClient:
 
 
 def create_adapter(
-    redis: str | aioredis.Redis, sub: aioredis.Redis | None = None, **options: Any
+    redis: str | AnyRedis, sub: AnyRedis | None = None, **options: Any
 ) -> Callable[[NamespaceLike], RedisAdapter]:
     """A ``Server(adapter=...)`` factory from a Redis URL or client (used by ``--redis URL``).
 
     A client made from a URL belongs to the adapters: the last one closed closes it.
 
     Args:
-        redis: ``"redis://host:port/db"``, or a ``redis.asyncio.Redis`` client.
+        redis: ``"redis://host:port/db"`` or
+            ``"redis+cluster://host:port,host:port"`` (a Redis Cluster), or a
+            ``redis.asyncio.Redis`` or ``redis.asyncio.cluster.RedisCluster`` client.
         sub: the client for the subscriber connection (default: the same as ``redis``).
         **options: :class:`RedisAdapter` options (``key``, ``requests_timeout``...).
     """
     if not isinstance(redis, str):
         return RedisAdapter.factory(redis, sub, **options)
-    owned = _OwnedClient(aioredis.Redis.from_url(redis))
+    owned = _OwnedClient(client_from_url(redis))
 
     def make(nsp: NamespaceLike) -> RedisAdapter:
         adapter = RedisAdapter(nsp, owned.client, sub, **options)

@@ -1,0 +1,164 @@
+"""The Redis adapters and the emitter on a Redis Cluster of three masters.
+
+A mixed cluster (two aiosocketio servers, one Node socket.io 4.8 server on
+@socket.io/redis-adapter 8.3 with the `redis` package's ``createCluster``) runs every
+cross-server operation from both sides, on the sharded adapter (SPUBLISH/SSUBSCRIBE on the
+node owning each channel's slot) and on the classic one (PUBLISH, which the cluster
+forwards to every node). The sharded adapters follow a slot that moves to another master.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import string
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from aiosocketio.adapters.emitter import RedisEmitter
+from aiosocketio.adapters.redis_cluster import cluster_client
+from aiosocketio.adapters.sharded import ShardedRedisAdapter
+from aiosocketio.protocol.redis_cluster import key_slot
+from tests.cluster.harness import Cluster
+from tests.cluster.redis_cluster import RedisClusterProcs, redis_cluster
+from tests.cluster.support import eventually, eventually_async, unique_key
+from tests.cluster.test_mixed import VARIANTS, expect_exactly, run_mixed_scenario
+
+pytestmark = pytest.mark.cluster
+
+
+@pytest.fixture(scope="module")
+def rcluster() -> Iterator[RedisClusterProcs]:
+    with redis_cluster(masters=3) as procs:
+        yield procs
+
+
+async def start_cluster(rcluster: RedisClusterProcs, variant: str, key: str) -> Cluster:
+    mode, py_opts, node_cfg = VARIANTS[variant]
+    cluster = await Cluster.start(
+        mode,
+        key,
+        redis_url=rcluster.url,
+        node_cfg={**node_cfg, "cluster": rcluster.node_urls},
+        requests_timeout=3,
+        **py_opts,
+    )
+    try:
+        await cluster.connect_clients()
+    except BaseException:
+        await cluster.stop()
+        raise
+    return cluster
+
+
+@pytest.fixture(params=["classic", "sharded-dynamic", "sharded-static", "sharded-dynamic-private"])
+async def mixed(
+    request: pytest.FixtureRequest, rcluster: RedisClusterProcs
+) -> AsyncIterator[Cluster]:
+    cluster = await start_cluster(rcluster, request.param, unique_key())
+    try:
+        yield cluster
+    finally:
+        await cluster.stop()
+
+
+def shard_subscribers(rcluster: RedisClusterProcs, channel: str) -> dict[int, int]:
+    """``PUBSUB SHARDNUMSUB channel`` on each master, by port."""
+    out: dict[int, int] = {}
+    for port in rcluster.master_ports():
+        reply = rcluster.command(port, "PUBSUB", "SHARDNUMSUB", channel)
+        out[port] = int(reply[1])
+    return out
+
+
+def test_key_slots_match_redis(rcluster: RedisClusterProcs) -> None:
+    rng = random.Random(16)
+    alphabet = string.ascii_letters + "#/{}.-é"
+    names = ["socket.io#/#", "{a}b", "a{}b{c}", "x{{y}}"]
+    names += [
+        "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 30))) for _ in range(300)
+    ]
+    for name in names:
+        assert key_slot(name) == rcluster.command(rcluster.ports[0], "CLUSTER", "KEYSLOT", name)
+
+
+async def test_mixed_cluster_on_redis_cluster(mixed: Cluster, rcluster: RedisClusterProcs) -> None:
+    if mixed.mode == "sharded":
+        # the three servers hold the namespace's channel on the master that owns its slot
+        channel = f"{mixed.key}#/#"
+        owner = rcluster.owner(key_slot(channel))
+        counts = shard_subscribers(rcluster, channel)
+        assert counts[owner] == 3
+        assert sum(counts.values()) == 3
+    await run_mixed_scenario(mixed)
+
+
+async def test_emitters_on_redis_cluster(rcluster: RedisClusterProcs) -> None:
+    """Our RedisEmitter on a RedisCluster client, and Node's Emitter on createCluster."""
+    key = unique_key()
+    cluster = await start_cluster(rcluster, "classic", key)
+    client = cluster_client(rcluster.url)
+    try:
+        emitter = RedisEmitter(client, key=key)
+        await emitter.emit("py-emitter", 1, b"\x00")
+        await expect_exactly(cluster, "py-emitter", {"a", "b", "c"}, [1, b"\x00"])
+        await emitter.to("rb").emit("py-emitter-room", 2)
+        await expect_exactly(cluster, "py-emitter-room", {"b"}, [2])
+        await emitter.in_("rc").sockets_join("joined-by-emitter")
+        await eventually_async(
+            cluster.py[0].server.fetch_sockets,
+            lambda sockets: any("joined-by-emitter" in s.rooms for s in sockets),
+            what="emitter sockets_join",
+        )
+        await cluster.node.call("emitter", action="emit", event="node-emitter", args=[3])
+        await expect_exactly(cluster, "node-emitter", {"a", "b", "c"}, [3])
+        await cluster.node.call("emitter", action="emit", event="node-room", rooms=["ra"], args=[])
+        await expect_exactly(cluster, "node-room", {"a"}, [])
+    finally:
+        await client.aclose()
+        await cluster.stop()
+
+
+async def test_sharded_adapter_follows_a_moving_slot(rcluster: RedisClusterProcs) -> None:
+    key = unique_key()
+    cluster = await start_cluster(rcluster, "sharded-dynamic", key)
+    try:
+        channel = f"{key}#/#"
+        slot = key_slot(channel)
+        source = rcluster.owner(slot)
+        target = next(p for p in rcluster.master_ports() if p != source)
+        assert shard_subscribers(rcluster, channel)[source] == 3
+
+        await asyncio.to_thread(rcluster.move_slot, slot, target)
+
+        # Redis dropped every subscription on the old owner (sunsubscribe); our two servers
+        # subscribe again on the new one. The Node server does not: node-redis 4.7.0's
+        # cluster listens for a "server-sunsubscribe" event that its client never emits (it
+        # emits "sharded-channel-moved"), so its main channel stays unsubscribed.
+        expected = {p: (2 if p == target else 0) for p in rcluster.master_ports()}
+
+        async def counts() -> dict[int, int]:
+            return shard_subscribers(rcluster, channel)
+
+        await eventually_async(
+            counts, lambda c: c == expected, timeout=10, what="resubscribed on the new owner"
+        )
+        # (what the Node server's client "c" receives is left to node-redis)
+        cluster.py[0].server.emit("after-move-py", 1)
+        # Node's SPUBLISH follows the slot too (MOVED) and reaches our servers
+        await cluster.node.call("emit", event="after-move-node", args=[2])
+        for name in ("a", "b"):
+            assert await cluster.fleet.wait_received(name, "after-move-py") == [[1]]
+            assert await cluster.fleet.wait_received(name, "after-move-node") == [[2]]
+        cluster.py[1].server.to("ra").emit("after-move-room", 3)
+        await expect_exactly(cluster, "after-move-room", {"a"}, [3])
+        # requests between our servers still go out and come back
+        py1, py2 = (node.server for node in cluster.py)
+        sockets = await py2.fetch_sockets()
+        assert sorted(s.data["name"] for s in sockets) == ["a", "b"]
+        py1.server_side_emit("sse", "moved")
+        await eventually(lambda: ["moved"] in cluster.py[1].server_side_events)
+        assert isinstance(py1.sockets.adapter, ShardedRedisAdapter)
+    finally:
+        await cluster.stop()

@@ -1,0 +1,139 @@
+"""A master of the Redis Cluster crashes under a stream of broadcasts.
+
+Three masters and three replicas, ``cluster-node-timeout`` 2000 ms. Two aiosocketio servers
+on the sharded adapter; a client of the second one receives a numbered broadcast that the
+first one sends every 50 ms. The master that owns the namespace's channel is killed
+(SIGKILL). The test records which broadcasts were lost and how long after the kill the
+first broadcast arrived again (a replica must be promoted first: the node timeout plus an
+election), asserts that service came back within a bound and that nothing is lost once it
+did, and prints the figures (``pytest -s``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import aiosocketio
+from aiosocketio.adapters.redis_cluster import cluster_client
+from aiosocketio.adapters.sharded import ShardedRedisAdapter
+from aiosocketio.protocol.redis_cluster import key_slot
+from tests.cluster.harness import start_py_node
+from tests.cluster.redis_cluster import RedisClusterProcs, redis_cluster
+from tests.cluster.support import eventually, eventually_async, unique_key
+from tests.support.timeouts import scaled
+
+pytestmark = pytest.mark.cluster
+
+PERIOD = 0.05
+"""Seconds between two broadcasts."""
+
+SERVICE_BOUND = 15.0
+"""Seconds within which broadcasts must arrive again after the kill (scaled): the node
+timeout (2 s), the election, and our resubscription, with room for a loaded machine."""
+
+
+@pytest.fixture(scope="module")
+def rcluster6() -> Iterator[RedisClusterProcs]:
+    with redis_cluster(masters=3, replicas=1, node_timeout_ms=2000) as procs:
+        yield procs
+
+
+@pytest.mark.parametrize("mode", ["sharded", "classic"])
+async def test_a_master_crashes(rcluster6: RedisClusterProcs, mode: str) -> None:
+    key = unique_key()
+    client = cluster_client(rcluster6.url)
+    if mode == "sharded":
+        factory: Any = ShardedRedisAdapter.factory(client, channel_prefix=key)
+        channel = f"{key}#/#"
+        victim = rcluster6.owner(key_slot(channel))
+    else:
+        from aiosocketio.adapters.redis import RedisAdapter
+
+        factory = RedisAdapter.factory(client, key=key)
+        victim = -1  # the master our subscriber connection uses: found below
+    py1 = await start_py_node("py1", factory)
+    py2 = await start_py_node("py2", factory)
+    received: dict[int, float] = {}
+    socket = aiosocketio.client_socket(py2.url, force_new=True, transports=["websocket"])
+
+    @socket.on("tick")
+    def on_tick(n: int) -> None:
+        received.setdefault(n, time.monotonic())
+
+    sent: dict[int, float] = {}
+    ticking = True
+
+    async def tick() -> None:
+        n = 0
+        while ticking:
+            sent[n] = time.monotonic()
+            py1.server.emit("tick", n)
+            n += 1
+            await asyncio.sleep(PERIOD)
+
+    ticker: asyncio.Task[None] | None = None
+    try:
+        await socket.connect()
+        for node in (py1, py2):
+            await eventually_async(node.server.sockets.adapter.server_count, lambda n: n == 2)
+        if mode == "classic":
+            victim = await classic_subscriber_node(rcluster6, f"{key}-request#/#")
+        ticker = asyncio.ensure_future(tick())
+        await eventually(lambda: len(received) >= 20, what="ticks before the kill")
+
+        killed_at = time.monotonic()
+        rcluster6.kill(victim)
+
+        def after_kill() -> list[float]:
+            return [t for n, t in list(received.items()) if sent[n] > killed_at]
+
+        await eventually(
+            lambda: bool(after_kill()), timeout=SERVICE_BOUND, what="a broadcast after the kill"
+        )
+        back = min(after_kill())
+        # then 2 more seconds of broadcasts, all of which must arrive
+        await asyncio.sleep(2)
+        ticking = False
+        await ticker
+        last = max(sent)
+        await eventually(lambda: last in received, what="the last tick")
+    finally:
+        ticking = False
+        if ticker is not None and not ticker.done():
+            ticker.cancel()
+        socket.disconnect()
+        await py1.server.close()
+        await py2.server.close()
+        await client.aclose()
+        await asyncio.to_thread(rcluster6.restart_killed)
+
+    lost = sorted(n for n in sent if n not in received)
+    lost_after_back = [n for n in lost if sent[n] > back]
+    service_back = back - killed_at
+    window = (
+        f" (sent from {sent[lost[0]] - killed_at:+.2f} s to {sent[lost[-1]] - killed_at:+.2f} s)"
+        if lost
+        else ""
+    )
+    print(
+        f"\n[{mode}] master :{victim} killed: the first broadcast arrived {service_back:.2f} s "
+        f"later; {len(lost)} of {len(sent)} broadcasts lost{window}"
+    )
+    assert service_back < scaled(SERVICE_BOUND)
+    assert lost_after_back == []
+    # what is lost is what was sent while the channel's master was down
+    assert all(sent[n] >= killed_at - 1 for n in lost)
+
+
+async def classic_subscriber_node(rcluster: RedisClusterProcs, channel: str) -> int:
+    """The master on which the servers' classic subscriptions are (PUBSUB NUMSUB > 0)."""
+    for port in rcluster.master_ports():
+        reply = rcluster.command(port, "PUBSUB", "NUMSUB", channel)
+        if int(reply[1]) > 0:
+            return port
+    raise AssertionError("no master holds the classic subscriptions")
