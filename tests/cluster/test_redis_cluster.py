@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import string
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -20,10 +22,15 @@ from aiosocketio.adapters.emitter import RedisEmitter
 from aiosocketio.adapters.redis_cluster import cluster_client
 from aiosocketio.adapters.sharded import ShardedRedisAdapter
 from aiosocketio.protocol.redis_cluster import key_slot
+from tests.browser.server_process import CLIProcess
 from tests.cluster.harness import Cluster
 from tests.cluster.redis_cluster import RedisClusterProcs, redis_cluster
 from tests.cluster.support import eventually, eventually_async, unique_key
 from tests.cluster.test_mixed import VARIANTS, expect_exactly, run_mixed_scenario
+from tests.support.timeouts import scaled
+from tests.test_cli import _http, app_dir, polling_connect, run_cli
+
+__all__ = ["app_dir"]  # a fixture of tests/test_cli.py, used here too
 
 pytestmark = pytest.mark.cluster
 
@@ -162,3 +169,48 @@ async def test_sharded_adapter_follows_a_moving_slot(rcluster: RedisClusterProcs
         assert isinstance(py1.sockets.adapter, ShardedRedisAdapter)
     finally:
         await cluster.stop()
+
+
+async def test_cli_run_on_a_redis_cluster(app_dir: Path, rcluster: RedisClusterProcs) -> None:
+    """``aiosocketio run --redis redis+cluster://...``: two processes share a broadcast."""
+    for adapter in ("sharded", "pubsub"):
+        key = unique_key()
+        procs: list[CLIProcess] = []
+        try:
+            for _ in range(2):
+                proc = await CLIProcess.start(
+                    "run", "cli_test_app:sio", "--port", "0", "--app-dir", str(app_dir),
+                    "--redis", rcluster.url, "--redis-key", key, "--redis-adapter", adapter,
+                )  # fmt: skip
+                procs.append(proc)
+            ports = []
+            for proc in procs:
+                match = re.search(r":(\d+) ", await proc.wait_for_output("serving"))
+                assert match is not None
+                ports.append(int(match.group(1)))
+            alice = await polling_connect(ports[0])
+            bob = await polling_connect(ports[1])
+            bob_poll = asyncio.ensure_future(asyncio.to_thread(_http, ports[1], "GET", bob))
+            await asyncio.sleep(0.2)
+            shout = '42["shout","across the Redis Cluster"]'
+            assert await asyncio.to_thread(_http, ports[0], "POST", alice, shout) == (200, "ok")
+            heard = (200, '42["heard","across the Redis Cluster"]')
+            assert await asyncio.wait_for(bob_poll, scaled(10)) == heard
+        finally:
+            codes = [await proc.stop() for proc in procs]
+        assert codes == [0, 0], "\n".join(proc.text for proc in procs)
+        assert all("Traceback" not in proc.text for proc in procs)
+
+
+@pytest.mark.parametrize(
+    ("url", "code", "message"),
+    [
+        ("redis+cluster://127.0.0.1:1", 1, "--redis: cannot reach Redis at"),
+        ("redis+cluster://127.0.0.1:x", 2, "--redis: invalid port"),
+    ],
+)
+def test_cli_bad_cluster_url_is_a_clean_error(url: str, code: int, message: str) -> None:
+    result = run_cli("demo", "--port", "0", "--redis", url)
+    assert result.returncode == code, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
