@@ -90,7 +90,10 @@ def test_key_slots_match_redis(rcluster: RedisClusterProcs) -> None:
         assert key_slot(name) == rcluster.command(rcluster.ports[0], "CLUSTER", "KEYSLOT", name)
 
 
-async def test_mixed_cluster_on_redis_cluster(mixed: Cluster, rcluster: RedisClusterProcs) -> None:
+async def test_mixed_cluster_on_redis_cluster(
+    mixed: Cluster, rcluster: RedisClusterProcs, request: pytest.FixtureRequest
+) -> None:
+    variant = request.node.callspec.params["mixed"]
     if mixed.mode == "sharded":
         # the three servers hold the namespace's channel on the master that owns its slot
         channel = f"{mixed.key}#/#"
@@ -98,6 +101,15 @@ async def test_mixed_cluster_on_redis_cluster(mixed: Cluster, rcluster: RedisClu
         counts = shard_subscribers(rcluster, channel)
         assert counts[owner] == 3
         assert sum(counts.values()) == 3
+        # every channel (rooms' and response channels too) is held by its slot's owner
+        held: dict[str, int] = {}
+        for port in rcluster.master_ports():
+            for name in rcluster.command(port, "PUBSUB", "SHARDCHANNELS", f"{mixed.key}#*"):
+                held[name.decode()] = port
+        assert all(rcluster.owner(key_slot(name)) == port for name, port in held.items())
+        if VARIANTS[variant][1].get("subscription_mode", "dynamic") != "static":
+            assert {f"{mixed.key}#/#{room}#" for room in ("ra", "rb", "rc", "common")} <= set(held)
+        assert len(set(held.values())) > 1  # spread over the masters
     await run_mixed_scenario(mixed)
 
 
