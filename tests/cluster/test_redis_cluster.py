@@ -20,8 +20,10 @@ import pytest
 
 from aiosocketio.adapters.emitter import RedisEmitter
 from aiosocketio.adapters.redis_cluster import cluster_client
+from aiosocketio.adapters.redis_cluster_subscriber import ClusterSubscriber
+from aiosocketio.adapters.redis_link import RedisLink
 from aiosocketio.adapters.sharded import ShardedRedisAdapter
-from aiosocketio.protocol.redis_cluster import key_slot
+from aiosocketio.protocol.redis_cluster import SLOTS, SlotMap, key_slot
 from tests.browser.server_process import CLIProcess
 from tests.cluster.harness import Cluster
 from tests.cluster.redis_cluster import RedisClusterProcs, redis_cluster
@@ -226,3 +228,41 @@ def test_cli_bad_cluster_url_is_a_clean_error(url: str, code: int, message: str)
     assert result.returncode == code, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_a_stale_slot_map_is_corrected_by_moved(rcluster: RedisClusterProcs) -> None:
+    """Publisher and subscriber both start with a map that sends every slot to one wrong
+    master: the MOVED replies route them to the owners, and the messages arrive."""
+    client = cluster_client(rcluster.url)
+    link = RedisLink(client, client)
+    channels = [f"{unique_key()}#{n}#" for n in range(12)]
+    owners = {rcluster.owner(key_slot(c)) for c in channels}
+    assert len(owners) > 1
+    wrong = ("127.0.0.1", rcluster.master_ports()[0])
+    assert link._cluster is not None and isinstance(link.subscriber, ClusterSubscriber)
+    for nodes in (link._cluster, link.subscriber._nodes):
+        nodes.slots = SlotMap([(0, SLOTS - 1, wrong)])
+    got: list[tuple[str, bytes]] = []
+    try:
+        await link.subscribe(lambda c, d: got.append((c, d)), shard_channels=channels)
+        assert shard_subscribers_of(rcluster, channels) == dict.fromkeys(channels, 1)
+        for nodes in (link._cluster, link.subscriber._nodes):
+            nodes.slots = SlotMap([(0, SLOTS - 1, wrong)])
+        for n, channel in enumerate(channels):
+            link.publish(channel, b"%d" % n, sharded=True)
+        await eventually(lambda: len(got) == len(channels), what="every message")
+        assert sorted(got) == sorted((c, b"%d" % n) for n, c in enumerate(channels))
+    finally:
+        await link.close()
+        await client.aclose()
+
+
+def shard_subscribers_of(rcluster: RedisClusterProcs, channels: list[str]) -> dict[str, int]:
+    """How many subscribers each channel has on the master that owns it."""
+    out = {}
+    for channel in channels:
+        reply = rcluster.command(
+            rcluster.owner(key_slot(channel)), "PUBSUB", "SHARDNUMSUB", channel
+        )
+        out[channel] = int(reply[1])
+    return out
