@@ -56,7 +56,14 @@ class RedisClusterProcs:
         procs: the redis-server process of each port.
     """
 
-    def __init__(self, masters: int = 3, replicas: int = 0, node_timeout_ms: int = 2000) -> None:
+    def __init__(
+        self,
+        masters: int = 3,
+        replicas: int = 0,
+        node_timeout_ms: int = 2000,
+        password: str | None = None,
+    ) -> None:
+        self.password = password
         self.masters = masters
         self.replicas = replicas
         self.node_timeout_ms = node_timeout_ms
@@ -67,16 +74,18 @@ class RedisClusterProcs:
     @property
     def url(self) -> str:
         """``redis+cluster://`` with two seeds (one would do)."""
-        return "redis+cluster://" + ",".join(f"127.0.0.1:{p}" for p in self.ports[:2])
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis+cluster://{auth}" + ",".join(f"127.0.0.1:{p}" for p in self.ports[:2])
 
     @property
     def node_urls(self) -> list[str]:
         """``redis://`` URLs of the first nodes (the Node server's seeds)."""
-        return [f"redis://127.0.0.1:{p}" for p in self.ports[:2]]
+        auth = f":{self.password}@" if self.password else ""
+        return [f"redis://{auth}127.0.0.1:{p}" for p in self.ports[:2]]
 
     def client(self, port: int) -> redis.Redis:
         """A plain client of one node (close it)."""
-        return redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
+        return redis.Redis(host="127.0.0.1", port=port, password=self.password, socket_timeout=5)
 
     def command(self, port: int, *args: Any) -> Any:
         """One command on one node."""
@@ -97,6 +106,7 @@ class RedisClusterProcs:
             *(f"127.0.0.1:{p}" for p in self.ports),
             "--cluster-replicas", str(self.replicas),
             "--cluster-yes",
+            *(["-a", self.password, "--no-auth-warning"] if self.password else []),
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -120,6 +130,8 @@ class RedisClusterProcs:
                 "--save", "",
                 "--appendonly", "no",
                 "--daemonize", "no",
+                *(["--requirepass", self.password, "--masterauth", self.password]
+                  if self.password else []),
                 ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -255,10 +267,10 @@ class RedisClusterProcs:
 
 @contextlib.contextmanager
 def redis_cluster(
-    masters: int = 3, replicas: int = 0, node_timeout_ms: int = 2000
+    masters: int = 3, replicas: int = 0, node_timeout_ms: int = 2000, password: str | None = None
 ) -> Iterator[RedisClusterProcs]:
     """A running Redis Cluster, stopped on exit."""
-    cluster = RedisClusterProcs(masters, replicas, node_timeout_ms)
+    cluster = RedisClusterProcs(masters, replicas, node_timeout_ms, password)
     try:
         cluster.start()
         yield cluster

@@ -19,15 +19,15 @@ from pathlib import Path
 import pytest
 
 from aiosocketio.adapters.emitter import RedisEmitter
-from aiosocketio.adapters.redis_cluster import cluster_client
+from aiosocketio.adapters.redis_cluster import ClusterNodes, client_from_url, cluster_client
 from aiosocketio.adapters.redis_cluster_subscriber import ClusterSubscriber
 from aiosocketio.adapters.redis_link import RedisLink
 from aiosocketio.adapters.sharded import ShardedRedisAdapter
 from aiosocketio.protocol.redis_cluster import SLOTS, SlotMap, key_slot
 from tests.browser.server_process import CLIProcess
-from tests.cluster.harness import Cluster
+from tests.cluster.harness import Cluster, start_py_node
 from tests.cluster.redis_cluster import RedisClusterProcs, redis_cluster
-from tests.cluster.support import eventually, eventually_async, unique_key
+from tests.cluster.support import ClientFleet, eventually, eventually_async, unique_key
 from tests.cluster.test_mixed import VARIANTS, expect_exactly, run_mixed_scenario
 from tests.support.timeouts import scaled
 from tests.test_cli import _http, app_dir, polling_connect, run_cli
@@ -266,3 +266,28 @@ def shard_subscribers_of(rcluster: RedisClusterProcs, channels: list[str]) -> di
         )
         out[channel] = int(reply[1])
     return out
+
+
+async def test_a_cluster_with_a_password() -> None:
+    """``redis+cluster://:password@...``: our connections authenticate to every node."""
+    with redis_cluster(masters=3, password="s3cret") as procs:
+        key = unique_key()
+        client = client_from_url(procs.url)
+        wrong = client_from_url(procs.url.replace("s3cret", "wrong"))
+        factory = ShardedRedisAdapter.factory(client, channel_prefix=key)
+        nodes = [await start_py_node(name, factory) for name in ("py1", "py2")]
+        fleet = await ClientFleet.launch()
+        try:
+            await fleet.connect("b", nodes[1].url)
+            for node in nodes:
+                await eventually_async(node.server.sockets.adapter.server_count, lambda n: n == 2)
+            nodes[0].server.emit("with-auth", 1)
+            assert await fleet.wait_received("b", "with-auth") == [[1]]
+            with pytest.raises(ConnectionError, match="AUTH failed"):
+                await ClusterNodes.for_client(wrong).refresh()
+        finally:
+            await fleet.stop()
+            for node in nodes:
+                await node.server.close()
+            await client.aclose()
+            await wrong.aclose()
