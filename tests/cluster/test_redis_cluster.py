@@ -273,7 +273,7 @@ async def test_a_cluster_with_a_password() -> None:
     with redis_cluster(masters=3, password="s3cret") as procs:
         key = unique_key()
         client = client_from_url(procs.url)
-        wrong = client_from_url(procs.url.replace("s3cret", "wrong"))
+        wrong = cluster_client(procs.url.replace("s3cret", "wrong"))
         factory = ShardedRedisAdapter.factory(client, channel_prefix=key)
         nodes = [await start_py_node(name, factory) for name in ("py1", "py2")]
         fleet = await ClientFleet.launch()
