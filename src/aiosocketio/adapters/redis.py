@@ -22,7 +22,8 @@ connections) whose channels are routed to their adapter, and one ordered publish
 (drained by one task, a batch per round trip, so a burst of broadcasts keeps its order). A
 malformed message is logged and skipped; a request whose answers do not all arrive within
 ``requests_timeout`` fails with :class:`~aiosocketio.exceptions.AdapterTimeout` (an
-:class:`~aiosocketio.exceptions.AdapterError` and an ``AckTimeout``).
+:class:`~aiosocketio.exceptions.AdapterError` and an ``AckTimeout``). Given a
+``RedisCluster`` client it runs on a Redis Cluster, which forwards PUBLISH to every node.
 
 Example::
 

@@ -6,6 +6,10 @@ the channels, the subscription modes and the encoding are in
 :mod:`aiosocketio.protocol.cluster.sharded`. This module is the pump: it subscribes (to
 a room's channel while the server has the room, in the dynamic modes), publishes and
 feeds what arrives to the adapter.
+
+Given a ``redis.asyncio.cluster.RedisCluster`` client, it runs on a Redis Cluster: each
+channel is published and subscribed on the master that owns its slot, and followed when
+the slot moves or a replica takes over (:mod:`aiosocketio.adapters.redis_cluster`).
 """
 
 from __future__ import annotations
