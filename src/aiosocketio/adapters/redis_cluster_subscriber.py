@@ -404,7 +404,14 @@ class ClusterSubscriber:
     def _refused(self, session: _Session, error: RespError) -> None:
         redirect = parse_redirect(error)
         if redirect is None:
-            logger.warning("Redis refused a subscription: %s", error)
+            if error.startswith(("CLUSTERDOWN", "TRYAGAIN")):
+                # the cluster is failing over: try again (later) what is not confirmed yet
+                self._fail(str(error))
+                self._failures += 1
+                for name in [n for n in session.names if n in self._unconfirmed]:
+                    self._rehome(name)
+            else:
+                logger.warning("Redis refused a subscription: %s", error)
             return
         # SSUBSCRIBE on a node that does not own the slot (our map was stale)
         self._nodes.slots.move(redirect.slot, redirect.address)
