@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 from aiosocketio import Server
 from aiosocketio.adapters import Adapter
 from aiosocketio.adapters.redis import RedisAdapter
+from aiosocketio.adapters.redis_cluster import AnyRedis, client_from_url
 from aiosocketio.adapters.sharded import ShardedRedisAdapter
 from aiosocketio.adapters.streams import RedisStreamsAdapter
 from aiosocketio.server.broadcast import RemoteSocket
@@ -28,11 +29,12 @@ from tests.cluster.support import (
 
 
 def adapter_factory(
-    mode: str, client: aioredis.Redis, key: str, **opts: Any
+    mode: str, client: AnyRedis, key: str, **opts: Any
 ) -> Callable[[Namespace], Adapter]:
     if mode == "sharded":
         return ShardedRedisAdapter.factory(client, channel_prefix=key, **opts)
     if mode == "streams":
+        assert isinstance(client, aioredis.Redis)  # the streams adapter: one Redis
         return RedisStreamsAdapter.factory(client, stream_name=key, channel_prefix=key, **opts)
     return RedisAdapter.factory(client, key=key, **opts)
 
@@ -122,7 +124,7 @@ class Cluster:
 
     mode: str
     key: str
-    client: aioredis.Redis
+    client: AnyRedis
     py: list[PyNode]
     node: NodeDriver
     node_port: int
@@ -139,7 +141,7 @@ class Cluster:
         server_opts: dict[str, Any] | None = None,
         **adapter_opts: Any,
     ) -> Cluster:
-        client = aioredis.Redis.from_url(redis_url)
+        client = client_from_url(redis_url)  # redis+cluster:// for a Redis Cluster
         factory = adapter_factory(mode, client, key, **adapter_opts)
         extra = server_opts or {}
         py = [

@@ -281,6 +281,11 @@ async def check_server_side(cluster: Cluster, origin: PyOrigin | NodeOrigin) -> 
 
 
 async def test_mixed_cluster(cluster: Cluster) -> None:
+    await run_mixed_scenario(cluster)
+
+
+async def run_mixed_scenario(cluster: Cluster) -> None:
+    """Every cross-server operation, from a Python node and from the Node node."""
     py1 = PyOrigin(cluster.py[0])
     node = NodeOrigin(cluster.node)
     for origin, home in ((py1, "a"), (node, "c")):

@@ -40,7 +40,7 @@ EVENT = 2  # Socket.IO packet type EVENT
 
 
 class RedisPublisher(Protocol):
-    """The part of ``redis.asyncio.Redis`` the emitter uses."""
+    """The part of ``redis.asyncio.Redis`` the emitter uses (a ``RedisCluster`` has it too)."""
 
     def publish(self, channel: str, message: bytes | str) -> Awaitable[Any]: ...
 

@@ -22,7 +22,8 @@ connections) whose channels are routed to their adapter, and one ordered publish
 (drained by one task, a batch per round trip, so a burst of broadcasts keeps its order). A
 malformed message is logged and skipped; a request whose answers do not all arrive within
 ``requests_timeout`` fails with :class:`~aiosocketio.exceptions.AdapterTimeout` (an
-:class:`~aiosocketio.exceptions.AdapterError` and an ``AckTimeout``).
+:class:`~aiosocketio.exceptions.AdapterError` and an ``AckTimeout``). Given a
+``RedisCluster`` client it runs on a Redis Cluster, which forwards PUBLISH to every node.
 
 Example::
 
@@ -39,8 +40,6 @@ import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
-
-import redis.asyncio as aioredis
 
 from aiosocketio.adapters.base import Adapter
 from aiosocketio.adapters.interface import (
@@ -67,6 +66,7 @@ from aiosocketio.adapters.pump import (
     wire_packet,
     with_remote_sockets,
 )
+from aiosocketio.adapters.redis_cluster import AnyRedis, client_from_url
 from aiosocketio.adapters.redis_link import RedisLink
 from aiosocketio.exceptions import AdapterError, AdapterTimeout, SocketIOError
 from aiosocketio.protocol.cluster.classic import ClassicSession
@@ -117,8 +117,8 @@ class RedisAdapter(Adapter):
     def __init__(
         self,
         nsp: NamespaceLike,
-        pub: aioredis.Redis,
-        sub: aioredis.Redis | None = None,
+        pub: AnyRedis,
+        sub: AnyRedis | None = None,
         *,
         key: str = "socket.io",
         requests_timeout: float = 5.0,
@@ -145,7 +145,7 @@ class RedisAdapter(Adapter):
 
     @classmethod
     def factory(
-        cls, pub: aioredis.Redis, sub: aioredis.Redis | None = None, **options: Any
+        cls, pub: AnyRedis, sub: AnyRedis | None = None, **options: Any
     ) -> Callable[[NamespaceLike], RedisAdapter]:
         """A ``Server(adapter=...)`` factory: one adapter per namespace (Node's createAdapter)."""
 
@@ -444,7 +444,7 @@ class RedisAdapter(Adapter):
 
 
 def create_redis_adapter(
-    pub: aioredis.Redis, sub: aioredis.Redis | None = None, **options: Any
+    pub: AnyRedis, sub: AnyRedis | None = None, **options: Any
 ) -> Callable[[NamespaceLike], RedisAdapter]:
     """Node's ``createAdapter(pubClient, subClient, opts)``: a factory for ``Server(adapter=)``."""
     return RedisAdapter.factory(pub, sub, **options)
@@ -455,7 +455,7 @@ class _OwnedClient:
 
     __slots__ = ("client", "users")
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: AnyRedis) -> None:
         self.client = client
         self.users = 0
 
@@ -466,20 +466,22 @@ class _OwnedClient:
 
 
 def create_adapter(
-    redis: str | aioredis.Redis, sub: aioredis.Redis | None = None, **options: Any
+    redis: str | AnyRedis, sub: AnyRedis | None = None, **options: Any
 ) -> Callable[[NamespaceLike], RedisAdapter]:
     """A ``Server(adapter=...)`` factory from a Redis URL or client (used by ``--redis URL``).
 
     A client made from a URL belongs to the adapters: the last one closed closes it.
 
     Args:
-        redis: ``"redis://host:port/db"``, or a ``redis.asyncio.Redis`` client.
+        redis: ``"redis://host:port/db"`` or
+            ``"redis+cluster://host:port,host:port"`` (a Redis Cluster), or a
+            ``redis.asyncio.Redis`` or ``redis.asyncio.cluster.RedisCluster`` client.
         sub: the client for the subscriber connection (default: the same as ``redis``).
         **options: :class:`RedisAdapter` options (``key``, ``requests_timeout``...).
     """
     if not isinstance(redis, str):
         return RedisAdapter.factory(redis, sub, **options)
-    owned = _OwnedClient(aioredis.Redis.from_url(redis))
+    owned = _OwnedClient(client_from_url(redis))
 
     def make(nsp: NamespaceLike) -> RedisAdapter:
         adapter = RedisAdapter(nsp, owned.client, sub, **options)

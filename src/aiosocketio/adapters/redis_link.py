@@ -19,8 +19,11 @@ from collections.abc import Iterable
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
+from aiosocketio.adapters.redis_cluster import AnyRedis, ClusterNodes, is_cluster
+from aiosocketio.adapters.redis_cluster_subscriber import ClusterSubscriber
 from aiosocketio.adapters.redis_connection import (
     REPLY_TIMEOUT,
     connection_params,
@@ -48,6 +51,10 @@ class RedisLink(SharedLink):
     subscriber connection carries every namespace's channels, each routed to the handler
     that subscribed to it, so a server with many namespaces still holds two connections.
 
+    On a Redis Cluster (both clients are ``RedisCluster``), messages are published on the
+    node their channel belongs to and the subscriptions are held where they live
+    (:mod:`~aiosocketio.adapters.redis_cluster`).
+
     Args:
         pub: the client used to publish (and for ``PUBSUB NUMSUB``).
         sub: the client whose connection settings give the subscriber connection.
@@ -57,6 +64,7 @@ class RedisLink(SharedLink):
     """
 
     __slots__ = (
+        "_cluster",
         "_dropped",
         "_failing",
         "_last_warning",
@@ -72,13 +80,23 @@ class RedisLink(SharedLink):
         "subscriber",
     )
 
-    def __init__(self, pub: aioredis.Redis, sub: aioredis.Redis) -> None:
+    def __init__(self, pub: AnyRedis, sub: AnyRedis) -> None:
         super().__init__()
         self.pub = pub
         self.sub = sub
         self._tasks = TaskRegistry("the Redis link")
-        self.subscriber = Subscriber(sub, self._tasks)
-        self._pub_params = connection_params(pub)
+        self.subscriber: Subscriber | ClusterSubscriber
+        self._cluster: ClusterNodes | None = None
+        self._pub_params: dict[str, Any] | None = None
+        if is_cluster(pub) or is_cluster(sub):
+            if not (isinstance(pub, RedisCluster) and isinstance(sub, RedisCluster)):
+                raise ValueError("publish and subscribe through the same kind of Redis")
+            self._cluster = ClusterNodes.for_client(pub)
+            self.subscriber = ClusterSubscriber(ClusterNodes.for_client(sub), self._tasks)
+        else:
+            assert isinstance(pub, aioredis.Redis) and isinstance(sub, aioredis.Redis)
+            self.subscriber = Subscriber(sub, self._tasks)
+            self._pub_params = connection_params(pub)
         self._pub_conn: tuple[asyncio.StreamReader, asyncio.StreamWriter, RespParser] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._queue: collections.deque[tuple[str, bytes, bool]] = collections.deque()
@@ -104,12 +122,14 @@ class RedisLink(SharedLink):
 
     def _raw_params(self) -> dict[str, Any] | None:
         """How the subscriber connects on its own (None: through redis-py's PubSub)."""
+        if isinstance(self.sub, RedisCluster):
+            return None
         return connection_params(self.sub)
 
     # -- sharing ------------------------------------------------------------------------
 
     @classmethod
-    def acquire(cls, owner: object, pub: aioredis.Redis, sub: aioredis.Redis) -> RedisLink:
+    def acquire(cls, owner: object, pub: AnyRedis, sub: AnyRedis) -> RedisLink:
         """The link of ``owner`` (a server) for this pair of clients; :meth:`release` it."""
         return cls._share((id(owner), id(pub), id(sub)), lambda: cls(pub, sub))
 
@@ -211,6 +231,9 @@ class RedisLink(SharedLink):
         self._failing = True
 
     async def _send(self, batch: list[tuple[str, bytes, bool]]) -> None:
+        if self._cluster is not None:
+            await self._cluster.publish(batch)
+            return
         if self._pub_params is not None:
             await self._raw_send(batch)
             return
@@ -269,6 +292,11 @@ class RedisLink(SharedLink):
         Raises:
             AdapterError: Redis cannot be reached.
         """
+        if self._cluster is not None:
+            try:
+                return await self._cluster.numsub(channel, sharded=sharded)
+            except (OSError, RedisError) as exc:
+                raise AdapterError(f"cannot count the servers: {exc}") from exc
         try:
             if sharded:
                 result = await retry_once(lambda: self.pub.pubsub_shardnumsub(channel))
@@ -293,6 +321,8 @@ class RedisLink(SharedLink):
             task.cancel()
             await asyncio.wait([task], timeout=0.5)
         await self.subscriber.close()
+        if self._cluster is not None:
+            await self._cluster.close()
         if self._pub_conn is not None:
             self._pub_conn[1].close()
             self._pub_conn = None

@@ -6,6 +6,10 @@ the channels, the subscription modes and the encoding are in
 :mod:`aiosocketio.protocol.cluster.sharded`. This module is the pump: it subscribes (to
 a room's channel while the server has the room, in the dynamic modes), publishes and
 feeds what arrives to the adapter.
+
+Given a ``redis.asyncio.cluster.RedisCluster`` client, it runs on a Redis Cluster: each
+channel is published and subscribed on the master that owns its slot, and followed when
+the slot moves or a replica takes over (:mod:`aiosocketio.adapters.redis_cluster`).
 """
 
 from __future__ import annotations
@@ -14,10 +18,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import redis.asyncio as aioredis
-
 from aiosocketio.adapters.cluster import ClusterAdapter
 from aiosocketio.adapters.interface import NamespaceLike
+from aiosocketio.adapters.redis_cluster import AnyRedis
 from aiosocketio.adapters.redis_link import RedisLink
 from aiosocketio.exceptions import AdapterError, RemoteProtocolError
 from aiosocketio.protocol.cluster.sharded import (
@@ -38,7 +41,7 @@ class ShardedRedisAdapter(ClusterAdapter):
 
     Args:
         nsp: the namespace.
-        pub: the Redis client used to publish.
+        pub: the Redis client used to publish (a ``RedisCluster`` for a Redis Cluster).
         sub: the Redis client that gives the subscriber connection (default: ``pub``).
         channel_prefix: the channel prefix (default ``"socket.io"``).
         subscription_mode: ``"static"``, ``"dynamic"`` (default) or ``"dynamic-private"``.
@@ -48,8 +51,8 @@ class ShardedRedisAdapter(ClusterAdapter):
     def __init__(
         self,
         nsp: NamespaceLike,
-        pub: aioredis.Redis,
-        sub: aioredis.Redis | None = None,
+        pub: AnyRedis,
+        sub: AnyRedis | None = None,
         *,
         channel_prefix: str = "socket.io",
         subscription_mode: SubscriptionMode = "dynamic",
@@ -71,7 +74,7 @@ class ShardedRedisAdapter(ClusterAdapter):
 
     @classmethod
     def factory(
-        cls, pub: aioredis.Redis, sub: aioredis.Redis | None = None, **options: Any
+        cls, pub: AnyRedis, sub: AnyRedis | None = None, **options: Any
     ) -> Callable[[NamespaceLike], ShardedRedisAdapter]:
         """A ``Server(adapter=...)`` factory (Node's ``createShardedAdapter``)."""
 
@@ -168,7 +171,7 @@ class ShardedRedisAdapter(ClusterAdapter):
 
 
 def create_sharded_redis_adapter(
-    pub: aioredis.Redis, sub: aioredis.Redis | None = None, **options: Any
+    pub: AnyRedis, sub: AnyRedis | None = None, **options: Any
 ) -> Callable[[NamespaceLike], ShardedRedisAdapter]:
     """Node's ``createShardedAdapter(pubClient, subClient, opts)``."""
     return ShardedRedisAdapter.factory(pub, sub, **options)

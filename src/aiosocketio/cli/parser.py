@@ -138,7 +138,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         help=(
             "attach the Redis adapter (aiosocketio.adapters.redis) connected to URL, e.g. "
             "redis://127.0.0.1:6379, so that several processes or machines share rooms and "
-            "broadcasts (needs the 'redis' extra: pip install 'aiosocketio[redis]')"
+            "broadcasts; a Redis Cluster is redis+cluster://HOST:PORT,HOST:PORT (any of "
+            "its nodes; pubsub and sharded adapters) "
+            "(needs the 'redis' extra: pip install 'aiosocketio[redis]')"
         ),
     )
     parser.add_argument(

@@ -39,6 +39,9 @@ _REDIS_ADAPTERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 }
 REDIS_ADAPTERS = tuple(_REDIS_ADAPTERS)
 
+#: A Redis Cluster: ``redis+cluster://[user:password@]host:port,host:port`` (the seeds).
+_CLUSTER_PREFIX = "redis+cluster://"
+
 
 def redis_adapter_factory(
     url: str, *, kind: str = "pubsub", key: str | None = None, **options: Any
@@ -48,6 +51,8 @@ def redis_adapter_factory(
     ``kind`` is one of :data:`REDIS_ADAPTERS` (``pubsub``: :class:`RedisAdapter`,
     ``sharded``: :class:`ShardedRedisAdapter`, ``streams``: :class:`RedisStreamsAdapter`);
     ``key`` is the channel prefix (and the stream's name); ``options`` go to the adapter.
+    ``url`` is ``redis://...`` for one Redis or ``redis+cluster://host:port,host:port`` for
+    a Redis Cluster (the pubsub and sharded adapters).
 
     ``aiosocketio.adapters.redis`` (and redis-py) are imported lazily, so the ``redis``
     extra is needed only when this is called. The client connects on first use; the
@@ -60,16 +65,18 @@ def redis_adapter_factory(
     if kind not in _REDIS_ADAPTERS:
         raise CLIError(f"--redis-adapter: choose from {', '.join(REDIS_ADAPTERS)}, not {kind!r}")
     module_name, class_name, key_options = _REDIS_ADAPTERS[kind]
+    if kind == "streams" and url.startswith(_CLUSTER_PREFIX):
+        raise CLIError("--redis-adapter streams does not support a Redis Cluster yet")
     try:
         adapters = importlib.import_module(module_name)
-        redis_asyncio = importlib.import_module("redis.asyncio")
+        clusters = importlib.import_module("aiosocketio.adapters.redis_cluster")
     except ImportError as exc:
         raise CLIError(
             f"--redis needs the Redis adapter ({module_name}) and the 'redis' "
             f"package (pip install 'aiosocketio[redis]'): {exc}"
         ) from exc
     try:
-        client = redis_asyncio.Redis.from_url(url)
+        client = clusters.client_from_url(url)
     except ValueError as exc:
         raise CLIError(f"--redis: {exc}") from exc
     _redis_clients.append(client)
@@ -104,13 +111,13 @@ async def check_redis(url: str, timeout: float = 5.0) -> None:
         CLIError: The URL is invalid (exit status 2) or nothing answers (exit status 1).
     """
     try:
-        redis_asyncio = importlib.import_module("redis.asyncio")
+        clusters = importlib.import_module("aiosocketio.adapters.redis_cluster")
     except ImportError as exc:
         raise CLIError(
             f"--redis needs the 'redis' package (pip install 'aiosocketio[redis]'): {exc}"
         ) from exc
     try:
-        client = redis_asyncio.Redis.from_url(url)
+        client = clusters.client_from_url(url)
     except ValueError as exc:
         raise CLIError(f"--redis: {exc}") from exc
     try:

@@ -3,12 +3,14 @@
 // mode: "classic" (createAdapter) | "sharded" (createShardedAdapter, with subscriptionMode)
 //   | "streams" (@socket.io/redis-streams-adapter on the stream `key`; cfg.recovery: the
 //   maxDisconnectionDuration in ms of connectionStateRecovery, cfg.sessionKeyPrefix).
+// cfg.cluster: a list of redis:// URLs of Redis Cluster nodes; the clients are then the
+//   `redis` package's createCluster (the seeds are those nodes) instead of createClient.
 // Prints {"port": N} once listening, then {"id", "result"|"error"} for each command, and
 // {"event": "serverSideEmit", "args": [...]} when another server calls serverSideEmit.
 "use strict";
 const http = require("http");
 const { Server } = require("socket.io");
-const { createClient } = require("redis");
+const { createClient, createCluster } = require("redis");
 const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
 const { Emitter } = require("@socket.io/redis-emitter");
 const { createAdapter: createStreamsAdapter } = require("@socket.io/redis-streams-adapter");
@@ -21,7 +23,9 @@ const mode = cfg.mode || "classic";
 const NSPS = cfg.nsps || ["/"];
 
 async function main() {
-  const pub = createClient({ url });
+  const pub = Array.isArray(cfg.cluster)
+    ? createCluster({ rootNodes: cfg.cluster.map((u) => ({ url: u })) })
+    : createClient({ url });
   const sub = pub.duplicate();
   const emitterClient = pub.duplicate();
   for (const c of [pub, sub, emitterClient]) c.on("error", (e) => print({ redisError: String(e) }));
