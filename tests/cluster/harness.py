@@ -122,7 +122,7 @@ class Cluster:
 
     mode: str
     key: str
-    client: aioredis.Redis
+    client: Any  # the redis.asyncio.Redis (the Postgres cluster: the asyncpg pool)
     py: list[PyNode]
     node: NodeDriver
     node_port: int

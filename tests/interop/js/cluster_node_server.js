@@ -2,7 +2,10 @@
 //   node cluster_node_server.js '{"key":"sio-test-x","redis":"redis://127.0.0.1:6379","mode":"classic"}'
 // mode: "classic" (createAdapter) | "sharded" (createShardedAdapter, with subscriptionMode)
 //   | "streams" (@socket.io/redis-streams-adapter on the stream `key`; cfg.recovery: the
-//   maxDisconnectionDuration in ms of connectionStateRecovery, cfg.sessionKeyPrefix).
+//   maxDisconnectionDuration in ms of connectionStateRecovery, cfg.sessionKeyPrefix)
+//   | "postgres" (@socket.io/postgres-adapter on cfg.postgres, a connection string, with the
+//   channel prefix `key`, cfg.tableName, cfg.heartbeatInterval, cfg.heartbeatTimeout,
+//   cfg.cleanupInterval; the "emitter" command uses @socket.io/postgres-emitter).
 // Prints {"port": N} once listening, then {"id", "result"|"error"} for each command, and
 // {"event": "serverSideEmit", "args": [...]} when another server calls serverSideEmit.
 "use strict";
@@ -20,7 +23,27 @@ const url = cfg.redis || "redis://127.0.0.1:6379";
 const mode = cfg.mode || "classic";
 const NSPS = cfg.nsps || ["/"];
 
-async function main() {
+async function postgresCluster() {
+  const { Pool } = require("pg");
+  const { createAdapter: createPostgresAdapter } = require("@socket.io/postgres-adapter");
+  const { Emitter: PostgresEmitter } = require("@socket.io/postgres-emitter");
+  const pool = new Pool({ connectionString: cfg.postgres, max: 5 });
+  pool.on("error", (e) => print({ postgresError: String(e) }));
+  const tableName = cfg.tableName || "socket_io_attachments";
+  const adapter = createPostgresAdapter(pool, {
+    channelPrefix: key,
+    tableName,
+    requestsTimeout: cfg.requestsTimeout || 3000,
+    heartbeatInterval: cfg.heartbeatInterval || 5000,
+    heartbeatTimeout: cfg.heartbeatTimeout || 10000,
+    cleanupInterval: cfg.cleanupInterval || 30000,
+    errorHandler: (e) => print({ postgresError: String(e) }),
+  });
+  const emitter = new PostgresEmitter(pool, "/", { channelPrefix: key, tableName });
+  return { adapter, emitter, quit: () => [pool.end()] };
+}
+
+async function redisCluster() {
   const pub = createClient({ url });
   const sub = pub.duplicate();
   const emitterClient = pub.duplicate();
@@ -38,13 +61,18 @@ async function main() {
       : mode === "sharded"
         ? createShardedAdapter(pub, sub, { channelPrefix: key, subscriptionMode: cfg.subscriptionMode || "dynamic" })
         : createAdapter(pub, sub, { key, ...opts, publishOnSpecificResponseChannel: !!cfg.specific });
+  const emitter = new Emitter(emitterClient, { key });
+  return { adapter, emitter, quit: () => [pub.quit(), sub.quit(), emitterClient.quit()] };
+}
+
+async function main() {
+  const { adapter, emitter, quit } = mode === "postgres" ? await postgresCluster() : await redisCluster();
   const httpServer = http.createServer();
   const serverOpts = { adapter, pingInterval: 2000, pingTimeout: 2000 };
   if (cfg.recovery) {
     serverOpts.connectionStateRecovery = { maxDisconnectionDuration: cfg.recovery, skipMiddlewares: true };
   }
   const io = new Server(httpServer, serverOpts);
-  const emitter = new Emitter(emitterClient, { key });
 
   for (const name of NSPS) {
     const nsp = io.of(name);
@@ -160,7 +188,7 @@ async function main() {
       }
       case "close":
         io.close();
-        await Promise.allSettled([pub.quit(), sub.quit(), emitterClient.quit()]);
+        await Promise.allSettled(quit());
         setTimeout(() => process.exit(0), 50);
         return true;
       default:
