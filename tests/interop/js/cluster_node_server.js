@@ -175,7 +175,9 @@ async function main() {
         return out;
       }
       case "emitter": {
-        let e = emitter.of(msg.nsp || "/");
+        // (@socket.io/postgres-emitter 0.1's of() forgets the options: keep "/" as built)
+        const main = msg.nsp && msg.nsp !== "/" ? emitter.of(msg.nsp) : emitter;
+        let e = main;
         if (msg.rooms && msg.rooms.length) e = e.to(msg.rooms);
         if (msg.except && msg.except.length) e = e.except(msg.except);
         if (msg.volatile) e = e.volatile;
@@ -183,7 +185,7 @@ async function main() {
         else if (msg.action === "socketsJoin") e.socketsJoin(msg.join);
         else if (msg.action === "socketsLeave") e.socketsLeave(msg.leave);
         else if (msg.action === "disconnectSockets") e.disconnectSockets(!!msg.close);
-        else if (msg.action === "serverSideEmit") emitter.of(msg.nsp || "/").serverSideEmit(msg.event, ...(msg.args || []));
+        else if (msg.action === "serverSideEmit") main.serverSideEmit(msg.event, ...(msg.args || []));
         return true;
       }
       case "close":
