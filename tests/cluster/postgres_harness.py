@@ -74,8 +74,8 @@ class Notifications:
         await conn.add_listener(channel, capture._on)
         return capture
 
-    def _on(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        self.payloads.append(payload)
+    def _on(self, _conn: Any, _pid: int, _channel: str, payload: object) -> None:
+        self.payloads.append(str(payload))
 
     async def wait_for(self, check: Callable[[str], bool], what: str = "") -> str:
         found: list[str] = []

@@ -120,8 +120,9 @@ async def test_our_notifications_are_shaped_like_nodes(
     try:
         cluster.py[0].server.to("ra").except_("rb").emit("shape", 1, {"x": [None, 1.5]})
         await cluster.fleet.wait_received("a", "shape", 1)
+        except_: dict[str, Any] = {"except": ["rb"]}
         await cluster.node.call(
-            "emit", event="shape", rooms=["ra"], args=[1, {"x": [None, 1.5]}], **{"except": ["rb"]}
+            "emit", event="shape", rooms=["ra"], args=[1, {"x": [None, 1.5]}], **except_
         )
         await cluster.fleet.wait_received("a", "shape", 2)
 
@@ -191,7 +192,7 @@ async def test_malformed_notifications_are_logged_and_skipped(
 
 async def test_the_server_list_follows_heartbeats_and_goodbyes(postgres_dsn: str) -> None:
     key = unique_key()
-    fast = {"heartbeat_interval": 0.5, "heartbeat_timeout": 1.5}
+    fast: dict[str, Any] = {"heartbeat_interval": 0.5, "heartbeat_timeout": 1.5}
     node_cfg = {"heartbeatInterval": 500, "heartbeatTimeout": 1500}
     c = await PostgresCluster.launch(postgres_dsn, key, node_cfg=node_cfg, **fast)
     try:

@@ -152,9 +152,7 @@ class PostgresLink(SharedLink):
         self._dropped = 0
         self._failing = False
         self._last_warning = 0.0
-        self._inbox: collections.deque[asyncio.Future[dict[str, Any] | None]] = (
-            collections.deque()
-        )
+        self._inbox: collections.deque[asyncio.Future[dict[str, Any] | None]] = collections.deque()
         self._inbox_task: asyncio.Task[None] | None = None
 
     @classmethod

@@ -48,9 +48,7 @@ async def attach_postgres(
             f"(pip install 'aiosocketio[postgres]'): {exc}"
         ) from exc
     try:
-        pool = await asyncio.wait_for(
-            asyncpg.create_pool(dsn, min_size=1, max_size=4), timeout
-        )
+        pool = await asyncio.wait_for(asyncpg.create_pool(dsn, min_size=1, max_size=4), timeout)
     except (ValueError, asyncpg.InterfaceError) as exc:
         raise CLIError(f"--postgres: {exc}") from exc
     except Exception as exc:
