@@ -19,11 +19,13 @@ import pytest
 from aiosocketio.adapters.postgres import PostgresAdapter, create_attachment_table
 from aiosocketio.protocol.cluster.wire import dumps_json, pack
 from tests.cluster.postgres_harness import Notifications, PostgresCluster, notify
+from tests.cluster.postgres_server import own_postgres
 from tests.cluster.support import eventually, eventually_async, junk_messages, unique_key
 from tests.cluster.test_mixed import (
     NodeOrigin,
     PyOrigin,
     check_broadcasts,
+    check_broadcasts_after_restart,
     check_rooms_and_fetch,
     check_server_side,
     expect_exactly,
@@ -255,3 +257,52 @@ def test_bad_options_are_refused() -> None:
 
     with pytest.raises(ValueError, match="table name"):
         PostgresAdapter(Nsp(), object(), table_name="x; DROP TABLE y")  # type: ignore[arg-type]
+
+
+async def test_the_cluster_survives_a_postgres_restart(caplog: pytest.LogCaptureFixture) -> None:
+    """On a Postgres of the test's own: stopped (fast shutdown, every connection cut) and
+    started again; every server LISTENs again and publishes again."""
+    caplog.set_level(logging.WARNING, "aiosocketio.adapters")
+    async with own_postgres() as pg:
+        c = await PostgresCluster.launch(pg.dsn, unique_key(), requests_timeout=3)
+        try:
+            await c.connect_clients()
+            c.py[0].server.emit("before", 1)
+            await expect_exactly(c, "before", {"a", "b", "c"}, [1])
+
+            await pg.stop()
+            await asyncio.sleep(0.5)
+            c.py[1].server.emit("lost", 1)  # nowhere to go: logged, dropped
+            await pg.start()
+
+            links = [py.server.sockets.adapter.link for py in c.py]  # type: ignore[attr-defined]
+            await eventually(lambda: all(link.listening for link in links), 10, what="LISTEN")
+
+            # the Node server's listener comes back too (1 to 3 s): probe until it hears
+            async def heard(origin: str, clients: set[str]) -> None:
+                n = 0
+
+                def done() -> bool:
+                    return all(c.fleet.received(name, f"probe:{origin}") for name in clients)
+
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + 15
+                while not done():
+                    assert loop.time() < deadline, f"no probe from {origin} to {clients}"
+                    n += 1
+                    if origin == "py":
+                        c.py[0].server.emit("probe:py", n)
+                    else:
+                        await c.node.call("emit", event="probe:node", args=[n])
+                    await asyncio.sleep(0.3)
+
+            await heard("py", {"b", "c"})
+            await heard("node", {"a", "b"})
+            await check_broadcasts_after_restart(c)
+            for py in c.py:
+                assert await py.server.sockets.adapter.server_count() == 3
+            assert "LISTEN connection was lost" in caplog.text
+            assert "could not publish to Postgres" in caplog.text
+            assert "publishing to Postgres again" in caplog.text
+        finally:
+            await c.stop()

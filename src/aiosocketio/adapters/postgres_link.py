@@ -264,7 +264,8 @@ class PostgresLink(SharedLink):
 
     async def _give_back(self, conn: Any, channels: set[str], on_lost: Callable[..., None]) -> None:
         """UNLISTEN and release the LISTEN connection (terminate it if that fails)."""
-        conn.remove_termination_listener(on_lost)
+        with contextlib.suppress(Exception):  # a lost connection may be detached already
+            conn.remove_termination_listener(on_lost)
         try:
             if not conn.is_closed():
                 for channel in channels:
@@ -272,8 +273,8 @@ class PostgresLink(SharedLink):
             await asyncio.wait_for(self.pool.release(conn), 5)
         except Exception as exc:
             logger.debug("closing the LISTEN connection: %s", exc)
-            conn.terminate()
             with contextlib.suppress(Exception):
+                conn.terminate()
                 await asyncio.wait_for(self.pool.release(conn), 5)
 
     def _on_notification(self, _conn: Any, _pid: int, channel: str, payload: str) -> None:

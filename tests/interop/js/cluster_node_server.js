@@ -29,6 +29,9 @@ async function postgresCluster() {
   const { Emitter: PostgresEmitter } = require("@socket.io/postgres-emitter");
   const pool = new Pool({ connectionString: cfg.postgres, max: 5 });
   pool.on("error", (e) => print({ postgresError: String(e) }));
+  // The adapter's LISTEN client has no "error" listener: without this one a Postgres restart
+  // kills the process (an unhandled "error" event); with it the adapter reconnects on "end".
+  pool.on("connect", (client) => client.on("error", (e) => print({ postgresError: String(e) })));
   const tableName = cfg.tableName || "socket_io_attachments";
   const adapter = createPostgresAdapter(pool, {
     channelPrefix: key,
