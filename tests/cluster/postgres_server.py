@@ -59,8 +59,10 @@ class PostgresServer:
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres")
         subprocess.run(
-            [str(self.bindir / "initdb"), "-D", str(self.data), "-A", "trust"]
-            + ["-U", "postgres", "--no-sync"],
+            [
+                str(self.bindir / "initdb"),
+                *("-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync"),
+            ],
             check=True,
             capture_output=True,
             timeout=120,
