@@ -7,11 +7,14 @@ The Postgres adapter speaks the cluster protocol of
 * **Channels.** Every message of a namespace, responses included, is a notification on
   ``<channel_prefix>#<nsp>`` (default prefix ``"socket.io"``); every server LISTENs to the
   channel of each of its namespaces. A message is ``{type, data, uid, nsp}``; the emitter's
-  ``uid`` is ``"emitter"``.
+  ``uid`` is ``"emitter"``. @socket.io/postgres-emitter 0.1.1 sends no ``nsp`` (and Node's
+  adapter 0.5, which routes by ``nsp``, drops its messages): a receiver takes the namespace
+  of such a message from its channel.
 * **Payloads.** A notification is the message as compact JSON (``JSON.stringify``), unless
   either it is a BROADCAST, BROADCAST_ACK, SERVER_SIDE_EMIT or SERVER_SIDE_EMIT_RESPONSE
   holding binary, or its JSON is ``payload_threshold`` bytes or more (default 8000: a
-  NOTIFY payload must be shorter than 8000 bytes). Then the whole message is msgpack-encoded
+  NOTIFY payload must be shorter than 8000 bytes; Node 0.5 tests "more than", and so
+  sends exactly 8000 bytes to a NOTIFY that refuses them). Then the whole message is msgpack-encoded
   into a row of the attachment table (``INSERT INTO <table_name> (payload) VALUES ($1)
   RETURNING id``) and the notification only says ``{"uid", "type", "attachmentId"}``, the
   row's id as a decimal string; the receivers read the row (``SELECT payload ... WHERE id``).
