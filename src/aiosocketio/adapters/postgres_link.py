@@ -12,10 +12,13 @@ Node package's ``PubSubClient`` serves every namespace of one ``createAdapter``)
   (before any attachment is read). The others are decoded and handed to the adapter of
   their ``nsp``, in the order they came: a message that waits for its attachment row holds
   back those behind it.
-* **Publishing, in order.** Messages are queued and one writer sends them one by one, on
-  one connection of the pool while the queue is not empty (each NOTIFY is its own
-  transaction: Postgres would merge identical payloads of one transaction). A failure is
-  logged (the first, then at most every 10 seconds) and the message dropped, as in Node.
+* **Publishing, in order.** Messages are encoded and queued, and one writer sends them on
+  one connection of the pool while the queue is not empty: the queued notifications in one
+  statement (:data:`NOTIFY_MANY_SQL`, one transaction, delivered in order), cut before a
+  payload repeated on its channel (Postgres delivers identical payloads of one transaction
+  once) and before a message for the attachment table (INSERT, then its NOTIFY). A failure
+  is logged (the first, then at most every 10 seconds) and what failed is dropped, as in
+  Node.
 * **Cleanup.** Every ``cleanup_interval`` seconds the old attachments are deleted.
 """
 
@@ -37,6 +40,7 @@ from aiosocketio.exceptions import SocketIOError
 from aiosocketio.protocol.cluster.postgres import (
     NOTIFY_SQL,
     Attachment,
+    Notification,
     attachment_header,
     attachment_id,
     channel_for,
@@ -55,6 +59,15 @@ logger = logging.getLogger("aiosocketio.adapters.postgres")
 
 MAX_QUEUE = 100_000
 """Messages kept while Postgres cannot be reached; older ones are dropped first."""
+
+BATCH = 256
+"""Notifications sent in one statement (one transaction, delivered in order)."""
+
+NOTIFY_MANY_SQL = (
+    "SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(c, p, n) "
+    "ORDER BY n"
+)
+"""Several notifications in one round trip, in order (``$1`` the channels, ``$2`` the payloads)."""
 
 MessageRoute = Callable[[dict[str, Any]], None]
 """Takes a decoded message of one namespace (the adapter's ``on_message``)."""
@@ -146,7 +159,7 @@ class PostgresLink(SharedLink):
         self._listener: asyncio.Task[None] | None = None
         self._cleanup: asyncio.Task[None] | None = None
         self._writer: asyncio.Task[None] | None = None
-        self._queue: collections.deque[dict[str, Any]] = collections.deque()
+        self._queue: collections.deque[tuple[str, Notification | Attachment]] = collections.deque()
         self._wakeup = asyncio.Event()
         self._sending = False
         self._dropped = 0
@@ -345,12 +358,21 @@ class PostgresLink(SharedLink):
     # -- publishing ---------------------------------------------------------------------
 
     def publish(self, message: dict[str, Any]) -> None:
-        """Queue a message for every server of its namespace; sent in order."""
+        """Queue a message for every server of its namespace; sent in order.
+
+        A message that cannot be encoded is logged and dropped here.
+        """
+        channel = channel_for(self.channel_prefix, str(message.get("nsp")))
+        try:
+            encoded = encode_message(message, self.payload_threshold)
+        except SocketIOError as exc:
+            logger.warning("could not encode a cluster message: %s", exc)
+            return
         queue = self._queue
         if len(queue) >= MAX_QUEUE:
             queue.popleft()
             self._dropped += 1
-        queue.append(message)
+        queue.append((channel, encoded))
         self._wakeup.set()
         if self._writer is None and not self._closed:
             self._start_tasks()
@@ -363,15 +385,26 @@ class PostgresLink(SharedLink):
             if not queue:
                 continue
             self._sending = True
+            count = 0
             try:
                 async with self.pool.acquire() as conn:
                     while queue:
-                        await self._send_one(conn, queue[0])
-                        queue.popleft()
+                        count = self._batch_size()
+                        await self._send_batch(conn, count)
+                        for _ in range(count):
+                            queue.popleft()
+                        count = 0
+                        if self._failing:
+                            logger.warning(
+                                "publishing to Postgres again (%d message(s) were lost)",
+                                self._dropped,
+                            )
+                            self._failing = False
+                            self._dropped = 0
             except asyncio.CancelledError:
                 raise
             except _DB_ERRORS as exc:
-                if queue:  # the message that failed
+                for _ in range(min(max(count, 1), len(queue))):  # what failed is dropped
                     queue.popleft()
                     self._dropped += 1
                 self._publish_failed(exc)
@@ -380,17 +413,35 @@ class PostgresLink(SharedLink):
             finally:
                 self._sending = False
 
-    async def _send_one(self, conn: Any, message: dict[str, Any]) -> None:
-        channel = channel_for(self.channel_prefix, str(message.get("nsp")))
-        try:
-            await send_message(conn, message, channel, self.table_name, self.payload_threshold)
-        except SocketIOError as exc:  # cannot be encoded: drop it alone
-            logger.warning("could not encode a cluster message: %s", exc)
-            return
-        if self._failing:
-            logger.warning("publishing to Postgres again (%d message(s) were lost)", self._dropped)
-            self._failing = False
-            self._dropped = 0
+    def _batch_size(self) -> int:
+        """How many queued messages go in the next statement: notifications up to the first
+        attachment or repeated payload (one transaction delivers identical payloads once)."""
+        queue = self._queue
+        if isinstance(queue[0][1], Attachment):
+            return 1
+        seen: set[tuple[str, str]] = set()
+        for i, (channel, encoded) in enumerate(queue):
+            if i == BATCH or isinstance(encoded, Attachment):
+                return i
+            key = (channel, encoded.payload)
+            if key in seen:
+                return i
+            seen.add(key)
+        return len(queue)
+
+    async def _send_batch(self, conn: Any, count: int) -> None:
+        queue = self._queue
+        channel, encoded = queue[0]
+        if isinstance(encoded, Attachment):
+            row_id = await conn.fetchval(insert_sql(self.table_name), encoded.payload)
+            await conn.execute(NOTIFY_SQL, channel, attachment_header(encoded, row_id))
+        elif count == 1:
+            await conn.execute(NOTIFY_SQL, channel, encoded.payload)
+        else:
+            items = [queue[i] for i in range(count)]
+            channels = [c for c, _ in items]
+            payloads = [e.payload for _, e in items if isinstance(e, Notification)]
+            await conn.execute(NOTIFY_MANY_SQL, channels, payloads)
 
     def _publish_failed(self, exc: BaseException) -> None:
         """Log the first failure, then at most once every 10 seconds."""

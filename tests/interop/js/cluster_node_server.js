@@ -117,6 +117,9 @@ async function main() {
       case "emit":
         op().emit(msg.event, ...(msg.args || []));
         return true;
+      case "emitMany": // msg.count broadcasts of (event, i), in one go
+        for (let i = 0; i < msg.count; i++) op().emit(msg.event, i);
+        return true;
       case "emitWithAck":
         try {
           return await op().emitWithAck(msg.event, ...(msg.args || []));
