@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from aiosocketio.adapters.postgres import PostgresAdapter, create_attachment_table
+from aiosocketio.adapters.postgres_emitter import PostgresEmitter
 from aiosocketio.protocol.cluster.wire import dumps_json, pack
 from tests.cluster.postgres_harness import Notifications, PostgresCluster, notify
 from tests.cluster.postgres_server import own_postgres
@@ -334,3 +335,36 @@ async def test_the_cluster_survives_a_postgres_restart(caplog: pytest.LogCapture
             assert "publishing to Postgres again" in caplog.text
         finally:
             await c.stop()
+
+
+async def test_namespaces_are_separate_channels(postgres_dsn: str) -> None:
+    """/chat has its own channel (one LISTEN connection carries both); our emitter's
+    ``of()`` reaches it too."""
+    key = unique_key()
+    c = await PostgresCluster.launch(postgres_dsn, key, node_cfg={"nsps": ["/", "/chat"]})
+    try:
+        chat = c.py[0].server.of("/chat")
+        c.py[1].server.of("/chat")
+        await eventually_async(chat.adapter.server_count, lambda n: n == 3)
+        await c.fleet.connect("py-chat", c.py[1].url, nsp="/chat")
+        await c.fleet.connect("py-main", c.py[1].url)
+        await c.fleet.connect("node-chat", f"http://127.0.0.1:{c.node_port}", nsp="/chat")
+        await c.fleet.connect("node-main", f"http://127.0.0.1:{c.node_port}")
+
+        chat.emit("from-py", 1)
+        await c.node.call("emit", nsp="/chat", event="from-node", args=[2])
+        await PostgresEmitter(c.client, channel_prefix=key).of("chat").emit("from-emitter", 3)
+        for name in ("py-chat", "node-chat"):
+            assert await c.fleet.wait_received(name, "from-py") == [[1]]
+            assert await c.fleet.wait_received(name, "from-emitter") == [[3]]
+        assert await c.fleet.wait_received("py-chat", "from-node") == [[2]]
+        await asyncio.sleep(0.05)
+        for name in ("py-main", "node-main"):
+            for event in ("from-py", "from-node", "from-emitter"):
+                assert c.fleet.received(name, event) == []
+        assert len(await chat.fetch_sockets()) == 2
+        assert len(await c.py[0].server.fetch_sockets()) == 2
+        link = c.py[0].server.sockets.adapter.link  # type: ignore[attr-defined]
+        assert chat.adapter.link is link  # type: ignore[attr-defined]
+    finally:
+        await c.stop()
