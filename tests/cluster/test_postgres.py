@@ -286,6 +286,15 @@ def test_bad_options_are_refused() -> None:
 
     with pytest.raises(ValueError, match="table name"):
         PostgresAdapter(Nsp(), object(), table_name="x; DROP TABLE y")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="payload_threshold"):
+        PostgresAdapter(Nsp(), object(), payload_threshold=0)  # type: ignore[arg-type]
+
+    class TinyPool:
+        def get_max_size(self) -> int:
+            return 1
+
+    with pytest.raises(ValueError, match="at least 2 connections"):
+        PostgresAdapter(Nsp(), TinyPool())  # type: ignore[arg-type]
 
 
 async def test_the_cluster_survives_a_postgres_restart(caplog: pytest.LogCaptureFixture) -> None:

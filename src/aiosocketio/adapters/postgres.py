@@ -52,7 +52,7 @@ class PostgresAdapter(ClusterAdapterWithHeartbeat):
 
     Args:
         nsp: the namespace.
-        pool: an ``asyncpg.Pool`` (one of its connections is held for LISTEN).
+        pool: an ``asyncpg.Pool`` of at least 2 connections (one is held for LISTEN).
         channel_prefix: the prefix of the notification channels (Node's ``channelPrefix``).
         table_name: the attachment table (``tableName``); it must exist, see
             :func:`create_attachment_table`.
@@ -91,6 +91,10 @@ class PostgresAdapter(ClusterAdapterWithHeartbeat):
         check_table_name(table_name)
         if payload_threshold < 1:
             raise ValueError("payload_threshold must be at least 1")
+        max_size = getattr(pool, "get_max_size", None)
+        if callable(max_size) and max_size() < 2:
+            # one connection is held for LISTEN: the writer needs another
+            raise ValueError("the pool needs at least 2 connections (max_size=2)")
         self.channel = channel_for(channel_prefix, nsp.name)
         self.link = PostgresLink.acquire(
             nsp.server,
