@@ -7,7 +7,8 @@ set -euo pipefail
 
 URL="${AIOSOCKETIO_TEST_POSTGRES:-postgresql://postgres@127.0.0.1:5432/postgres}"
 HOST=127.0.0.1
-PORT="${PGPORT:-5432}"
+PORT="$(printf '%s' "$URL" | sed -n 's#^[a-z]*://[^/]*:\([0-9][0-9]*\)\(/.*\)\{0,1\}$#\1#p')"
+PORT="${PORT:-5432}"
 
 ready() {
     if command -v pg_isready >/dev/null 2>&1; then
