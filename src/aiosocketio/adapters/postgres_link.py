@@ -232,13 +232,17 @@ class PostgresLink(SharedLink):
     # -- listening ----------------------------------------------------------------------
 
     async def _listen_loop(self) -> None:
+        failures = 0
         while not self._closed:
             try:
                 await self._listen_once()
+                failures = 0
             except asyncio.CancelledError:
                 raise
-            except _DB_ERRORS as exc:
-                logger.warning("the Postgres LISTEN connection failed: %s", exc)
+            except _DB_ERRORS as exc:  # warned once; the retries are logged at debug level
+                failures += 1
+                log = logger.warning if failures == 1 else logger.debug
+                log("cannot LISTEN on Postgres (%s); retrying", exc)
             except Exception:  # keep listening whatever the driver throws
                 logger.exception("the Postgres LISTEN connection failed")
             if self._closed:
