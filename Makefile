@@ -2,12 +2,13 @@
 #
 #   make demo      install, then run the chat demo on http://127.0.0.1:3000
 #                  (make demo REDIS=redis://127.0.0.1:6379 for the Redis adapter)
-#   make test      install, start Redis, install Chromium and HAProxy, lint, the whole test suite, the official suites
+#   make test      install, start Redis, check Postgres, install Chromium and HAProxy, lint, the whole test suite, the official suites
 #   make install   .venv + `pip install -e '.[dev]'` + the pinned npm peers (npm ci)
 #   make lint      ruff format --check, ruff check, mypy --strict, lint-imports
 #   make conformance  the official Engine.IO and Socket.IO suites, 3 runs per front end
 #   make format    ruff format + ruff check --fix
 #   make redis     start a local Redis on 127.0.0.1:6379 unless one answers
+#   make postgres  check that PostgreSQL answers on 127.0.0.1:5432 (user postgres), or say why not
 #   make chromium  install Debian chromium unless /usr/bin/chromium exists
 #   make haproxy   install Debian haproxy unless it is there (the load-balancer tests)
 #   make bench     run the benchmarks (bench/run.py; make bench BENCH_ARGS=--quick)
@@ -37,7 +38,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	   $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then \
 	   command -v $$p; break; fi; done)
 
-.PHONY: help venv install redis chromium haproxy lint format test conformance demo bench bench-scale clean
+.PHONY: help venv install redis postgres chromium haproxy lint format test conformance demo bench bench-scale clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -67,6 +68,9 @@ install: $(STAMP) $(NPM_STAMP)
 redis:
 	@scripts/ensure_redis.sh
 
+postgres:
+	@scripts/ensure_postgres.sh
+
 chromium:
 	@scripts/ensure_chromium.sh
 
@@ -87,7 +91,7 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: install redis chromium haproxy lint
+test: install redis postgres chromium haproxy lint
 	@echo "==> pytest"
 	$(BIN)/pytest $(PYTEST_ARGS)
 	@$(MAKE) --no-print-directory conformance

@@ -119,6 +119,8 @@ def test_run_help_documents_every_option() -> None:
         "--redis-key",
         "--redis-adapter",
         "{pubsub,sharded,streams}",
+        "--postgres",
+        "--postgres-prefix",
         "--workers",
         "--app-dir",
     ):
@@ -481,6 +483,67 @@ async def test_run_with_redis_broadcasts_across_processes(app_dir: Path, adapter
         await _delete_keys(f"{key}*")  # a stream outlives its servers
     assert codes == [0, 0], "\n".join(proc.text for proc in procs)
     assert all("Traceback" not in proc.text for proc in procs)
+
+
+@pytest.mark.postgres
+async def test_run_with_postgres_broadcasts_across_processes(
+    app_dir: Path, postgres_dsn: str
+) -> None:
+    prefix = f"aiosocketio-cli-test-{uuid.uuid4().hex[:8]}"
+    procs: list[CLIProcess] = []
+    try:
+        for _ in range(2):
+            proc = await CLIProcess.start(
+                "run", "cli_test_app:sio", "--port", "0", "--app-dir", str(app_dir),
+                "--postgres", postgres_dsn, "--postgres-prefix", prefix,
+            )  # fmt: skip
+            procs.append(proc)
+        ports = []
+        for proc in procs:
+            line = await proc.wait_for_output("serving")
+            match = re.search(r":(\d+) ", line)
+            assert match is not None, line
+            ports.append(int(match.group(1)))
+        alice = await polling_connect(ports[0])
+        bob = await polling_connect(ports[1])
+        bob_poll = asyncio.ensure_future(asyncio.to_thread(_http, ports[1], "GET", bob))
+        await asyncio.sleep(0.2)
+        shout = '42["shout","across the cluster"]'
+        assert await asyncio.to_thread(_http, ports[0], "POST", alice, shout) == (200, "ok")
+        assert await asyncio.wait_for(bob_poll, scaled(10)) == (
+            200,
+            '42["heard","across the cluster"]',
+        )
+    finally:
+        codes = [await proc.stop() for proc in procs]
+    assert codes == [0, 0], "\n".join(proc.text for proc in procs)
+    assert all("Traceback" not in proc.text for proc in procs)
+
+
+@pytest.mark.parametrize(
+    ("dsn", "code", "message"),
+    [
+        ("http://127.0.0.1:5432", 2, "--postgres: invalid DSN"),
+        ("postgresql://postgres@127.0.0.1:1/x", 1, "--postgres: cannot reach Postgres at"),
+    ],
+)
+def test_run_with_a_bad_postgres_is_a_clean_error(
+    app_dir: Path, dsn: str, code: int, message: str
+) -> None:
+    result = run_cli("run", "cli_test_app:sio", "--app-dir", str(app_dir), "--postgres", dsn)
+    assert result.returncode == code, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "serving" not in result.stdout
+
+
+def test_redis_and_postgres_do_not_mix(app_dir: Path) -> None:
+    result = run_cli(
+        "run", "cli_test_app:sio", "--app-dir", str(app_dir),
+        "--redis", "redis://127.0.0.1:6379", "--postgres", "postgresql://127.0.0.1/x",
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert "choose one of --redis and --postgres" in result.stderr
 
 
 async def _delete_keys(pattern: str) -> None:

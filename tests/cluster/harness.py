@@ -124,7 +124,7 @@ class Cluster:
 
     mode: str
     key: str
-    client: AnyRedis
+    client: Any  # AnyRedis (a Redis or a RedisCluster); the Postgres cluster: the asyncpg pool
     py: list[PyNode]
     node: NodeDriver
     node_port: int

@@ -4,6 +4,7 @@ Two sub-commands::
 
     aiosocketio run module:attr [--host H] [--port P] [--log-level L] [--factory]
                                 [--redis URL] [--redis-key KEY] [--redis-adapter KIND]
+                                [--postgres DSN] [--postgres-prefix PREFIX]
                                 [--workers N] [--port-per-worker] [--app-dir DIR]
     aiosocketio demo [--host H] [--port P] [--log-level L] [--redis URL] [--redis-key KEY]
                      [--redis-adapter KIND] [--client-dist DIR]
@@ -18,7 +19,8 @@ The package, one module per job: :mod:`~aiosocketio.cli.parser` (the options),
 :mod:`~aiosocketio.cli.app` (loading ``module:attr``), :mod:`~aiosocketio.cli.run` and
 :mod:`~aiosocketio.cli.demo` (the two commands), :mod:`~aiosocketio.cli.serve` (serving until
 a signal), :mod:`~aiosocketio.cli.workers` (``--workers N``),
-:mod:`~aiosocketio.cli.redis_adapters` (``--redis``) and :mod:`~aiosocketio.cli.entry` (the
+:mod:`~aiosocketio.cli.redis_adapters` (``--redis``),
+:mod:`~aiosocketio.cli.postgres_adapter` (``--postgres``) and :mod:`~aiosocketio.cli.entry` (the
 entry point, ``aiosocketio.cli:main``).
 """
 

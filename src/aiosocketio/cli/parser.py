@@ -83,6 +83,27 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="directory added to sys.path before importing APP (default: the current one)",
     )
+    run.add_argument(
+        "--postgres",
+        metavar="DSN",
+        default=None,
+        help=(
+            "attach the Postgres adapter (aiosocketio.adapters.postgres, LISTEN/NOTIFY, "
+            "compatible with Node's @socket.io/postgres-adapter) connected to DSN, e.g. "
+            "postgresql://user@127.0.0.1/app; the attachment table socket_io_attachments "
+            "is created if missing (needs the 'postgres' extra: pip install "
+            "'aiosocketio[postgres]')"
+        ),
+    )
+    run.add_argument(
+        "--postgres-prefix",
+        metavar="PREFIX",
+        default="socket.io",
+        help=(
+            "prefix of the notification channels of --postgres (the adapter's "
+            "channel_prefix, default: socket.io); servers with the same prefix form one cluster"
+        ),
+    )
     # Internal: set on the worker processes started by --workers.
     run.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
 

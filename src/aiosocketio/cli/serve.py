@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiosocketio.cli.errors import CLIError
+from aiosocketio.cli.postgres_adapter import close_postgres_pools
 from aiosocketio.cli.redis_adapters import close_redis_clients
 from aiosocketio.runtime import loop as _loop
 
@@ -80,6 +81,7 @@ async def serve_until_stopped(
         stop.set()
         closed = await _bounded(server.close(), force, shutdown_timeout)
         await close_redis_clients()
+        await close_postgres_pools()
         for sig in installed:
             loop.remove_signal_handler(sig)
     if not closed:

@@ -18,9 +18,9 @@ def run_workers(args: argparse.Namespace, argv: Sequence[str]) -> int:
     --reuse-port, or on PORT+i each with --port-per-worker."""
     if args.port == 0:
         raise CLIError("--workers needs a fixed --port")
-    if not args.redis:
+    if not (args.redis or args.postgres):
         print(
-            "aiosocketio: warning: --workers without --redis: each process only "
+            "aiosocketio: warning: --workers without --redis or --postgres: each process only "
             "broadcasts to its own clients",
             file=sys.stderr,
             flush=True,

@@ -2,7 +2,10 @@
 //   node cluster_node_server.js '{"key":"sio-test-x","redis":"redis://127.0.0.1:6379","mode":"classic"}'
 // mode: "classic" (createAdapter) | "sharded" (createShardedAdapter, with subscriptionMode)
 //   | "streams" (@socket.io/redis-streams-adapter on the stream `key`; cfg.recovery: the
-//   maxDisconnectionDuration in ms of connectionStateRecovery, cfg.sessionKeyPrefix).
+//   maxDisconnectionDuration in ms of connectionStateRecovery, cfg.sessionKeyPrefix)
+//   | "postgres" (@socket.io/postgres-adapter on cfg.postgres, a connection string, with the
+//   channel prefix `key`, cfg.tableName, cfg.heartbeatInterval, cfg.heartbeatTimeout,
+//   cfg.cleanupInterval; the "emitter" command uses @socket.io/postgres-emitter).
 // cfg.cluster: a list of redis:// URLs of Redis Cluster nodes; the clients are then the
 //   `redis` package's createCluster (the seeds are those nodes) instead of createClient.
 // Prints {"port": N} once listening, then {"id", "result"|"error"} for each command, and
@@ -22,7 +25,30 @@ const url = cfg.redis || "redis://127.0.0.1:6379";
 const mode = cfg.mode || "classic";
 const NSPS = cfg.nsps || ["/"];
 
-async function main() {
+async function postgresCluster() {
+  const { Pool } = require("pg");
+  const { createAdapter: createPostgresAdapter } = require("@socket.io/postgres-adapter");
+  const { Emitter: PostgresEmitter } = require("@socket.io/postgres-emitter");
+  const pool = new Pool({ connectionString: cfg.postgres, max: 5 });
+  pool.on("error", (e) => print({ postgresError: String(e) }));
+  // The adapter's LISTEN client has no "error" listener: without this one a Postgres restart
+  // kills the process (an unhandled "error" event); with it the adapter reconnects on "end".
+  pool.on("connect", (client) => client.on("error", (e) => print({ postgresError: String(e) })));
+  const tableName = cfg.tableName || "socket_io_attachments";
+  const adapter = createPostgresAdapter(pool, {
+    channelPrefix: key,
+    tableName,
+    requestsTimeout: cfg.requestsTimeout || 3000,
+    heartbeatInterval: cfg.heartbeatInterval || 5000,
+    heartbeatTimeout: cfg.heartbeatTimeout || 10000,
+    cleanupInterval: cfg.cleanupInterval || 30000,
+    errorHandler: (e) => print({ postgresError: String(e) }),
+  });
+  const emitter = new PostgresEmitter(pool, "/", { channelPrefix: key, tableName });
+  return { adapter, emitter, quit: () => [pool.end()] };
+}
+
+async function redisCluster() {
   const pub = Array.isArray(cfg.cluster)
     ? createCluster({ rootNodes: cfg.cluster.map((u) => ({ url: u })) })
     : createClient({ url });
@@ -42,13 +68,18 @@ async function main() {
       : mode === "sharded"
         ? createShardedAdapter(pub, sub, { channelPrefix: key, subscriptionMode: cfg.subscriptionMode || "dynamic" })
         : createAdapter(pub, sub, { key, ...opts, publishOnSpecificResponseChannel: !!cfg.specific });
+  const emitter = new Emitter(emitterClient, { key });
+  return { adapter, emitter, quit: () => [pub.quit(), sub.quit(), emitterClient.quit()] };
+}
+
+async function main() {
+  const { adapter, emitter, quit } = mode === "postgres" ? await postgresCluster() : await redisCluster();
   const httpServer = http.createServer();
   const serverOpts = { adapter, pingInterval: 2000, pingTimeout: 2000 };
   if (cfg.recovery) {
     serverOpts.connectionStateRecovery = { maxDisconnectionDuration: cfg.recovery, skipMiddlewares: true };
   }
   const io = new Server(httpServer, serverOpts);
-  const emitter = new Emitter(emitterClient, { key });
 
   for (const name of NSPS) {
     const nsp = io.of(name);
@@ -89,6 +120,9 @@ async function main() {
     switch (msg.cmd) {
       case "emit":
         op().emit(msg.event, ...(msg.args || []));
+        return true;
+      case "emitMany": // msg.count broadcasts of (event, i), in one go
+        for (let i = 0; i < msg.count; i++) op().emit(msg.event, i);
         return true;
       case "emitWithAck":
         try {
@@ -151,7 +185,9 @@ async function main() {
         return out;
       }
       case "emitter": {
-        let e = emitter.of(msg.nsp || "/");
+        // (@socket.io/postgres-emitter 0.1's of() forgets the options: keep "/" as built)
+        const main = msg.nsp && msg.nsp !== "/" ? emitter.of(msg.nsp) : emitter;
+        let e = main;
         if (msg.rooms && msg.rooms.length) e = e.to(msg.rooms);
         if (msg.except && msg.except.length) e = e.except(msg.except);
         if (msg.volatile) e = e.volatile;
@@ -159,12 +195,12 @@ async function main() {
         else if (msg.action === "socketsJoin") e.socketsJoin(msg.join);
         else if (msg.action === "socketsLeave") e.socketsLeave(msg.leave);
         else if (msg.action === "disconnectSockets") e.disconnectSockets(!!msg.close);
-        else if (msg.action === "serverSideEmit") emitter.of(msg.nsp || "/").serverSideEmit(msg.event, ...(msg.args || []));
+        else if (msg.action === "serverSideEmit") main.serverSideEmit(msg.event, ...(msg.args || []));
         return true;
       }
       case "close":
         io.close();
-        await Promise.allSettled([pub.quit(), sub.quit(), emitterClient.quit()]);
+        await Promise.allSettled(quit());
         setTimeout(() => process.exit(0), 50);
         return true;
       default:
