@@ -1,0 +1,143 @@
+"""Every JavaScript snippet of README.md and docs/*.md is real socket.io 4.8 code: it runs.
+
+Each ``js`` block becomes a Node program (tests/docs/node_snippets.py) that uses the pinned
+npm packages of tests/interop: a server snippet runs inside a socket.io server with a
+connected socket.io-client; a client snippet runs with socket.io-client against a live
+aiosocketio server. The program must exit 0, with nothing on stderr. A block whose first
+line says ``(not run: <why>)`` is skipped; there are at most two such blocks, each with
+its reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from aiosocketio.client.connection import wait_closing
+from tests.docs.fragments import build_server
+from tests.docs.markdown import Block, blocks
+from tests.docs.node_snippets import (
+    client_program,
+    imported_names,
+    not_run_reason,
+    server_program,
+    split_imports,
+)
+from tests.support.node import NODE_MODULES
+from tests.support.timeouts import scaled
+
+pytestmark = pytest.mark.interop
+
+SNIPPETS = blocks("js")
+RUN = [b for b in SNIPPETS if not_run_reason(b) is None]
+
+
+def _role(block: Block) -> str:
+    return "client" if block.page.role == "client" else "server"
+
+
+def _write(tmp_path: Path, program: str) -> Path:
+    (tmp_path / "node_modules").symlink_to(NODE_MODULES, target_is_directory=True)
+    path = tmp_path / "snippet.mjs"
+    path.write_text(program)
+    return path
+
+
+def _check(proc_returncode: int | None, stdout: str, stderr: str, block: Block) -> None:
+    assert proc_returncode == 0, f"{block} failed:\n{stdout}\n{stderr}"
+    assert stderr == "", f"{block} wrote to stderr:\n{stderr}"
+
+
+def test_every_snippet_runs_but_a_few_with_a_reason() -> None:
+    assert len(SNIPPETS) >= 20
+    skipped = [b for b in SNIPPETS if b not in RUN]
+    assert len(skipped) <= 2, [str(b) for b in skipped]
+    for block in skipped:
+        assert len(str(not_run_reason(block))) > 20, block  # a reason, not a word
+    assert {_role(b) for b in RUN} == {"server", "client"}
+
+
+@pytest.mark.parametrize("block", [b for b in RUN if _role(b) == "server"], ids=str)
+def test_server_snippet_runs_under_node(block: Block, tmp_path: Path) -> None:
+    path = _write(tmp_path, server_program(block.code))
+    proc = subprocess.run(
+        ["node", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=scaled(60),
+        cwd=tmp_path,
+        check=False,
+    )
+    _check(proc.returncode, proc.stdout, proc.stderr, block)
+
+
+@pytest.mark.parametrize("block", [b for b in RUN if _role(b) == "client"], ids=str)
+async def test_client_snippet_runs_under_node_against_aiosocketio(
+    block: Block, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = _write(tmp_path, client_program(block.code))
+    io = build_server()
+    await io.listen(0, "127.0.0.1")
+    try:
+        with caplog.at_level(logging.ERROR, logger="aiosocketio"):
+            proc = await asyncio.create_subprocess_exec(
+                "node",
+                str(path),
+                f"http://127.0.0.1:{io.port}",
+                cwd=tmp_path,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=dict(os.environ),
+            )
+            out, err = await asyncio.wait_for(proc.communicate(), scaled(60))
+        _check(proc.returncode, out.decode(), err.decode(), block)
+        errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+        assert errors == [], f"the server logged errors: {errors}"
+    finally:
+        await io.close()
+        await wait_closing()
+
+
+# -- the harness itself catches mistakes ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [
+        ('const r = await io.timeout(5000).serverSideEmitWithAck("ping");', "is not a function"),
+        ("socket.emitt('hello');", "is not a function"),
+        ('io.on("connection", (socket) => { socket.nope(); });', "is not a function"),
+        ('await socket.timeout(50).emitWithAck("unanswered");', "operation has timed out"),
+        ('io.of("/").adapter.serverSideEmit(["x"]);', "does not support"),
+    ],
+)
+def test_the_server_harness_catches_mistakes(code: str, error: str, tmp_path: Path) -> None:
+    path = _write(tmp_path, server_program(code))
+    proc = subprocess.run(
+        ["node", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=scaled(60),
+        cwd=tmp_path,
+        check=False,
+    )
+    assert proc.returncode != 0, proc.stdout
+    assert error in proc.stderr, proc.stderr
+
+
+def test_imports_are_hoisted_and_provided_names_not_shadowed() -> None:
+    imports, rest = split_imports('import { io } from "socket.io-client";\nconst s = io(url);\n')
+    assert imports == ['import { io } from "socket.io-client";']
+    assert rest == "const s = io(url);"
+    assert imported_names(['import { io as connect, Manager } from "x";']) == {
+        "connect",
+        "Manager",
+    }
+    program = client_program('import { io } from "socket.io-client";\nio("https://example.com/a");')
+    assert "const io = __io;" not in program and "const Manager = __Manager;" in program
+    assert 'io(url + "/a")' in program
