@@ -159,7 +159,8 @@ def not_run_reason(block: Block) -> str | None:
 
 def split_imports(code: str) -> tuple[list[str], str]:
     """The snippet's top-level ``import`` lines (ESM: they must lead the module), and the rest."""
-    imports, rest = [], []
+    imports: list[str] = []
+    rest: list[str] = []
     for line in code.splitlines():
         (imports if IMPORT_LINE.match(line) else rest).append(line)
     return imports, "\n".join(rest)
@@ -198,11 +199,9 @@ def client_program(code: str) -> str:
     """A Node program (ESM) running a client snippet; its argument is the server's URL."""
     imports, rest = split_imports(code)
     names = imported_names(imports)
-    provided = [
-        f"const {name} = __{name};" for name in ("io", "Manager") if name not in names
-    ]
+    provided = [f"const {name} = __{name};" for name in ("io", "Manager") if name not in names]
     for example in EXAMPLE_URLS:
-        rest = rest.replace(f'"{example}', "url + \"")
+        rest = rest.replace(f'"{example}', 'url + "')
     return _CLIENT % {
         "imports": "\n".join(imports),
         "provided": "\n".join(provided),

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import os
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,16 @@ def _write(tmp_path: Path, program: str) -> Path:
     return path
 
 
+@dataclass
+class NodeRun:
+    """A finished Node program, and the errors its aiosocketio server logged."""
+
+    returncode: int | None
+    stdout: str
+    stderr: str
+    server_errors: list[str]
+
+
 def _check(proc_returncode: int | None, stdout: str, stderr: str, block: Block) -> None:
     assert proc_returncode == 0, f"{block} failed:\n{stdout}\n{stderr}"
     assert stderr == "", f"{block} wrote to stderr:\n{stderr}"
@@ -76,11 +87,9 @@ def test_server_snippet_runs_under_node(block: Block, tmp_path: Path) -> None:
     _check(proc.returncode, proc.stdout, proc.stderr, block)
 
 
-@pytest.mark.parametrize("block", [b for b in RUN if _role(b) == "client"], ids=str)
-async def test_client_snippet_runs_under_node_against_aiosocketio(
-    block: Block, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    path = _write(tmp_path, client_program(block.code))
+async def _run_client(code: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> NodeRun:
+    """Run a client snippet under Node against a live aiosocketio server."""
+    path = _write(tmp_path, client_program(code))
     io = build_server()
     await io.listen(0, "127.0.0.1")
     try:
@@ -95,12 +104,36 @@ async def test_client_snippet_runs_under_node_against_aiosocketio(
                 env=dict(os.environ),
             )
             out, err = await asyncio.wait_for(proc.communicate(), scaled(60))
-        _check(proc.returncode, out.decode(), err.decode(), block)
-        errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
-        assert errors == [], f"the server logged errors: {errors}"
     finally:
         await io.close()
         await wait_closing()
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    return NodeRun(proc.returncode, out.decode(), err.decode(), errors)
+
+
+@pytest.mark.parametrize("block", [b for b in RUN if _role(b) == "client"], ids=str)
+async def test_client_snippet_runs_under_node_against_aiosocketio(
+    block: Block, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    run = await _run_client(block.code, tmp_path, caplog)
+    _check(run.returncode, run.stdout, run.stderr, block)
+    assert run.server_errors == [], f"the server logged errors: {run.server_errors}"
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [
+        ("socket.emitt('hello');", "is not a function"),
+        ('await socket.timeout(50).emitWithAck("unanswered");', "operation has timed out"),
+        ('import { Nope } from "socket.io-client";\nnew Nope();', "Nope"),
+    ],
+)
+async def test_the_client_harness_catches_mistakes(
+    code: str, error: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    run = await _run_client(code, tmp_path, caplog)
+    assert run.returncode != 0, run.stdout
+    assert error in run.stderr, run.stderr
 
 
 # -- the harness itself catches mistakes ----------------------------------------------------
@@ -113,7 +146,8 @@ async def test_client_snippet_runs_under_node_against_aiosocketio(
         ("socket.emitt('hello');", "is not a function"),
         ('io.on("connection", (socket) => { socket.nope(); });', "is not a function"),
         ('await socket.timeout(50).emitWithAck("unanswered");', "operation has timed out"),
-        ('io.of("/").adapter.serverSideEmit(["x"]);', "does not support"),
+        ('io.use((socket, next) => next(new Error("refused")));', "refused"),
+        ('console.warn("this adapter does not support it");', "does not support"),
     ],
 )
 def test_the_server_harness_catches_mistakes(code: str, error: str, tmp_path: Path) -> None:
