@@ -246,3 +246,12 @@ def test_no_block_is_left_out() -> None:
     for page in pages():
         fences = page.text.count("```python\n")
         assert fences == len(list(fenced_blocks(page, "python"))), page.path
+
+
+def test_the_readme_keeps_the_benchmark_markers() -> None:
+    """bench/run.py replaces what is between them with bench/report.py's table."""
+    text = README.text
+    assert text.count("<!-- bench:begin -->\n") == 1
+    assert text.count("<!-- bench:end -->") == 1
+    block = text[text.index("<!-- bench:begin -->") : text.index("<!-- bench:end -->")]
+    assert "Latest full run: " in block and "| scenario | aiosocketio |" in block
