@@ -6,9 +6,11 @@ server-side socket of a connected socket.io-client, and afterwards a second clie
 and emits, so the handlers and middlewares the snippet registered run too. A client
 snippet runs with ``socket`` a socket.io-client socket connected to a live server (the
 tests' aiosocketio server, which answers the events the snippets emit), and the example
-URLs pointing at it. The free names the snippets use (``data``, ``isValid``...) are stubs,
-as in the Python fragments' runner. The program exits 0 only if the snippet, and whatever
-it set off, finished without an exception, an unhandled rejection or a warning, in time.
+URLs pointing at it. A snippet that starts a server of its own on port 3000 runs as it is,
+on a free port, and a socket.io-client connects to it. The free names the snippets use
+(``data``, ``isValid``...) are stubs, as in the Python fragments' runner. The program exits
+0 only if the snippet, and whatever it set off, finished without an exception, an
+unhandled rejection or a warning, in time.
 
 Snippets that call ``serverSideEmit`` run on ``@socket.io/redis-adapter`` (Node implements
 server-side emits only in cluster adapters; the in-memory one warns and never answers),
@@ -129,6 +131,21 @@ const redisClient = require("redis").createClient({ url: "%(redis)s/15" });
 await __within(redisClient.connect(), "Redis");
 """
 
+_STANDALONE = """
+import { createRequire } from "node:module";
+const require = createRequire(import.meta.url);
+const { io: __connect } = require("socket.io-client");
+const __TIMEOUT_MS = %(timeout)d;
+%(common)s
+// ---- the snippet ----
+%(snippet)s
+// ---- end of the snippet ----
+const __socket = __connect("http://127.0.0.1:%(port)d", { forceNew: true, reconnection: false });
+await __within(__connected(__socket), "a client's connection");
+__socket.disconnect();
+process.exit(0);
+"""
+
 _CLIENT = """
 %(imports)s
 import { io as __io, Manager as __Manager } from "socket.io-client";
@@ -177,6 +194,22 @@ def imported_names(imports: list[str]) -> set[str]:
             if words:
                 names.add(words[-1])  # "a", "a as b" -> b, "* as ns" -> ns
     return names
+
+
+def standalone(code: str) -> bool:
+    """A snippet that makes and starts its own server on port 3000."""
+    return ".listen(3000)" in code
+
+
+def standalone_program(code: str, port: int) -> str:
+    """A Node program running a snippet that starts its own server (on ``port`` instead of
+    3000) as it is, then connecting a socket.io-client to that server."""
+    return _STANDALONE % {
+        "timeout": TIMEOUT_MS,
+        "common": _COMMON,
+        "snippet": code.replace(".listen(3000)", f".listen({port})"),
+        "port": port,
+    }
 
 
 def server_program(code: str) -> str:

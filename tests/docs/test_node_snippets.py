@@ -4,8 +4,8 @@ Each ``js`` block becomes a Node program (tests/docs/node_snippets.py) that uses
 npm packages of tests/interop: a server snippet runs inside a socket.io server with a
 connected socket.io-client; a client snippet runs with socket.io-client against a live
 aiosocketio server. The program must exit 0, with nothing on stderr. A block whose first
-line says ``(not run: <why>)`` is skipped; there are at most two such blocks, each with
-its reason.
+line says ``(not run: <why>)`` is skipped (none today; at most two may be, each with its
+reason).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,8 @@ from tests.docs.node_snippets import (
     not_run_reason,
     server_program,
     split_imports,
+    standalone,
+    standalone_program,
 )
 from tests.support.node import NODE_MODULES
 from tests.support.timeouts import scaled
@@ -73,9 +76,20 @@ def test_every_snippet_runs_but_a_few_with_a_reason() -> None:
     assert {_role(b) for b in RUN} == {"server", "client"}
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _server_side_program(code: str) -> str:
+    return standalone_program(code, _free_port()) if standalone(code) else server_program(code)
+
+
 @pytest.mark.parametrize("block", [b for b in RUN if _role(b) == "server"], ids=str)
 def test_server_snippet_runs_under_node(block: Block, tmp_path: Path) -> None:
-    path = _write(tmp_path, server_program(block.code))
+    path = _write(tmp_path, _server_side_program(block.code))
     proc = subprocess.run(
         ["node", str(path)],
         capture_output=True,
@@ -148,10 +162,15 @@ async def test_the_client_harness_catches_mistakes(
         ('await socket.timeout(50).emitWithAck("unanswered");', "operation has timed out"),
         ('io.use((socket, next) => next(new Error("refused")));', "refused"),
         ('console.warn("this adapter does not support it");', "does not support"),
+        (
+            'const { Server } = require("socket.io");\nconst io = new Server();\n'
+            'io.use((socket, next) => next(new Error("closed shop")));\nio.listen(3000);',
+            "closed shop",
+        ),
     ],
 )
 def test_the_server_harness_catches_mistakes(code: str, error: str, tmp_path: Path) -> None:
-    path = _write(tmp_path, server_program(code))
+    path = _write(tmp_path, _server_side_program(code))
     proc = subprocess.run(
         ["node", str(path)],
         capture_output=True,
