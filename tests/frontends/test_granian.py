@@ -263,7 +263,7 @@ async def test_granian_drops_the_extra_headers_of_the_websocket_101(granian: Gra
     ``websocket.accept`` (ASGI 2.1, which it claims), so the engine's extra 101 headers (the
     cookie, the ``headers`` hook's) are lost; the polling handshake carries them (above).
     The same check under uvicorn finds the cookie. When granian fixes this, this test fails:
-    then assert the cookie here and drop the README's note."""
+    then assert the cookie here and drop the note in docs/server-api.md."""
     ws = await RawWebSocket.connect(granian.port, SIO_WS)
     try:
         opened = await ws.recv()

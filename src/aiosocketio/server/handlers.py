@@ -44,7 +44,7 @@ __all__ = [
 
 logger = logging.getLogger("aiosocketio.server")
 
-MIGRATING_GUIDE = "docs/migrating-from-python-socketio.md"
+MIGRATING_GUIDE = "https://github.com/aiosocketio/aiosocketio/blob/main/docs/guides/migrating-from-python-socketio.md"
 """The guide for python-socketio users, named by the messages below."""
 
 _SHAPE = (
