@@ -63,6 +63,15 @@ APP_MODULE = textwrap.dedent(
 
 
     stubborn = Stubborn()
+
+
+    class Graceful(Server):
+        async def close(self, grace: float = 10.0) -> None:
+            print(f"closing with grace={grace:g}", flush=True)
+            await super().close(grace)
+
+
+    graceful = Graceful()
     """
 )
 
@@ -121,6 +130,7 @@ def test_run_help_documents_every_option() -> None:
         "{pubsub,sharded,streams}",
         "--workers",
         "--app-dir",
+        "--shutdown-grace",
     ):
         assert option in text, option
     assert "default: 127.0.0.1" in text
@@ -149,6 +159,9 @@ def test_parser_defaults_match_the_help() -> None:
     assert (args.host, args.port, args.log_level) == ("127.0.0.1", 3000, "info")
     assert (args.factory, args.redis, args.workers, args.app_dir) == (False, None, 1, ".")
     assert (args.redis_key, args.redis_adapter) == ("socket.io", "pubsub")
+    assert args.shutdown_grace == 10.0
+    graced = cli.build_parser().parse_args(["run", "m:a", "--shutdown-grace", "2.5"])
+    assert graced.shutdown_grace == 2.5
     demo = cli.build_parser().parse_args(["demo", "--log-level", "DEBUG"])
     assert (demo.host, demo.port, demo.log_level, demo.redis) == ("127.0.0.1", 3000, "debug", None)
 
@@ -482,6 +495,17 @@ async def test_a_second_signal_stops_a_close_that_hangs(app_dir: Path) -> None:
     assert code == 1, proc.text
     assert "server.close() did not finish" in proc.text
     assert "Traceback" not in proc.text
+
+
+async def test_shutdown_grace_reaches_server_close(app_dir: Path) -> None:
+    port = free_port()
+    proc = await CLIProcess.start(
+        "run", "cli_test_app:graceful", "--port", str(port), "--app-dir", str(app_dir),
+        "--shutdown-grace", "2.5",
+    )  # fmt: skip
+    await proc.wait_for_output("serving")
+    assert await proc.stop(signal.SIGTERM) == 0, proc.text
+    assert "closing with grace=2.5" in proc.text
 
 
 async def test_ctrl_c_on_the_process_group_stops_workers_gracefully(app_dir: Path) -> None:

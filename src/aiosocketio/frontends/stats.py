@@ -24,6 +24,7 @@ __all__ = [
     "HTTP_REQUEST_TIMEOUT",
     "HTTP_URL_TOO_LONG",
     "LOG_EVERY",
+    "SHUTDOWN_DROPPED",
     "WS_READ_PAUSED",
     "WS_WRITE_BUFFER",
     "LimitStats",
@@ -47,6 +48,7 @@ HTTP_READ_PAUSED = "http_read_paused"
 WS_READ_PAUSED = "ws_read_paused"
 WS_WRITE_BUFFER = "ws_1008_write_buffer"
 ASGI_CLOSE_ABORTED = "asgi_close_aborted"
+SHUTDOWN_DROPPED = "shutdown_dropped"
 
 _DESCRIPTIONS = {
     HTTP_HEADER_SIZE: "431: request headers over max_header_size",
@@ -62,6 +64,7 @@ _DESCRIPTIONS = {
     WS_WRITE_BUFFER: "WebSocket closed (1008): over max_write_buffer for a client that does"
     " not read",
     ASGI_CLOSE_ABORTED: "ASGI WebSocket dropped: its close could not be sent within abort_timeout",
+    SHUTDOWN_DROPPED: "connection dropped at shutdown: not drained within the grace period",
 }
 
 

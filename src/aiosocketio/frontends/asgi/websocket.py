@@ -34,6 +34,7 @@ from aiosocketio.frontends.asgi_types import ASGIMessage, Receive, Scope, Send
 from aiosocketio.frontends.stats import (
     ASGI_CLOSE_ABORTED,
     HTTP_NO_HOST,
+    SHUTDOWN_DROPPED,
     WS_WRITE_BUFFER,
     LimitStats,
 )
@@ -301,6 +302,11 @@ class ASGIWebSocketChannel:
         elif self._task is not None and not self._task.done():
             self._task.cancel()  # serve_websocket returns; the server closes its side
 
+    def drop(self) -> None:
+        """Drop the connection and its queue at once (a shutdown's grace period is
+        over)."""
+        self._drop(SHUTDOWN_DROPPED)
+
     @property
     def buffered_amount(self) -> int:
         """Bytes of queued messages not yet handed to the server."""
@@ -358,8 +364,10 @@ async def serve_websocket(
     path: str,
     limits: ConnectionLimits = _DEFAULT_LIMITS,
     stats: LimitStats | None = None,
+    live: set[ASGIWebSocketChannel] | None = None,
 ) -> None:
-    """Run one WebSocket connection under the Engine's path."""
+    """Run one WebSocket connection under the Engine's path (its channel is in ``live``
+    while the connection is open)."""
     message = await receive()
     if message["type"] != "websocket.connect":
         return
@@ -400,6 +408,8 @@ async def serve_websocket(
         logger.exception("WebSocketAccept.attach failed")
         await send({"type": "websocket.close", "code": 1011})
         return
+    if live is not None:
+        live.add(channel)
     code: int | None = None
     limit = engine.options.max_http_buffer_size
     try:
@@ -431,6 +441,8 @@ async def serve_websocket(
             raise
         task.uncancel()  # our own abort (the server showed no transport): return quietly
     finally:
+        if live is not None:
+            live.discard(channel)
         channel.abort()  # the connection is gone: nothing more can be sent
         if handler is not None:
             try:
