@@ -64,6 +64,10 @@ def test_response_and_accept() -> None:
             pass
 
         @property
+        def drained(self) -> bool:
+            return True
+
+        @property
         def buffered_amount(self) -> int:
             return 0
 

@@ -11,7 +11,9 @@ The ASGI app under uvicorn (``lifespan`` on, uvicorn's own signal handling)::
 A client of the ``/control`` namespace emits ``burst(n, size)``: the server broadcasts
 ``n`` events ``m(i, text)`` (``text`` is ``size`` characters) to every socket of ``/``,
 waits a moment for the writes to stall on clients that do not read, and acknowledges
-with ``{"queued": n, "sockets": ..., "buffered": bytes still held in the server}``.
+with ``{"queued": n, "sockets": ..., "buffered": bytes, "held": {...}}``: the bytes the
+server still holds for its clients (in the app's queues, the transports' buffers and the
+kernel's send queues).
 At exit the process prints one JSON line: ``{"exit": {"reasons": {...}, "stats": ...}}``
 (the server-side disconnect reasons and ``Server.stats``).
 """
@@ -21,11 +23,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import atexit
+import fcntl
 import json
 import os
 import signal
 import socket as socket_module
+import struct
 import sys
+import termios
 from collections import Counter
 from typing import Any
 
@@ -36,16 +41,38 @@ reasons: Counter[str] = Counter()
 _apps: list[Any] = []
 
 
-def buffered_bytes() -> int:
-    """Bytes the server holds for its clients (the WebSocket channels' write buffers)."""
-    total = 0
+def _kernel_outq(transport: Any) -> int:
+    """Bytes the kernel holds in the socket's send queue (unsent or unacknowledged)."""
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is None:
+        return 0
+    try:
+        raw = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+    except OSError:
+        return 0
+    count: int = struct.unpack("i", raw)[0]
+    return count
+
+
+def buffered_bytes() -> dict[str, int]:
+    """Bytes the server holds for its clients: queued in the app (the WebSocket channels'
+    queues, the polling outboxes), in the transports' buffers, and in the kernel's send
+    queues."""
+    app = transport_bytes = kernel = 0
     for conn in list(sio.engine.clients.values()):
-        channel = conn._channel
-        if channel is not None:
-            total += channel.buffered_amount
+        channel: Any = conn._channel
+        if channel is None:
+            app += conn.session.buffered_amount
+            continue
+        transport = getattr(channel, "server_transport", None)
+        if transport is None:  # the built-in server
+            transport = channel.transport
+            app += channel._pending_size
         else:
-            total += conn.session.buffered_amount
-    return total
+            app += channel.buffered_amount
+        transport_bytes += transport.get_write_buffer_size()
+        kernel += _kernel_outq(transport)
+    return {"app": app, "transport": transport_bytes, "kernel": kernel}
 
 
 @sio.on("connection")
@@ -60,10 +87,12 @@ def on_control(socket: Socket) -> None:
         for i in range(n):
             sio.emit("m", i, filler)
         await asyncio.sleep(0.5)  # the writes stall on the clients that do not read
+        held = buffered_bytes()
         return {
             "queued": n,
             "sockets": len(sio.sockets.sockets),
-            "buffered": buffered_bytes(),
+            "buffered": sum(held.values()),
+            "held": held,
         }
 
     socket.on("burst", burst)

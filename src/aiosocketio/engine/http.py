@@ -136,6 +136,11 @@ class WebSocketChannel(Protocol):
         """Drop the connection at once, with what is queued (no close frame)."""
 
     @property
+    def drained(self) -> bool:
+        """Nothing is left to write: nothing queued, and the transport below has written
+        what it was given (as far as the front end can see)."""
+
+    @property
     def buffered_amount(self) -> int:
         """Bytes queued but not yet written to the network."""
 

@@ -299,12 +299,12 @@ class EngineSocket(EventEmitter):
 
     @property
     def drained(self) -> bool:
-        """Nothing is queued for the client: the session's outbox is empty, and so is its
-        WebSocket's write buffer (the bytes the front end has not written yet)."""
+        """Nothing is queued for the client: the session's outbox is empty, and its
+        WebSocket has written everything (``WebSocketChannel.drained``)."""
         if self.session.has_outgoing:
             return False
         channel = self._channel
-        return channel is None or channel.buffered_amount == 0
+        return channel is None or channel.drained
 
     def abort(self) -> None:
         """Close at once, dropping what is queued for the client (reason "forced close"):

@@ -61,15 +61,25 @@ class ASGIApp:
         self.websockets: set[ASGIWebSocketChannel] = set()
 
     async def drain(self, deadline: float) -> None:
-        """Wait until every WebSocket connection is closed; at ``deadline`` (the loop's
-        clock), drop those still open. Call it after the Engine's sessions are drained
-        (their close frames are then queued behind what they hold)."""
+        """Wait until every WebSocket connection is over and its last bytes are written
+        (under uvicorn, whose transports show, until each transport is closing with
+        nothing left to write: the process may then exit without cutting them); at
+        ``deadline`` (the loop's clock) drop those still open. Call it after the Engine's
+        sessions are drained (their close frames are then queued behind what they hold).
+        """
         loop = asyncio.get_running_loop()
         live = self.websockets
-        while live and loop.time() < deadline:
+        watched = set(live)
+        while loop.time() < deadline:
+            watched.update(live)
+            watched = {channel for channel in watched if not channel.finished}
+            if not watched and not live:
+                return
             await asyncio.sleep(min(DRAIN_STEP, max(0.0, deadline - loop.time())))
-        for channel in list(live):
-            channel.drop()
+        watched.update(live)
+        for channel in watched:
+            if not channel.finished:
+                channel.drop()
         for _ in range(10):
             if not live:
                 break

@@ -232,6 +232,12 @@ class NativeWebSocketConnection(asyncio.Protocol):
             self.flush()
 
     @property
+    def drained(self) -> bool:
+        """Nothing is left to write: nothing queued here, and the transport has written
+        everything (into the kernel's socket buffer)."""
+        return not self._pending_size and self.transport.get_write_buffer_size() == 0
+
+    @property
     def buffered_amount(self) -> int:
         """Bytes queued here, plus the transport's write buffer while it is over its
         high-water mark (below it, the transport's few KiB are not counted: this keeps
