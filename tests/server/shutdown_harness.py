@@ -77,6 +77,7 @@ class ShutdownRun:
             "returncode": self.returncode,
             "complete": self.total("complete"),
             "in_order": self.total("inOrder"),
+            "read_before_sigterm": self.total("countAtGo"),
             "reasons": self.reasons(),
             "ws_closes": self.ws_closes(),
             "min_count": min(r["counts"]["min"] for r in self.reports),
@@ -234,13 +235,16 @@ async def run_shutdown(
                 ) from None
             returncode, exit_seconds = -1, float("inf")  # Node's io.close() may never end
         reports: list[dict[str, Any]] = []
+        if never_read:
+            for node in fleet:
+                node.send("resume")  # a client that never read sees its connection gone now
+            await asyncio.sleep(scaled(1.0))
+            for node in fleet:
+                node.send("report")
+        # otherwise a fleet reports once its clients have all been disconnected (they may
+        # still be reading what the kernel holds for them when the server exits)
         for node in fleet:
-            node.send("resume")  # a client that never read sees its connection gone now
-        await asyncio.sleep(scaled(1.0))
-        for node in fleet:
-            node.send("report")
-        for node in fleet:
-            reports.append(await node.wait_for("report", timeout=30))
+            reports.append(await node.wait_for("report", timeout=60))
         await server.stop()
         return ShutdownRun(
             frontend=frontend,

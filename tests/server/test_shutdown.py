@@ -31,9 +31,13 @@ pytestmark = pytest.mark.interop
 def _check_drained(run: ShutdownRun) -> None:
     detail = f"{run.summary()}\n{run.stderr[-3000:]}"
     assert run.returncode == 0, detail
-    # megabytes per client were still held by the server when SIGTERM came
+    # every message was queued before SIGTERM, and none had been read by then
     assert run.queued["sockets"] == CLIENTS, detail
-    assert run.queued["buffered"] > CLIENTS * 1_000_000, detail
+    assert run.total("countAtGo") == 0, detail
+    if run.frontend == "native":
+        # megabytes per client were still held by the server (under uvicorn, the kernel
+        # takes them into the clients' receive buffers, which no client had read)
+        assert run.queued["buffered"] > CLIENTS * 1_000_000, detail
     assert run.exit_seconds < GRACE, detail
     assert run.total("complete") == CLIENTS, detail
     assert run.total("inOrder") == CLIENTS, detail
@@ -50,10 +54,12 @@ def _check_drained(run: ShutdownRun) -> None:
 def _check_dropped(run: ShutdownRun) -> None:
     detail = f"{run.summary()}\n{run.stderr[-3000:]}"
     assert run.returncode == 0, detail
-    assert run.queued["buffered"] > CLIENTS * 1_000_000, detail
+    assert run.total("countAtGo") == 0, detail
     assert NEVER_READ_GRACE <= run.exit_seconds < NEVER_READ_GRACE + scaled(EXIT_BOUND), detail
-    assert run.total("complete") == 0, detail
-    assert "io server disconnect" not in run.reasons(), detail
+    if run.frontend == "native":
+        # what the server held for them is gone with their connections
+        assert run.total("complete") == 0, detail
+        assert "io server disconnect" not in run.reasons(), detail
     assert run.server_exit is not None, detail
     assert run.server_exit["reasons"] == {"server shutting down": CLIENTS}, detail
     stats = run.server_exit["stats"]

@@ -13,7 +13,8 @@
 // that moment, and how its WebSocket closed. Once every client is disconnected (or on
 // "report"), it prints
 //   {"report": true, "clients": K, "complete": n, "inOrder": n, "reasons": {...},
-//    "counts": {"min": a, "max": b}, "wsCloses": {...}}
+//    "counts": {"min": a, "max": b}, "wsCloses": {...}, "countAtGo": n}
+// (countAtGo: the messages the clients had read when "go" came).
 // and exits. "resume" makes every client read (a client that does not read does not see
 // its connection dropped either).
 "use strict";
@@ -71,6 +72,7 @@ function report() {
     reasons,
     counts: { min, max },
     wsCloses,
+    countAtGo,
   });
   setTimeout(() => process.exit(0), 50);
 }
@@ -84,7 +86,10 @@ function setReading(on) {
   }
 }
 
+let countAtGo = null;
+
 function startReading() {
+  countAtGo = clients.reduce((sum, c) => sum + c.count, 0);
   if (neverRead) return;
   const started = Date.now();
   const phase = () => {
