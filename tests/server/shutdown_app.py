@@ -26,6 +26,7 @@ import atexit
 import fcntl
 import json
 import os
+import resource
 import signal
 import socket as socket_module
 import struct
@@ -38,7 +39,6 @@ from aiosocketio import Server, Socket
 
 sio = Server()
 reasons: Counter[str] = Counter()
-_apps: list[Any] = []
 
 
 def _kernel_outq(transport: Any) -> int:
@@ -99,11 +99,10 @@ def on_control(socket: Socket) -> None:
 
 
 def _report() -> None:
-    stats = sio.stats.as_dict()
-    for app in _apps:
-        for kind, count in app.stats.as_dict().items():
-            stats["limits"][kind] = stats["limits"].get(kind, 0) + count
-    line = json.dumps({"exit": {"reasons": dict(reasons), "stats": stats}})
+    stats = sio.stats.as_dict()  # the ASGI app's counters included
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = round(usage.ru_utime + usage.ru_stime, 2)
+    line = json.dumps({"exit": {"reasons": dict(reasons), "stats": stats, "cpu_s": cpu}})
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
 
@@ -115,7 +114,6 @@ async def _serve_asgi(args: argparse.Namespace) -> None:
     import uvicorn
 
     app = sio.asgi_app(shutdown_grace=args.grace)
-    _apps.append(app)
     sock = socket_module.socket(socket_module.AF_INET, socket_module.SOCK_STREAM)
     sock.setsockopt(socket_module.SOL_SOCKET, socket_module.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", args.port))

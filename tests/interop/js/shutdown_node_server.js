@@ -50,7 +50,9 @@ process.on("SIGTERM", () => {
   io.close();
 });
 process.on("exit", () => {
-  console.log(JSON.stringify({ exit: { reasons } }));
+  const cpu = process.cpuUsage();
+  const cpuS = Math.round((cpu.user + cpu.system) / 1e4) / 100;
+  console.log(JSON.stringify({ exit: { reasons, cpu_s: cpuS } }));
 });
 
 httpServer.listen(Number(argValue("--port", "0")), "127.0.0.1", () => {
