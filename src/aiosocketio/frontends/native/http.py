@@ -251,16 +251,17 @@ class NativeHttpConnection(HttpFlow, asyncio.Protocol):
         if self.transport is not None:
             self.transport.abort()
 
-    def shutdown(self) -> None:
-        """Close after writing what is queued (dropped if that takes too long). Requests
-        still being answered (a polling answer being compressed) get their answers first,
-        with ``Connection: close``; what the client sends meanwhile is dropped."""
+    def shutdown(self, finish: bool = False) -> None:
+        """Close after writing what is queued (dropped if that takes too long). With
+        ``finish``, requests still being answered (a polling answer being compressed) get
+        their answers first, with ``Connection: close``; what the client sends meanwhile
+        is dropped."""
         transport = self.transport
-        if transport is None or transport.is_closing() or self._closing:
+        if transport is None or transport.is_closing():
             return
         self._no_input = True
         pending = [responder for responder in self._queue if not responder.done]
-        if pending:
+        if pending and finish and not self._closing:
             for responder in pending:
                 responder.keep_alive = False  # the first one answered closes
             self._abort_later()

@@ -138,16 +138,17 @@ class NativeServer:
                 return int(name[1])
         raise RuntimeError("the server is not listening on TCP")
 
-    def close(self) -> None:
+    def close(self, finish: bool = False) -> None:
         """Stop listening and close every open connection.
 
         WebSockets get a 1001 ("going away") close frame; connections still open
-        ``limits.abort_timeout`` seconds later (5) are dropped.
+        ``limits.abort_timeout`` seconds later (5) are dropped. With ``finish``, the HTTP
+        answers under way are written first.
         """
         if self.server is not None:
             self.server.close()
         for conn in list(self.connections):
-            conn.shutdown()
+            conn.shutdown(finish)
 
     def stop_listening(self) -> None:
         """Close the listening sockets: new connections are refused by the system; the open
@@ -163,7 +164,7 @@ class NativeServer:
         WebSocket frames still to write closes once they are written (a WebSocket after
         a 1001 close frame). Call it after the Engine's sessions are drained.
         """
-        self.close()
+        self.close(finish=True)
         loop = self.loop
         while self.connections and loop.time() < deadline:
             await asyncio.sleep(min(DRAIN_STEP, max(0.0, deadline - loop.time())))

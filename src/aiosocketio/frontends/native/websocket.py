@@ -72,8 +72,9 @@ _Held = str | bytes | tuple[int, str]
 class ServerConnection(Protocol):
     """A connection the server keeps while it is open (HTTP or WebSocket)."""
 
-    def shutdown(self) -> None:
-        """The server is closing: close this connection (gracefully, then by force)."""
+    def shutdown(self, finish: bool = False) -> None:
+        """The server is closing: close this connection (gracefully, then by force);
+        with ``finish``, after the answers under way."""
 
     def drop(self) -> None:
         """The server's grace period is over: drop this connection at once."""
@@ -295,7 +296,7 @@ class NativeWebSocketConnection(asyncio.Protocol):
         self.closed = self._sealed = True
         self.transport.abort()
 
-    def shutdown(self) -> None:
+    def shutdown(self, finish: bool = False) -> None:
         """Server shutdown: send what is queued and a 1001 close frame, close the TCP
         connection (dropped after ``abort_timeout`` if it cannot be written)."""
         transport = self.transport
