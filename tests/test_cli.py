@@ -76,6 +76,12 @@ APP_MODULE = textwrap.dedent(
 )
 
 
+# The tests below that speak raw long-polling leave their sessions behind (they never poll
+# again): a graceful shutdown waits up to its grace period for such a client to fetch its
+# DISCONNECT, so they stop their servers with a short one.
+ABANDONED = ("--shutdown-grace", "1")
+
+
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "aiosocketio", *args],
@@ -282,8 +288,9 @@ def app_dir(tmp_path: Path) -> Path:
 async def test_run_serves_a_server(app_dir: Path, target: tuple[str, ...]) -> None:
     port = free_port()
     proc = await CLIProcess.start(
-        "run", *target, "--port", str(port), "--app-dir", str(app_dir), "--log-level", "info"
-    )
+        "run", *target, "--port", str(port), "--app-dir", str(app_dir), "--log-level", "info",
+        *ABANDONED,
+    )  # fmt: skip
     try:
         line = await proc.wait_for_output("serving")
         assert f"http://127.0.0.1:{port}" in line
@@ -372,8 +379,8 @@ async def test_the_readme_example_serves(tmp_path: Path) -> None:
     (tmp_path / "readme_app.py").write_text(match.group(1))
     port = free_port()
     proc = await CLIProcess.start(
-        "run", "readme_app:sio", "--port", str(port), "--app-dir", str(tmp_path)
-    )
+        "run", "readme_app:sio", "--port", str(port), "--app-dir", str(tmp_path), *ABANDONED
+    )  # fmt: skip
     try:
         await proc.wait_for_output("serving")
         status, opened = await asyncio.to_thread(_http, port, "GET", "")
@@ -394,8 +401,8 @@ async def test_the_readme_example_serves(tmp_path: Path) -> None:
 
 async def test_port_zero_picks_a_free_port_and_says_which(app_dir: Path) -> None:
     proc = await CLIProcess.start(
-        "run", "cli_test_app:sio", "--port", "0", "--app-dir", str(app_dir)
-    )
+        "run", "cli_test_app:sio", "--port", "0", "--app-dir", str(app_dir), *ABANDONED
+    )  # fmt: skip
     try:
         line = await proc.wait_for_output("serving")
         match = re.search(r"http://127\.0\.0\.1:(\d+) ", line)
@@ -427,7 +434,7 @@ async def test_run_with_redis_broadcasts_across_processes(app_dir: Path, adapter
             proc = await CLIProcess.start(
                 "run", "cli_test_app:sio", "--port", "0", "--app-dir", str(app_dir),
                 "--redis", "redis://127.0.0.1:6379", "--redis-key", key,
-                "--redis-adapter", adapter,
+                "--redis-adapter", adapter, *ABANDONED,
             )  # fmt: skip
             procs.append(proc)
         ports = []
