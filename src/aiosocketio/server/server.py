@@ -30,7 +30,7 @@ from aiosocketio.adapters.memory import MemoryAdapter, SessionAwareAdapter
 from aiosocketio.engine.engine import Engine
 from aiosocketio.engine.socket import EngineSocket
 from aiosocketio.protocol.engineio.options import EngineOptions
-from aiosocketio.protocol.socketio.packets import Decoder, Encoder, Packet, PacketType
+from aiosocketio.protocol.socketio.packets import Decoder, Encoder
 from aiosocketio.runtime.events import spawn
 from aiosocketio.server.broadcast import BroadcastOperator, RemoteSocket
 from aiosocketio.server.client_bundle import ClientBundle
@@ -42,6 +42,7 @@ from aiosocketio.server.namespace import (
     NamespaceMatcher,
     ParentNamespace,
 )
+from aiosocketio.server.shutdown import shut_down
 from aiosocketio.server.socket import Socket
 from aiosocketio.server.stats import ServerStats
 
@@ -483,26 +484,10 @@ class Server:
                 self._closing = None
 
     async def _shutdown(self, grace: float) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + max(0.0, grace)
-        self.engine.accepting = False
-        http = self._http
-        for nsp in list(self._nsps.values()) + list(self._parent_nsps):
-            for socket in list(nsp.sockets.values()):
-                socket._packet(Packet(PacketType.DISCONNECT, nsp.name))
-                socket._on_close("server shutting down")
-            try:
-                await nsp.adapter.close()
-            except Exception:
-                logger.exception("error while closing the adapter of %s", nsp.name)
-        # polling clients may need new TCP connections for their GETs: the listening
-        # socket closes once none needs one
-        await self.engine.drain(deadline, http.stop_listening if http is not None else None)
-        if http is not None:
-            self._http = None
-            await http.drain(deadline)
-        for app in self._asgi_apps:
-            await app.drain(deadline)
+        deadline = asyncio.get_running_loop().time() + max(0.0, grace)
+        http, self._http = self._http, None
+        namespaces = list(self._nsps.values()) + list(self._parent_nsps)
+        await shut_down(namespaces, self.engine, http, self._asgi_apps, deadline)
         if self._stopped is not None:
             self._stopped.set()
 
