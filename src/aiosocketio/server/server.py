@@ -441,6 +441,8 @@ class Server:
         async def shutdown() -> None:
             await self.close(shutdown_grace)
 
+        if self._closing is None:
+            self.engine.accepting = True  # serving again after a close
         app = ASGIApp(self.engine, other_app, on_shutdown=shutdown)
         self._asgi_apps.append(app)
         self._front_stats.append(app.stats)
