@@ -5,13 +5,15 @@ Two sub-commands::
     aiosocketio run module:attr [--host H] [--port P] [--log-level L] [--factory]
                                 [--redis URL] [--redis-key KEY] [--redis-adapter KIND]
                                 [--workers N] [--port-per-worker] [--app-dir DIR]
+                                [--shutdown-grace S]
     aiosocketio demo [--host H] [--port P] [--log-level L] [--redis URL] [--redis-key KEY]
-                     [--redis-adapter KIND]
+                     [--redis-adapter KIND] [--shutdown-grace S]
 
 ``run`` serves a :class:`aiosocketio.Server` (or a factory returning one) on the built-in
 HTTP/WebSocket server, the way ``uvicorn module:app`` serves an ASGI app. ``demo`` runs the
 chat demo of ``examples/chat``. Both use uvloop when it is installed, and both shut the
-server down gracefully (``await server.close()``) on SIGINT or SIGTERM.
+server down gracefully (``await server.close(grace=S)``: the clients get up to S seconds,
+10 by default, to read what is queued for them) on SIGINT or SIGTERM.
 
 The package, one module per job: :mod:`~aiosocketio.cli.parser` (the options),
 :mod:`~aiosocketio.cli.app` (loading ``module:attr``), :mod:`~aiosocketio.cli.run` and
