@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import time
 
 import pytest
@@ -155,3 +156,40 @@ async def test_stats_snapshot() -> None:
     finally:
         await io.close(grace=scaled(5))
         await node.stop()
+
+
+async def test_asgi_app_under_uvicorn_drains_polling_clients_on_sigterm() -> None:
+    """Under uvicorn the app takes SIGTERM before uvicorn closes anything: the polling
+    clients, which need new requests (and connections) to fetch their backlog, get all of
+    it, then the DISCONNECT; uvicorn then stops."""
+    import uvicorn
+
+    io = Server()
+    reasons: list[str] = []
+    io.on("connection", lambda s: s.on("disconnect", reasons.append))
+    app = io.asgi_app(shutdown_grace=scaled(10))
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    # uvicorn re-raises the signal it caught once it has stopped: let that one pass
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    node: NodeProcess | None = None
+    try:
+        task = asyncio.ensure_future(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        node = await _fleet(port, 20, 200, 10 * 1024, "--transport", "polling")
+        _burst(io, 200, 10 * 1024)
+        started = time.monotonic()
+        signal.raise_signal(signal.SIGTERM)
+        await asyncio.wait_for(task, scaled(20))
+        elapsed = time.monotonic() - started
+        report = await node.wait_for("report", timeout=20)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if node is not None:
+            await node.stop()
+    assert (report["complete"], report["inOrder"]) == (20, 20), str(report)
+    assert report["reasons"] == {"io server disconnect": 20}, str(report)
+    assert reasons == ["server shutting down"] * 20
+    assert elapsed < scaled(10)

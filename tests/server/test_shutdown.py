@@ -1,13 +1,15 @@
 """Graceful shutdown that loses nothing (issue 12, "Deliver" item 3).
 
 1,000 official socket.io-client sockets (four Node processes) stop reading, the server
-broadcasts 200 messages of 10 KiB to each (2 MiB per client, held by the server), and the
+broadcasts 200 messages of 10 KiB to each (2 MiB per client, about 2 GB in all), and the
 server process gets SIGTERM: the built-in server through ``aiosocketio run``, and the ASGI
 app under uvicorn. The clients then read slowly for two seconds, then at full speed. Every
 message queued before the signal reaches every client, in order, then the DISCONNECT
 ("io server disconnect"), then the connection closes cleanly; the process exits with
-status 0 within the grace period. When the clients never read, the server still exits at
-the end of the grace period (plus a small bound), dropping their connections.
+status 0 within the grace period. (The built-in server holds the backlog itself; under
+uvicorn the kernel takes most of it into the clients' receive buffers, unread.) When the
+clients never read, the server still exits at the end of the grace period (plus a small
+bound), dropping their connections.
 """
 
 from __future__ import annotations
