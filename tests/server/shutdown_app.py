@@ -126,6 +126,9 @@ async def _serve_asgi(args: argparse.Namespace) -> None:
         log_level="warning",
         access_log=False,
         lifespan="on",
+        # as Node's and the built-in server's default (uvicorn's is on: it compresses
+        # every message, and the clients inflate each one)
+        ws_per_message_deflate=False,
     )
     server = uvicorn.Server(config)
     sys.stdout.write(json.dumps({"port": sock.getsockname()[1], "pid": os.getpid()}) + "\n")

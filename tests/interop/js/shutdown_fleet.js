@@ -14,7 +14,8 @@
 // "report"), it prints
 //   {"report": true, "clients": K, "complete": n, "inOrder": n, "reasons": {...},
 //    "counts": {"min": a, "max": b}, "wsCloses": {...}, "countAtGo": n}
-// (countAtGo: the messages the clients had read when "go" came).
+// (countAtGo: the messages the clients had read when "go" came; lastDisconnectMs: when the
+// last client was disconnected, after "go").
 // and exits. "resume" makes every client read (a client that does not read does not see
 // its connection dropped either).
 "use strict";
@@ -56,11 +57,15 @@ function report() {
   let inOrder = 0;
   let min = Infinity;
   let max = 0;
+  let lastDisconnect = null;
   for (const c of clients) {
     reasons[c.reason] = (reasons[c.reason] || 0) + 1;
     wsCloses[c.wsClose] = (wsCloses[c.wsClose] || 0) + 1;
     if (c.countAtDisconnect === expect) complete += 1;
     if (c.inOrder) inOrder += 1;
+    if (c.disconnectedAt && goAt !== null) {
+      lastDisconnect = Math.max(lastDisconnect || 0, c.disconnectedAt - goAt);
+    }
     min = Math.min(min, c.count);
     max = Math.max(max, c.count);
   }
@@ -73,6 +78,7 @@ function report() {
     counts: { min, max },
     wsCloses,
     countAtGo,
+    lastDisconnectMs: lastDisconnect,
   });
   setTimeout(() => process.exit(0), 50);
 }
@@ -87,8 +93,10 @@ function setReading(on) {
 }
 
 let countAtGo = null;
+let goAt = null;
 
 function startReading() {
+  goAt = Date.now();
   countAtGo = clients.reduce((sum, c) => sum + c.count, 0);
   if (neverRead) return;
   const started = Date.now();
@@ -134,6 +142,7 @@ for (let i = 0; i < total; i++) {
     out({ connect_error: String(err && err.message) });
   });
   socket.on("disconnect", (reason) => {
+    c.disconnectedAt = Date.now();
     c.reason = reason;
     c.countAtDisconnect = c.count;
     disconnected += 1;
