@@ -81,6 +81,7 @@ class ShutdownRun:
             "reasons": self.reasons(),
             "ws_closes": self.ws_closes(),
             "min_count": min(r["counts"]["min"] for r in self.reports),
+            "last_disconnect_s": max((r["lastDisconnectMs"] or 0) / 1000 for r in self.reports),
             "server_exit": self.server_exit,
         }
 

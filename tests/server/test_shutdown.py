@@ -66,8 +66,14 @@ def _check_dropped(run: ShutdownRun) -> None:
     assert run.server_exit["reasons"] == {"server shutting down": CLIENTS}, detail
     stats = run.server_exit["stats"]
     assert stats["clients"] == 0, detail
-    # every connection was dropped at the end of the grace period, none left behind
-    assert stats["limits"]["shutdown_dropped"] == CLIENTS, detail
+    dropped = stats["limits"].get("shutdown_dropped", 0)
+    if run.frontend == "native":
+        # every connection held data at the end of the grace period: all were dropped
+        assert dropped == CLIENTS, detail
+    else:
+        # under uvicorn the kernel may take a client's whole backlog into its receive
+        # buffer within the grace period: that connection closes without a drop
+        assert 0 < dropped <= CLIENTS, detail
 
 
 @pytest.mark.parametrize("frontend", ["native", "asgi"])
