@@ -6,8 +6,8 @@ server process gets SIGTERM: the built-in server through ``aiosocketio run``, an
 app under uvicorn. The clients then read slowly for two seconds, then at full speed. Every
 message queued before the signal reaches every client, in order, then the DISCONNECT
 ("io server disconnect"), then the connection closes cleanly; the process exits with
-status 0 within the grace period. When the clients never read, the server still exits at the end of the grace period (plus a small
-bound), dropping their connections.
+status 0 within the grace period. When the clients never read, the server still exits at
+the end of the grace period (plus a small bound), dropping their connections.
 """
 
 from __future__ import annotations
