@@ -63,8 +63,23 @@ APP_MODULE = textwrap.dedent(
 
 
     stubborn = Stubborn()
+
+
+    class Graceful(Server):
+        async def close(self, grace: float = 10.0) -> None:
+            print(f"closing with grace={grace:g}", flush=True)
+            await super().close(grace)
+
+
+    graceful = Graceful()
     """
 )
+
+
+# The tests below that speak raw long-polling leave their sessions behind (they never poll
+# again): a graceful shutdown waits up to its grace period for such a client to fetch its
+# DISCONNECT, so they stop their servers with a short one.
+ABANDONED = ("--shutdown-grace", "1")
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -123,6 +138,7 @@ def test_run_help_documents_every_option() -> None:
         "--postgres-prefix",
         "--workers",
         "--app-dir",
+        "--shutdown-grace",
     ):
         assert option in text, option
     assert "default: 127.0.0.1" in text
@@ -153,6 +169,9 @@ def test_parser_defaults_match_the_help() -> None:
     assert (args.host, args.port, args.log_level) == ("127.0.0.1", 3000, "info")
     assert (args.factory, args.redis, args.workers, args.app_dir) == (False, None, 1, ".")
     assert (args.redis_key, args.redis_adapter) == ("socket.io", "pubsub")
+    assert args.shutdown_grace == 10.0
+    graced = cli.build_parser().parse_args(["run", "m:a", "--shutdown-grace", "2.5"])
+    assert graced.shutdown_grace == 2.5
     demo = cli.build_parser().parse_args(["demo", "--log-level", "DEBUG"])
     assert (demo.host, demo.port, demo.log_level, demo.redis) == ("127.0.0.1", 3000, "debug", None)
     assert demo.client_dist is None
@@ -274,8 +293,9 @@ def app_dir(tmp_path: Path) -> Path:
 async def test_run_serves_a_server(app_dir: Path, target: tuple[str, ...]) -> None:
     port = free_port()
     proc = await CLIProcess.start(
-        "run", *target, "--port", str(port), "--app-dir", str(app_dir), "--log-level", "info"
-    )
+        "run", *target, "--port", str(port), "--app-dir", str(app_dir), "--log-level", "info",
+        *ABANDONED,
+    )  # fmt: skip
     try:
         line = await proc.wait_for_output("serving")
         assert f"http://127.0.0.1:{port}" in line
@@ -399,8 +419,8 @@ async def test_the_readme_example_serves(tmp_path: Path) -> None:
     (tmp_path / "readme_app.py").write_text(match.group(1))
     port = free_port()
     proc = await CLIProcess.start(
-        "run", "readme_app:sio", "--port", str(port), "--app-dir", str(tmp_path)
-    )
+        "run", "readme_app:sio", "--port", str(port), "--app-dir", str(tmp_path), *ABANDONED
+    )  # fmt: skip
     try:
         await proc.wait_for_output("serving")
         status, opened = await asyncio.to_thread(_http, port, "GET", "")
@@ -421,8 +441,8 @@ async def test_the_readme_example_serves(tmp_path: Path) -> None:
 
 async def test_port_zero_picks_a_free_port_and_says_which(app_dir: Path) -> None:
     proc = await CLIProcess.start(
-        "run", "cli_test_app:sio", "--port", "0", "--app-dir", str(app_dir)
-    )
+        "run", "cli_test_app:sio", "--port", "0", "--app-dir", str(app_dir), *ABANDONED
+    )  # fmt: skip
     try:
         line = await proc.wait_for_output("serving")
         match = re.search(r"http://127\.0\.0\.1:(\d+) ", line)
@@ -454,7 +474,7 @@ async def test_run_with_redis_broadcasts_across_processes(app_dir: Path, adapter
             proc = await CLIProcess.start(
                 "run", "cli_test_app:sio", "--port", "0", "--app-dir", str(app_dir),
                 "--redis", "redis://127.0.0.1:6379", "--redis-key", key,
-                "--redis-adapter", adapter,
+                "--redis-adapter", adapter, *ABANDONED,
             )  # fmt: skip
             procs.append(proc)
         ports = []
@@ -583,6 +603,17 @@ async def test_a_second_signal_stops_a_close_that_hangs(app_dir: Path) -> None:
     assert code == 1, proc.text
     assert "server.close() did not finish" in proc.text
     assert "Traceback" not in proc.text
+
+
+async def test_shutdown_grace_reaches_server_close(app_dir: Path) -> None:
+    port = free_port()
+    proc = await CLIProcess.start(
+        "run", "cli_test_app:graceful", "--port", str(port), "--app-dir", str(app_dir),
+        "--shutdown-grace", "2.5",
+    )  # fmt: skip
+    await proc.wait_for_output("serving")
+    assert await proc.stop(signal.SIGTERM) == 0, proc.text
+    assert "closing with grace=2.5" in proc.text
 
 
 async def test_ctrl_c_on_the_process_group_stops_workers_gracefully(app_dir: Path) -> None:

@@ -60,6 +60,13 @@ def test_response_and_accept() -> None:
         def close(self, code: int = 1000, reason: str = "") -> None:
             pass
 
+        def drop(self) -> None:
+            pass
+
+        @property
+        def drained(self) -> bool:
+            return True
+
         @property
         def buffered_amount(self) -> int:
             return 0

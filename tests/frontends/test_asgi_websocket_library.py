@@ -21,6 +21,7 @@ import pytest
 
 from aiosocketio import Server
 from aiosocketio.frontends.asgi import server_check
+from aiosocketio.frontends.asgi_types import ASGIMessage
 from tests.browser.server_process import free_port
 from tests.support.timeouts import scaled
 
@@ -131,12 +132,12 @@ async def test_an_upgrade_that_arrives_as_http_is_named_once(
     # any ASGI server: the upgrade reaching the app as an HTTP request says it all
     monkeypatch.setattr(server_check, "missing_websocket_library", lambda: None)
     app = Server().asgi_app()
-    sent: list[dict[str, object]] = []
+    sent: list[ASGIMessage] = []
 
-    async def receive() -> dict[str, object]:
+    async def receive() -> ASGIMessage:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: dict[str, object]) -> None:
+    async def send(message: ASGIMessage) -> None:
         sent.append(message)
 
     scope = {

@@ -65,8 +65,8 @@ async def test_a_thousand_malformed_packets_are_counted_and_barely_logged(
     finally:
         await io.close()
     windows = math.ceil((time.monotonic() - started) / LOG_EVERY)  # 1 on a quiet machine
-    assert io.stats["sio_parse_error"] == 1000
-    assert io.stats["eio_parse_error"] == 20
+    assert io.stats.limits["sio_parse_error"] == 1000
+    assert io.stats.limits["eio_parse_error"] == 20
     assert reasons == ["parse error"] * 1000
     # (DEBUG also has each connection's life, "connected" and "leaves: parse error": those
     # are per connection, not per packet, and off below DEBUG)
@@ -100,5 +100,5 @@ async def test_a_packet_in_the_wrong_state_is_counted(caplog: pytest.LogCaptureF
                 )
     finally:
         await io.close()
-    assert io.stats["sio_invalid_state"] == 5
+    assert io.stats.limits["sio_invalid_state"] == 5
     assert [r for r in caplog.records if r.levelno >= logging.INFO] == []

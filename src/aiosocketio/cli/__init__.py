@@ -6,13 +6,15 @@ Two sub-commands::
                                 [--redis URL] [--redis-key KEY] [--redis-adapter KIND]
                                 [--postgres DSN] [--postgres-prefix PREFIX]
                                 [--workers N] [--port-per-worker] [--app-dir DIR]
+                                [--shutdown-grace S]
     aiosocketio demo [--host H] [--port P] [--log-level L] [--redis URL] [--redis-key KEY]
-                     [--redis-adapter KIND] [--client-dist DIR]
+                     [--redis-adapter KIND] [--client-dist DIR] [--shutdown-grace S]
 
 ``run`` serves a :class:`aiosocketio.Server` (or a factory returning one) on the built-in
 HTTP/WebSocket server, the way ``uvicorn module:app`` serves an ASGI app. ``demo`` runs the
 chat demo shipped in the package (:mod:`aiosocketio.cli.demo`). Both use uvloop when it is
-installed, and both shut the server down gracefully (``await server.close()``) on SIGINT or
+installed, and both shut the server down gracefully (``await server.close(grace=S)``: the
+clients get up to S seconds, 10 by default, to read what is queued for them) on SIGINT or
 SIGTERM.
 
 The package, one module per job: :mod:`~aiosocketio.cli.parser` (the options),

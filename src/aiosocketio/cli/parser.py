@@ -6,7 +6,7 @@ import argparse
 
 from aiosocketio import __version__
 from aiosocketio.cli.redis_adapters import REDIS_ADAPTERS
-from aiosocketio.cli.serve import SHUTDOWN_TIMEOUT
+from aiosocketio.cli.serve import SHUTDOWN_GRACE, SHUTDOWN_MARGIN
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "LOG_LEVELS", "build_parser"]
 
@@ -23,8 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
             "Socket.IO v5 / Engine.IO v4 for asyncio. Serve a Server object with 'run', "
             "or try the chat demo with 'demo'. Servers run on uvloop when it is installed "
             "(set AIOSOCKETIO_NO_UVLOOP=1 to use the standard asyncio loop) and stop "
-            "gracefully on SIGINT (Ctrl-C) or SIGTERM; a second signal, or a close that "
-            f"takes over {SHUTDOWN_TIMEOUT:g} s, makes them exit at once (status 1)."
+            "gracefully on SIGINT (Ctrl-C) or SIGTERM (see --shutdown-grace); a second "
+            f"signal, or a close that takes {SHUTDOWN_MARGIN:g} s over the grace period, "
+            "makes them exit at once (status 1)."
         ),
         epilog="Run 'aiosocketio <command> --help' for the options of a command.",
     )
@@ -153,6 +154,17 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         help="logging level of the 'aiosocketio' loggers (default: info)",
     )
     parser.add_argument(
+        "--shutdown-grace",
+        type=_seconds,
+        default=SHUTDOWN_GRACE,
+        metavar="SECONDS",
+        help=(
+            "on SIGINT/SIGTERM, the server stops accepting, sends every client what is "
+            "queued for it and then a DISCONNECT, and gives the clients this many seconds "
+            f"to read it before it drops them and exits (default: {SHUTDOWN_GRACE:g})"
+        ),
+    )
+    parser.add_argument(
         "--redis",
         metavar="URL",
         default=None,
@@ -195,6 +207,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds: {text}")
     return value
 
 

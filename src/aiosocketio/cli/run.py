@@ -29,4 +29,5 @@ async def run_app(args: argparse.Namespace) -> None:
         args.host,
         args.port,
         on_listening=lambda: announce(server, args.host, args.port, args.app),
+        shutdown_grace=args.shutdown_grace,
     )

@@ -16,12 +16,22 @@ from aiosocketio.cli.postgres_adapter import close_postgres_pools
 from aiosocketio.cli.redis_adapters import close_redis_clients
 from aiosocketio.runtime import loop as _loop
 
-__all__ = ["SHUTDOWN_TIMEOUT", "announce", "bound_port", "serve_until_stopped"]
+__all__ = [
+    "SHUTDOWN_GRACE",
+    "SHUTDOWN_MARGIN",
+    "announce",
+    "bound_port",
+    "serve_until_stopped",
+]
 
 logger = logging.getLogger("aiosocketio.cli")
 
-#: Seconds a graceful shutdown may take before the command exits anyway.
-SHUTDOWN_TIMEOUT = 10.0
+#: Seconds the clients have to read their backlog at shutdown (``--shutdown-grace``).
+SHUTDOWN_GRACE = 10.0
+
+#: Seconds ``server.close()`` may take beyond the grace period before the command exits
+#: anyway (the server's own close drops what is left at the end of the grace period).
+SHUTDOWN_MARGIN = 5.0
 
 
 async def serve_until_stopped(
@@ -32,12 +42,14 @@ async def serve_until_stopped(
     app: Any = None,
     stop: asyncio.Event | None = None,
     on_listening: Callable[[], None] | None = None,
-    shutdown_timeout: float = SHUTDOWN_TIMEOUT,
+    shutdown_grace: float = SHUTDOWN_GRACE,
 ) -> None:
     """Serve ``server`` on ``host:port`` until SIGINT/SIGTERM (or ``stop``), then close it.
 
-    The close is graceful (``await server.close()``) but bounded: it gives up after
-    ``shutdown_timeout`` seconds, or at once on a second SIGINT/SIGTERM.
+    The close is graceful (``await server.close(grace=shutdown_grace)``: the clients
+    get up to ``shutdown_grace`` seconds to read what is queued for them) but bounded: the
+    command gives up :data:`SHUTDOWN_MARGIN` seconds after the grace period, or at once on a
+    second SIGINT/SIGTERM.
 
     Args:
         server: The aiosocketio Server.
@@ -46,7 +58,7 @@ async def serve_until_stopped(
         app: An ASGI app that gets the requests outside the Socket.IO path.
         stop: Set it to stop serving (the signals set it too).
         on_listening: Called once the port is bound.
-        shutdown_timeout: Seconds that ``server.close()`` may take.
+        shutdown_grace: Seconds the clients have to read their backlog.
 
     Raises:
         CLIError: The close did not finish (exit status 1).
@@ -79,7 +91,8 @@ async def serve_until_stopped(
         if listening:
             logger.info("shutting down")
         stop.set()
-        closed = await _bounded(server.close(), force, shutdown_timeout)
+        shutdown_timeout = shutdown_grace + SHUTDOWN_MARGIN
+        closed = await _bounded(_close(server, shutdown_grace), force, shutdown_timeout)
         await close_redis_clients()
         await close_postgres_pools()
         for sig in installed:
@@ -106,6 +119,18 @@ async def _bounded(work: Awaitable[Any], force: asyncio.Event, timeout: float) -
     task.cancel()
     logger.warning("gave up waiting for the server to close")
     return False
+
+
+def _close(server: Any, grace: float) -> Any:
+    """``server.close(grace=grace)``, or ``server.close()`` for a close without a grace."""
+    close = server.close
+    try:
+        params = list(inspect.signature(close).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    if any(p.name == "grace" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return close(grace=grace)
+    return close()
 
 
 async def _start_listening(server: Any, host: str, port: int, kwargs: dict[str, Any]) -> None:

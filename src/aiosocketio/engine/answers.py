@@ -41,6 +41,7 @@ let turn once."""
 _GZIP = 31  # zlib's wbits for a gzip stream (RFC 1952); 15 for a zlib stream ("deflate")
 _ZLIB = 15
 _LEVEL = 6
+_SHUTTING_DOWN = b"server shutting down"
 
 
 class HttpAnswers:
@@ -147,6 +148,17 @@ class HttpAnswers:
         is given."""
         headers = self.cors_headers(request) if request is not None else []
         responder.respond(status, headers, b"")
+
+    def unavailable(self, request: HttpRequest, responder: Responder) -> None:
+        """Refuse a handshake while the server shuts down: ``503``."""
+        headers = [("content-type", "text/plain")]
+        headers.extend(self.cors_headers(request))
+        responder.respond(503, headers, _SHUTTING_DOWN)
+
+    def unavailable_upgrade(self, request: HttpRequest) -> HttpResponse:
+        """Refuse a WebSocket handshake while the server shuts down: ``503``."""
+        headers = [("content-type", "text/plain"), ("connection", "close")]
+        return HttpResponse(503, headers, _SHUTTING_DOWN)
 
     def preflight(self, request: HttpRequest, responder: Responder) -> None:
         """Answer a CORS preflight (``OPTIONS``); only called with CORS options."""

@@ -34,9 +34,12 @@ from aiosocketio.protocol.engineio.handshake import base64id, check_protocol, ve
 from aiosocketio.protocol.engineio.options import EngineOptions
 from aiosocketio.runtime.events import EventEmitter
 
-__all__ = ["Engine"]
+__all__ = ["DRAIN_STEP", "Engine"]
 
 logger = logging.getLogger("aiosocketio.engine")
+
+DRAIN_STEP = 0.01
+"""Seconds between two looks at the sessions while :meth:`Engine.drain` waits."""
 
 
 class Engine(EventEmitter):
@@ -58,6 +61,9 @@ class Engine(EventEmitter):
         #: The open sessions by id.
         self.clients: dict[str, EngineSocket] = self._sessions.open
         self.on_connection: Callable[[EngineSocket], None] | None = None
+        #: Whether new sessions are accepted. The Socket.IO server's ``close()`` clears it:
+        #: a handshake then gets ``503`` (the open sessions are served until they close).
+        self.accepting = True
         #: Files served under the Engine's path before any Engine.IO handling (the
         #: Socket.IO server's browser client): ``(name below the path, request headers)``
         #: -> ``(status, headers, body)``, or ``None`` for a name that is not one of them.
@@ -73,6 +79,12 @@ class Engine(EventEmitter):
         """How many sessions are open."""
         return len(self.clients)
 
+    @property
+    def closing_count(self) -> int:
+        """How many polling sessions closed by the server wait for a GET to take their
+        CLOSE packet."""
+        return len(self._sessions.closing)
+
     def generate_id(self, request: HttpRequest) -> str | Awaitable[str]:
         """The id of a new session. Override it (sync or async) for custom ids."""
         return base64id()
@@ -82,6 +94,53 @@ class Engine(EventEmitter):
         for conn in list(self.clients.values()):
             conn.close(True)
         await asyncio.sleep(0)
+
+    async def drain(
+        self, deadline: float, on_polling_done: Callable[[], None] | None = None
+    ) -> None:
+        """Close every session once what is queued for it has gone out; at ``deadline``
+        (the loop's clock), drop the sessions that still hold data.
+
+        Call it after the last packets are queued (the Socket.IO server queues a
+        DISCONNECT behind every socket's backlog), and after clearing :attr:`accepting`.
+        A WebSocket session is drained when its outbox and its connection's write buffer
+        are empty: its close frame then goes out. A polling session is drained when a GET
+        took the last of its outbox: the CLOSE packet then waits for the next GET (a
+        waiting GET gets it at once). A session that its client closes meanwhile (the
+        official client closes on DISCONNECT) needs nothing more. Sessions closed before
+        whose last packets still wait for a GET are waited for too.
+
+        ``on_polling_done`` is called once no polling session needs another request (a
+        polling client may open a new TCP connection for its next GET, so the front end
+        keeps listening until then).
+        """
+        loop = asyncio.get_running_loop()
+        sessions = self._sessions
+        while True:
+            polling = False
+            for conn in list(self.clients.values()):
+                if conn.drained:
+                    conn.close()
+                elif conn.transport is POLLING:
+                    polling = True
+            if on_polling_done is not None and not polling:
+                if not any(c.session.has_outgoing for c in sessions.closing.values()):
+                    on_polling_done()
+                    on_polling_done = None
+            if not self.clients and not any(
+                c.session.has_outgoing for c in sessions.closing.values()
+            ):
+                break
+            if loop.time() >= deadline:
+                break
+            await asyncio.sleep(min(DRAIN_STEP, max(0.0, deadline - loop.time())))
+        for conn in list(self.clients.values()):
+            logger.debug("dropping %s: not drained within the grace period", conn.id)
+            conn.abort()
+        for conn in list(sessions.closing.values()):
+            sessions.forget(conn)
+        if on_polling_done is not None:
+            on_polling_done()
 
     # -- HTTP -------------------------------------------------------------------------
 
@@ -119,6 +178,9 @@ class Engine(EventEmitter):
                 conn.handle_post(request, body, responder)
             else:
                 answers.empty(responder, 400, request)
+            return None
+        if not self.accepting:
+            answers.unavailable(request, responder)
             return None
         try:
             new_sid = self._handshake(request)
@@ -208,6 +270,8 @@ class Engine(EventEmitter):
                 return answers.refuse_upgrade(request, HandshakeError.for_code(1))
             headers = answers.websocket_headers(request, initial=False)
             return WebSocketAccept(headers, conn.attach_probe)
+        if not self.accepting:
+            return answers.unavailable_upgrade(request)
         try:
             new_sid = self._handshake(request)
         except HandshakeError as exc:

@@ -132,6 +132,14 @@ class WebSocketChannel(Protocol):
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Start the closing handshake (or drop the connection if it is already gone)."""
 
+    def drop(self) -> None:
+        """Drop the connection at once, with what is queued (no close frame)."""
+
+    @property
+    def drained(self) -> bool:
+        """Nothing is left to write: nothing queued, and the transport below has written
+        what it was given (as far as the front end can see)."""
+
     @property
     def buffered_amount(self) -> int:
         """Bytes queued but not yet written to the network."""

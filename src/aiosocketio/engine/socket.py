@@ -297,6 +297,30 @@ class EngineSocket(EventEmitter):
         session.close("forced close")
         self._after()
 
+    @property
+    def drained(self) -> bool:
+        """Nothing is queued for the client: the session's outbox is empty, and its
+        WebSocket has written everything (``WebSocketChannel.drained``)."""
+        if self.session.has_outgoing:
+            return False
+        channel = self._channel
+        return channel is None or channel.drained
+
+    def abort(self) -> None:
+        """Close at once, dropping what is queued for the client (reason "forced close"):
+        the WebSocket is dropped without a close frame; a waiting GET gets the CLOSE
+        packet. For a shutdown whose grace period is over."""
+        session = self.session
+        if session.state != "open":
+            return
+        channel = self._channel
+        self._channel = None  # no close frame behind the backlog: the connection goes
+        session.close("forced close")
+        session.packets_to_send()  # the backlog is dropped with the connection
+        self._after()
+        if channel is not None:
+            channel.drop()
+
     def _add_listener(self, event: str, fn: Callable[..., Any], once: bool, prepend: bool) -> None:
         if event == "packet":
             self.session.record_packets = True

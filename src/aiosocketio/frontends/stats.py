@@ -27,6 +27,7 @@ __all__ = [
     "HTTP_REQUEST_TIMEOUT",
     "HTTP_URL_TOO_LONG",
     "LOG_EVERY",
+    "SHUTDOWN_DROPPED",
     "SIO_INVALID_STATE",
     "SIO_PARSE_ERROR",
     "WS_READ_PAUSED",
@@ -55,6 +56,7 @@ ASGI_CLOSE_ABORTED = "asgi_close_aborted"
 SIO_PARSE_ERROR = "sio_parse_error"
 SIO_INVALID_STATE = "sio_invalid_state"
 EIO_PARSE_ERROR = "eio_parse_error"
+SHUTDOWN_DROPPED = "shutdown_dropped"
 
 _DESCRIPTIONS = {
     HTTP_HEADER_SIZE: "431: request headers over max_header_size",
@@ -73,6 +75,7 @@ _DESCRIPTIONS = {
     SIO_PARSE_ERROR: "connection closed (parse error): malformed Socket.IO packet",
     SIO_INVALID_STATE: "connection closed: Socket.IO packet in the wrong state",
     EIO_PARSE_ERROR: "connection closed (parse error): malformed Engine.IO packet",
+    SHUTDOWN_DROPPED: "connection dropped at shutdown: not drained within the grace period",
 }
 
 

@@ -5,6 +5,7 @@ from aiosocketio.server.handshake import Handshake
 from aiosocketio.server.namespace import Namespace, ParentNamespace
 from aiosocketio.server.server import Server
 from aiosocketio.server.socket import Socket, SocketEmitter
+from aiosocketio.server.stats import ServerStats
 
 __all__ = [
     "BroadcastOperator",
@@ -13,6 +14,7 @@ __all__ = [
     "ParentNamespace",
     "RemoteSocket",
     "Server",
+    "ServerStats",
     "Socket",
     "SocketEmitter",
 ]

@@ -68,7 +68,7 @@ class MultiplexerServer(Protocol):
         ...
 
     @property
-    def stats(self) -> LimitStats:
+    def packet_stats(self) -> LimitStats:
         """The counters of malformed input."""
         ...
 
@@ -147,7 +147,9 @@ class Multiplexer:
         self._close_with("parse error", exc)
 
     def _count(self, kind: str, what: str) -> None:
-        self.server.stats.count(kind, f"{self.conn.request.remote_address} ({self.id}): {what}")
+        self.server.packet_stats.count(
+            kind, f"{self.conn.request.remote_address} ({self.id}): {what}"
+        )
 
     def _connect(self, name: str, auth: dict[str, Any]) -> None:
         server = self.server

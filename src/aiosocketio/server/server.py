@@ -31,7 +31,7 @@ from aiosocketio.engine.engine import Engine
 from aiosocketio.engine.socket import EngineSocket
 from aiosocketio.frontends.stats import LimitStats
 from aiosocketio.protocol.engineio.options import EngineOptions
-from aiosocketio.protocol.socketio.packets import Decoder, Encoder, Packet, PacketType
+from aiosocketio.protocol.socketio.packets import Decoder, Encoder
 from aiosocketio.runtime.events import spawn
 from aiosocketio.server.broadcast import BroadcastOperator, RemoteSocket
 from aiosocketio.server.client_loader import ClientFiles
@@ -43,19 +43,26 @@ from aiosocketio.server.namespace import (
     NamespaceMatcher,
     ParentNamespace,
 )
+from aiosocketio.server.shutdown import shut_down
 from aiosocketio.server.socket import Socket
+from aiosocketio.server.stats import ServerStats
 
 if TYPE_CHECKING:
     import ssl as ssl_module
 
+    from aiosocketio.frontends.asgi import ASGIApp
     from aiosocketio.frontends.native.server import NativeServer
+    from aiosocketio.frontends.stats import LimitStats
     from aiosocketio.protocol.codec import JSONCodec
 
-__all__ = ["Server"]
+__all__ = ["DEFAULT_GRACE", "Server"]
 
 logger = logging.getLogger("aiosocketio.server")
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_GRACE = 10.0
+"""Seconds :meth:`Server.close` lets the clients read their backlog before it drops them."""
 
 
 class Server:
@@ -97,11 +104,13 @@ class Server:
         engine: the Engine.IO :class:`Engine` (``clients_count``, ``generate_id``,
             ``engine.on("connection_error", ...)``).
         sockets: the main namespace ``"/"``.
-        stats: what the peers sent that was malformed, counted
-            (:class:`~aiosocketio.frontends.stats.LimitStats`: ``stats["sio_parse_error"]``,
+        stats: a snapshot of what the server holds (:class:`ServerStats`); its ``limits``
+            include what the peers sent that was malformed (``"sio_parse_error"``,
             ``"sio_invalid_state"``, ``"eio_parse_error"``). Each such connection is closed;
             the log (``aiosocketio.server``, DEBUG) has at most one line per kind every
             10 seconds, so a peer cannot flood it.
+        packet_stats: the live counters of those malformed packets
+            (:class:`~aiosocketio.frontends.stats.LimitStats`).
         client_files: what ``serve_client`` serves (``client_files.source`` is
             ``"local"``, ``"cdn"`` or ``None``), or ``None`` when it is off.
     """
@@ -143,7 +152,13 @@ class Server:
         self._http: NativeServer | None = None
         self._pending_init: list[AdapterLike] = []
         self._stopped: asyncio.Event | None = None
-        self.stats = LimitStats(logger, logging.DEBUG)
+        #: The malformed packets the peers sent, counted (logged at DEBUG, rate-limited);
+        #: read them in ``stats.limits``.
+        self.packet_stats = LimitStats(logger, logging.DEBUG)
+        self._closing: asyncio.Future[None] | None = None
+        self._asgi_apps: list[ASGIApp] = []
+        # the front ends' counters (kept after close), and the server's own
+        self._front_stats: list[LimitStats] = [self.packet_stats]
         self.sockets: Namespace = self.of("/")
 
     def __repr__(self) -> str:
@@ -416,7 +431,9 @@ class Server:
         from aiosocketio.frontends.native.server import serve
 
         await self._init_pending_adapters()
+        self.engine.accepting = True
         self._http = await serve(self.engine, host, port, ssl=ssl, app=app)
+        self._front_stats.append(self._http.stats)
         return self._http
 
     async def serve(
@@ -443,45 +460,79 @@ class Server:
             raise RuntimeError("the server is not listening")
         return self._http.port
 
-    def asgi_app(self, other_app: Any = None) -> Any:
-        """An ASGI application serving Socket.IO; other paths go to ``other_app``."""
+    def asgi_app(self, other_app: Any = None, *, shutdown_grace: float = DEFAULT_GRACE) -> ASGIApp:
+        """An ASGI application serving Socket.IO; other paths go to ``other_app``.
+
+        The app shuts the server down gracefully (:meth:`close` with ``shutdown_grace``)
+        before the ASGI server stops: under uvicorn on the first SIGINT/SIGTERM, before
+        uvicorn closes the connections; elsewhere on ``lifespan.shutdown``. The ASGI server
+        must run the lifespan protocol (uvicorn does by default).
+        """
         from aiosocketio.frontends.asgi import ASGIApp
 
-        return ASGIApp(self.engine, other_app)
+        async def shutdown() -> None:
+            await self.close(shutdown_grace)
 
-    async def close(self, grace: float = 1.0) -> None:
-        """Disconnect every socket ("server shutting down"), close the engine, stop listening.
+        if self._closing is None:
+            self.engine.accepting = True  # serving again after a close
+        app = ASGIApp(self.engine, other_app, on_shutdown=shutdown)
+        self._asgi_apps.append(app)
+        self._front_stats.append(app.stats)
+        return app
 
-        The clients receive a DISCONNECT packet first, so they see ``io server disconnect``
-        and do not try to reconnect. Long-polling clients fetch that packet with their next
-        request, so the engine stays up until they have closed their sessions, for at most
-        ``grace`` seconds.
+    async def close(self, grace: float = DEFAULT_GRACE) -> None:
+        """Shut down gracefully: nothing already queued for a client is lost, unless the
+        client does not read it within ``grace`` seconds.
+
+        In order:
+
+        1. New sessions are refused: a handshake gets ``503`` (``engine.accepting``), and
+           the built-in server closes its listening socket (at once, or once the
+           long-polling clients, which may open new connections for their requests, have
+           read their backlog).
+        2. Every socket of every namespace gets a DISCONNECT packet, behind the packets
+           already queued for it: its client reads its whole backlog, then sees
+           ``"io server disconnect"`` and does not reconnect. The server-side sockets see
+           ``"server shutting down"`` now; the adapters close.
+        3. Each connection is closed once its backlog has gone out: a close frame on
+           WebSocket; on polling, the CLOSE packet for the next GET (a waiting GET gets
+           the rest of the backlog first). The official client closes on its own as soon
+           as it reads the DISCONNECT.
+        4. ``grace`` seconds after the call, the connections still holding data are
+           dropped (counted as ``shutdown_dropped`` in the front end's ``stats``).
+
+        It returns once every connection of the built-in server and of the ASGI apps
+        (:meth:`asgi_app`) is closed: at most ``grace`` seconds and a few loop turns. A
+        second call while it runs waits for the same shutdown.
+
+        Args:
+            grace: seconds the clients have to read their backlog (10).
         """
-        polling: list[EngineSocket] = []
-        for nsp in list(self._nsps.values()) + list(self._parent_nsps):
-            for socket in list(nsp.sockets.values()):
-                socket._packet(Packet(PacketType.DISCONNECT, nsp.name))
-                if socket.conn.transport.name == "polling":
-                    polling.append(socket.conn)
-                socket._on_close("server shutting down")
-            try:
-                await nsp.adapter.close()
-            except Exception:
-                logger.exception("error while closing the adapter of %s", nsp.name)
-        await asyncio.sleep(0)
-        if polling:
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + grace
-            while loop.time() < deadline and any(c.ready_state == "open" for c in polling):
-                await asyncio.sleep(0.01)
-        await self.engine.close()
-        http = self._http
-        if http is not None:
-            self._http = None
-            http.close()
-            await http.wait_closed()
+        running = self._closing
+        if running is None:
+            running = self._closing = asyncio.ensure_future(self._shutdown(grace))
+        try:
+            await asyncio.shield(running)
+        finally:
+            if running.done() and self._closing is running:
+                self._closing = None
+
+    async def _shutdown(self, grace: float) -> None:
+        deadline = asyncio.get_running_loop().time() + max(0.0, grace)
+        http, self._http = self._http, None
+        namespaces = list(self._nsps.values()) + list(self._parent_nsps)
+        await shut_down(namespaces, self.engine, http, self._asgi_apps, deadline)
         if self._stopped is not None:
             self._stopped.set()
+
+    @property
+    def stats(self) -> ServerStats:
+        """A snapshot of what the server holds now (a new, read-only object each time):
+        the connected sockets per namespace, the Engine.IO sessions (``clients``) and their
+        transports, and the front ends' counters of limits hit (see
+        :class:`~aiosocketio.server.stats.ServerStats`). Reading it costs one pass over the
+        namespaces and sessions; serving costs nothing more."""
+        return ServerStats.collect(list(self._nsps.values()), self.engine, self._front_stats)
 
 
 def _recovery_options(value: bool | dict[str, Any] | None) -> dict[str, Any] | None:

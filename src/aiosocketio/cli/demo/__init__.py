@@ -42,6 +42,7 @@ async def run_demo(args: argparse.Namespace) -> None:
         args.port,
         app=create_static_app(),
         on_listening=lambda: announce_demo(server, args.host, args.port, args.redis),
+        shutdown_grace=args.shutdown_grace,
     )
 
 

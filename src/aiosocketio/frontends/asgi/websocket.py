@@ -34,6 +34,7 @@ from aiosocketio.frontends.asgi_types import ASGIMessage, Receive, Scope, Send
 from aiosocketio.frontends.stats import (
     ASGI_CLOSE_ABORTED,
     HTTP_NO_HOST,
+    SHUTDOWN_DROPPED,
     WS_WRITE_BUFFER,
     LimitStats,
 )
@@ -122,8 +123,9 @@ class ASGIWebSocketChannel:
             dropped (the app counts it).
 
     Attributes:
-        aborted: the connection was dropped: its close could not be sent in time, or
-            its queue passed ``max_write_buffer``.
+        aborted: the connection was dropped: its close could not be sent in time, its
+            queue passed ``max_write_buffer``, or a shutdown's grace period ended.
+        ended: the ASGI server reported the end of the connection.
     """
 
     __slots__ = (
@@ -142,6 +144,7 @@ class ASGIWebSocketChannel:
         "aborted",
         "can_write_frames",
         "closed",
+        "ended",
     )
 
     def __init__(
@@ -156,6 +159,7 @@ class ASGIWebSocketChannel:
         self.can_write_frames = False
         self.closed = False
         self.aborted = False
+        self.ended = False  # serve_websocket returned: the ASGI server reported the end
         self._send = send
         self._flusher = flusher if flusher is not None else Flusher()
         self._dirty = False
@@ -293,13 +297,49 @@ class ASGIWebSocketChannel:
         if self._on_abort is not None:
             self._on_abort(kind)
         self.abort()
-        # uvicorn's send is a method of its protocol, which holds the transport
-        transport = getattr(getattr(self._send, "__self__", None), "transport", None)
-        drop = getattr(transport, "abort", None)
+        drop = getattr(self.server_transport, "abort", None)
         if callable(drop):
             drop()  # connection_lost: the server reports websocket.disconnect
         elif self._task is not None and not self._task.done():
             self._task.cancel()  # serve_websocket returns; the server closes its side
+
+    def drop(self) -> None:
+        """Drop the connection and its queue at once (a shutdown's grace period is
+        over)."""
+        if not self.aborted:
+            self._drop(SHUTDOWN_DROPPED)
+
+    @property
+    def server_transport(self) -> Any:
+        """The ASGI server's transport of this connection, when its ``send`` shows it
+        (uvicorn's ``send`` is a method of its protocol, which holds the transport);
+        ``None`` otherwise."""
+        return getattr(getattr(self._send, "__self__", None), "transport", None)
+
+    @property
+    def drained(self) -> bool:
+        """Nothing is left to write: nothing queued here, no send under way, and the
+        server's transport (where it shows) has written what it was given."""
+        if self._queue or self._drainer is not None:
+            return False
+        transport = self.server_transport
+        if transport is None:
+            return True
+        try:
+            return int(transport.get_write_buffer_size()) == 0
+        except Exception:  # a closed transport
+            return True
+
+    @property
+    def finished(self) -> bool:
+        """The connection is over on our side, and the server's transport (where it
+        shows) is closing with nothing left to write: its last bytes are out."""
+        if not self.ended:
+            return False
+        transport = self.server_transport
+        if transport is None or self.aborted:
+            return True
+        return bool(transport.is_closing()) and self.drained
 
     @property
     def buffered_amount(self) -> int:
@@ -358,8 +398,10 @@ async def serve_websocket(
     path: str,
     limits: ConnectionLimits = _DEFAULT_LIMITS,
     stats: LimitStats | None = None,
+    live: set[ASGIWebSocketChannel] | None = None,
 ) -> None:
-    """Run one WebSocket connection under the Engine's path."""
+    """Run one WebSocket connection under the Engine's path (its channel is in ``live``
+    while the connection is open)."""
     message = await receive()
     if message["type"] != "websocket.connect":
         return
@@ -400,6 +442,8 @@ async def serve_websocket(
         logger.exception("WebSocketAccept.attach failed")
         await send({"type": "websocket.close", "code": 1011})
         return
+    if live is not None:
+        live.add(channel)
     code: int | None = None
     limit = engine.options.max_http_buffer_size
     try:
@@ -431,6 +475,9 @@ async def serve_websocket(
             raise
         task.uncancel()  # our own abort (the server showed no transport): return quietly
     finally:
+        channel.ended = True
+        if live is not None:
+            live.discard(channel)
         channel.abort()  # the connection is gone: nothing more can be sent
         if handler is not None:
             try:

@@ -45,6 +45,7 @@ from aiosocketio.frontends.stats import (
     HTTP_NO_HOST,
     HTTP_READ_PAUSED,
     HTTP_URL_TOO_LONG,
+    SHUTDOWN_DROPPED,
 )
 from aiosocketio.protocol.limits import ConnectionLimits
 
@@ -151,6 +152,7 @@ class NativeHttpConnection(HttpFlow, asyncio.Protocol):
         self._dispatched = 0  # requests dispatched by the read being parsed
         self._backlog_handle: asyncio.Handle | None = None
         self._idle_handle: asyncio.TimerHandle | None = None
+        self._abort_handle: asyncio.TimerHandle | None = None
         self._idle_since: float | None = None
         self._last_rx = 0.0
         self._linger_left = -1  # bytes still read and dropped while lingering (-1: not)
@@ -179,10 +181,10 @@ class NativeHttpConnection(HttpFlow, asyncio.Protocol):
         # The parser holds this object (a cycle): drop it so both go by refcount.
         self.parser = _NO_PARSER
         self._backlog = None
-        for handle in (self._idle_handle, self._backlog_handle):
+        for handle in (self._idle_handle, self._backlog_handle, self._abort_handle):
             if handle is not None:
                 handle.cancel()
-        self._idle_handle = self._backlog_handle = None
+        self._idle_handle = self._backlog_handle = self._abort_handle = None
         if self._drain_waiter is not None and not self._drain_waiter.done():
             self._drain_waiter.set_result(None)
         if self._on_lost is not None:
@@ -252,14 +254,30 @@ class NativeHttpConnection(HttpFlow, asyncio.Protocol):
         if self.transport is not None:
             self.transport.abort()
 
-    def shutdown(self) -> None:
-        """Close after writing what is queued (dropped if that takes too long)."""
+    def shutdown(self, finish: bool = False) -> None:
+        """Close after writing what is queued (dropped if that takes too long). With
+        ``finish``, requests still being answered (a polling answer being compressed) get
+        their answers first, with ``Connection: close``; what the client sends meanwhile
+        is dropped."""
         transport = self.transport
-        if transport is not None and not transport.is_closing():
-            self._no_input = True
-            self._closing = True
-            transport.close()
-            self.server.loop.call_later(self._limits.abort_timeout, transport.abort)
+        if transport is None or transport.is_closing():
+            return
+        self._no_input = True
+        pending = [responder for responder in self._queue if not responder.done]
+        if pending and finish and not self._closing:
+            for responder in pending:
+                responder.keep_alive = False  # the first one answered closes
+            self._abort_later()
+            return
+        self._closing = True
+        transport.close()
+        self._abort_later()
+
+    def drop(self) -> None:
+        """The server's grace period is over: drop the connection at once."""
+        if self.transport is not None:
+            self.server.stats.count(SHUTDOWN_DROPPED, self.remote_address)
+            self.transport.abort()
 
     # -- httptools callbacks ---------------------------------------------------------------
 

@@ -107,6 +107,7 @@ class HttpFlow:
     state lives in the connection's slots, declared here for the type checker)."""
 
     __slots__ = (
+        "_abort_handle",
         "_backlog",
         "_backlog_handle",
         "_closing",
@@ -138,6 +139,7 @@ class HttpFlow:
     _linger_left: int
     _idle_since: float | None
     _idle_handle: asyncio.TimerHandle | None
+    _abort_handle: asyncio.TimerHandle | None
     _last_rx: float
     _request_at: float | None
     _in_head: bool
@@ -285,7 +287,13 @@ class HttpFlow:
         stuck = self._writing_paused or transport.get_write_buffer_size() > 0
         transport.close()
         if stuck:
-            self.server.loop.call_later(self._limits.abort_timeout, transport.abort)
+            self._abort_later()
+
+    def _abort_later(self) -> None:
+        """Drop the connection ``abort_timeout`` seconds from now, unless it is gone by
+        then (``connection_lost`` cancels the timer)."""
+        if self._abort_handle is None:
+            self._abort_handle = self.server.loop.call_later(self._limits.abort_timeout, self.abort)
 
     def _linger_close(self) -> None:
         """Close after a refusal without resetting the connection (see LINGER_BYTES)."""

@@ -33,9 +33,19 @@ from aiosocketio.frontends.stats import LimitStats
 from aiosocketio.protocol.limits import ConnectionLimits
 from aiosocketio.runtime.allocator import keep_heap
 
-__all__ = ["NativeHttpConnection", "NativeServer", "NativeWebSocketConnection", "serve"]
+__all__ = [
+    "DRAIN_STEP",
+    "NativeHttpConnection",
+    "NativeServer",
+    "NativeWebSocketConnection",
+    "serve",
+]
 
 logger = logging.getLogger("aiosocketio.frontends.native")
+
+DRAIN_STEP = 0.01
+"""Seconds between two looks at the open connections while :meth:`NativeServer.drain`
+waits."""
 
 
 def _log_task_result(task: asyncio.Task[Any]) -> None:
@@ -134,16 +144,45 @@ class NativeServer:
                 return int(name[1])
         raise RuntimeError("the server is not listening on TCP")
 
-    def close(self) -> None:
+    def close(self, finish: bool = False) -> None:
         """Stop listening and close every open connection.
 
         WebSockets get a 1001 ("going away") close frame; connections still open
-        ``limits.abort_timeout`` seconds later (5) are dropped.
+        ``limits.abort_timeout`` seconds later (5) are dropped. With ``finish``, the HTTP
+        answers under way are written first.
         """
         if self.server is not None:
             self.server.close()
         for conn in list(self.connections):
-            conn.shutdown()
+            conn.shutdown(finish)
+
+    def stop_listening(self) -> None:
+        """Close the listening sockets: new connections are refused by the system; the open
+        ones go on."""
+        if self.server is not None:
+            self.server.close()
+
+    async def drain(self, deadline: float) -> None:
+        """Stop listening and close every connection, gracefully; at ``deadline`` (the
+        loop's clock) drop those still open, and return once they are gone.
+
+        Idle keep-alive connections close at once; a connection with an answer or
+        WebSocket frames still to write closes once they are written (a WebSocket after
+        a 1001 close frame). Call it after the Engine's sessions are drained.
+        """
+        self.close(finish=True)
+        loop = self.loop
+        while self.connections and loop.time() < deadline:
+            await asyncio.sleep(min(DRAIN_STEP, max(0.0, deadline - loop.time())))
+        if self.connections:
+            for conn in list(self.connections):
+                conn.drop()
+            # connection_lost comes on the next turns of the loop
+            for _ in range(10):
+                if not self.connections:
+                    break
+                await asyncio.sleep(0)
+        await self.wait_closed()
 
     async def wait_closed(self) -> None:
         """Wait until the listening server is closed."""

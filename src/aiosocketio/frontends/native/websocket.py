@@ -30,7 +30,13 @@ from collections.abc import Generator
 from typing import Protocol
 
 from aiosocketio.engine.http import HttpRequest, WebSocketHandler
-from aiosocketio.frontends.stats import WS_READ_PAUSED, WS_WRITE_BUFFER, LimitStats, ws_close_kind
+from aiosocketio.frontends.stats import (
+    SHUTDOWN_DROPPED,
+    WS_READ_PAUSED,
+    WS_WRITE_BUFFER,
+    LimitStats,
+    ws_close_kind,
+)
 from aiosocketio.protocol.limits import ConnectionLimits
 from aiosocketio.protocol.websocket import (
     FRAMES_PER_CALL,
@@ -66,8 +72,12 @@ _Held = str | bytes | tuple[int, str]
 class ServerConnection(Protocol):
     """A connection the server keeps while it is open (HTTP or WebSocket)."""
 
-    def shutdown(self) -> None:
-        """The server is closing: close this connection (gracefully, then by force)."""
+    def shutdown(self, finish: bool = False) -> None:
+        """The server is closing: close this connection (gracefully, then by force);
+        with ``finish``, after the answers under way."""
+
+    def drop(self) -> None:
+        """The server's grace period is over: drop this connection at once."""
 
 
 class WebSocketHost(Protocol):
@@ -107,6 +117,7 @@ class NativeWebSocketConnection(asyncio.Protocol):
         "_behind",
         "_close_handle",
         "_dirty",
+        "_dropped",
         "_held",
         "_job",
         "_max_buffer",
@@ -162,6 +173,7 @@ class NativeWebSocketConnection(asyncio.Protocol):
         self._max_buffer = max_write_buffer
         self._abort_timeout = limits.abort_timeout
         self._dirty = False
+        self._dropped = False
         self._writing_paused = writing_paused
         self._reading_paused = False
         self._close_handle: asyncio.TimerHandle | None = None
@@ -221,6 +233,12 @@ class NativeWebSocketConnection(asyncio.Protocol):
             self.flush()
 
     @property
+    def drained(self) -> bool:
+        """Nothing is left to write: nothing queued here, and the transport has written
+        everything (into the kernel's socket buffer)."""
+        return not self._pending_size and self.transport.get_write_buffer_size() == 0
+
+    @property
     def buffered_amount(self) -> int:
         """Bytes queued here, plus the transport's write buffer while it is over its
         high-water mark (below it, the transport's few KiB are not counted: this keeps
@@ -265,7 +283,20 @@ class NativeWebSocketConnection(asyncio.Protocol):
         """Drop the connection immediately."""
         self.transport.abort()
 
-    def shutdown(self) -> None:
+    def drop(self) -> None:
+        """Drop the connection and what it holds, at once (a shutdown's grace period is
+        over: the client did not read its backlog in time)."""
+        if self._dropped:
+            return
+        self._dropped = True
+        self.server.stats.count(SHUTDOWN_DROPPED, self.request.remote_address)
+        self._drop_jobs()
+        self._pending = []
+        self._pending_size = 0
+        self.closed = self._sealed = True
+        self.transport.abort()
+
+    def shutdown(self, finish: bool = False) -> None:
         """Server shutdown: send what is queued and a 1001 close frame, close the TCP
         connection (dropped after ``abort_timeout`` if it cannot be written)."""
         transport = self.transport
@@ -280,7 +311,8 @@ class NativeWebSocketConnection(asyncio.Protocol):
         self.flush()
         self.closed = True
         transport.close()
-        self.server.loop.call_later(self._abort_timeout, transport.abort)
+        if self._close_handle is None:
+            self._close_handle = self.server.loop.call_later(self._abort_timeout, self.abort)
 
     def _sync_reading(self) -> None:
         """Read only while the peer reads what we write and no parsed input waits."""
