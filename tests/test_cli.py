@@ -515,7 +515,7 @@ async def test_run_with_postgres_broadcasts_across_processes(
         for _ in range(2):
             proc = await CLIProcess.start(
                 "run", "cli_test_app:sio", "--port", "0", "--app-dir", str(app_dir),
-                "--postgres", postgres_dsn, "--postgres-prefix", prefix,
+                "--postgres", postgres_dsn, "--postgres-prefix", prefix, *ABANDONED,
             )  # fmt: skip
             procs.append(proc)
         ports = []

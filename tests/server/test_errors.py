@@ -144,7 +144,7 @@ async def test_every_error_names_the_event_the_socket_and_the_namespace(
     pysio = one(f"the handler of 'pysio' {where} was not called; the client asked for an ack")
     assert "pysio(sid, data) takes 2 arguments but the client sent 1" in pysio.getMessage()
     assert "python-socketio's handler shape" in pysio.getMessage()
-    assert "docs/migrating-from-python-socketio.md" in pysio.getMessage()
+    assert "docs/guides/migrating-from-python-socketio.md" in pysio.getMessage()
     assert pysio.exc_info is None  # the line says it all
     too_many = one(f"the handler of 'too_many' {where} was not called: ")
     assert "too_many(a) takes 1 argument but the client sent 3" in too_many.getMessage()
@@ -260,7 +260,7 @@ def test_a_python_socketio_connect_handler_is_refused_with_what_to_write() -> No
     assert "connect(sid, environ), which takes 2 arguments" in text
     assert "python-socketio's shape" in text
     assert '@io.on("connection")' in text and "async def on_connection(socket):" in text
-    assert "docs/migrating-from-python-socketio.md" in text
+    assert "docs/guides/migrating-from-python-socketio.md" in text
     with pytest.raises(TypeError, match="python-socketio"):
         _register_with_the_event_decorator(io)
     with pytest.raises(TypeError, match=r"io\.of\('/chat'\)\.on\('connection'\)"):
@@ -290,5 +290,5 @@ def test_python_socketio_event_handlers_on_the_server_are_warned_about(
     assert "io.on('chat_message'): " in texts[0]
     assert "receive the server-side emits of other servers" in texts[0]
     assert "a namespace has no 'disconnect' event" in texts[1]
-    assert all("docs/migrating-from-python-socketio.md" in t for t in texts)
+    assert all("docs/guides/migrating-from-python-socketio.md" in t for t in texts)
     assert io.listeners("connection") == [connection]  # registered all the same
