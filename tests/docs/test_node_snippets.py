@@ -4,9 +4,9 @@ Each ``js`` block becomes a Node program (tests/docs/node_snippets.py) that uses
 npm packages of tests/interop: a server snippet runs inside a socket.io server with a
 connected socket.io-client; a client snippet runs with socket.io-client against a live
 aiosocketio server. The program must exit 0, with nothing on stderr. A block whose first
-line says ``(not run: <why>)`` is skipped (one today: the Redis Cluster snippet of docs/scaling.md, whose
-code tests/cluster/test_redis_cluster.py runs against a cluster on loopback; at most two
-may be, each with its reason).
+line says ``(not run: <why>)`` is skipped (one today: the Redis Cluster snippet of
+docs/scaling.md, whose code tests/cluster/test_redis_cluster.py runs against a cluster on
+loopback; at most two may be, each with its reason).
 """
 
 from __future__ import annotations
