@@ -16,7 +16,7 @@ import signal
 import sys
 from typing import Any
 
-from aiosocketio import Server
+from aiosocketio import Server, Socket
 from aiosocketio.admin import instrument
 
 
@@ -49,15 +49,16 @@ async def main() -> None:
     )
 
     @io.on("connection")
-    async def on_connection(socket: Any) -> None:
+    async def on_connection(socket: Socket) -> None:
         room = socket.handshake.auth.get("room")
         if isinstance(room, str):
             await socket.join(room)
         socket.data["name"] = socket.handshake.auth.get("name")
 
-        @socket.on("disconnect")
         def on_disconnect(reason: str, *_: Any) -> None:
             say({"disconnected": socket.id, "reason": reason})
+
+        socket.on("disconnect", on_disconnect)
 
     @chat.on("connection")
     def on_chat(socket: Any) -> None:

@@ -157,9 +157,7 @@ async def test_one_python_server_in_the_dashboard(
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-async def test_two_python_processes_on_redis(
-    chromium: Path, servers: list[ServerProcess]
-) -> None:
+async def test_two_python_processes_on_redis(chromium: Path, servers: list[ServerProcess]) -> None:
     key = f"admin-test-{secrets.token_hex(4)}"
     for name in ("py-a", "py-b"):
         servers.append(python_server(name, "--redis", REDIS_URL, "--key", key))
