@@ -120,6 +120,11 @@ async def test_login_session_and_refusals(io: Server) -> None:
 
 async def test_development_mode_reports_sockets_rooms_and_events(io: Server) -> None:
     tool = instrument(io, auth=False, server_id="here")
+
+    @io.on("connection")
+    def on_connection(socket: Any) -> None:
+        socket.data["user"] = "u1"  # after socket_connected: a socket_updated follows
+
     url = await listen(io)
     dashboard = Dashboard(url, {})
     await dashboard.socket.connect()
@@ -134,6 +139,17 @@ async def test_development_mode_reports_sockets_rooms_and_events(io: Server) -> 
     assert shown["transport"] == "polling" and len(shown["clientId"]) == 12
     assert shown["handshake"]["address"] == "127.0.0.1" and "auth" not in shown["handshake"]
     assert when.endswith("Z")
+
+    async def user_updated() -> list[Any]:
+        while True:
+            updates = [a[0] for a in dashboard.named("socket_updated") if a[0]["id"] == user.id]
+            if updates:
+                return updates
+            await asyncio.sleep(0.02)
+
+    updates = await asyncio.wait_for(user_updated(), scaled(5))
+    assert updates == [{"id": user.id, "nsp": "/", "data": {"user": "u1"}}]
+    assert io.sockets.sockets[str(user.id)].data["_admin"]["transport"] == "polling"
 
     user.emit("hello", 1, {"a": 2})
     nsp, sid, args, _ = await dashboard.wait_for("event_received")

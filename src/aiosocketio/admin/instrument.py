@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from aiosocketio.admin.auth import BasicAuth, InMemoryStore, Store
-from aiosocketio.admin.serialize import serialize_socket
+from aiosocketio.admin.serialize import WatchedData, public_data, serialize_socket
 from aiosocketio.admin.stats import EngineStats, js_date
 
 if TYPE_CHECKING:
@@ -209,7 +209,14 @@ class Instrumentation:
             conn = socket.conn
             admin_data = {"clientId": conn.id[:12], "transport": conn.transport.name}
             if isinstance(socket.data, dict):
-                socket.data["_admin"] = admin_data
+
+                def data_changed() -> None:
+                    admin.emit(
+                        "socket_updated",
+                        {"id": socket.id, "nsp": name, "data": public_data(socket.data)},
+                    )
+
+                socket.data = WatchedData({**socket.data, "_admin": admin_data}, data_changed)
             admin.emit("socket_connected", serialize_socket(socket, name), js_date())
 
             def upgraded(transport: Any) -> None:
