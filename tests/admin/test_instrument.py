@@ -16,6 +16,7 @@ import pytest
 from aiosocketio import ConnectError, Server, client_socket
 from aiosocketio.admin import Instrumentation, instrument
 from aiosocketio.admin.stats import EventBuffer, js_date
+from tests.support.node import run_node
 from tests.support.timeouts import scaled
 
 PASSWORD_HASH = bcrypt.hashpw(b"pw", bcrypt.gensalt(4)).decode()
@@ -244,3 +245,19 @@ def test_the_stats_shapes() -> None:
     assert "subType" not in values[0] and values[0]["timestamp"] % 1000 == 0
     assert buffer.values_and_clear() == []
     assert isinstance(Instrumentation, type)
+
+
+async def test_a_hash_made_by_nodes_bcryptjs_logs_in(io: Server) -> None:
+    """The password hash of a Node deployment (bcryptjs, ``$2a$``) works unchanged."""
+    result = (await run_node("bcryptjs_hash.js", "from node", "5")).check()
+    node_hash = result.lines[0]["hash"]
+    assert node_hash.startswith("$2a$05$")
+    tool = instrument(io, auth={"type": "basic", "username": "ops", "password": node_hash})
+    url = await listen(io)
+    with pytest.raises(ConnectError):
+        await Dashboard(url, {"username": "ops", "password": "from python"}).socket.connect()
+    dashboard = Dashboard(url, {"username": "ops", "password": "from node"})
+    await dashboard.socket.connect()
+    await dashboard.wait_for("config")
+    dashboard.socket.disconnect()
+    tool.close()
