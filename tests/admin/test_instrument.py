@@ -7,6 +7,7 @@ driven by aiosocketio's client, the way the dashboard's socket.io-client drives 
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,7 +15,7 @@ import bcrypt
 import pytest
 
 from aiosocketio import ConnectError, Server, client_socket
-from aiosocketio.admin import Instrumentation, instrument
+from aiosocketio.admin import Instrumentation, RedisStore, instrument
 from aiosocketio.admin.stats import EventBuffer, js_date
 from tests.support.node import run_node
 from tests.support.timeouts import scaled
@@ -261,3 +262,42 @@ async def test_a_hash_made_by_nodes_bcryptjs_logs_in(io: Server) -> None:
     await dashboard.wait_for("config")
     dashboard.socket.disconnect()
     tool.close()
+
+
+async def test_a_redis_store_shares_the_sessions_between_servers() -> None:
+    """Logged in on one server, the dashboard's session id opens the other one."""
+    import redis.asyncio as redis
+
+    client = redis.Redis.from_url("redis://127.0.0.1:6379")
+    prefix = f"admin-test-{secrets.token_hex(4)}"
+    first, second = Server(), Server()
+    tools = [
+        instrument(io, auth=AUTH, store=RedisStore(client, prefix=prefix)) for io in (first, second)
+    ]
+    session_id = ""
+    try:
+        url_a, url_b = await listen(first), await listen(second)
+        login = Dashboard(url_a, {"username": "admin", "password": "pw"})
+        await login.socket.connect()
+        (session_id,) = await login.wait_for("session")
+        key = f"{prefix}#{session_id}"
+        for _ in range(100):  # the key is written in the background
+            if await client.exists(key):
+                break
+            await asyncio.sleep(0.02)
+        assert await client.get(key) == b"true"
+        assert 0 < await client.ttl(key) <= 86400
+        again = Dashboard(url_b, {"sessionId": session_id})
+        await again.socket.connect()
+        await again.wait_for("config")
+        with pytest.raises(ConnectError):
+            await Dashboard(url_b, {"sessionId": "f" * 16}).socket.connect()
+        login.socket.disconnect()
+        again.socket.disconnect()
+    finally:
+        for tool in tools:
+            tool.close()
+        await first.close()
+        await second.close()
+        await client.delete(f"{prefix}#{session_id}")
+        await client.aclose()

@@ -13,7 +13,14 @@ package) and connect it to the server's URL. Basic auth needs ``bcrypt``:
 
 from __future__ import annotations
 
-from aiosocketio.admin.auth import InMemoryStore, Store
+from aiosocketio.admin.auth import InMemoryStore, RedisStore, Store
 from aiosocketio.admin.instrument import STATS_INTERVAL, Instrumentation, instrument
 
-__all__ = ["STATS_INTERVAL", "InMemoryStore", "Instrumentation", "Store", "instrument"]
+__all__ = [
+    "STATS_INTERVAL",
+    "InMemoryStore",
+    "Instrumentation",
+    "RedisStore",
+    "Store",
+    "instrument",
+]

@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from aiosocketio.exceptions import ConnectionRefused
+from aiosocketio.runtime.events import spawn
 
-__all__ = ["BasicAuth", "InMemoryStore", "Store", "check_bcrypt_hash"]
+__all__ = ["BasicAuth", "InMemoryStore", "RedisStore", "Store", "check_bcrypt_hash"]
 
 _BCRYPT_HASH = re.compile(r"^\$2[abxy]?\$(\d\d)\$[./A-Za-z0-9]{53}$")
 
@@ -57,6 +58,40 @@ class InMemoryStore:
     def save_session(self, session_id: str) -> None:
         """Remember ``session_id``."""
         self.sessions.add(session_id)
+
+
+class RedisStore:
+    """Session ids in Redis, shared by the servers of a cluster (Node's ``RedisStore``).
+
+    A dashboard that reconnects to another server keeps its session. The keys are Node's,
+    ``<prefix>#<session id>``, set to ``"true"`` with a time to live, so Node and Python
+    servers share the sessions as well.
+
+    Args:
+        client: a ``redis.asyncio.Redis`` client (or anything with its ``exists`` and
+            ``set(key, value, ex=seconds)`` coroutines).
+        prefix: the key prefix ("socket.io-admin").
+        session_duration: the sessions' time to live in seconds (86400).
+    """
+
+    def __init__(
+        self, client: Any, *, prefix: str = "socket.io-admin", session_duration: int = 86400
+    ) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.session_duration = session_duration
+
+    def key(self, session_id: str) -> str:
+        """The Redis key of ``session_id``."""
+        return f"{self.prefix}#{session_id}"
+
+    async def does_session_exist(self, session_id: str) -> bool:
+        """Whether the key of ``session_id`` is in Redis."""
+        return bool(await self.client.exists(self.key(session_id)) == 1)
+
+    def save_session(self, session_id: str) -> None:
+        """Write the key of ``session_id`` (in the background, as Node does)."""
+        spawn(self.client.set(self.key(session_id), "true", ex=self.session_duration))
 
 
 def _verify(password: str, hashed: str) -> bool:
