@@ -33,6 +33,7 @@ async function main() {
   // good payloads: the handlers run and answer
   assert.equal(await ack("message", { room: "r", text: "hi" }), "ok");
   assert.equal(await ack("move", { x: 2, y: 3 }), 5);
+  assert.equal(await ack("move", { x: "2", y: 3 }), 5); // pydantic's lax rules: "2" is 2
   assert.deepEqual(await ack("order", { item: "tea", quantity: 2 }), { item: "tea", total: 6 });
   assert.equal(await ack("profile", { name: "ada", age: 36 }), "hello ada, 36");
   out({ check: "good payloads", ok: true });
@@ -41,8 +42,9 @@ async function main() {
   const bad = [
     ["message", { room: "r", text: 5 }, "$.text"],
     ["message", "hello", "$"],
-    ["move", { x: 1 }, "$"],
-    ["move", { x: "1", y: 2 }, "$.x"],
+    ["move", { x: 1 }, "$.y"],
+    ["move", { x: "one", y: 2 }, "$.x"],
+    ["move", [1, 2], "$"],
     ["order", { item: "tea", quantity: 1, size: "XL" }, "$.size"],
     ["profile", { name: "", age: -1 }, "$.name"],
   ];

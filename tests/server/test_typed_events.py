@@ -44,7 +44,7 @@ async def test_official_client_sees_rejections(caplog: pytest.LogCaptureFixture)
         await app.io.close()
     result.check()
     checks = [line["check"] for line in result.lines]
-    assert checks == ["good payloads"] + ["rejected with ack"] * 6 + [
+    assert checks == ["good payloads"] + ["rejected with ack"] * 7 + [
         "rejected without ack",
         "typed emit",
     ]

@@ -18,10 +18,12 @@ The plan (:func:`check_for`) is made when the handler is registered, from its an
 once per code object: a handler without annotations (or annotated ``Any``/``object`` only)
 gets no plan, and its events are dispatched exactly as before.
 
-The engine: msgspec (``pip install aiosocketio[msgspec]``) for TypedDicts, dataclasses,
-Structs and plain types, strict (no ``"1"`` for ``1``); pydantic v2
-(``pip install aiosocketio[pydantic]``) for pydantic models, and for everything else when
-msgspec is not installed. docs/guides/typed-events.md has the measurements behind it.
+The engines (docs/guides/typed-events.md has the measurements behind the choice):
+pydantic v2 (``pip install aiosocketio[pydantic]``), with its usual (lax) rules, for
+pydantic models, TypedDicts, dataclasses and plain types; msgspec
+(``pip install aiosocketio[msgspec]``), strict, for msgspec Structs, for
+``typing.TypedDict`` on Python 3.11 (which pydantic refuses), and for everything when
+pydantic is not installed.
 """
 
 from __future__ import annotations
@@ -81,13 +83,25 @@ def _is_struct(tp: Any) -> bool:
 
 
 def engine_for(tp: Any) -> str | None:
-    """Which engine checks ``tp``: "msgspec", "pydantic", or None if none is installed."""
-    if _is_pydantic_model(tp):
-        return "pydantic"
-    if _msgspec is not None:
+    """Which engine checks ``tp``: "msgspec", "pydantic", or None if none is installed.
+
+    A msgspec Struct goes to msgspec, a pydantic model to pydantic; anything else to
+    pydantic when it can take it (it refuses ``typing.TypedDict`` before Python 3.12),
+    else to msgspec.
+    """
+    if _is_struct(tp):
         return "msgspec"
     if _pydantic is not None:
-        return "pydantic"
+        if _is_pydantic_model(tp):
+            return "pydantic"
+        try:
+            _pydantic.TypeAdapter(tp)
+        except _pydantic.PydanticUserError:
+            pass  # typing.TypedDict on 3.11, ...
+        else:
+            return "pydantic"
+    if _msgspec is not None:
+        return "msgspec"
     return None
 
 
@@ -139,7 +153,7 @@ def _raise(problems: list[tuple[str, str]]) -> Any:
 def converter_for(tp: Any) -> Converter | None:
     """The function that checks and converts a value to ``tp`` (None: no engine)."""
     engine = engine_for(tp)
-    if engine == "msgspec" and not _is_pydantic_model(tp):
+    if engine == "msgspec":
         return _msgspec_converter(tp)
     if engine == "pydantic":
         return _pydantic_converter(tp)
@@ -237,7 +251,7 @@ def _make_plan(fn: Callable[..., Any], ack_param: str | None) -> EventCheck | No
             if convert is None:
                 logger.warning(
                     "%s: no validation engine is installed (pip install "
-                    "'aiosocketio[msgspec]'): parameter %r is not checked",
+                    "'aiosocketio[pydantic]'): parameter %r is not checked",
                     name,
                     param.name,
                 )
