@@ -101,7 +101,7 @@ def _params(fn: Callable[..., Any], skip: int) -> tuple[list[tuple[str, Any]], A
     """``fn``'s payload parameters (after ``skip`` ones), its return type, and whether it
     takes a Node-style ``ack``/``callback``."""
     try:
-        hints = typing.get_type_hints(fn)
+        hints = typing.get_type_hints(fn, include_extras=True)
     except Exception:
         hints = {}
     params: list[tuple[str, Any]] = []

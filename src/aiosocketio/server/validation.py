@@ -228,7 +228,7 @@ def check_for(fn: Callable[..., Any], ack_param: str | None) -> EventCheck | Non
 def _make_plan(fn: Callable[..., Any], ack_param: str | None) -> EventCheck | None:
     name = getattr(fn, "__qualname__", repr(fn))
     try:
-        hints = typing.get_type_hints(fn)
+        hints = typing.get_type_hints(fn, include_extras=True)
         params = inspect.signature(fn).parameters.values()
     except Exception as exc:  # a NameError for a type defined in a function, ...
         logger.warning(
