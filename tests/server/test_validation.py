@@ -143,3 +143,21 @@ def test_engines() -> None:
     with pytest.raises(PayloadRejected) as info:
         plan([{"sku": 1}, "x"])
     assert [d["param"] for d in info.value.detail] == ["item", "n"]
+
+
+async def test_a_missing_argument_is_reported_as_before(caplog: pytest.LogCaptureFixture) -> None:
+    io = Server()
+
+    @io.on("connection")
+    def on_conn(socket: Socket) -> None:
+        @socket.on("place")
+        def place(point: Point, label: str) -> str:
+            return label
+
+    caplog.set_level(logging.ERROR, logger="aiosocketio.server")
+    conn, _ = await connect_client(io)
+    conn.inject(event("/", "place", {"x": 1, "y": 2}, id=1))  # the label is missing
+    await settle()
+    assert conn.new_packets() == []  # no ack, as in Node when the handler fails
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert "place(point, label) takes 2 arguments but the client sent 1" in line
