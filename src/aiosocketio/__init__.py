@@ -15,7 +15,14 @@ from aiosocketio.exceptions import (
     RemoteProtocolError,
     SocketIOError,
 )
-from aiosocketio.server import BroadcastOperator, Namespace, RemoteSocket, Server, Socket
+from aiosocketio.server import (
+    BroadcastOperator,
+    Namespace,
+    RemoteSocket,
+    Server,
+    Socket,
+    TypedNamespace,
+)
 from aiosocketio.types import DisconnectReason
 
 __version__ = "0.1.0"
@@ -41,6 +48,7 @@ __all__ = [
     "Server",
     "Socket",
     "SocketIOError",
+    "TypedNamespace",
     "__version__",
     "client_socket",
     "connect",

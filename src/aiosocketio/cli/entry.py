@@ -6,6 +6,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from aiosocketio.cli.asyncapi import write_asyncapi
 from aiosocketio.cli.demo import run_demo
 from aiosocketio.cli.errors import CLIError
 from aiosocketio.cli.parser import build_parser
@@ -43,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.workers > 1:
                 return run_workers(args, raw)
             _loop.run(run_app(args), reuse_port=args.reuse_port)
+        elif args.command == "asyncapi":
+            write_asyncapi(args)
         else:
             _loop.run(run_demo(args))
     except CLIError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from aiosocketio import __version__
+from aiosocketio.cli.asyncapi import add_asyncapi_parser
 from aiosocketio.cli.redis_adapters import REDIS_ADAPTERS
 from aiosocketio.cli.serve import SHUTDOWN_GRACE, SHUTDOWN_MARGIN
 
@@ -16,7 +17,7 @@ DEFAULT_PORT = 3000
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Build the ``aiosocketio`` argument parser (sub-commands ``run`` and ``demo``)."""
+    """Build the ``aiosocketio`` argument parser (sub-commands ``run``, ``demo``, ``asyncapi``)."""
     parser = argparse.ArgumentParser(
         prog="aiosocketio",
         description=(
@@ -120,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
             "parent), else from the official CDN with a Subresource Integrity hash."
         ),
     )
+    add_asyncapi_parser(sub)
     _add_common(demo)
     demo.add_argument(
         "--client-dist",

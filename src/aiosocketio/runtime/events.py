@@ -115,16 +115,19 @@ class Listener:
     """One registered handler (internal).
 
     ``max_args`` is :func:`positional_capacity`, read the first time an emit may drop
-    arguments (-1 until then: the server's emits never need it).
+    arguments (-1 until then: the server's emits never need it). ``check`` is None, or
+    what checks and converts the arguments before the call (the server's sockets set it
+    for annotated handlers: :mod:`aiosocketio.server.validation`).
     """
 
-    __slots__ = ("ack_param", "fn", "max_args", "once")
+    __slots__ = ("ack_param", "check", "fn", "max_args", "once")
 
     def __init__(self, fn: Callable[..., Any], once: bool) -> None:
         self.fn = fn
         self.once = once
         self.ack_param = _ack_param(fn)
         self.max_args = -1
+        self.check: Callable[[list[Any]], list[Any]] | None = None
 
 
 _PLAIN_TYPES = frozenset({type(None), bool, int, float, str, bytes, list, tuple, dict})
@@ -190,7 +193,7 @@ class EventEmitter:
         events = self._events
         if events is _NO_EVENTS:
             events = self._events = {}  # type: ignore[misc]
-        listener = Listener(fn, once)
+        listener = self._make_listener(event, fn, once)
         lst = events.get(event, ())
         events[event] = (listener, *lst) if prepend else (*lst, listener)
         if once:
@@ -200,6 +203,10 @@ class EventEmitter:
                 # then carries one container fewer for the cyclic GC to walk
                 once_events = self._once_events = set()  # type: ignore[misc]
             once_events.add(event)
+
+    def _make_listener(self, event: str, fn: Callable[..., Any], once: bool) -> Listener:
+        """The :class:`Listener` of ``fn`` (a subclass may give it a ``check``)."""
+        return Listener(fn, once)
 
     @overload
     def on(self, event: str) -> Callable[[F], F]: ...

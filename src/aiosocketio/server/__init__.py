@@ -1,6 +1,8 @@
-"""The Socket.IO server API: Server, Namespace, Socket, BroadcastOperator, RemoteSocket."""
+"""The Socket.IO server API: Server, Namespace, Socket, BroadcastOperator, RemoteSocket,
+TypedNamespace."""
 
 from aiosocketio.server.broadcast import BroadcastOperator, RemoteSocket
+from aiosocketio.server.contract import TypedNamespace
 from aiosocketio.server.handshake import Handshake
 from aiosocketio.server.namespace import Namespace, ParentNamespace
 from aiosocketio.server.server import Server
@@ -17,4 +19,5 @@ __all__ = [
     "ServerStats",
     "Socket",
     "SocketEmitter",
+    "TypedNamespace",
 ]

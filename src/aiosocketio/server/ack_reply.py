@@ -9,7 +9,7 @@ sends no acknowledgement, as in Node, and its log line says so.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from aiosocketio.protocol.socketio.packets import Packet, PacketType, make_packet
@@ -27,13 +27,15 @@ class AckSocket(HandlerOwner, Protocol):
 class AckReply:
     """The callable that answers one client acknowledgement (of ``event``), at most once."""
 
-    __slots__ = ("event", "id", "sent", "socket")
+    __slots__ = ("dump", "event", "id", "sent", "socket")
 
     def __init__(self, socket: AckSocket, ack_id: int, event: Any) -> None:
         self.socket = socket
         self.id = ack_id
         self.event = event
         self.sent = False
+        # for a typed handler: turns a returned dataclass, Struct or model into JSON values
+        self.dump: Callable[[Any], Any] | None = None
 
     def __call__(self, *args: Any) -> None:
         if self.sent:
@@ -46,6 +48,8 @@ class AckReply:
         if self.sent:
             return
         self.sent = True
+        if self.dump is not None:
+            value = self.dump(value)
         if value is None:
             args = []
         elif isinstance(value, tuple):

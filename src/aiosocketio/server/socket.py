@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiosocketio.adapters.interface import (
@@ -41,7 +41,13 @@ from aiosocketio.adapters.interface import (
 from aiosocketio.exceptions import AckTimeout, Disconnected, LocalProtocolError
 from aiosocketio.protocol.prepared import PreparedMessage
 from aiosocketio.protocol.socketio.packets import RESERVED_EVENTS, Packet, PacketType, make_packet
-from aiosocketio.runtime.events import EventEmitter, is_awaitable, positional_count, spawn
+from aiosocketio.runtime.events import (
+    EventEmitter,
+    Listener,
+    is_awaitable,
+    positional_count,
+    spawn,
+)
 from aiosocketio.runtime.pending import PendingTable
 from aiosocketio.server.ack_reply import AckReply, reply_later
 from aiosocketio.server.broadcast import BroadcastOperator
@@ -49,6 +55,7 @@ from aiosocketio.server.done import DONE
 from aiosocketio.server.handlers import call_handler, logger, may_log
 from aiosocketio.server.handshake import Handshake
 from aiosocketio.server.listeners import CatchAllListeners
+from aiosocketio.server.validation import PayloadRejected, check_for, reject, to_builtins
 
 if TYPE_CHECKING:
     from aiosocketio.engine.http import HttpRequest
@@ -75,6 +82,10 @@ RECOVERABLE_REASONS = frozenset(
     }
 )
 """Disconnect reasons after which a session is kept for connection state recovery."""
+
+
+_NOT_CHECKED = frozenset({"disconnect", "disconnecting", "error", "newListener", "removeListener"})
+"""The socket's own events: their listeners' arguments come from the server, unchecked."""
 
 
 # -- what a socket needs from the objects above it (they satisfy these structurally) ----------
@@ -584,24 +595,46 @@ class Socket(CatchAllListeners, EventEmitter):
         rest = args[1:]
         if ack_id is None:
             for listener in listeners:
-                call_handler(self, event, "handler", listener.fn, rest)
+                check = listener.check
+                if check is None:
+                    call_handler(self, event, "handler", listener.fn, rest)
+                    continue
+                try:
+                    call_handler(self, event, "handler", listener.fn, check(rest))
+                except PayloadRejected as exc:
+                    reject(self, event, exc, None)
+                    return  # one answer per packet
             return
         acker = AckReply(self, ack_id, event)
         for listener in listeners:
             fn = listener.fn
+            call_args = rest
+            if listener.check is not None:
+                try:
+                    call_args = listener.check(rest)
+                except PayloadRejected as exc:
+                    reject(self, event, exc, acker)
+                    return  # one answer per packet
+                acker.dump = to_builtins
             if listener.ack_param is not None:
-                call_handler(self, event, "handler", fn, rest, {listener.ack_param: acker})
+                call_handler(self, event, "handler", fn, call_args, {listener.ack_param: acker})
                 continue
             # the handler's return value answers the ack (awaited if it is awaitable)
             try:
-                result = fn(*rest)
+                result = fn(*call_args)
             except Exception as exc:
-                acker.failed(fn, rest, exc)
+                acker.failed(fn, call_args, exc)
                 continue
             if is_awaitable(result):
-                spawn(reply_later(result, acker, fn, rest))
+                spawn(reply_later(result, acker, fn, call_args))
             else:
                 acker.reply(result)
+
+    def _make_listener(self, event: str, fn: Callable[..., Any], once: bool) -> Listener:
+        listener = Listener(fn, once)
+        if event not in _NOT_CHECKED:
+            listener.check = check_for(fn, listener.ack_param)
+        return listener
 
     def _cleanup(self) -> None:
         """Leave every room; later ``join`` calls do nothing."""
