@@ -26,6 +26,7 @@ async def test_two_demo_processes_share_rooms_and_messages() -> None:
             proc = await CLIProcess.start(
                 "demo", "--port", str(port), "--log-level", "warning",
                 "--redis", REDIS_URL, "--redis-key", key,
+                "--shutdown-grace", "1",  # the pages are closed without leaving
             )  # fmt: skip
             procs.append(proc)
         for proc in procs:

@@ -195,6 +195,7 @@ async def test_cli_run_on_a_redis_cluster(app_dir: Path, rcluster: RedisClusterP
                 proc = await CLIProcess.start(
                     "run", "cli_test_app:sio", "--port", "0", "--app-dir", str(app_dir),
                     "--redis", rcluster.url, "--redis-key", key, "--redis-adapter", adapter,
+                    "--shutdown-grace", "1",  # the raw polling sessions are left behind
                 )  # fmt: skip
                 procs.append(proc)
             ports = []
