@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from aiosocketio import Server
+from aiosocketio import Server, Socket
 from aiosocketio.exceptions import ConnectError, ConnectionRefused
 from aiosocketio.testing import ManualClock, NothingHappened, TestClient
 
@@ -23,12 +23,12 @@ def make_app() -> tuple[Server, list[tuple[str, str]]]:
     disconnects: list[tuple[str, str]] = []
 
     @io.use
-    def auth(socket: Any) -> None:
+    def auth(socket: Socket) -> None:
         if socket.handshake.auth.get("token") == "bad":
             raise ConnectionRefused("not authorized", {"code": 401})
 
     @io.on("connection")
-    def connection(socket: Any) -> None:
+    def connection(socket: Socket) -> None:
         socket.emit("welcome", socket.handshake.auth.get("name", "anonymous"))
 
         @socket.on("hello")
@@ -129,9 +129,7 @@ async def test_the_client_reconnects_after_the_backoff_delay() -> None:
     io, disconnects = make_app()
     clock = ManualClock()
     async with TestClient(io, clock=clock) as client:
-        sock = await client.connect(
-            reconnection=True, reconnection_delay=2, randomization_factor=0
-        )
+        sock = await client.connect(reconnection=True, reconnection_delay=2, randomization_factor=0)
         first = sock.id
         sock.network(up=False)
         await clock.advance(45)

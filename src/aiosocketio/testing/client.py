@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections import deque
 import ssl as ssl_module
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -112,8 +112,10 @@ class TestSocket:
     def network(self, up: bool) -> None:
         """Take this client's network down (``False``: every message either way is lost,
         while both ends still think they are connected) or up again."""
-        for pipe in self._client.pipes.get(self.socket.io, ()):
-            pipe.blackhole = not up
+        for manager, pipes in self._client.pipes.items():
+            if manager is self.socket.io:
+                for pipe in pipes:
+                    pipe.blackhole = not up
 
     async def disconnect(self) -> None:
         """Disconnect the namespace, and wait until the server has handled it."""

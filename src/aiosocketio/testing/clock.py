@@ -70,7 +70,7 @@ class ManualClock:
         self._selector = selector
         self._real_select = selector.select
         loop.time = self.time  # type: ignore[method-assign]
-        selector.select = self._select  # type: ignore[method-assign]
+        selector.select = self._select
         return self
 
     def uninstall(self) -> None:
@@ -78,8 +78,8 @@ class ManualClock:
         loop, selector = self._loop, self._selector
         if loop is None or selector is None:
             return
-        del loop.time  # type: ignore[method-assign]
-        del selector.select  # type: ignore[method-assign]
+        del loop.time
+        del selector.select
         self._loop = None
         self._selector = None
         for waiter in self._idle_waiters:
