@@ -19,7 +19,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiosocketio.frontends.stats import (
+    BYTES_IN,
     EIO_PARSE_ERROR,
+    EVENTS_IN,
+    HANDSHAKE_REJECTED,
     SIO_INVALID_STATE,
     SIO_PARSE_ERROR,
     LimitStats,
@@ -40,6 +43,7 @@ logger = logging.getLogger("aiosocketio.server")
 _CONNECT = PacketType.CONNECT
 _CONNECT_ERROR = PacketType.CONNECT_ERROR
 _EVENT = PacketType.EVENT
+_BINARY_EVENT = PacketType.BINARY_EVENT
 
 
 class PacketDecoder(Protocol):
@@ -120,6 +124,11 @@ class Multiplexer:
         except Exception as exc:
             self._on_parse_error(exc)
             return
+        stats = self.server.stats
+        if stats.detailed:
+            stats.add(BYTES_IN, len(data))
+            if packet is not None and (packet.type is _EVENT or packet.type is _BINARY_EVENT):
+                stats.add(EVENTS_IN)
         if packet is None:
             return
         socket = self.nsps.get(packet.nsp)
@@ -176,6 +185,9 @@ class Multiplexer:
         if self.closed:
             return
         packet = Packet(PacketType.CONNECT_ERROR, name, {"message": "Invalid namespace"})
+        stats = self.server.stats
+        if stats.detailed:
+            stats.add(f"{HANDSHAKE_REJECTED}/invalid namespace")
         self.write(packet)
 
     # -- called by sockets and namespaces ---------------------------------------------------

@@ -39,6 +39,14 @@ from aiosocketio.adapters.interface import (
     BroadcastOptions,
 )
 from aiosocketio.exceptions import AckTimeout, Disconnected, LocalProtocolError
+from aiosocketio.frontends.stats import (
+    ACK_LATENCY,
+    BYTES_OUT,
+    EVENTS_OUT,
+    HANDSHAKE_REJECTED,
+    LimitStats,
+    prepared_size,
+)
 from aiosocketio.protocol.prepared import PreparedMessage
 from aiosocketio.protocol.socketio.packets import RESERVED_EVENTS, Packet, PacketType, make_packet
 from aiosocketio.runtime.events import EventEmitter, is_awaitable, positional_count, spawn
@@ -99,6 +107,11 @@ class SocketServer(Protocol):
     @property
     def connection_state_recovery(self) -> dict[str, Any] | None:
         """The recovery options, None when recovery is off."""
+        ...
+
+    @property
+    def stats(self) -> LimitStats:
+        """The server's counters (the traffic when ``stats.detailed``)."""
         ...
 
 
@@ -396,8 +409,13 @@ class Socket(CatchAllListeners, EventEmitter):
         if self._any_outgoing is not None:
             self._notify_outgoing(data)
         self._packet(make_packet(PacketType.EVENT, self.nsp.name, data, ack_id), volatile)
+        stats = self.server.stats
+        started = asyncio.get_running_loop().time() if stats.detailed else None
         try:
-            return await future
+            value = await future
+            if started is not None:
+                stats.observe(ACK_LATENCY, asyncio.get_running_loop().time() - started)
+            return value
         finally:
             self._take_ack(ack_id)
             timers = self._ack_timers
@@ -425,7 +443,13 @@ class Socket(CatchAllListeners, EventEmitter):
         conn = self.conn
         if conn.ready_state != "open":
             return
-        conn.write_prepared(PreparedMessage(self.server.encoder.encode(packet)), volatile=volatile)
+        prepared = PreparedMessage(self.server.encoder.encode(packet))
+        stats = self.server.stats
+        if stats.detailed:
+            stats.add(BYTES_OUT, prepared_size(prepared))
+            if packet.type is PacketType.EVENT:
+                stats.add(EVENTS_OUT)
+        conn.write_prepared(prepared, volatile=volatile)
 
     # -- broadcasting from this socket ------------------------------------------------------
 
@@ -613,6 +637,9 @@ class Socket(CatchAllListeners, EventEmitter):
         conn = self.conn
         if conn.ready_state == "open":
             packet = Packet(PacketType.CONNECT_ERROR, self.nsp.name, data)
+            stats = self.server.stats
+            if stats.detailed:
+                stats.add(f"{HANDSHAKE_REJECTED}/middleware")
             conn.write_prepared(PreparedMessage(self.server.encoder.encode(packet)))
 
     def _on_close(self, reason: str, description: Any = None) -> None:
