@@ -20,12 +20,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aiosocketio.frontends.stats import (
     BYTES_IN,
+    BYTES_OUT,
     EIO_PARSE_ERROR,
     EVENTS_IN,
     HANDSHAKE_REJECTED,
     SIO_INVALID_STATE,
     SIO_PARSE_ERROR,
     LimitStats,
+    prepared_size,
 )
 from aiosocketio.protocol.prepared import PreparedMessage
 from aiosocketio.protocol.socketio.packets import Packet, PacketType
@@ -195,7 +197,11 @@ class Multiplexer:
     def write(self, packet: Packet) -> None:
         """Encode ``packet`` and write it to the connection."""
         if self.conn.ready_state == "open":
-            self.conn.write_prepared(PreparedMessage(self.server.encoder.encode(packet)))
+            prepared = PreparedMessage(self.server.encoder.encode(packet))
+            stats = self.server.stats
+            if stats.detailed:
+                stats.add(BYTES_OUT, prepared_size(prepared))
+            self.conn.write_prepared(prepared)
 
     def _on_socket_connected(self, socket: Socket) -> None:
         self.sockets[socket.id] = socket

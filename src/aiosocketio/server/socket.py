@@ -637,10 +637,12 @@ class Socket(CatchAllListeners, EventEmitter):
         conn = self.conn
         if conn.ready_state == "open":
             packet = Packet(PacketType.CONNECT_ERROR, self.nsp.name, data)
+            prepared = PreparedMessage(self.server.encoder.encode(packet))
             stats = self.server.stats
             if stats.detailed:
                 stats.add(f"{HANDSHAKE_REJECTED}/middleware")
-            conn.write_prepared(PreparedMessage(self.server.encoder.encode(packet)))
+                stats.add(BYTES_OUT, prepared_size(prepared))
+            conn.write_prepared(prepared)
 
     def _on_close(self, reason: str, description: Any = None) -> None:
         """Disconnect from the namespace with ``reason`` (one of Node's strings)."""
