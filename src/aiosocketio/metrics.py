@@ -52,18 +52,12 @@ from aiosocketio.frontends.stats import (
     ADAPTER_REQUEST,
     ADAPTER_REQUEST_FAILED,
     BUCKETS,
-    BYTES_IN,
-    BYTES_OUT,
-    EVENTS_IN,
-    EVENTS_OUT,
     HANDSHAKE_REJECTED,
     Histogram,
 )
 from aiosocketio.server import Server
 
 __all__ = ["ServerCollector", "instrument", "metrics_app"]
-
-_TRAFFIC = {EVENTS_IN, EVENTS_OUT, BYTES_IN, BYTES_OUT}
 
 
 class ServerCollector(Collector):
@@ -100,13 +94,13 @@ class ServerCollector(Collector):
         for name, count in transports.items():
             connections.add_metric([name], count)
         yield connections
-        for name, kind, text in (
-            ("events_received", EVENTS_IN, "Events received from clients."),
-            ("events_sent", EVENTS_OUT, "Events sent to clients (one per recipient)."),
-            ("bytes_received", BYTES_IN, "Size of the messages received."),
-            ("bytes_sent", BYTES_OUT, "Size of the packets sent."),
+        for name, count, text in (
+            ("events_received", stats.events_in, "Events received from clients."),
+            ("events_sent", stats.events_out, "Events sent to clients (one per recipient)."),
+            ("bytes_received", stats.bytes_in, "Size of the messages received."),
+            ("bytes_sent", stats.bytes_out, "Size of the packets sent."),
         ):
-            yield CounterMetricFamily(f"{p}_{name}", text, value=counts.get(kind, 0))
+            yield CounterMetricFamily(f"{p}_{name}", text, value=count)
         rejected = CounterMetricFamily(
             f"{p}_rejected_handshakes", "Connections refused, by reason.", labels=["reason"]
         )
@@ -124,7 +118,7 @@ class ServerCollector(Collector):
                 rejected.add_metric([label], value)
             elif prefix == ADAPTER_REQUEST_FAILED and label:
                 failures.add_metric([label], value)
-            elif key not in _TRAFFIC:
+            else:
                 limits.add_metric([key], value)
         yield rejected
         yield failures

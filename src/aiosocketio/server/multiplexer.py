@@ -19,10 +19,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiosocketio.frontends.stats import (
-    BYTES_IN,
-    BYTES_OUT,
     EIO_PARSE_ERROR,
-    EVENTS_IN,
     HANDSHAKE_REJECTED,
     SIO_INVALID_STATE,
     SIO_PARSE_ERROR,
@@ -128,9 +125,9 @@ class Multiplexer:
             return
         stats = self.server.stats
         if stats.detailed:
-            stats.add(BYTES_IN, len(data))
+            stats.bytes_in += len(data)
             if packet is not None and (packet.type is _EVENT or packet.type is _BINARY_EVENT):
-                stats.add(EVENTS_IN)
+                stats.events_in += 1
         if packet is None:
             return
         socket = self.nsps.get(packet.nsp)
@@ -200,7 +197,7 @@ class Multiplexer:
             prepared = PreparedMessage(self.server.encoder.encode(packet))
             stats = self.server.stats
             if stats.detailed:
-                stats.add(BYTES_OUT, prepared_size(prepared))
+                stats.bytes_out += prepared_size(prepared)
             self.conn.write_prepared(prepared)
 
     def _on_socket_connected(self, socket: Socket) -> None:

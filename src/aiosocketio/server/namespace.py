@@ -30,7 +30,7 @@ from aiosocketio.adapters.interface import (
 )
 from aiosocketio.adapters.memory import MemoryAdapter
 from aiosocketio.exceptions import AckTimeout, ConnectionRefused, LocalProtocolError
-from aiosocketio.frontends.stats import BYTES_OUT, EVENTS_OUT, LimitStats, prepared_size
+from aiosocketio.frontends.stats import LimitStats, prepared_size
 from aiosocketio.protocol.prepared import PreparedMessage
 from aiosocketio.protocol.socketio.packets import RESERVED_EVENTS, Packet, PacketType
 from aiosocketio.runtime.events import EventEmitter, call_listener, spawn
@@ -580,5 +580,5 @@ class _ParentAdapter(MemoryAdapter):
 
 
 def _count_out(stats: LimitStats, prepared: PreparedMessage, recipients: int) -> None:
-    stats.add(EVENTS_OUT, recipients)
-    stats.add(BYTES_OUT, prepared_size(prepared) * recipients)
+    stats.events_out += recipients
+    stats.bytes_out += prepared_size(prepared) * recipients

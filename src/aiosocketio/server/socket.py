@@ -41,8 +41,6 @@ from aiosocketio.adapters.interface import (
 from aiosocketio.exceptions import AckTimeout, Disconnected, LocalProtocolError
 from aiosocketio.frontends.stats import (
     ACK_LATENCY,
-    BYTES_OUT,
-    EVENTS_OUT,
     HANDSHAKE_REJECTED,
     LimitStats,
     prepared_size,
@@ -61,6 +59,8 @@ from aiosocketio.server.listeners import CatchAllListeners
 if TYPE_CHECKING:
     from aiosocketio.engine.http import HttpRequest
     from aiosocketio.engine.socket import EngineSocket
+
+_EVENT = PacketType.EVENT
 
 __all__ = [
     "RECOVERABLE_REASONS",
@@ -443,12 +443,14 @@ class Socket(CatchAllListeners, EventEmitter):
         conn = self.conn
         if conn.ready_state != "open":
             return
-        prepared = PreparedMessage(self.server.encoder.encode(packet))
-        stats = self.server.stats
+        server = self.server
+        prepared = PreparedMessage(server.encoder.encode(packet))
+        stats = server.stats
         if stats.detailed:
-            stats.add(BYTES_OUT, prepared_size(prepared))
-            if packet.type is PacketType.EVENT:
-                stats.add(EVENTS_OUT)
+            parts = prepared.parts
+            stats.bytes_out += len(parts[0]) if len(parts) == 1 else prepared_size(prepared)
+            if packet.type is _EVENT:
+                stats.events_out += 1
         conn.write_prepared(prepared, volatile=volatile)
 
     # -- broadcasting from this socket ------------------------------------------------------
@@ -641,7 +643,7 @@ class Socket(CatchAllListeners, EventEmitter):
             stats = self.server.stats
             if stats.detailed:
                 stats.add(f"{HANDSHAKE_REJECTED}/middleware")
-                stats.add(BYTES_OUT, prepared_size(prepared))
+                stats.bytes_out += prepared_size(prepared)
             conn.write_prepared(prepared)
 
     def _on_close(self, reason: str, description: Any = None) -> None:
