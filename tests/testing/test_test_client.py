@@ -172,3 +172,16 @@ async def test_the_clock_is_given_back() -> None:
         await client.clock.advance(1000)
         assert loop.time() >= before + 1000
     assert abs(loop.time() - time.monotonic()) < 1
+
+
+def test_a_test_that_waits_without_moving_the_clock_fails_instead_of_hanging() -> None:
+    from aiosocketio.testing import ClockStalled
+
+    async def forgot_to_advance() -> None:
+        async with ManualClock(stall_timeout=0.2):
+            await asyncio.sleep(5)  # only the clock can end this
+
+    started = time.monotonic()
+    with pytest.raises(ClockStalled, match="advance the clock"):
+        asyncio.run(forgot_to_advance())
+    assert time.monotonic() - started < 5

@@ -43,7 +43,7 @@ from aiosocketio.server.namespace import (
     NamespaceMatcher,
     ParentNamespace,
 )
-from aiosocketio.server.socket import Socket
+from aiosocketio.server.socket import EventTracer, Socket
 
 if TYPE_CHECKING:
     import ssl as ssl_module
@@ -144,6 +144,9 @@ class Server:
         self._pending_init: list[AdapterLike] = []
         self._stopped: asyncio.Event | None = None
         self.stats = LimitStats(logger, logging.DEBUG)
+        #: Traces event handlers and acknowledgements (``aiosocketio.tracing.trace``);
+        #: ``None`` (the default): off.
+        self.tracer: EventTracer | None = None
         self.sockets: Namespace = self.of("/")
 
     def __repr__(self) -> str:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiosocketio.adapters.interface import (
@@ -112,6 +112,24 @@ class SocketServer(Protocol):
     @property
     def stats(self) -> LimitStats:
         """The server's counters (the traffic when ``stats.detailed``)."""
+        ...
+
+    @property
+    def tracer(self) -> EventTracer | None:
+        """Traces event handlers and acknowledgements (``None``: off)."""
+        ...
+
+
+class EventTracer(Protocol):
+    """What traces a server's event handling (``aiosocketio.tracing`` sets one on
+    ``Server.tracer``; ``None``, the default, costs one attribute test per event)."""
+
+    def wrap(self, socket: Socket, event: Any, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """``fn``, a handler of ``event``, run in a span (till its awaitable is done)."""
+        ...
+
+    def ack(self, socket: Socket, event: Any) -> Callable[[BaseException | None], None]:
+        """Start the span of an ``emit_with_ack``; the result ends it (with the error)."""
         ...
 
 
@@ -409,13 +427,17 @@ class Socket(CatchAllListeners, EventEmitter):
         if self._any_outgoing is not None:
             self._notify_outgoing(data)
         self._packet(make_packet(PacketType.EVENT, self.nsp.name, data, ack_id), volatile)
-        stats = self.server.stats
+        server = self.server
+        stats = server.stats
         started = asyncio.get_running_loop().time() if stats.detailed else None
+        tracer = server.tracer
+        end_span = tracer.ack(self, event) if tracer is not None else None
         try:
             value = await future
-            if started is not None:
-                stats.observe(ACK_LATENCY, asyncio.get_running_loop().time() - started)
-            return value
+        except BaseException as exc:
+            if end_span is not None:
+                end_span(exc)
+            raise
         finally:
             self._take_ack(ack_id)
             timers = self._ack_timers
@@ -424,6 +446,11 @@ class Socket(CatchAllListeners, EventEmitter):
                 if not timers:
                     timers.cancel_timer()
                     self._ack_timers = None
+        if started is not None:
+            stats.observe(ACK_LATENCY, asyncio.get_running_loop().time() - started)
+        if end_span is not None:
+            end_span(None)
+        return value
 
     def _expect_ack(self, ack_id: int, ack: AckCallback) -> None:
         """Wait for the client's ACK ``ack_id``: it goes to ``ack(args)``."""
@@ -608,13 +635,15 @@ class Socket(CatchAllListeners, EventEmitter):
         if not listeners:
             return
         rest = args[1:]
+        tracer = self.server.tracer
         if ack_id is None:
             for listener in listeners:
-                call_handler(self, event, "handler", listener.fn, rest)
+                fn = listener.fn if tracer is None else tracer.wrap(self, event, listener.fn)
+                call_handler(self, event, "handler", fn, rest)
             return
         acker = AckReply(self, ack_id, event)
         for listener in listeners:
-            fn = listener.fn
+            fn = listener.fn if tracer is None else tracer.wrap(self, event, listener.fn)
             if listener.ack_param is not None:
                 call_handler(self, event, "handler", fn, rest, {listener.ack_param: acker})
                 continue

@@ -18,10 +18,11 @@ Engine through an in-memory WebSocket; the pytest fixtures are in
 from __future__ import annotations
 
 from aiosocketio.testing.client import NothingHappened, TestClient, TestSocket
-from aiosocketio.testing.clock import ManualClock
+from aiosocketio.testing.clock import ClockStalled, ManualClock
 from aiosocketio.testing.transport import MemoryWebSocket, memory_opener
 
 __all__ = [
+    "ClockStalled",
     "ManualClock",
     "MemoryWebSocket",
     "NothingHappened",

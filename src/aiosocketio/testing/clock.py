@@ -22,10 +22,18 @@ from __future__ import annotations
 
 import asyncio
 import selectors
+import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["ManualClock"]
+__all__ = ["ClockStalled", "ManualClock"]
+
+
+class ClockStalled(RuntimeError):
+    """The loop waited ``stall_timeout`` real seconds for a timer that only the manual
+    clock can bring, with nothing else to do: the test awaits something without moving
+    the clock (raised out of the event loop, so the test fails instead of hanging)."""
+
 
 _REAL_WAIT = 0.05
 """Seconds the loop blocks at most, while time stands still, before it looks again."""
@@ -38,14 +46,18 @@ class ManualClock:
         autojump: when the loop is idle and nobody moves the clock, jump to the next timer
             at once (as trio's ``MockClock(autojump_threshold=0)``): a test that waits for
             a timeout then gets it without real waiting.
+        stall_timeout: real seconds the loop may wait, idle, for a timer before
+            :class:`ClockStalled` is raised out of it (``None``: wait forever).
 
     Use it as ``async with ManualClock() as clock:`` (or :meth:`install` /
     :meth:`uninstall`); :class:`~aiosocketio.testing.TestClient` installs the one it is
     given. Only the default selector event loop is supported.
     """
 
-    def __init__(self, *, autojump: bool = False) -> None:
+    def __init__(self, *, autojump: bool = False, stall_timeout: float | None = 10.0) -> None:
         self.autojump = autojump
+        self.stall_timeout = stall_timeout
+        self._stalled_since: float | None = None
         self._now = 0.0
         self._start = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -139,9 +151,11 @@ class ManualClock:
         real = self._real_select
         assert real is not None
         if timeout == 0:
+            self._stalled_since = None
             return real(0)  # callbacks are ready: the loop is busy
         events = real(0)
         if events:
+            self._stalled_since = None
             return events
         # idle: nothing is ready, the next timer is `timeout` seconds away (None: none)
         waiters = self._idle_waiters
@@ -164,4 +178,14 @@ class ManualClock:
         if self.autojump and timeout is not None:
             self._now += timeout
             return []
+        if timeout is not None and self.stall_timeout is not None:
+            now = time.monotonic()
+            if self._stalled_since is None:
+                self._stalled_since = now
+            elif now - self._stalled_since > self.stall_timeout:
+                self._stalled_since = None
+                raise ClockStalled(
+                    f"the loop waited {self.stall_timeout} s for a timer {timeout:.3f} s away"
+                    " on the manual clock: advance the clock (or use autojump)"
+                )
         return real(_REAL_WAIT if timeout is None else min(timeout, _REAL_WAIT))
