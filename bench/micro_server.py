@@ -6,9 +6,12 @@ channel that takes prebuilt frames and drops them), so the figures show the serv
 the engine and the codecs, without the network: an incoming event with an ack (echo), an
 event whose handler emits back, ``socket.emit`` and the broadcasts.
 
+With ``--metrics`` the server is instrumented for Prometheus (``aiosocketio.metrics``:
+the traffic is counted), to show what the metrics cost.
+
 Usage::
 
-    .venv/bin/python bench/micro_server.py [--number N] [--repeat R]
+    .venv/bin/python bench/micro_server.py [--number N] [--repeat R] [--metrics]
 """
 
 from __future__ import annotations
@@ -61,8 +64,14 @@ def _best(stmt: Callable[[], object], number: int, repeat: int) -> float:
     return min(timeit.repeat(stmt, number=number, repeat=repeat)) / number * 1e9
 
 
-async def main(number: int, repeat: int) -> None:
+async def main(number: int, repeat: int, metrics: bool = False) -> None:
     io = Server(ping_interval=3600, ping_timeout=3600)
+    if metrics:
+        from prometheus_client import CollectorRegistry
+
+        from aiosocketio.metrics import instrument
+
+        instrument(io, CollectorRegistry())
     sockets: list[Socket] = []
 
     @io.on("connection")
@@ -109,5 +118,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--number", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--metrics", action="store_true", help="with Prometheus metrics on")
     args = parser.parse_args()
-    asyncio.run(main(args.number, args.repeat))
+    asyncio.run(main(args.number, args.repeat, args.metrics))

@@ -30,6 +30,7 @@ import pytest
 
 from aiosocketio.client import ClientSocket, client_socket, connect, transports
 from aiosocketio.client.connection import wait_closing
+from aiosocketio.client.websocket import ClientWebSocketConnection
 from tests.client.conftest import TRANSPORTS, RunningServer, start_server
 from tests.support.node import run_node
 from tests.support.timeouts import scaled
@@ -136,6 +137,7 @@ async def test_the_websocket_waits_for_the_servers_close_frame(server: RunningSe
     engine = sock.io.engine
     assert engine is not None and engine._ws is not None
     ws = engine._ws
+    assert isinstance(ws, ClientWebSocketConnection)
     transport = ws.transport
     assert transport is not None
     sock.disconnect()

@@ -1,4 +1,5 @@
-"""Broadcasting, rooms and the utility methods, through fake connections."""
+"""Broadcasting, rooms and the utility methods, through fake connections (and the
+acknowledgements' timeouts through aiosocketio.testing's real clients and manual clock)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from aiosocketio import AckTimeout, RemoteSocket, Server
 from aiosocketio.protocol.socketio.packets import Packet, PacketType
 from aiosocketio.server import BroadcastOperator, Socket
+from aiosocketio.testing import TestClient
 from tests.server.fakes import FakeConn, connect_client, settle
 
 
@@ -95,24 +97,22 @@ async def test_namespaces_are_separate() -> None:
 
 async def test_broadcast_with_ack_gathers_and_times_out() -> None:
     io = Server()
-    pairs = await clients(io, 3)
-    task = asyncio.ensure_future(io.timeout(1).emit_with_ack("q", 1))
-    await settle()
-    for i, (conn, _) in enumerate(pairs):
-        sent = conn.new_packets()[-1]
-        conn.inject(Packet(PacketType.ACK, "/", [i * 10, "ignored"], sent.id))
-    assert sorted(await task) == [0, 10, 20]
+    async with TestClient(io) as client:
+        socks = [await client.connect() for _ in range(3)]
+        for i, sock in enumerate(socks):
+            sock.on("q", lambda n, i=i: (i * 10, "ignored"))  # the first value counts
+        socks[0].on("q2", lambda: "only")  # the others never answer "q2"
+        assert sorted(await client.until(io.timeout(1).emit_with_ack("q", 1))) == [0, 10, 20]
 
-    task = asyncio.ensure_future(io.timeout(0.05).emit_with_ack("q2"))
-    await settle()
-    conn, _ = pairs[0]
-    sent = conn.new_packets()[-1]
-    conn.inject(Packet(PacketType.ACK, "/", ["only"], sent.id))
-    with pytest.raises(AckTimeout, match="operation has timed out") as info:
-        await task
-    assert info.value.responses == ["only"]
+        task = asyncio.ensure_future(io.timeout(1).emit_with_ack("q2"))
+        await client.clock.advance(0.999)
+        assert not task.done()
+        await client.clock.advance(0.001)
+        with pytest.raises(AckTimeout, match="operation has timed out") as info:
+            await task
+        assert info.value.responses == ["only"]
 
-    assert await io.to("empty-room").emit_with_ack("nobody") == []
+        assert await io.to("empty-room").emit_with_ack("nobody") == []
 
 
 async def test_utility_methods() -> None:

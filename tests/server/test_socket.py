@@ -1,4 +1,6 @@
-"""Unit tests of Socket through a fake Engine.IO connection (no network)."""
+"""Unit tests of Socket, without network: through aiosocketio.testing's real client and
+manual clock where the client's view tells, through a fake Engine.IO connection where the
+exact packets written matter."""
 
 from __future__ import annotations
 
@@ -7,9 +9,17 @@ from typing import Any
 
 import pytest
 
-from aiosocketio import AckTimeout, ConnectionRefused, Disconnected, LocalProtocolError, Server
+from aiosocketio import (
+    AckTimeout,
+    ConnectError,
+    ConnectionRefused,
+    Disconnected,
+    LocalProtocolError,
+    Server,
+)
 from aiosocketio.protocol.socketio.packets import Packet, PacketType
 from aiosocketio.server import Socket
+from aiosocketio.testing import TestClient
 from tests.server.fakes import FakeConn, connect_client, event, open_conn, settle
 
 
@@ -71,16 +81,12 @@ async def test_events_and_return_value_ack() -> None:
         def none() -> None:
             return None
 
-    conn, _ = await connect_client(io)
-    conn.inject(event("/", "sync", 1, b"\x00", id=7))
-    conn.inject(event("/", "async", "hi", id=8))
-    conn.inject(event("/", "none", id=9))
-    await settle()
-    acks = {p.id: p for p in conn.new_packets()}
+    async with TestClient(io) as client:
+        sock = await client.connect()
+        assert await sock.emit_with_ack("sync", 1, b"\x00") == (2, b"\x00!")
+        assert await sock.emit_with_ack("async", "hi") == "HI"
+        assert await sock.emit_with_ack("none") is None
     assert got == [(1, b"\x00")]
-    assert acks[7].type == PacketType.BINARY_ACK and acks[7].data == [2, b"\x00!"]
-    assert acks[8].data == ["HI"]
-    assert acks[9].data == []
 
 
 async def test_node_style_ack_parameter() -> None:
@@ -138,27 +144,24 @@ async def test_emit_is_one_plain_frame() -> None:
 
 async def test_emit_with_ack_and_timeout() -> None:
     io = Server()
-    conn, _ = await connect_client(io)
-    socket = only_socket(io)
-    task = asyncio.ensure_future(socket.emit_with_ack("q", 1))
-    await settle()
-    sent = conn.new_packets()[-1]
-    assert sent.data == ["q", 1] and sent.id is not None
-    conn.inject(Packet(PacketType.ACK, "/", ["answer"], sent.id))
-    assert await task == "answer"
+    async with TestClient(io) as client:
+        sock = await client.connect()
+        sock.on("q", lambda n: "answer")
+        sock.on("q2", lambda: (1, 2))
+        socket = only_socket(io)
+        assert await client.until(socket.emit_with_ack("q", 1)) == "answer"
+        assert await client.until(socket.emit_with_ack("q2")) == (1, 2)
 
-    task = asyncio.ensure_future(socket.emit_with_ack("q2"))
-    await settle()
-    sent = conn.new_packets()[-1]
-    conn.inject(Packet(PacketType.ACK, "/", [1, 2], sent.id))
-    assert await task == (1, 2)
-
-    with pytest.raises(AckTimeout, match="operation has timed out") as info:
-        await socket.timeout(0.01).emit_with_ack("never")
-    assert isinstance(info.value, TimeoutError)
-    assert not socket._acks
-    # no timed ack in flight, no timer table
-    assert socket._ack_timers is None
+        never = asyncio.ensure_future(socket.timeout(5).emit_with_ack("never"))
+        await client.clock.advance(4.999)
+        assert not never.done()
+        await client.clock.advance(0.001)
+        with pytest.raises(AckTimeout, match="operation has timed out") as info:
+            await never
+        assert isinstance(info.value, TimeoutError)
+        assert not socket._acks
+        # no timed ack in flight, no timer table
+        assert socket._ack_timers is None
 
 
 async def test_timed_acks_share_one_timer_table_made_on_demand() -> None:
@@ -185,17 +188,18 @@ async def test_timed_acks_share_one_timer_table_made_on_demand() -> None:
 
 async def test_emit_with_ack_fails_on_disconnect() -> None:
     io = Server()
-    conn, _ = await connect_client(io)
-    socket = only_socket(io)
-    task = asyncio.ensure_future(socket.emit_with_ack("q"))
-    await settle()
-    conn.client_close("transport close")
-    with pytest.raises(Disconnected) as info:
-        await task
-    assert info.value.reason == "transport close"
-    with pytest.raises(Disconnected):
-        await socket.emit_with_ack("late")
-    socket.emit("dropped silently")
+    async with TestClient(io) as client:
+        sock = await client.connect()
+        socket = only_socket(io)
+        task = asyncio.ensure_future(socket.emit_with_ack("q"))
+        await client.settle()
+        await sock.disconnect()
+        with pytest.raises(Disconnected) as info:
+            await task
+        assert info.value.reason == "client namespace disconnect"
+        with pytest.raises(Disconnected):
+            await socket.emit_with_ack("late")
+        socket.emit("dropped silently")
 
 
 async def test_volatile_and_compress_flags() -> None:
@@ -391,34 +395,44 @@ async def test_connection_middlewares_in_order_and_refusal() -> None:
     def third(socket: Socket) -> None:
         order.append("third")
 
-    _, answer = await connect_client(io, auth={"user": "bob"})
-    assert answer.type == PacketType.CONNECT and order == ["first", "second", "third"]
-    assert only_socket(io).data == {"user": "bob"}
-    order.clear()
-    _, answer = await connect_client(io)
-    assert answer.type == PacketType.CONNECT_ERROR
-    assert answer.data == {"message": "not authorized", "data": {"content": "retry later"}}
-    assert order == ["first", "second"]
-
     nsp = io.of("/plain")
 
     @nsp.use
     def plain(socket: Socket) -> None:
         raise ValueError("nope")
 
-    _, answer = await connect_client(io, "/plain")
-    assert answer.data == {"message": "nope"}
+    async with TestClient(io) as client:
+        await client.connect(auth={"user": "bob"})
+        assert order == ["first", "second", "third"]
+        assert only_socket(io).data == {"user": "bob"}
+        order.clear()
+        with pytest.raises(ConnectError) as info:
+            await client.connect()
+        assert (info.value.message, info.value.data) == (
+            "not authorized",
+            {"content": "retry later"},
+        )
+        assert order == ["first", "second"]
+        with pytest.raises(ConnectError) as info:
+            await client.connect("/plain")
+        assert (info.value.message, info.value.data) == ("nope", None)
 
 
 async def test_invalid_namespace_and_connect_timeout() -> None:
-    io = Server(connect_timeout=0.02)
-    conn, answer = await connect_client(io, "/nowhere")
-    assert answer == Packet(PacketType.CONNECT_ERROR, "/nowhere", {"message": "Invalid namespace"})
-    await asyncio.sleep(0.05)
-    assert conn.closed_by_server
-    conn2, _ = await connect_client(io)
-    await asyncio.sleep(0.05)
-    assert not conn2.closed_by_server
+    io = Server(connect_timeout=45)
+    async with TestClient(io) as client:
+        with pytest.raises(ConnectError, match="Invalid namespace"):
+            await client.connect("/nowhere")
+        client.manager().open()  # a connection that joins no namespace
+        await client.settle()
+        assert len(io.engine.clients) == 1
+        await client.clock.advance(44.999)
+        assert len(io.engine.clients) == 1
+        await client.clock.advance(0.001)
+        assert len(io.engine.clients) == 0  # closed at connect_timeout
+        await client.connect()
+        await client.clock.advance(100)
+        assert len(io.engine.clients) == 1  # a connected client stays
 
 
 async def test_rooms_joined_in_a_refusing_middleware_are_left() -> None:

@@ -22,6 +22,7 @@ Events (``adapter.on(...)``): ``create-room(room)``, ``delete-room(room)``,
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
@@ -53,6 +54,16 @@ class Adapter(EventEmitter):
         self.nsp = nsp
         self.rooms: dict[str, set[str]] = {}
         self.sids: dict[str, set[str]] = {}
+
+    def _timed_request(self, kind: str, started: float, failed: bool) -> None:
+        """Record a request to the other servers (``fetch_sockets``, ``server_side_emit``)
+        in the server's stats, when they count the traffic (``stats.detailed``)."""
+        stats = getattr(getattr(self.nsp, "server", None), "counters", None)
+        if stats is None or not getattr(stats, "detailed", False):
+            return
+        stats.observe(f"adapter_request/{kind}", asyncio.get_running_loop().time() - started)
+        if failed:
+            stats.add(f"adapter_request_failed/{kind}")
 
     # -- life cycle -------------------------------------------------------------------------
 

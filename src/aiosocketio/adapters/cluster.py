@@ -342,11 +342,18 @@ class ClusterAdapter(Adapter):
         expected = await self._expected_answers()
         if not expected:
             return local
+        started = loop_time()
         request, message = self.session.fetch_sockets(
-            wire_options(opts), expected, new_waiter(), loop_time(), opts.flags.timeout
+            wire_options(opts), expected, new_waiter(), started, opts.flags.timeout
         )
-        self._send_request(request, message)
-        return with_remote_sockets(self.nsp, local, await request.waiter)
+        try:
+            self._send_request(request, message)
+            remote = await request.waiter
+        except SocketIOError:
+            self._timed_request("fetch_sockets", started, True)
+            raise
+        self._timed_request("fetch_sockets", started, False)
+        return with_remote_sockets(self.nsp, local, remote)
 
     def server_side_emit(
         self, args: list[Any], ack: ServerSideAck | None = None, timeout: float | None = None
@@ -368,15 +375,18 @@ class ClusterAdapter(Adapter):
         if not expected:
             ack(None, [])
             return
+        started = loop_time()
         request, message = self.session.server_side_emit_with_ack(
-            args, expected, new_waiter(), loop_time(), timeout
+            args, expected, new_waiter(), started, timeout
         )
         try:
             self._send_request(request, message)
             await request.waiter
         except SocketIOError as exc:  # a timeout, or arguments that cannot be sent
+            self._timed_request("server_side_emit", started, True)
             ack(exc, request.responses)
             return
+        self._timed_request("server_side_emit", started, False)
         ack(None, request.responses)
 
 

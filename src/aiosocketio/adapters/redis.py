@@ -306,11 +306,21 @@ class RedisAdapter(Adapter):
 
     # -- requests -----------------------------------------------------------------------
 
-    async def _ask(self, request: PendingRequest[Waiter], channel: str, data: bytes) -> list[Any]:
-        """Publish a request the session registered and wait for its answers."""
+    async def _ask(
+        self, request: PendingRequest[Waiter], channel: str, data: bytes, kind: str
+    ) -> list[Any]:
+        """Publish a request the session registered and wait for its answers (timed in
+        the server's stats as ``adapter_request/<kind>``)."""
+        started = loop_time()
         self._timer.arm()
-        self.link.publish(channel, data)
-        return await request.waiter
+        try:
+            self.link.publish(channel, data)
+            answers = await request.waiter
+        except SocketIOError:
+            self._timed_request(kind, started, True)
+            raise
+        self._timed_request(kind, started, False)
+        return answers
 
     # -- outgoing -----------------------------------------------------------------------
 
@@ -363,7 +373,7 @@ class RedisAdapter(Adapter):
             loop_time(),
             opts.flags.timeout,
         )
-        remote = await self._ask(request, channel, data)
+        remote = await self._ask(request, channel, data, "fetch_sockets")
         return with_remote_sockets(self.nsp, local, remote)
 
     async def all_rooms(self) -> set[str]:
@@ -377,7 +387,7 @@ class RedisAdapter(Adapter):
         if count <= 1:
             return rooms
         request, channel, data = self.session.all_rooms(count - 1, new_waiter(), loop_time())
-        remote = await self._ask(request, channel, data)
+        remote = await self._ask(request, channel, data, "all_rooms")
         rooms.update(r for r in remote if isinstance(r, str))
         return rooms
 
@@ -436,7 +446,7 @@ class RedisAdapter(Adapter):
                 args, expected, new_waiter(), loop_time(), timeout
             )
             responses = request.responses
-            await self._ask(request, channel, data)
+            await self._ask(request, channel, data, "server_side_emit")
         except SocketIOError as exc:  # a timeout, or arguments that cannot be sent
             ack(exc, responses)
             return

@@ -17,11 +17,11 @@ import asyncio
 import logging
 import secrets
 import ssl as ssl_module
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from aiosocketio.client.polling import PollingTransport
-from aiosocketio.client.transports import Endpoint, TransportError
+from aiosocketio.client.transports import ClientWebSocket, Endpoint, TransportError
 from aiosocketio.client.websocket import ClientWebSocketConnection
 from aiosocketio.protocol.engineio.client_session import EngineClientSession
 from aiosocketio.protocol.engineio.events import (
@@ -147,7 +147,7 @@ class EngineConnection(EventEmitter):
         self.session = EngineClientSession()
         self.transport_name = ""
         self._polling: PollingTransport | None = None
-        self._ws: ClientWebSocketConnection | None = None
+        self._ws: ClientWebSocket | None = None
         self._probe_task: asyncio.Task[None] | None = None
         self._flush_scheduled = False
         self._timer: asyncio.TimerHandle | None = None
@@ -228,18 +228,21 @@ class EngineConnection(EventEmitter):
     async def _open_websocket(self) -> None:
         global _prior_websocket_success
         self.transport_name = "websocket"
-        ws = await ClientWebSocketConnection.open(
-            self._endpoint,
-            self._target("websocket", timestamp=False),
-            self._headers,
-            self._ssl,
-        )
+        ws = await self._open_ws(self._target("websocket", timestamp=False), None)
         self._ws = ws
         ws.attach(self._on_ws_message, self._on_ws_close)
         handshake = self._handshake
         assert handshake is not None
         await handshake
         _prior_websocket_success = True
+
+    def _open_ws(self, target: str, timeout: float | None) -> Awaitable[ClientWebSocket]:
+        opener = self._endpoint.opener
+        if opener is not None:
+            return opener(self._endpoint, target, self._headers, self._ssl, timeout)
+        return ClientWebSocketConnection.open(
+            self._endpoint, target, self._headers, self._ssl, timeout=timeout
+        )
 
     def _on_ws_message(self, data: str | bytes) -> None:
         self.session.receive_data(data, self._loop.time())
@@ -320,12 +323,9 @@ class EngineConnection(EventEmitter):
         """Engine.IO v4 spec, "Upgrade": probe a WebSocket, pause polling, send "5"."""
         global _prior_websocket_success
         try:
-            ws = await ClientWebSocketConnection.open(
-                self._endpoint,
+            ws = await self._open_ws(
                 self._target("websocket", timestamp=False),
-                self._headers,
-                self._ssl,
-                timeout=self.session.ping_interval + self.session.ping_timeout,
+                self.session.ping_interval + self.session.ping_timeout,
             )
         except TransportError as exc:
             logger.debug("probe error: %s", exc)
@@ -421,7 +421,7 @@ class EngineConnection(EventEmitter):
             self._handshake.set_exception(TransportError("transport close"))
             self._handshake.exception()  # retrieved: nobody may be waiting any more
 
-    def _close_ws(self, ws: ClientWebSocketConnection) -> None:
+    def _close_ws(self, ws: ClientWebSocket) -> None:
         ws.close()  # the closing handshake goes on: wait_closing() waits for it
         closing.spawn(ws.wait_closed(), loop=self._loop)
 

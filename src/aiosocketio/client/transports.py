@@ -15,8 +15,9 @@ import asyncio
 import logging
 import ssl as ssl_module
 import zlib
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import quote, urlencode
 
 import httptools
@@ -25,8 +26,10 @@ __all__ = [
     "CLOSE_TIMEOUT",
     "ClientHttpConnection",
     "ClientHttpResponse",
+    "ClientWebSocket",
     "Endpoint",
     "TransportError",
+    "WebSocketOpener",
     "make_ssl_context",
 ]
 
@@ -55,6 +58,40 @@ class TransportError(Exception):
         super().__init__(message if description is None else f"{message}: {description}")
 
 
+class ClientWebSocket(Protocol):
+    """What the client's Engine.IO connection uses of an open WebSocket."""
+
+    @property
+    def writable(self) -> bool:
+        """The connection is open and its write buffer is not backed up."""
+
+    def attach(
+        self,
+        on_message: Callable[[str | bytes], None],
+        on_close: Callable[[str, str | None], None],
+    ) -> None:
+        """Set the callbacks, then deliver what arrived before (messages, a close)."""
+
+    def send(self, messages: Iterable[str | bytes]) -> None:
+        """Write messages, one frame each."""
+
+    def close(self, timeout: float | None = None) -> None:
+        """Start the closing handshake; no callback fires any more."""
+
+    async def wait_closed(self) -> None:
+        """Wait until the connection is closed."""
+
+    def abort(self) -> None:
+        """Drop the connection at once."""
+
+
+WebSocketOpener = Callable[
+    ["Endpoint", str, Sequence[tuple[str, str]], "ssl_module.SSLContext | None", "float | None"],
+    Awaitable[ClientWebSocket],
+]
+"""``(endpoint, target, headers, ssl, timeout)`` -> an open :class:`ClientWebSocket`."""
+
+
 @dataclass(frozen=True, slots=True)
 class Endpoint:
     """Where the server is: scheme, host, port and the Engine.IO path."""
@@ -63,6 +100,9 @@ class Endpoint:
     host: str
     port: int
     path: str
+    opener: WebSocketOpener | None = field(default=None, compare=False, repr=False)
+    """Opens the WebSocket instead of a TCP connection (``aiosocketio.testing`` connects
+    clients to a server in the same process with it); ``None``: over the network."""
 
     def target(self, query: dict[str, str]) -> str:
         """The request target: the path and the encoded query string."""

@@ -7,16 +7,32 @@ calls :meth:`LimitStats.count` with one of the kinds below. The Socket.IO server
 ``eio_*`` kinds, logged at DEBUG). The counts are exact; the log is one line per kind at
 most every :data:`LOG_EVERY` seconds (with the number of events since the last line), so
 that an attacker cannot flood the log.
+
+The server's :class:`LimitStats` is also the one source of its traffic figures, which the
+Prometheus exporter (:mod:`aiosocketio.metrics`) reads when it is scraped: with
+:attr:`LimitStats.detailed` on, the server counts the events and payload sizes in and out
+(:attr:`LimitStats.events_in`, ...), rejected handshakes (``handshake_rejected/<reason>``),
+and times acknowledgements and adapter requests in :class:`Histogram` objects
+(:meth:`LimitStats.observe`).
+Off by default: then the hot paths pay one attribute test.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from bisect import bisect_left
+
+from aiosocketio.protocol.prepared import PreparedMessage
 
 __all__ = [
+    "ACK_LATENCY",
+    "ADAPTER_REQUEST",
+    "ADAPTER_REQUEST_FAILED",
     "ASGI_CLOSE_ABORTED",
+    "BUCKETS",
     "EIO_PARSE_ERROR",
+    "HANDSHAKE_REJECTED",
     "HTTP_BAD_REQUEST",
     "HTTP_BODY_TOO_LARGE",
     "HTTP_HEADERS_TIMEOUT",
@@ -32,7 +48,9 @@ __all__ = [
     "SIO_PARSE_ERROR",
     "WS_READ_PAUSED",
     "WS_WRITE_BUFFER",
+    "Histogram",
     "LimitStats",
+    "prepared_size",
     "ws_close_kind",
 ]
 
@@ -57,6 +75,18 @@ SIO_PARSE_ERROR = "sio_parse_error"
 SIO_INVALID_STATE = "sio_invalid_state"
 EIO_PARSE_ERROR = "eio_parse_error"
 SHUTDOWN_DROPPED = "shutdown_dropped"
+
+HANDSHAKE_REJECTED = "handshake_rejected"
+"""Prefix of the refused connections: ``handshake_rejected/<reason>``."""
+ACK_LATENCY = "ack_latency"
+"""Seconds from an ``emit_with_ack`` to a client until its acknowledgement."""
+ADAPTER_REQUEST = "adapter_request"
+"""Prefix of the adapter requests' durations: ``adapter_request/<type>``."""
+ADAPTER_REQUEST_FAILED = "adapter_request_failed"
+"""Prefix of the failed adapter requests: ``adapter_request_failed/<type>``."""
+
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+"""The upper bounds (seconds) of the histograms' buckets; the last bucket is +Inf."""
 
 _DESCRIPTIONS = {
     HTTP_HEADER_SIZE: "431: request headers over max_header_size",
@@ -85,6 +115,35 @@ def ws_close_kind(code: int) -> str:
     return f"ws_{code}_closed"
 
 
+def prepared_size(prepared: PreparedMessage) -> int:
+    """The size of a prepared packet's messages (characters of text, bytes of binary)."""
+    parts = prepared.parts
+    return len(parts[0]) if len(parts) == 1 else sum(map(len, parts))
+
+
+class Histogram:
+    """Durations in :data:`BUCKETS` (Prometheus' cumulative buckets are built on export).
+
+    Attributes:
+        counts: per bucket (and one more for +Inf), how many values fell in it.
+        sum: the sum of the values.
+        count: how many values.
+    """
+
+    __slots__ = ("count", "counts", "sum")
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(BUCKETS) + 1)
+        self.sum = 0.0
+        self.count = 0
+
+    def observe(self, value: float) -> None:
+        """Record one value."""
+        self.counts[bisect_left(BUCKETS, value)] += 1
+        self.sum += value
+        self.count += 1
+
+
 class LimitStats:
     """How many times each limit was hit (``stats.counts[kind]``, ``stats[kind]``).
 
@@ -93,10 +152,33 @@ class LimitStats:
         level: its level (INFO by default).
     """
 
-    __slots__ = ("_level", "_log", "_logged", "_unlogged", "counts")
+    __slots__ = (
+        "_level",
+        "_log",
+        "_logged",
+        "_unlogged",
+        "bytes_in",
+        "bytes_out",
+        "counts",
+        "detailed",
+        "events_in",
+        "events_out",
+        "histograms",
+    )
 
     def __init__(self, log: logging.Logger | None = None, level: int = logging.INFO) -> None:
         self.counts: dict[str, int] = {}
+        #: Count the traffic too (events and sizes in and out, latencies); see the module.
+        self.detailed = False
+        #: Durations by kind (:data:`ACK_LATENCY`, ``adapter_request/<type>``).
+        self.histograms: dict[str, Histogram] = {}
+        #: The traffic (counted while :attr:`detailed`): events from clients, events to
+        #: clients (one per recipient), and the size of the messages each way (characters
+        #: of text, bytes of binary). Plain attributes: the hot paths add to them.
+        self.events_in = 0
+        self.events_out = 0
+        self.bytes_in = 0
+        self.bytes_out = 0
         self._logged: dict[str, float] = {}
         self._unlogged: dict[str, int] = {}
         self._log = logger if log is None else log
@@ -123,6 +205,18 @@ class LimitStats:
             text = _DESCRIPTIONS.get(kind, kind)
             suffix = f" (and {more} more since the last line)" if more else ""
             out.log(self._level, "%s%s%s", text, f" from {peer}" if peer else "", suffix)
+
+    def add(self, kind: str, amount: int = 1) -> None:
+        """Add ``amount`` to the counter of ``kind`` (no log line)."""
+        counts = self.counts
+        counts[kind] = counts.get(kind, 0) + amount
+
+    def observe(self, kind: str, seconds: float) -> None:
+        """Record a duration in the histogram of ``kind``."""
+        histogram = self.histograms.get(kind)
+        if histogram is None:
+            histogram = self.histograms[kind] = Histogram()
+        histogram.observe(seconds)
 
     def as_dict(self) -> dict[str, int]:
         """A copy of the counts."""

@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aiosocketio.frontends.stats import (
     EIO_PARSE_ERROR,
+    HANDSHAKE_REJECTED,
     SIO_INVALID_STATE,
     SIO_PARSE_ERROR,
     LimitStats,
+    prepared_size,
 )
 from aiosocketio.protocol.prepared import PreparedMessage
 from aiosocketio.protocol.socketio.packets import Packet, PacketType
@@ -40,6 +42,7 @@ logger = logging.getLogger("aiosocketio.server")
 _CONNECT = PacketType.CONNECT
 _CONNECT_ERROR = PacketType.CONNECT_ERROR
 _EVENT = PacketType.EVENT
+_BINARY_EVENT = PacketType.BINARY_EVENT
 
 
 class PacketDecoder(Protocol):
@@ -68,7 +71,7 @@ class MultiplexerServer(Protocol):
         ...
 
     @property
-    def packet_stats(self) -> LimitStats:
+    def counters(self) -> LimitStats:
         """The counters of malformed input."""
         ...
 
@@ -120,6 +123,11 @@ class Multiplexer:
         except Exception as exc:
             self._on_parse_error(exc)
             return
+        stats = self.server.counters
+        if stats.detailed:
+            stats.bytes_in += len(data)
+            if packet is not None and (packet.type is _EVENT or packet.type is _BINARY_EVENT):
+                stats.events_in += 1
         if packet is None:
             return
         socket = self.nsps.get(packet.nsp)
@@ -147,9 +155,7 @@ class Multiplexer:
         self._close_with("parse error", exc)
 
     def _count(self, kind: str, what: str) -> None:
-        self.server.packet_stats.count(
-            kind, f"{self.conn.request.remote_address} ({self.id}): {what}"
-        )
+        self.server.counters.count(kind, f"{self.conn.request.remote_address} ({self.id}): {what}")
 
     def _connect(self, name: str, auth: dict[str, Any]) -> None:
         server = self.server
@@ -178,6 +184,9 @@ class Multiplexer:
         if self.closed:
             return
         packet = Packet(PacketType.CONNECT_ERROR, name, {"message": "Invalid namespace"})
+        stats = self.server.counters
+        if stats.detailed:
+            stats.add(f"{HANDSHAKE_REJECTED}/invalid namespace")
         self.write(packet)
 
     # -- called by sockets and namespaces ---------------------------------------------------
@@ -185,7 +194,11 @@ class Multiplexer:
     def write(self, packet: Packet) -> None:
         """Encode ``packet`` and write it to the connection."""
         if self.conn.ready_state == "open":
-            self.conn.write_prepared(PreparedMessage(self.server.encoder.encode(packet)))
+            prepared = PreparedMessage(self.server.encoder.encode(packet))
+            stats = self.server.counters
+            if stats.detailed:
+                stats.bytes_out += prepared_size(prepared)
+            self.conn.write_prepared(prepared)
 
     def _on_socket_connected(self, socket: Socket) -> None:
         self.sockets[socket.id] = socket

@@ -30,6 +30,7 @@ from aiosocketio.adapters.interface import (
 )
 from aiosocketio.adapters.memory import MemoryAdapter
 from aiosocketio.exceptions import AckTimeout, ConnectionRefused, LocalProtocolError
+from aiosocketio.frontends.stats import LimitStats, prepared_size
 from aiosocketio.protocol.prepared import PreparedMessage
 from aiosocketio.protocol.socketio.packets import RESERVED_EVENTS, Packet, PacketType
 from aiosocketio.runtime.events import EventEmitter, call_listener, spawn
@@ -276,10 +277,15 @@ class Namespace(EventEmitter):
         """
         prepared = PreparedMessage(self.server.encoder.encode(packet))
         data = packet.data
+        count = 0
         for socket in cast("Iterable[Socket]", sockets):
             if socket._any_outgoing is not None:
                 socket._notify_outgoing(data)
             socket.conn.write_prepared(prepared, volatile=volatile)
+            count += 1
+        stats = self.server.counters
+        if stats.detailed:
+            _count_out(stats, prepared, count)
 
     def deliver_with_ack(
         self, packet: Packet, sockets: Iterable[SocketLike], volatile: bool, ack: AckCallback
@@ -303,6 +309,9 @@ class Namespace(EventEmitter):
                 acks[ack_id] = ack
             socket.conn.write_prepared(prepared, volatile=volatile)
             count += 1
+        stats = self.server.counters
+        if stats.detailed:
+            _count_out(stats, prepared, count)
         return count
 
     def remote_socket(self, details: SocketDetails) -> RemoteSocket:
@@ -568,3 +577,8 @@ class _ParentAdapter(MemoryAdapter):
     def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> None:
         for child in list(self._children()):
             child.adapter.disconnect_sockets(opts, close)
+
+
+def _count_out(stats: LimitStats, prepared: PreparedMessage, recipients: int) -> None:
+    stats.events_out += recipients
+    stats.bytes_out += prepared_size(prepared) * recipients

@@ -44,7 +44,7 @@ from aiosocketio.server.namespace import (
     ParentNamespace,
 )
 from aiosocketio.server.shutdown import shut_down
-from aiosocketio.server.socket import Socket
+from aiosocketio.server.socket import EventTracer, Socket
 from aiosocketio.server.stats import ServerStats
 
 if TYPE_CHECKING:
@@ -109,8 +109,9 @@ class Server:
             ``"sio_invalid_state"``, ``"eio_parse_error"``). Each such connection is closed;
             the log (``aiosocketio.server``, DEBUG) has at most one line per kind every
             10 seconds, so a peer cannot flood it.
-        packet_stats: the live counters of those malformed packets
-            (:class:`~aiosocketio.frontends.stats.LimitStats`).
+        counters: the live counters (:class:`~aiosocketio.frontends.stats.LimitStats`):
+            those malformed packets and, once ``counters.detailed`` is on (metrics), the
+            traffic (events and bytes in and out), refusals and latencies.
         client_files: what ``serve_client`` serves (``client_files.source`` is
             ``"local"``, ``"cdn"`` or ``None``), or ``None`` when it is off.
     """
@@ -152,13 +153,16 @@ class Server:
         self._http: NativeServer | None = None
         self._pending_init: list[AdapterLike] = []
         self._stopped: asyncio.Event | None = None
-        #: The malformed packets the peers sent, counted (logged at DEBUG, rate-limited);
-        #: read them in ``stats.limits``.
-        self.packet_stats = LimitStats(logger, logging.DEBUG)
+        #: The malformed packets the peers sent, counted (logged at DEBUG, rate-limited;
+        #: also in ``stats.limits``), and with ``detailed`` the traffic (aiosocketio.metrics).
+        self.counters = LimitStats(logger, logging.DEBUG)
         self._closing: asyncio.Future[None] | None = None
         self._asgi_apps: list[ASGIApp] = []
         # the front ends' counters (kept after close), and the server's own
-        self._front_stats: list[LimitStats] = [self.packet_stats]
+        self._front_stats: list[LimitStats] = [self.counters]
+        #: Traces event handlers and acknowledgements (``aiosocketio.tracing.trace``);
+        #: ``None`` (the default): off.
+        self.tracer: EventTracer | None = None
         self.sockets: Namespace = self.of("/")
 
     def __repr__(self) -> str:

@@ -39,6 +39,12 @@ from aiosocketio.adapters.interface import (
     BroadcastOptions,
 )
 from aiosocketio.exceptions import AckTimeout, Disconnected, LocalProtocolError
+from aiosocketio.frontends.stats import (
+    ACK_LATENCY,
+    HANDSHAKE_REJECTED,
+    LimitStats,
+    prepared_size,
+)
 from aiosocketio.protocol.prepared import PreparedMessage
 from aiosocketio.protocol.socketio.packets import RESERVED_EVENTS, Packet, PacketType, make_packet
 from aiosocketio.runtime.events import (
@@ -60,6 +66,8 @@ from aiosocketio.server.validation import PayloadRejected, check_for, reject, to
 if TYPE_CHECKING:
     from aiosocketio.engine.http import HttpRequest
     from aiosocketio.engine.socket import EngineSocket
+
+_EVENT = PacketType.EVENT
 
 __all__ = [
     "RECOVERABLE_REASONS",
@@ -110,6 +118,29 @@ class SocketServer(Protocol):
     @property
     def connection_state_recovery(self) -> dict[str, Any] | None:
         """The recovery options, None when recovery is off."""
+        ...
+
+    @property
+    def counters(self) -> LimitStats:
+        """The server's counters (the traffic when ``stats.detailed``)."""
+        ...
+
+    @property
+    def tracer(self) -> EventTracer | None:
+        """Traces event handlers and acknowledgements (``None``: off)."""
+        ...
+
+
+class EventTracer(Protocol):
+    """What traces a server's event handling (``aiosocketio.tracing`` sets one on
+    ``Server.tracer``; ``None``, the default, costs one attribute test per event)."""
+
+    def wrap(self, socket: Socket, event: Any, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """``fn``, a handler of ``event``, run in a span (till its awaitable is done)."""
+        ...
+
+    def ack(self, socket: Socket, event: Any) -> Callable[[BaseException | None], None]:
+        """Start the span of an ``emit_with_ack``; the result ends it (with the error)."""
         ...
 
 
@@ -407,8 +438,17 @@ class Socket(CatchAllListeners, EventEmitter):
         if self._any_outgoing is not None:
             self._notify_outgoing(data)
         self._packet(make_packet(PacketType.EVENT, self.nsp.name, data, ack_id), volatile)
+        server = self.server
+        stats = server.counters
+        started = asyncio.get_running_loop().time() if stats.detailed else None
+        tracer = server.tracer
+        end_span = tracer.ack(self, event) if tracer is not None else None
         try:
-            return await future
+            value = await future
+        except BaseException as exc:
+            if end_span is not None:
+                end_span(exc)
+            raise
         finally:
             self._take_ack(ack_id)
             timers = self._ack_timers
@@ -417,6 +457,11 @@ class Socket(CatchAllListeners, EventEmitter):
                 if not timers:
                     timers.cancel_timer()
                     self._ack_timers = None
+        if started is not None:
+            stats.observe(ACK_LATENCY, asyncio.get_running_loop().time() - started)
+        if end_span is not None:
+            end_span(None)
+        return value
 
     def _expect_ack(self, ack_id: int, ack: AckCallback) -> None:
         """Wait for the client's ACK ``ack_id``: it goes to ``ack(args)``."""
@@ -436,7 +481,15 @@ class Socket(CatchAllListeners, EventEmitter):
         conn = self.conn
         if conn.ready_state != "open":
             return
-        conn.write_prepared(PreparedMessage(self.server.encoder.encode(packet)), volatile=volatile)
+        server = self.server
+        prepared = PreparedMessage(server.encoder.encode(packet))
+        stats = server.counters
+        if stats.detailed:
+            parts = prepared.parts
+            stats.bytes_out += len(parts[0]) if len(parts) == 1 else prepared_size(prepared)
+            if packet.type is _EVENT:
+                stats.events_out += 1
+        conn.write_prepared(prepared, volatile=volatile)
 
     # -- broadcasting from this socket ------------------------------------------------------
 
@@ -593,21 +646,23 @@ class Socket(CatchAllListeners, EventEmitter):
         if not listeners:
             return
         rest = args[1:]
+        tracer = self.server.tracer
         if ack_id is None:
             for listener in listeners:
+                fn = listener.fn if tracer is None else tracer.wrap(self, event, listener.fn)
                 check = listener.check
                 if check is None:
-                    call_handler(self, event, "handler", listener.fn, rest)
+                    call_handler(self, event, "handler", fn, rest)
                     continue
                 try:
-                    call_handler(self, event, "handler", listener.fn, check(rest))
+                    call_handler(self, event, "handler", fn, check(rest))
                 except PayloadRejected as exc:
                     reject(self, event, exc, None)
                     return  # one answer per packet
             return
         acker = AckReply(self, ack_id, event)
         for listener in listeners:
-            fn = listener.fn
+            fn = listener.fn if tracer is None else tracer.wrap(self, event, listener.fn)
             call_args = rest
             if listener.check is not None:
                 try:
@@ -646,7 +701,12 @@ class Socket(CatchAllListeners, EventEmitter):
         conn = self.conn
         if conn.ready_state == "open":
             packet = Packet(PacketType.CONNECT_ERROR, self.nsp.name, data)
-            conn.write_prepared(PreparedMessage(self.server.encoder.encode(packet)))
+            prepared = PreparedMessage(self.server.encoder.encode(packet))
+            stats = self.server.counters
+            if stats.detailed:
+                stats.add(f"{HANDSHAKE_REJECTED}/middleware")
+                stats.bytes_out += prepared_size(prepared)
+            conn.write_prepared(prepared)
 
     def _on_close(self, reason: str, description: Any = None) -> None:
         """Disconnect from the namespace with ``reason`` (one of Node's strings)."""
