@@ -60,6 +60,15 @@ class _ServerEnd:
         client._server_closed = True
         client._loop.call_soon(client._closed_by_server, code)
 
+    def drop(self) -> None:
+        """Drop at once (the server's shutdown deadline): the client sees the close."""
+        self.close(1006)
+
+    @property
+    def drained(self) -> bool:
+        """Nothing waits in the pipe: every message is handed over on the next loop turn."""
+        return True
+
 
 class MemoryWebSocket:
     """The client's end of an in-memory WebSocket (a
