@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiosocketio import ConnectionRefused, Server, Socket
+from aiosocketio.protocol.socketio import msgpack_parser
 
 
 def log(obj: Any) -> None:
@@ -130,6 +131,7 @@ async def main() -> None:
             if os.environ.get("RECOVERY")
             else None
         ),
+        parser=msgpack_parser if os.environ.get("MSGPACK") else None,
     )
     seen: dict[str, int] = {}
 

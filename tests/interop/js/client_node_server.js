@@ -19,6 +19,9 @@ const options = { pingInterval, pingTimeout, maxHttpBufferSize: parseInt(process
 if (process.env.RECOVERY) {
   options.connectionStateRecovery = { maxDisconnectionDuration: 60000, skipMiddlewares: true };
 }
+if (process.env.MSGPACK) {
+  options.parser = require("socket.io-msgpack-parser");
+}
 const io = new Server(httpServer, options);
 
 function log(obj) {
