@@ -53,6 +53,11 @@ Rules (the invariants the I/O layer relies on):
    itself); the OPEN packet is created before anyone listens, and the probe's ``3probe``,
    the NOOPs and the CLOSE packets are the transports' own.
 
+9. *Engine.IO v3 (``allow_eio3``).* A session opened with ``EIO=3`` encodes and decodes
+   with :mod:`aiosocketio.protocol.engineio.v3` (type-prefixed binary frames, length-
+   prefixed payloads), has no ``maxPayload`` in its OPEN packet, and reverses the
+   heartbeat: the client pings, each ping is answered with a pong and sets the deadline
+   to ``ping_interval + ping_timeout`` later, and missing it closes with ``ping timeout``.
 Why one module of about 600 lines: the rules above are one state machine over one outbox
 and one heartbeat; split across files, a rule (the pong-wait extension, the send-buffer
 check) would again live in two places, which is what this layering exists to prevent.
@@ -60,6 +65,7 @@ check) would again live in two places, which is what this layering exists to pre
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from aiosocketio.exceptions import RemoteProtocolError
@@ -74,6 +80,7 @@ from aiosocketio.protocol.engineio.events import (
     Upgraded,
     Upgrading,
 )
+from aiosocketio.protocol.engineio import v3
 from aiosocketio.protocol.engineio.options import EngineOptions
 from aiosocketio.protocol.engineio.packets import (
     Packet,
@@ -90,7 +97,6 @@ _PING = Packet(PacketType.PING)
 _PONG_PROBE = Packet(PacketType.PONG, "probe")
 _NOOP = Packet(PacketType.NOOP)
 _CLOSE = Packet(PacketType.CLOSE)
-_NOOP_PAYLOAD = encode_payload([_NOOP])
 
 POLL_PIECE = 1 << 20
 """Bytes of packets one polling answer carries at most (a larger packet goes alone)."""
@@ -137,6 +143,9 @@ class EngineSession:
 
     __slots__ = (
         "_close_sent",
+        "_decode_frame",
+        "_decode_payload",
+        "_encode_payload",
         "_events",
         "_late_due",
         "_options",
@@ -145,6 +154,7 @@ class EngineSession:
         "_refreshed",
         "closing_payload_pending",
         "description",
+        "encode_frame",
         "late_poll_at",
         "ping_at",
         "poll_pending",
@@ -171,10 +181,11 @@ class EngineSession:
         *,
         record_packets: bool = False,
         record_created: bool = False,
+        protocol: int = 4,
     ) -> None:
         self.sid = sid
         self.transport = transport
-        self.protocol = 4
+        self.protocol = protocol
         self.state = "open"
         self._options = options
         self._outbox: list[Packet] = []
@@ -194,6 +205,19 @@ class EngineSession:
         self.ping_at: float | None = now + options.ping_interval
         self.pong_deadline: float | None = None
         self._refreshed = False
+        self.encode_frame: Callable[[Packet], str | bytes] = encode_packet
+        self._decode_frame: Callable[[str | bytes], Packet] = decode_packet
+        self._encode_payload: Callable[[list[Packet]], str] = encode_payload
+        self._decode_payload: Callable[[str], list[Packet]] = decode_payload
+        if protocol == 3:
+            # v3 (rule 9): the client pings; the session only waits for the next ping.
+            self.encode_frame = v3.encode_frame
+            self._decode_frame = v3.decode_frame
+            self._encode_payload = v3.encode_payload
+            self._decode_payload = v3.decode_payload
+            self.ping_at = None
+            self.pong_deadline = now + options.ping_interval + options.ping_timeout
+            self._refreshed = True  # no extension of the wait by other packets
         self.reason: str | None = None
         self.description: str | None = None
 
@@ -214,8 +238,8 @@ class EngineSession:
         return (
             f'{{"sid":"{self.sid}","upgrades":[{ups}],'
             f'"pingInterval":{round(opts.ping_interval * 1000)},'
-            f'"pingTimeout":{round(opts.ping_timeout * 1000)},'
-            f'"maxPayload":{payload}}}'
+            f'"pingTimeout":{round(opts.ping_timeout * 1000)}'
+            + ("}" if self.protocol == 3 else f',"maxPayload":{payload}}}')
         )
 
     def open_packet(self) -> Packet:
@@ -333,18 +357,18 @@ class EngineSession:
                 return self._payload()
             self.closing_payload_pending = False
             self._close_sent = True
-            return encode_payload([_CLOSE])
+            return self._encode_payload([_CLOSE])
         return self._payload()
 
     def _payload(self) -> str:
         """The next piece of the outbox as a payload (rule 1), or a NOOP."""
         packets = self._outbox
         if not packets:
-            return _NOOP_PAYLOAD
+            return self._encode_payload([_NOOP])
         if self._queued <= POLL_PIECE:
             self._outbox = []
             self._queued = 0
-            return encode_payload(packets)
+            return self._encode_payload(packets)
         taken = count = 0
         for packet in packets:
             cost = _cost(packet)
@@ -355,14 +379,24 @@ class EngineSession:
         piece = packets[:count]
         del packets[:count]
         self._queued -= taken
-        return encode_payload(piece)
+        return self._encode_payload(piece)
+
+    def open_payload(self) -> str:
+        """The answer to a polling handshake: the OPEN packet, in this session's encoding."""
+        if self.protocol == 4:
+            return "0" + self.open_packet_data()
+        return self._encode_payload([self.open_packet()])
+
+    def control_payload(self, close: bool) -> str:
+        """A payload of one CLOSE (``close``) or NOOP packet, in this session's encoding."""
+        return self._encode_payload([_CLOSE if close else _NOOP])
 
     def release_poll(self) -> str | None:
         """If a GET has been waiting since before the upgrade began, the NOOP payload to
         release it with (at the probe, so that the client can pause polling)."""
         if self.poll_pending and self.late_poll_at is None:
             self.poll_pending = False
-            return _NOOP_PAYLOAD
+            return self._encode_payload([_NOOP])
         return None
 
     def poll_aborted(self) -> None:
@@ -386,7 +420,7 @@ class EngineSession:
                 self._close("parse error", "invalid UTF-8")
                 return
         try:
-            packets = decode_payload(body)
+            packets = self._decode_payload(body)
         except RemoteProtocolError as exc:
             self._close("parse error", str(exc))
             return
@@ -423,7 +457,12 @@ class EngineSession:
                 if self.pong_deadline is not None and not self._refreshed:
                     self._extend_pong_wait(clock.time())
                 return data[1:]
-        elif type(data) is bytes and self.state == "open" and not self.record_packets:
+        elif (
+            type(data) is bytes
+            and self.state == "open"
+            and not self.record_packets
+            and self.protocol == 4
+        ):
             if self.pong_deadline is not None and not self._refreshed:
                 self._extend_pong_wait(clock.time())
             return data
@@ -435,7 +474,7 @@ class EngineSession:
         if self.state != "open":
             return
         try:
-            packet = decode_packet(data)
+            packet = self._decode_frame(data)
         except RemoteProtocolError as exc:
             self._close("parse error", str(exc))
             return
@@ -458,7 +497,17 @@ class EngineSession:
             self.ping_at = now + self._options.ping_interval
             self._events.append(Heartbeat())
         elif ptype == PacketType.PING:
-            self._close("transport error", "invalid heartbeat direction")
+            if self.protocol != 3:
+                self._close("transport error", "invalid heartbeat direction")
+                return
+            # v3 (rule 9): answer with a pong (same data) and wait for the next ping
+            self.pong_deadline = now + self._options.ping_interval + self._options.ping_timeout
+            pong = Packet(PacketType.PONG, packet.data)
+            self._outbox.append(pong)
+            self._queued += _PACKET_COST
+            if self.record_created:
+                self._events.append(PacketCreated(pong))
+            self._events.append(Heartbeat())
         elif ptype == PacketType.CLOSE:
             self._close("transport close")
         # NOOP, UPGRADE and OPEN outside an upgrade are ignored, as in Node.
