@@ -212,6 +212,7 @@ async def serve_asgi(io: Server, port: int) -> None:
     sock = socket_module.socket()
     sock.setsockopt(socket_module.SOL_SOCKET, socket_module.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
+    sock.listen(128)  # connections wait in the backlog until uvicorn accepts them
     config = uvicorn.Config(io.asgi_app(), log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     log({"port": sock.getsockname()[1]})
