@@ -14,10 +14,11 @@ import signal
 import ssl
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from aiosocketio import ConnectionRefused, Server, Socket
 from aiosocketio.protocol.socketio import msgpack_parser
+from aiosocketio.server.namespace import Namespace
 
 
 def log(obj: Any) -> None:
@@ -102,7 +103,7 @@ def setup(socket: Socket, seen: dict[str, int]) -> None:
         return True
 
     def to_room(room: str) -> None:
-        socket.nsp.to(room).emit("room_news", room)
+        cast(Namespace, socket.nsp).to(room).emit("room_news", room)
 
     handlers: dict[str, Callable[..., Any]] = {
         "join": join,

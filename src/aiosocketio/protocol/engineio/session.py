@@ -69,6 +69,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from aiosocketio.exceptions import RemoteProtocolError
+from aiosocketio.protocol.engineio import v3
 from aiosocketio.protocol.engineio.events import (
     Closed,
     Heartbeat,
@@ -80,7 +81,6 @@ from aiosocketio.protocol.engineio.events import (
     Upgraded,
     Upgrading,
 )
-from aiosocketio.protocol.engineio import v3
 from aiosocketio.protocol.engineio.options import EngineOptions
 from aiosocketio.protocol.engineio.packets import (
     Packet,
