@@ -222,7 +222,12 @@ class EngineSocket(EventEmitter):
         self.transport = transport
         loop = self._loop = asyncio.get_running_loop()
         self.session = EngineSession(
-            sid, transport.name, sessions.options, loop.time(), protocol=self.protocol
+            sid,
+            transport.name,
+            sessions.options,
+            loop.time(),
+            protocol=self.protocol,
+            binary_payloads=self.protocol == 3 and "b64" not in request.query,
         )
         # The WebSocket the session writes to (set while it is open on WebSocket).
         self._channel: WebSocketChannel | None = None
@@ -338,7 +343,13 @@ class EngineSocket(EventEmitter):
         (``200 ok``; 400 for a binary content type, which closes the session)."""
         session = self.session
         answers = self._sessions.answers
-        if request.headers.get("content-type") == "application/octet-stream":
+        binary = request.headers.get("content-type") == "application/octet-stream"
+        if binary and self.protocol == 3:
+            session.receive_payload(body, self._loop.time(), binary=True)
+            answers.ok(request, responder)
+            self._after()
+            return
+        if binary:
             answers.empty(responder, 400)
             session.transport_closed(True, "invalid content")
             self._after()
@@ -436,7 +447,7 @@ class EngineSocket(EventEmitter):
         if session.state != "open" and not session.closing_payload_pending:
             self._sessions.forget(self)
 
-    def _answer_poll(self, payload: str) -> None:
+    def _answer_poll(self, payload: str | bytes) -> None:
         """Answer the waiting GET, if there is one, with ``payload``."""
         responder = self._responder
         if responder is not None:

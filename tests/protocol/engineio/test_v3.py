@@ -71,6 +71,40 @@ def test_engine_io_parser_v2_decodes_our_payloads() -> None:
         assert line["packets"] == expected
 
 
+def _expected(packets: list[Packet]) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": NAMES[p.type],
+            **(
+                {"data": {"$bin": base64.b64encode(p.data).decode()}}
+                if isinstance(p.data, bytes)
+                else ({"data": p.data} if p.data is not None else {})
+            ),
+        }
+        for p in packets
+    ]
+
+
+def test_binary_payloads_match_engine_io_parser_v2_both_ways() -> None:
+    theirs = {line["name"]: base64.b64decode(line["b64"]) for line in _node("encode-binary")}
+    vectors = {name: packets for name, packets in VECTORS.items() if packets}
+    assert theirs == {name: v3.encode_binary_payload(p) for name, p in vectors.items()}
+    for name, packets in vectors.items():
+        assert v3.decode_binary_payload(theirs[name]) == packets
+    ours = [base64.b64encode(v3.encode_binary_payload(p)).decode() for p in vectors.values()]
+    decoded = _node("decode-binary", json.dumps(ours))
+    assert [line["packets"] for line in decoded] == [_expected(p) for p in vectors.values()]
+    # text-only packets stay a text payload for a binary-capable client
+    assert v3.encode_payload_binary_ok(VECTORS["message"]) == v3.encode_payload(VECTORS["message"])
+    assert v3.encode_payload_binary_ok(VECTORS["binary"]) == theirs["binary"]
+
+
+@pytest.mark.parametrize("bad", [b"\x02\x01\xff4", b"\x00\x0a\xff4", b"\x00\x05\xff4", b"\x00\x01"])
+def test_bad_binary_payloads_are_parse_errors(bad: bytes) -> None:
+    with pytest.raises(RemoteProtocolError):
+        v3.decode_binary_payload(bad)
+
+
 def test_lengths_count_utf16_code_units() -> None:
     assert v3.utf16_length("a😀é") == 4
     assert v3.encode_payload([Packet(T.MESSAGE, "😀")]) == "3:4😀"
@@ -112,7 +146,7 @@ def test_v3_handshake_has_no_max_payload() -> None:
     assert "maxPayload" in json.loads(_session(4).open_packet_data())
     polling = _session(3, "polling")
     body = polling.open_payload()
-    assert v3.decode_payload(body) == [polling.open_packet()]
+    assert isinstance(body, str) and v3.decode_payload(body) == [polling.open_packet()]
 
 
 def test_v3_heartbeat_the_client_pings_the_server_answers() -> None:

@@ -182,6 +182,7 @@ class EngineSession:
         record_packets: bool = False,
         record_created: bool = False,
         protocol: int = 4,
+        binary_payloads: bool = False,
     ) -> None:
         self.sid = sid
         self.transport = transport
@@ -207,13 +208,15 @@ class EngineSession:
         self._refreshed = False
         self.encode_frame: Callable[[Packet], str | bytes] = encode_packet
         self._decode_frame: Callable[[str | bytes], Packet] = decode_packet
-        self._encode_payload: Callable[[list[Packet]], str] = encode_payload
+        self._encode_payload: Callable[[list[Packet]], str | bytes] = encode_payload
         self._decode_payload: Callable[[str], list[Packet]] = decode_payload
         if protocol == 3:
             # v3 (rule 9): the client pings; the session only waits for the next ping.
             self.encode_frame = v3.encode_frame
             self._decode_frame = v3.decode_frame
-            self._encode_payload = v3.encode_payload
+            self._encode_payload = (
+                v3.encode_payload_binary_ok if binary_payloads else v3.encode_payload
+            )
             self._decode_payload = v3.decode_payload
             self.ping_at = None
             self.pong_deadline = now + options.ping_interval + options.ping_timeout
@@ -311,7 +314,7 @@ class EngineSession:
             bool(self._outbox) or self.closing_payload_pending or self._late_due
         )
 
-    def poll(self, now: float) -> str | None:
+    def poll(self, now: float) -> str | bytes | None:
         """A polling GET arrived. Returns the payload to answer with now, or None when the
         GET must wait (then :attr:`poll_pending` is set).
 
@@ -345,7 +348,7 @@ class EngineSession:
         self.late_poll_at = None
         return late
 
-    def payload_to_send(self) -> str:
+    def payload_to_send(self) -> str | bytes:
         """The payload for the waiting GET (see :attr:`poll_ready`); clears the wait."""
         self.poll_pending = False
         self._late_due = False
@@ -360,7 +363,7 @@ class EngineSession:
             return self._encode_payload([_CLOSE])
         return self._payload()
 
-    def _payload(self) -> str:
+    def _payload(self) -> str | bytes:
         """The next piece of the outbox as a payload (rule 1), or a NOOP."""
         packets = self._outbox
         if not packets:
@@ -381,17 +384,17 @@ class EngineSession:
         self._queued -= taken
         return self._encode_payload(piece)
 
-    def open_payload(self) -> str:
+    def open_payload(self) -> str | bytes:
         """The answer to a polling handshake: the OPEN packet, in this session's encoding."""
         if self.protocol == 4:
             return "0" + self.open_packet_data()
         return self._encode_payload([self.open_packet()])
 
-    def control_payload(self, close: bool) -> str:
+    def control_payload(self, close: bool) -> str | bytes:
         """A payload of one CLOSE (``close``) or NOOP packet, in this session's encoding."""
         return self._encode_payload([_CLOSE if close else _NOOP])
 
-    def release_poll(self) -> str | None:
+    def release_poll(self) -> str | bytes | None:
         """If a GET has been waiting since before the upgrade began, the NOOP payload to
         release it with (at the probe, so that the client can pause polling)."""
         if self.poll_pending and self.late_poll_at is None:
@@ -408,10 +411,19 @@ class EngineSession:
 
     # -- incoming ---------------------------------------------------------------------
 
-    def receive_payload(self, body: str | bytes, now: float) -> None:
+    def receive_payload(self, body: str | bytes, now: float, binary: bool = False) -> None:
         """A polling POST body arrived (``bytes`` are decoded as UTF-8: an invalid body
-        is a ``parse error``). After this, read :meth:`events_received`."""
+        is a ``parse error``; with ``binary``, a v3 binary payload).
+        After this, read :meth:`events_received`."""
         if self.state != "open":
+            return
+        if binary and self.protocol == 3 and isinstance(body, bytes):
+            try:
+                packets = v3.decode_binary_payload(body)
+            except RemoteProtocolError as exc:
+                self._close("parse error", str(exc))
+                return
+            self._receive_all(packets, now)
             return
         if not isinstance(body, str):
             try:
@@ -424,6 +436,9 @@ class EngineSession:
         except RemoteProtocolError as exc:
             self._close("parse error", str(exc))
             return
+        self._receive_all(packets, now)
+
+    def _receive_all(self, packets: list[Packet], now: float) -> None:
         for packet in packets:
             if packet.type == PacketType.CLOSE:
                 self._close("transport close")

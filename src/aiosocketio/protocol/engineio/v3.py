@@ -8,8 +8,11 @@ What differs from v4 (:mod:`aiosocketio.protocol.engineio.packets`):
   UTF-16 code units (JavaScript's ``String.length``), with no separator. A binary MESSAGE
   in a text payload is ``b4<base64>`` (``b``, the type digit, then base64).
 
-Only text payloads are produced and read: socket.io-client 2.x in Node asks for them
-(``b64=1``), and so does any client that cannot read binary XHR responses.
+* A client that reads binary XHR responses (a browser; it does not send ``b64=1``) gets,
+  when a payload holds binary, the binary payload format: per packet ``\x00`` (text) or
+  ``\x01`` (binary), the length's decimal digits as bytes 0-9, ``\xff``, then the UTF-8
+  text or the type byte and the data; it POSTs that format (``application/octet-stream``)
+  when it sends binary. socket.io-client 2.x in Node asks for text payloads (``b64=1``).
 """
 
 from __future__ import annotations
@@ -25,7 +28,16 @@ from aiosocketio.protocol.engineio.packets import (
     encode_packet,
 )
 
-__all__ = ["decode_frame", "decode_payload", "encode_frame", "encode_payload", "utf16_length"]
+__all__ = [
+    "decode_binary_payload",
+    "decode_frame",
+    "decode_payload",
+    "encode_binary_payload",
+    "encode_frame",
+    "encode_payload",
+    "encode_payload_binary_ok",
+    "utf16_length",
+]
 
 _MESSAGE = PacketType.MESSAGE
 
@@ -130,3 +142,64 @@ def _text(units: str | bytes, start: int, end: int, width: int) -> str:
     if isinstance(units, str):
         return units[start:end]
     return units[2 * start : 2 * end].decode("utf-16-le", "surrogatepass")
+
+
+def encode_payload_binary_ok(packets: list[Packet]) -> str | bytes:
+    """For a client that reads binary responses: the binary payload format when a packet
+    holds binary, else the text payload (as engine.io-parser 2's ``encodePayload``)."""
+    if any(isinstance(p.data, bytes) for p in packets):
+        return encode_binary_payload(packets)
+    return encode_payload(packets)
+
+
+def _header(kind: int, length: int) -> bytes:
+    return bytes((kind, *(int(d) for d in str(length)), 255))
+
+
+def encode_binary_payload(packets: list[Packet]) -> bytes:
+    """Encode packets in the v3 binary payload format."""
+    out = bytearray()
+    for packet in packets:
+        encoded = encode_frame(packet)
+        if isinstance(encoded, str):
+            raw = encoded.encode("utf-8", "surrogatepass")
+            out += _header(0, len(raw)) + raw
+        else:
+            out += _header(1, len(encoded)) + encoded
+    return bytes(out)
+
+
+def decode_binary_payload(data: bytes) -> list[Packet]:
+    """Decode a v3 binary payload (a POST body sent as ``application/octet-stream``).
+
+    Raises:
+        RemoteProtocolError: a malformed header, a record beyond the end, or an invalid
+            packet.
+    """
+    packets: list[Packet] = []
+    pos = 0
+    total = len(data)
+    if not total:
+        raise RemoteProtocolError("empty Engine.IO v3 payload")
+    while pos < total:
+        kind = data[pos]
+        end = data.find(b"\xff", pos + 1, pos + 12)
+        digits = data[pos + 1 : end]
+        if kind not in (0, 1) or end < 0 or not digits or any(d > 9 for d in digits):
+            raise RemoteProtocolError("invalid Engine.IO v3 binary payload header")
+        length = int("".join(str(d) for d in digits))
+        start = end + 1
+        if start + length > total:
+            raise RemoteProtocolError("Engine.IO v3 payload shorter than announced")
+        record = data[start : start + length]
+        pos = start + length
+        if kind == 1:
+            packets.append(decode_frame(record))
+            continue
+        try:
+            text = record.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise RemoteProtocolError("invalid UTF-8 in an Engine.IO v3 payload") from exc
+        if text:
+            packets.append(_decode_record(text))
+    return packets
