@@ -7,7 +7,9 @@ upgraded to WebSocket: connection (the implicit "/"), acks both ways, binary bot
 rooms, a namespace with its query as auth, a refused namespace (the v2 ERROR packet), an
 unknown namespace, a forced close of the connection and the client's own reconnection,
 the client-driven heartbeat, and a server-side disconnect. Every step must give what
-Node's server gives. Without ``allow_eio3`` the 2.x client gets code 5.
+Node's server gives. Without ``allow_eio3`` the 2.x client gets code 5. Also: a binary-capable
+v3 polling client (no ``b64``) gets and sends the binary payload format, and the 2.x
+client reconnects by itself after our server is restarted on the same port.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from tests.client.conftest import ServerProcess
+from tests.client.conftest import ServerProcess, start_server
 from tests.support.node import JS_DIR, NODE_MODULES
 from tests.support.timeouts import scaled
 
@@ -131,3 +133,90 @@ async def test_without_allow_eio3_the_handshake_gets_code_5(
     status, body = await asyncio.to_thread(fetch)
     assert status == 400
     assert json.loads(body) == {"code": 5, "message": "Unsupported protocol version"}
+
+
+def _binary_polling_exchange(base: str) -> tuple[list[Any], str]:
+    """A binary-capable v3 polling client (no ``b64``, as a browser's XHR2): it POSTs a
+    binary event with an ack in the binary payload format and reads the ack back."""
+    from aiosocketio.protocol.engineio import v3
+    from aiosocketio.protocol.engineio.packets import Packet, PacketType
+
+    def request(url: str, body: bytes | None = None) -> tuple[str, bytes]:
+        headers = {"Content-Type": "application/octet-stream"} if body is not None else {}
+        req = urllib.request.Request(url, data=body, headers=headers)
+        with urllib.request.urlopen(req, timeout=scaled(10)) as answer:
+            return answer.headers.get("content-type", ""), answer.read()
+
+    def packets(kind: str, body: bytes) -> list[Packet]:
+        if kind.startswith("application/octet-stream"):
+            return v3.decode_binary_payload(body)
+        return v3.decode_payload(body.decode())
+
+    url = f"{base}/socket.io/?EIO=3&transport=polling"
+    kind, body = request(url)
+    received = packets(kind, body)
+    assert received[0].type == PacketType.OPEN
+    url += "&sid=" + json.loads(str(received[0].data))["sid"]
+    while Packet(PacketType.MESSAGE, "0") not in received:
+        kind, body = request(url)
+        received += packets(kind, body)
+    event = Packet(PacketType.MESSAGE, '51-7["echo",{"_placeholder":true,"num":0},"é"]')
+    request(url, v3.encode_binary_payload([event, Packet(PacketType.MESSAGE, b"\x00\xff")]))
+    answer: list[Any] = []
+    while len(answer) < 2:
+        kind, body = request(url)
+        answer += [p.data for p in packets(kind, body) if p.type == PacketType.MESSAGE]
+    return answer, kind
+
+
+@pytest.mark.parametrize("name", sorted(SERVERS))
+async def test_binary_polling_payloads_without_b64(
+    name: str, eio3_servers: dict[str, ServerProcess]
+) -> None:
+    srv = _server(name, eio3_servers)
+    answer, kind = await asyncio.to_thread(_binary_polling_exchange, srv.url)
+    assert answer == ['61-7[{"_placeholder":true,"num":0},"é"]', b"\x00\xff"]
+    assert kind == "application/octet-stream"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", ["native", "asgi"])
+async def test_the_2x_client_reconnects_after_a_server_restart(name: str, mode: str) -> None:
+    kind, env = SERVERS[name]
+    env = {**env, "ALLOW_EIO3": "1"}
+    srv = await start_server(kind, env=env)
+    client = subprocess.Popen(
+        ["node", str(JS_DIR / "eio3_client_v2.js"), srv.url, mode, "restart"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
+    )
+    assert client.stdout is not None
+    try:
+        line = await asyncio.wait_for(asyncio.to_thread(client.stdout.readline), scaled(20))
+        assert json.loads(line) == {"step": "connected", "value": True}
+        port = srv.port
+        await asyncio.to_thread(srv.stop)
+        srv = await start_server(kind, port=port, env=env)
+        out, err = await asyncio.wait_for(asyncio.to_thread(client.communicate), scaled(30))
+        steps = [json.loads(raw) for raw in out.decode().splitlines()]
+        assert client.returncode == 0, (steps, err.decode())
+        reasons = {
+            "polling": {"transport error"},  # the waiting GET fails
+            "websocket": {"transport close"},
+            # the upgrade may or may not have completed when the server went away
+            "upgrade": {"transport close", "transport error"},
+        }[mode]
+        assert steps and steps[0]["step"] == "disconnect_reason"
+        assert steps[0]["value"] in reasons
+        steps[0]["value"] = "seen"
+        assert [(s["step"], s["value"]) for s in steps] == [
+            ("disconnect_reason", "seen"),
+            ("reconnected", True),
+            ("echo_after_restart", ["back"]),
+        ]
+    finally:
+        if client.poll() is None:
+            client.kill()
+            client.wait()
+        srv.stop()

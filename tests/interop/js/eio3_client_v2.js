@@ -1,5 +1,7 @@
 // socket.io-client 2.5.0 (Engine.IO v3, Socket.IO v2 protocol) against a server with allowEIO3.
-// Usage: node eio3_client_v2.js <url> <polling|websocket|upgrade>
+// Usage: node eio3_client_v2.js <url> <polling|websocket|upgrade> [restart]
+// With "restart": connect, then wait for the server to go away and come back (the test
+// restarts it on the same port), reconnect by itself and emit again.
 // Prints one JSON line {step: value} per step; exits 1 (with {error}) if a step fails.
 "use strict";
 const io = require("socket.io-client-v2");
@@ -19,7 +21,19 @@ const bin = (value) => {
 };
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+async function restart() {
+  const socket = io(url, opts);
+  await once(socket, "connect");
+  out("connected", true);
+  out("disconnect_reason", (await once(socket, "disconnect"))[0]);
+  await once(socket, "connect");
+  out("reconnected", true);
+  out("echo_after_restart", await withAck(socket, "echo", "back"));
+  socket.close();
+}
+
 async function main() {
+  if (process.argv[4] === "restart") return restart();
   const socket = io(url, opts);
   await once(socket, "connect");
   out("connected", { id: typeof socket.id, transport: socket.io.engine.transport.name });
