@@ -55,9 +55,11 @@ Rules (the invariants the I/O layer relies on):
 
 9. *Engine.IO v3 (``allow_eio3``).* A session opened with ``EIO=3`` encodes and decodes
    with :mod:`aiosocketio.protocol.engineio.v3` (type-prefixed binary frames, length-
-   prefixed payloads), has no ``maxPayload`` in its OPEN packet, and reverses the
-   heartbeat: the client pings, each ping is answered with a pong and sets the deadline
-   to ``ping_interval + ping_timeout`` later, and missing it closes with ``ping timeout``.
+   prefixed payloads) and reverses the heartbeat (as engine.io 6.6 with ``allowEIO3``):
+   the client pings, each ping is answered with a pong (without data) and sets the
+   deadline to ``ping_interval + ping_timeout`` later, missing it closes with ``ping
+   timeout``, other packets do not move it, and a pong from the client is a ``transport
+   error`` ("invalid heartbeat direction"). The OPEN packet is the same as v4's.
 Why one module of about 600 lines: the rules above are one state machine over one outbox
 and one heartbeat; split across files, a rule (the pong-wait extension, the send-buffer
 check) would again live in two places, which is what this layering exists to prevent.
@@ -94,6 +96,7 @@ from aiosocketio.protocol.engineio.packets import (
 __all__ = ["HARD_LIMIT_FACTOR", "LATE_POLL_WAIT", "POLL_PIECE", "Clock", "EngineSession"]
 
 _PING = Packet(PacketType.PING)
+_PONG = Packet(PacketType.PONG)
 _PONG_PROBE = Packet(PacketType.PONG, "probe")
 _NOOP = Packet(PacketType.NOOP)
 _CLOSE = Packet(PacketType.CLOSE)
@@ -241,8 +244,8 @@ class EngineSession:
         return (
             f'{{"sid":"{self.sid}","upgrades":[{ups}],'
             f'"pingInterval":{round(opts.ping_interval * 1000)},'
-            f'"pingTimeout":{round(opts.ping_timeout * 1000)}'
-            + ("}" if self.protocol == 3 else f',"maxPayload":{payload}}}')
+            f'"pingTimeout":{round(opts.ping_timeout * 1000)},'
+            f'"maxPayload":{payload}}}'
         )
 
     def open_packet(self) -> Packet:
@@ -508,6 +511,9 @@ class EngineSession:
             assert packet.data is not None
             self._events.append(MessageReceived(packet.data))
         elif ptype == PacketType.PONG:
+            if self.protocol == 3:
+                self._close("transport error", "invalid heartbeat direction")
+                return
             self.pong_deadline = None
             self.ping_at = now + self._options.ping_interval
             self._events.append(Heartbeat())
@@ -515,13 +521,12 @@ class EngineSession:
             if self.protocol != 3:
                 self._close("transport error", "invalid heartbeat direction")
                 return
-            # v3 (rule 9): answer with a pong (same data) and wait for the next ping
+            # v3 (rule 9): answer with a pong and wait for the next ping
             self.pong_deadline = now + self._options.ping_interval + self._options.ping_timeout
-            pong = Packet(PacketType.PONG, packet.data)
-            self._outbox.append(pong)
+            self._outbox.append(_PONG)
             self._queued += _PACKET_COST
             if self.record_created:
-                self._events.append(PacketCreated(pong))
+                self._events.append(PacketCreated(_PONG))
             self._events.append(Heartbeat())
         elif ptype == PacketType.CLOSE:
             self._close("transport close")
