@@ -14,9 +14,11 @@ import signal
 import ssl
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from aiosocketio import ConnectionRefused, Server, Socket
+from aiosocketio.protocol.socketio import msgpack_parser
+from aiosocketio.server.namespace import Namespace
 
 
 def log(obj: Any) -> None:
@@ -96,7 +98,16 @@ def setup(socket: Socket, seen: dict[str, int]) -> None:
     def on_disconnect(reason: str, *rest: Any) -> None:
         log({"disconnect": reason, "id": socket.id, "nsp": socket.nsp.name})
 
+    def join(room: str) -> bool:
+        socket.join(room)
+        return True
+
+    def to_room(room: str) -> None:
+        cast(Namespace, socket.nsp).to(room).emit("room_news", room)
+
     handlers: dict[str, Callable[..., Any]] = {
+        "join": join,
+        "to_room": to_room,
         "echo": echo,
         "record": record,
         "no_ack": no_ack,
@@ -130,6 +141,8 @@ async def main() -> None:
             if os.environ.get("RECOVERY")
             else None
         ),
+        parser=msgpack_parser if os.environ.get("MSGPACK") else None,
+        allow_eio3=bool(os.environ.get("ALLOW_EIO3")),
     )
     seen: dict[str, int] = {}
 
@@ -179,6 +192,9 @@ async def main() -> None:
     if os.environ.get("TLS_KEY"):
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(os.environ["TLS_CERT"], os.environ["TLS_KEY"])
+    if os.environ.get("ASGI"):
+        await serve_asgi(io, port)
+        return
     await io.listen(port, "127.0.0.1", ssl=ctx)
     log({"port": io.port})
     stop = asyncio.Event()
@@ -186,6 +202,22 @@ async def main() -> None:
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     await stop.wait()
     os._exit(0)  # like the Node script: die at once, without a graceful close
+
+
+async def serve_asgi(io: Server, port: int) -> None:
+    """Serve ``io`` through its ASGI app on uvicorn (the ASGI front end)."""
+    import socket as socket_module
+
+    import uvicorn
+
+    sock = socket_module.socket()
+    sock.setsockopt(socket_module.SOL_SOCKET, socket_module.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(128)  # connections wait in the backlog until uvicorn accepts them
+    config = uvicorn.Config(io.asgi_app(), log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    log({"port": sock.getsockname()[1]})
+    await server.serve(sockets=[sock])
 
 
 if __name__ == "__main__":

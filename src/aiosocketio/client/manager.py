@@ -27,7 +27,8 @@ from aiosocketio.client.socket import AuthOption, ClientSocket
 from aiosocketio.client.transports import Endpoint, TransportError, make_ssl_context
 from aiosocketio.exceptions import ConnectError, LocalProtocolError, RemoteProtocolError
 from aiosocketio.protocol.codec import JSONCodec
-from aiosocketio.protocol.socketio.packets import Decoder, Encoder, Packet
+from aiosocketio.protocol.socketio.packets import Packet
+from aiosocketio.protocol.socketio.parsers import check_parser, make_decoder, make_encoder
 from aiosocketio.runtime.events import EventEmitter
 
 __all__ = ["Manager", "parse_url"]
@@ -81,6 +82,10 @@ class Manager(EventEmitter):
         ssl_verify: check the server's TLS certificate (on by default).
         ssl_context: a TLS context to use instead of the default one.
         json: the JSON codec (orjson by default).
+        parser: the Socket.IO parser, as the server's ``parser`` option: ``None`` for the
+            default one, or an object with ``Encoder`` and ``Decoder`` classes, such as
+            :mod:`aiosocketio.protocol.socketio.msgpack_parser` (compatible with the npm
+            ``socket.io-msgpack-parser``; the server must use the same parser).
     """
 
     def __init__(
@@ -103,6 +108,7 @@ class Manager(EventEmitter):
         ssl_verify: bool = True,
         ssl_context: ssl_module.SSLContext | None = None,
         json: JSONCodec | None = None,
+        parser: Any = None,
     ) -> None:
         secure, host, port, _, url_query = parse_url(url)
         for name in transports:
@@ -131,9 +137,11 @@ class Manager(EventEmitter):
             self._ssl: ssl_module.SSLContext | None = ssl_context or make_ssl_context(ssl_verify)
         else:
             self._ssl = None
-        self.encoder = Encoder(json)
+        check_parser(parser)
+        self.parser = parser
         self._json = json
-        self.decoder = Decoder(json)
+        self.encoder = make_encoder(parser, json)
+        self.decoder = make_decoder(parser, json)
         self.nsps: dict[str, ClientSocket] = {}
         self.engine: EngineConnection | None = None
         self.ready_state = "closed"
@@ -213,7 +221,7 @@ class Manager(EventEmitter):
             self._loop = loop
         self.ready_state = "opening"
         self._skip_reconnect = False
-        self.decoder = Decoder(self._json)
+        self.decoder = make_decoder(self.parser, self._json)
         engine = EngineConnection(
             self.endpoint,
             query=self.query,

@@ -108,15 +108,20 @@ class HttpAnswers:
         self,
         request: HttpRequest,
         responder: Responder,
-        payload: str,
+        payload: str | bytes,
         *,
         sid: str | None = None,
     ) -> None:
         """Answer the GET ``request`` with a polling payload, compressed when it is large
-        and the client accepts it; ``sid`` marks the handshake answer (the cookie)."""
+        and the client accepts it; ``sid`` marks the handshake answer (the cookie). A
+        ``bytes`` payload (Engine.IO v3's binary format) is ``application/octet-stream``."""
         initial = sid is not None
-        body = payload.encode("utf-8")
-        out = [("content-type", "text/plain; charset=UTF-8"), ("cache-control", "no-store")]
+        if isinstance(payload, bytes):
+            body = payload
+            out = [("content-type", "application/octet-stream"), ("cache-control", "no-store")]
+        else:
+            body = payload.encode("utf-8")
+            out = [("content-type", "text/plain; charset=UTF-8"), ("cache-control", "no-store")]
         cookie = self._options.cookie_options
         if sid is not None and cookie is not None:
             out.append(("set-cookie", cookie.serialize(sid)))

@@ -204,7 +204,7 @@ class Engine(EventEmitter):
 
     def _open_polling(self, request: HttpRequest, responder: Responder, sid: str) -> None:
         conn = EngineSocket(self._sessions, sid, request, POLLING)
-        payload = "0" + conn.session.open_packet_data()
+        payload = conn.session.open_payload()
         self._answers.payload(request, responder, payload, sid=sid)
         self._connected(conn)
 
@@ -242,7 +242,7 @@ class Engine(EventEmitter):
         return sid if isinstance(sid, str) else await sid
 
     def _new_id(self, request: HttpRequest) -> str | Awaitable[str]:
-        check_protocol(request.query)
+        check_protocol(request.query, self.options.allow_eio3)
         try:
             sid = self.generate_id(request)
         except Exception as exc:

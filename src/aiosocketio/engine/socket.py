@@ -48,7 +48,8 @@ from aiosocketio.protocol.engineio.events import (
     Upgraded,
     Upgrading,
 )
-from aiosocketio.protocol.engineio.packets import Packet, PacketType, encode_packet
+from aiosocketio.protocol.engineio.handshake import protocol_revision
+from aiosocketio.protocol.engineio.packets import Packet, PacketType
 from aiosocketio.protocol.engineio.session import EngineSession
 from aiosocketio.protocol.prepared import PreparedMessage, websocket_frames
 from aiosocketio.protocol.websocket import text_frame
@@ -59,8 +60,6 @@ __all__ = ["POLLING", "WEBSOCKET", "EngineSocket", "Transport"]
 logger = logging.getLogger("aiosocketio.engine")
 
 _MESSAGE = PacketType.MESSAGE
-_CLOSE_PAYLOAD = "1"
-_NOOP_PAYLOAD = "6"
 
 
 class Transport:
@@ -219,10 +218,17 @@ class EngineSocket(EventEmitter):
         self._sessions = sessions
         self.id = sid
         self.request = request
-        self.protocol = 4
+        self.protocol = protocol_revision(request.query)
         self.transport = transport
         loop = self._loop = asyncio.get_running_loop()
-        self.session = EngineSession(sid, transport.name, sessions.options, loop.time())
+        self.session = EngineSession(
+            sid,
+            transport.name,
+            sessions.options,
+            loop.time(),
+            protocol=self.protocol,
+            binary_payloads=self.protocol == 3 and "b64" not in request.query,
+        )
         # The WebSocket the session writes to (set while it is open on WebSocket).
         self._channel: WebSocketChannel | None = None
         self._probe: WebSocketChannel | None = None
@@ -281,7 +287,10 @@ class EngineSocket(EventEmitter):
                 return
             if self._events:
                 self._emit_created(msg.packets())
-            if channel.can_write_frames:
+            if self.protocol == 3 and len(msg.parts) > 1:
+                # v3 binary frames carry a type byte: the session encodes them
+                self._send_packets(msg.packets(), volatile)
+            elif channel.can_write_frames:
                 channel.write_frames(msg.ws_bytes)
             else:
                 for message in msg.ws_messages:
@@ -358,7 +367,13 @@ class EngineSocket(EventEmitter):
         (``200 ok``; 400 for a binary content type, which closes the session)."""
         session = self.session
         answers = self._sessions.answers
-        if request.headers.get("content-type") == "application/octet-stream":
+        binary = request.headers.get("content-type") == "application/octet-stream"
+        if binary and self.protocol == 3:
+            session.receive_payload(body, self._loop.time(), binary=True)
+            answers.ok(request, responder)
+            self._after()
+            return
+        if binary:
             answers.empty(responder, 400)
             session.transport_closed(True, "invalid content")
             self._after()
@@ -431,11 +446,12 @@ class EngineSocket(EventEmitter):
         channel = self._channel
         if channel is None or not packets:
             return
+        encode = self.session.encode_frame
         if channel.can_write_frames:
-            channel.write_frames(websocket_frames(packets))
+            channel.write_frames(websocket_frames(packets, encode))
         else:
             for packet in packets:
-                channel.send_message(encode_packet(packet))
+                channel.send_message(encode(packet))
         if self.has_listeners("drain"):
             self.emit_reserved("drain")
 
@@ -455,7 +471,7 @@ class EngineSocket(EventEmitter):
         if session.state != "open" and not session.closing_payload_pending:
             self._sessions.forget(self)
 
-    def _answer_poll(self, payload: str) -> None:
+    def _answer_poll(self, payload: str | bytes) -> None:
         """Answer the waiting GET, if there is one, with ``payload``."""
         responder = self._responder
         if responder is not None:
@@ -620,9 +636,9 @@ class EngineSocket(EventEmitter):
             elif reason == "transport close":
                 # The client closed (a CLOSE packet in a POST): Node releases the
                 # waiting GET with a NOOP; on any other close it sends CLOSE.
-                payload = _NOOP_PAYLOAD
+                payload = session.control_payload(False)
             else:
-                payload = _CLOSE_PAYLOAD
+                payload = session.control_payload(True)
             self._answer_poll(payload)
         self._sessions.closed(self, self._loop)
         hook = self.on_close_hook

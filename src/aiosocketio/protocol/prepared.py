@@ -10,7 +10,7 @@ other Engine.IO packets the same way (a text frame for text, a binary frame for 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from aiosocketio.protocol.engineio.packets import Packet, PacketType, encode_packet
 from aiosocketio.protocol.websocket import binary_frame, text_frame
@@ -69,7 +69,9 @@ class PreparedMessage:
         return packets
 
 
-def websocket_frames(packets: Iterable[Packet]) -> bytes:
+def websocket_frames(
+    packets: Iterable[Packet], encode: Callable[[Packet], str | bytes] = encode_packet
+) -> bytes:
     """The WebSocket frames of Engine.IO packets, one message each, joined (for channels
     that take prebuilt frames).
 
@@ -78,7 +80,7 @@ def websocket_frames(packets: Iterable[Packet]) -> bytes:
     """
     frames = []
     for packet in packets:
-        encoded = encode_packet(packet)
+        encoded = encode(packet)
         if isinstance(encoded, str):
             frames.append(text_frame(encoded))
         else:

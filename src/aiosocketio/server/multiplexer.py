@@ -17,6 +17,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import parse_qsl
 
 from aiosocketio.frontends.stats import (
     EIO_PARSE_ERROR,
@@ -109,6 +110,8 @@ class Multiplexer:
         self._connect_timer: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
             server.connect_timeout, self._on_connect_timeout
         )
+        if conn.protocol == 3:
+            self._connect("/", {})  # Socket.IO v2: every client joins "/" unasked
 
     def __repr__(self) -> str:
         return f"<Multiplexer id={self.id!r} namespaces={list(self.nsps)}>"
@@ -140,6 +143,11 @@ class Multiplexer:
                 socket._on_packet(packet)
                 return
         elif ptype is _CONNECT:
+            if self.conn.protocol == 3:
+                # Socket.IO v2: the query of the namespace is its auth
+                name, _, query = packet.nsp.partition("?")
+                self._connect(name, dict(parse_qsl(query)))
+                return
             auth = packet.data if isinstance(packet.data, dict) else {}
             self._connect(packet.nsp, auth)
             return

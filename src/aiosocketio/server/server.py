@@ -31,7 +31,7 @@ from aiosocketio.engine.engine import Engine
 from aiosocketio.engine.socket import EngineSocket
 from aiosocketio.frontends.stats import LimitStats
 from aiosocketio.protocol.engineio.options import EngineOptions
-from aiosocketio.protocol.socketio.packets import Decoder, Encoder
+from aiosocketio.protocol.socketio.parsers import make_decoder, make_encoder
 from aiosocketio.runtime.events import spawn
 from aiosocketio.server.broadcast import BroadcastOperator, RemoteSocket
 from aiosocketio.server.client_loader import ClientFiles
@@ -171,22 +171,10 @@ class Server:
     # -- parser -----------------------------------------------------------------------------
 
     def _make_encoder(self) -> Any:
-        parser = self._parser
-        if parser is None:
-            return Encoder(self._json)
-        factory = getattr(parser, "Encoder", None) or getattr(parser, "MsgpackEncoder", None)
-        if factory is None:
-            raise TypeError("parser must provide an Encoder class")
-        return factory()
+        return make_encoder(self._parser, self._json)
 
     def _new_decoder(self) -> Any:
-        parser = self._parser
-        if parser is None:
-            return Decoder(self._json)
-        factory = getattr(parser, "Decoder", None) or getattr(parser, "MsgpackDecoder", None)
-        if factory is None:
-            raise TypeError("parser must provide a Decoder class")
-        return factory()
+        return make_decoder(self._parser, self._json)
 
     # -- engine -----------------------------------------------------------------------------
 

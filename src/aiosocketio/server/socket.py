@@ -558,7 +558,9 @@ class Socket(CatchAllListeners, EventEmitter):
             self.join(session.get("rooms") or ())
             for data in session.get("missed_packets") or ():
                 self._packet(Packet(PacketType.EVENT, nsp, data))
-        if self.pid is not None:
+        if self.conn.protocol == 3:
+            self._packet(Packet(PacketType.CONNECT, nsp))  # Socket.IO v2: no payload
+        elif self.pid is not None:
             self._packet(Packet(PacketType.CONNECT, nsp, {"sid": self.id, "pid": self.pid}))
         else:
             self._packet(Packet(PacketType.CONNECT, nsp, {"sid": self.id}))
@@ -699,6 +701,9 @@ class Socket(CatchAllListeners, EventEmitter):
     def _error(self, data: Any) -> None:
         """Refuse the connection: send CONNECT_ERROR with ``data``."""
         conn = self.conn
+        if conn.protocol == 3 and isinstance(data, dict):
+            # Socket.IO v2's ERROR packet: the error's data if any, else its message
+            data = data.get("data") if data.get("data") is not None else data.get("message")
         if conn.ready_state == "open":
             packet = Packet(PacketType.CONNECT_ERROR, self.nsp.name, data)
             prepared = PreparedMessage(self.server.encoder.encode(packet))

@@ -19,6 +19,12 @@ const options = { pingInterval, pingTimeout, maxHttpBufferSize: parseInt(process
 if (process.env.RECOVERY) {
   options.connectionStateRecovery = { maxDisconnectionDuration: 60000, skipMiddlewares: true };
 }
+if (process.env.ALLOW_EIO3) {
+  options.allowEIO3 = true;
+}
+if (process.env.MSGPACK) {
+  options.parser = require("socket.io-msgpack-parser");
+}
 const io = new Server(httpServer, options);
 
 function log(obj) {
@@ -28,6 +34,11 @@ function log(obj) {
 const seen = new Map(); // value -> how many times "flaky" was received
 
 function setup(socket) {
+  socket.on("join", (room, cb) => {
+    socket.join(room);
+    cb(true);
+  });
+  socket.on("to_room", (room) => socket.nsp.to(room).emit("room_news", room));
   socket.on("echo", (...args) => {
     const cb = typeof args[args.length - 1] === "function" ? args.pop() : null;
     if (cb) cb(...args);

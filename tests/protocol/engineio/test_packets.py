@@ -196,7 +196,7 @@ def test_decode_rejects_non_text_non_bytes() -> None:
     with pytest.raises(RemoteProtocolError):
         decode_packet(42)  # type: ignore[arg-type]
     with pytest.raises(RemoteProtocolError):
-        decode_payload(b"4hello")  # type: ignore[arg-type]
+        decode_payload(b"4hello")
 
 
 # --------------------------------------------------------------------- properties

@@ -15,7 +15,7 @@ Every request to the Engine.IO path is checked in the order of engine.io 6.6's
    ``transport=websocket`` handshake must be an upgrade — code 3,
    ``{name: "TRANSPORT_HANDSHAKE_ERROR"}``; then ``allow_request`` (code 4, run by the
    I/O layer because it may be a coroutine); then ``EIO`` must be 4 — code 5,
-   ``{protocol}`` (``allowEIO3`` is not supported).
+   ``{protocol}`` — unless ``allow_eio3`` is on (any other ``EIO`` is then v3, as Node's).
 
 This module is pure: it raises :class:`~aiosocketio.exceptions.HandshakeError`
 subclasses and leaves the answer (status, JSON body, ``connection_error``) to the caller.
@@ -126,10 +126,11 @@ def verify_request(
         raise BadRequest(context={"name": "TRANSPORT_HANDSHAKE_ERROR"})
 
 
-def check_protocol(query: Mapping[str, str]) -> int:
-    """The handshake's protocol check (after ``allow_request``): only v4 is served."""
+def check_protocol(query: Mapping[str, str], allow_eio3: bool = False) -> int:
+    """The handshake's protocol check (after ``allow_request``): v4, and v3 with
+    ``allow_eio3``."""
     protocol = protocol_revision(query)
-    if protocol != 4:
+    if protocol != 4 and not allow_eio3:
         raise UnsupportedProtocolVersion(context={"protocol": protocol})
     return protocol
 

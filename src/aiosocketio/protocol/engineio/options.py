@@ -156,6 +156,8 @@ class EngineOptions:
             every origin, as Node does.
         limits: the per-connection limits of the front ends, a
             :class:`~aiosocketio.protocol.limits.ConnectionLimits` or a dict of its fields.
+        allow_eio3: serve Engine.IO v3 clients (socket.io-client 2.x), as Node's
+            ``allowEIO3``; off by default (``EIO=3`` then gets code 5).
     """
 
     ping_interval: float = 25.0
@@ -174,6 +176,7 @@ class EngineOptions:
     close_timeout: float = 30.0
     allowed_origins: Any = None
     limits: Any = None
+    allow_eio3: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -199,7 +199,7 @@ def encode_payload(packets: Iterable[Packet]) -> str:
     return SEPARATOR.join([encode_packet_polling(p) for p in packets])
 
 
-def decode_payload(data: str) -> list[Packet]:
+def decode_payload(data: str | bytes) -> list[Packet]:
     """Decode an HTTP long-polling payload (a POST body) into its packets.
 
     Raises:

@@ -53,6 +53,13 @@ Rules (the invariants the I/O layer relies on):
    itself); the OPEN packet is created before anyone listens, and the probe's ``3probe``,
    the NOOPs and the CLOSE packets are the transports' own.
 
+9. *Engine.IO v3 (``allow_eio3``).* A session opened with ``EIO=3`` encodes and decodes
+   with :mod:`aiosocketio.protocol.engineio.v3` (type-prefixed binary frames, length-
+   prefixed payloads) and reverses the heartbeat (as engine.io 6.6 with ``allowEIO3``):
+   the client pings, each ping is answered with a pong (without data) and sets the
+   deadline to ``ping_interval + ping_timeout`` later, missing it closes with ``ping
+   timeout``, other packets do not move it, and a pong from the client is a ``transport
+   error`` ("invalid heartbeat direction"). The OPEN packet is the same as v4's.
 Why one module of about 600 lines: the rules above are one state machine over one outbox
 and one heartbeat; split across files, a rule (the pong-wait extension, the send-buffer
 check) would again live in two places, which is what this layering exists to prevent.
@@ -60,9 +67,11 @@ check) would again live in two places, which is what this layering exists to pre
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from aiosocketio.exceptions import RemoteProtocolError
+from aiosocketio.protocol.engineio import v3
 from aiosocketio.protocol.engineio.events import (
     Closed,
     Heartbeat,
@@ -87,10 +96,10 @@ from aiosocketio.protocol.engineio.packets import (
 __all__ = ["HARD_LIMIT_FACTOR", "LATE_POLL_WAIT", "POLL_PIECE", "Clock", "EngineSession"]
 
 _PING = Packet(PacketType.PING)
+_PONG = Packet(PacketType.PONG)
 _PONG_PROBE = Packet(PacketType.PONG, "probe")
 _NOOP = Packet(PacketType.NOOP)
 _CLOSE = Packet(PacketType.CLOSE)
-_NOOP_PAYLOAD = encode_payload([_NOOP])
 
 POLL_PIECE = 1 << 20
 """Bytes of packets one polling answer carries at most (a larger packet goes alone)."""
@@ -137,6 +146,9 @@ class EngineSession:
 
     __slots__ = (
         "_close_sent",
+        "_decode_frame",
+        "_decode_payload",
+        "_encode_payload",
         "_events",
         "_late_due",
         "_options",
@@ -145,6 +157,7 @@ class EngineSession:
         "_refreshed",
         "closing_payload_pending",
         "description",
+        "encode_frame",
         "late_poll_at",
         "ping_at",
         "poll_pending",
@@ -171,10 +184,12 @@ class EngineSession:
         *,
         record_packets: bool = False,
         record_created: bool = False,
+        protocol: int = 4,
+        binary_payloads: bool = False,
     ) -> None:
         self.sid = sid
         self.transport = transport
-        self.protocol = 4
+        self.protocol = protocol
         self.state = "open"
         self._options = options
         self._outbox: list[Packet] = []
@@ -194,6 +209,21 @@ class EngineSession:
         self.ping_at: float | None = now + options.ping_interval
         self.pong_deadline: float | None = None
         self._refreshed = False
+        self.encode_frame: Callable[[Packet], str | bytes] = encode_packet
+        self._decode_frame: Callable[[str | bytes], Packet] = decode_packet
+        self._encode_payload: Callable[[list[Packet]], str | bytes] = encode_payload
+        self._decode_payload: Callable[[str], list[Packet]] = decode_payload
+        if protocol == 3:
+            # v3 (rule 9): the client pings; the session only waits for the next ping.
+            self.encode_frame = v3.encode_frame
+            self._decode_frame = v3.decode_frame
+            self._encode_payload = (
+                v3.encode_payload_binary_ok if binary_payloads else v3.encode_payload
+            )
+            self._decode_payload = v3.decode_payload
+            self.ping_at = None
+            self.pong_deadline = now + options.ping_interval + options.ping_timeout
+            self._refreshed = True  # no extension of the wait by other packets
         self.reason: str | None = None
         self.description: str | None = None
 
@@ -287,7 +317,7 @@ class EngineSession:
             bool(self._outbox) or self.closing_payload_pending or self._late_due
         )
 
-    def poll(self, now: float) -> str | None:
+    def poll(self, now: float) -> str | bytes | None:
         """A polling GET arrived. Returns the payload to answer with now, or None when the
         GET must wait (then :attr:`poll_pending` is set).
 
@@ -321,7 +351,7 @@ class EngineSession:
         self.late_poll_at = None
         return late
 
-    def payload_to_send(self) -> str:
+    def payload_to_send(self) -> str | bytes:
         """The payload for the waiting GET (see :attr:`poll_ready`); clears the wait."""
         self.poll_pending = False
         self._late_due = False
@@ -333,18 +363,18 @@ class EngineSession:
                 return self._payload()
             self.closing_payload_pending = False
             self._close_sent = True
-            return encode_payload([_CLOSE])
+            return self._encode_payload([_CLOSE])
         return self._payload()
 
-    def _payload(self) -> str:
+    def _payload(self) -> str | bytes:
         """The next piece of the outbox as a payload (rule 1), or a NOOP."""
         packets = self._outbox
         if not packets:
-            return _NOOP_PAYLOAD
+            return self._encode_payload([_NOOP])
         if self._queued <= POLL_PIECE:
             self._outbox = []
             self._queued = 0
-            return encode_payload(packets)
+            return self._encode_payload(packets)
         taken = count = 0
         for packet in packets:
             cost = _cost(packet)
@@ -355,14 +385,24 @@ class EngineSession:
         piece = packets[:count]
         del packets[:count]
         self._queued -= taken
-        return encode_payload(piece)
+        return self._encode_payload(piece)
 
-    def release_poll(self) -> str | None:
+    def open_payload(self) -> str | bytes:
+        """The answer to a polling handshake: the OPEN packet, in this session's encoding."""
+        if self.protocol == 4:
+            return "0" + self.open_packet_data()
+        return self._encode_payload([self.open_packet()])
+
+    def control_payload(self, close: bool) -> str | bytes:
+        """A payload of one CLOSE (``close``) or NOOP packet, in this session's encoding."""
+        return self._encode_payload([_CLOSE if close else _NOOP])
+
+    def release_poll(self) -> str | bytes | None:
         """If a GET has been waiting since before the upgrade began, the NOOP payload to
         release it with (at the probe, so that the client can pause polling)."""
         if self.poll_pending and self.late_poll_at is None:
             self.poll_pending = False
-            return _NOOP_PAYLOAD
+            return self._encode_payload([_NOOP])
         return None
 
     def poll_aborted(self) -> None:
@@ -374,10 +414,19 @@ class EngineSession:
 
     # -- incoming ---------------------------------------------------------------------
 
-    def receive_payload(self, body: str | bytes, now: float) -> None:
+    def receive_payload(self, body: str | bytes, now: float, binary: bool = False) -> None:
         """A polling POST body arrived (``bytes`` are decoded as UTF-8: an invalid body
-        is a ``parse error``). After this, read :meth:`events_received`."""
+        is a ``parse error``; with ``binary``, a v3 binary payload).
+        After this, read :meth:`events_received`."""
         if self.state != "open":
+            return
+        if binary and self.protocol == 3 and isinstance(body, bytes):
+            try:
+                packets = v3.decode_binary_payload(body)
+            except RemoteProtocolError as exc:
+                self._close("parse error", str(exc))
+                return
+            self._receive_all(packets, now)
             return
         if not isinstance(body, str):
             try:
@@ -386,10 +435,13 @@ class EngineSession:
                 self._close("parse error", "invalid UTF-8")
                 return
         try:
-            packets = decode_payload(body)
+            packets = self._decode_payload(body)
         except RemoteProtocolError as exc:
             self._close("parse error", str(exc))
             return
+        self._receive_all(packets, now)
+
+    def _receive_all(self, packets: list[Packet], now: float) -> None:
         for packet in packets:
             if packet.type == PacketType.CLOSE:
                 self._close("transport close")
@@ -423,7 +475,12 @@ class EngineSession:
                 if self.pong_deadline is not None and not self._refreshed:
                     self._extend_pong_wait(clock.time())
                 return data[1:]
-        elif type(data) is bytes and self.state == "open" and not self.record_packets:
+        elif (
+            type(data) is bytes
+            and self.state == "open"
+            and not self.record_packets
+            and self.protocol == 4
+        ):
             if self.pong_deadline is not None and not self._refreshed:
                 self._extend_pong_wait(clock.time())
             return data
@@ -435,7 +492,7 @@ class EngineSession:
         if self.state != "open":
             return
         try:
-            packet = decode_packet(data)
+            packet = self._decode_frame(data)
         except RemoteProtocolError as exc:
             self._close("parse error", str(exc))
             return
@@ -454,11 +511,23 @@ class EngineSession:
             assert packet.data is not None
             self._events.append(MessageReceived(packet.data))
         elif ptype == PacketType.PONG:
+            if self.protocol == 3:
+                self._close("transport error", "invalid heartbeat direction")
+                return
             self.pong_deadline = None
             self.ping_at = now + self._options.ping_interval
             self._events.append(Heartbeat())
         elif ptype == PacketType.PING:
-            self._close("transport error", "invalid heartbeat direction")
+            if self.protocol != 3:
+                self._close("transport error", "invalid heartbeat direction")
+                return
+            # v3 (rule 9): answer with a pong and wait for the next ping
+            self.pong_deadline = now + self._options.ping_interval + self._options.ping_timeout
+            self._outbox.append(_PONG)
+            self._queued += _PACKET_COST
+            if self.record_created:
+                self._events.append(PacketCreated(_PONG))
+            self._events.append(Heartbeat())
         elif ptype == PacketType.CLOSE:
             self._close("transport close")
         # NOOP, UPGRADE and OPEN outside an upgrade are ignored, as in Node.
