@@ -22,6 +22,7 @@ ARTIFACTS = REPO_ROOT / "artifacts"
 async def start_demo(port: int) -> CLIProcess:
     server = await CLIProcess.start(
         "demo", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+        "--shutdown-grace", "1",  # the pages are closed without leaving
         "--client-dist", str(NODE_MODULES / "socket.io-client" / "dist"),
     )  # fmt: skip
     await server.wait_for_output("serving the chat demo")

@@ -51,6 +51,7 @@ async def start_demo(venv: Path, cwd: Path, procs: list[CLIProcess]) -> tuple[st
     port = free_port()
     proc = await CLIProcess.start(
         "demo", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+        "--shutdown-grace", "1",  # the pages are closed without leaving
         cwd=cwd, program=(str(venv / "bin" / "aiosocketio"),), env=user_env(),
     )  # fmt: skip
     procs.append(proc)
