@@ -5,7 +5,7 @@
 matching name gets a child namespace, created on demand, that inherits the parent's
 middlewares and ``connection`` handlers.
 
-The module is a little over 500 lines because :class:`Namespace` is Node's whole
+The module is under 600 lines because :class:`Namespace` is Node's whole
 namespace API in one class (emitting, the utility methods, the middlewares, the
 connection sequence); the socket itself, the broadcast operator and the listeners live in
 their own modules.

@@ -60,8 +60,9 @@ Rules (the invariants the I/O layer relies on):
    deadline to ``ping_interval + ping_timeout`` later, missing it closes with ``ping
    timeout``, other packets do not move it, and a pong from the client is a ``transport
    error`` ("invalid heartbeat direction"). The OPEN packet is the same as v4's.
-Why one module of about 600 lines: the rules above are one state machine over one outbox
-and one heartbeat; split across files, a rule (the pong-wait extension, the send-buffer
+
+Why one module of about 700 lines: the rules above (the EIO3 heartbeat among them) are one
+state machine over one outbox and one heartbeat; split across files, a rule (the pong-wait extension, the send-buffer
 check) would again live in two places, which is what this layering exists to prevent.
 """
 
