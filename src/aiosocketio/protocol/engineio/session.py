@@ -62,8 +62,9 @@ Rules (the invariants the I/O layer relies on):
    error`` ("invalid heartbeat direction"). The OPEN packet is the same as v4's.
 
 Why one module of about 700 lines: the rules above (the EIO3 heartbeat among them) are one
-state machine over one outbox and one heartbeat; split across files, a rule (the pong-wait extension, the send-buffer
-check) would again live in two places, which is what this layering exists to prevent.
+state machine over one outbox and one heartbeat; split across files, a rule (the pong-wait
+extension, the send-buffer check) would again live in two places, which is what this
+layering exists to prevent.
 """
 
 from __future__ import annotations
