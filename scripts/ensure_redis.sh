@@ -19,11 +19,9 @@ ping_redis() {
     fi
 }
 
-if ping_redis; then
-    exit 0
-fi
-
-if ! command -v redis-server >/dev/null 2>&1; then
+# The Redis Cluster tests start redis-server and redis-cli --cluster themselves: the
+# binaries are needed even when a Redis already answers.
+if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
     SUDO=""
     if [ "$(id -u)" -ne 0 ]; then
         command -v sudo >/dev/null 2>&1 || { echo "ensure_redis: need root to install redis-server" >&2; exit 1; }
@@ -33,6 +31,10 @@ if ! command -v redis-server >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq --no-install-recommends redis-server redis-tools >/dev/null
+fi
+
+if ping_redis; then
+    exit 0
 fi
 
 echo "ensure_redis: starting redis-server on $HOST:$PORT" >&2
