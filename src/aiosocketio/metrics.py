@@ -81,7 +81,7 @@ class ServerCollector(Collector):
         sockets = GaugeMetricFamily(
             f"{p}_sockets_connected", "Connected sockets per namespace.", labels=["namespace"]
         )
-        for name, nsp in list(server._nsps.items()):
+        for name, nsp in list(server.namespaces.items()):
             sockets.add_metric([name], len(nsp.sockets))
         yield sockets
         transports = {"polling": 0, "websocket": 0}

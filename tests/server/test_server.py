@@ -225,3 +225,11 @@ def test_switching_adapters_before_the_loop_initialises_each_adapter_once() -> N
 
     asyncio.run(run())
     assert inits == [second] and first not in closes and second in closes
+
+
+def test_namespaces_is_a_read_only_view_of_the_namespaces() -> None:
+    io = Server()
+    chat = io.of("/chat")
+    assert dict(io.namespaces) == {"/": io.sockets, "/chat": chat}
+    with pytest.raises(TypeError):
+        io.namespaces["/x"] = chat  # type: ignore[index]

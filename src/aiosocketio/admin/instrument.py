@@ -98,7 +98,7 @@ class Instrumentation:
             "aggregatedEvents": self.stats.events.values_and_clear(),
             "namespaces": [
                 {"name": nsp.name, "socketsCount": len(nsp.sockets)}
-                for nsp in self.io._nsps.values()
+                for nsp in self.io.namespaces.values()
             ],
         }
 
@@ -135,7 +135,7 @@ class Instrumentation:
     async def all_sockets(self) -> list[dict[str, Any]]:
         """Every socket of every namespace, across the cluster."""
         out: list[dict[str, Any]] = []
-        for nsp in list(self.io._nsps.values()):
+        for nsp in list(self.io.namespaces.values()):
             try:
                 found: list[Any] = list(await nsp.fetch_sockets())
             except Exception:
@@ -145,7 +145,7 @@ class Instrumentation:
         return out
 
     def _namespace(self, name: Any) -> Namespace | None:
-        return self.io._nsps.get(name) if isinstance(name, str) else None
+        return self.io.namespaces.get(name) if isinstance(name, str) else None
 
     def _register_commands(self, socket: Socket) -> None:
         features = self.features
@@ -315,7 +315,7 @@ def instrument(
 
     io.engine.on("connection", tool.engine_listener)
     if development:
-        for nsp in list(io._nsps.values()):
+        for nsp in list(io.namespaces.values()):
             tool.watch(nsp)
         io.on("new_namespace", tool.watch)
     try:

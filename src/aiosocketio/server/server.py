@@ -21,8 +21,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from aiosocketio.adapters.interface import AdapterLike
@@ -516,6 +517,12 @@ class Server:
         await shut_down(namespaces, self.engine, http, self._asgi_apps, deadline)
         if self._stopped is not None:
             self._stopped.set()
+
+    @property
+    def namespaces(self) -> Mapping[str, Namespace]:
+        """The namespaces that exist now, by name (a dynamic namespace's children
+        included), as a read-only view."""
+        return MappingProxyType(self._nsps)
 
     @property
     def stats(self) -> ServerStats:
