@@ -25,6 +25,7 @@ import logging
 from collections.abc import Awaitable, Iterable
 from typing import Any, Protocol
 
+from aiosocketio.adapters.emitter_api import NamespaceEmitter, check_server_side_emit
 from aiosocketio.exceptions import LocalProtocolError
 from aiosocketio.protocol.cluster.wire import EMITTER_UID, RequestType, dumps_json, pack
 
@@ -174,7 +175,7 @@ class EmitterOperator:
         await self._redis.publish(self._request_channel, dumps_json(request))
 
 
-class RedisEmitter:
+class RedisEmitter(NamespaceEmitter[EmitterOperator]):
     """Emit to a Socket.IO cluster through Redis (the @socket.io/redis-emitter protocol).
 
     Args:
@@ -202,43 +203,6 @@ class RedisEmitter:
     def _op(self) -> EmitterOperator:
         return EmitterOperator(self._redis, self._key, self._nsp)
 
-    async def emit(self, event: str, *args: Any) -> None:
-        """Broadcast to every client of the namespace, on every server."""
-        await self._op().emit(event, *args)
-
-    def to(self, room: str | Iterable[str]) -> EmitterOperator:
-        """Target a room (or several)."""
-        return self._op().to(room)
-
-    def in_(self, room: str | Iterable[str]) -> EmitterOperator:
-        """Alias of :meth:`to`."""
-        return self._op().to(room)
-
-    def except_(self, room: str | Iterable[str]) -> EmitterOperator:
-        """Exclude a room (or several)."""
-        return self._op().except_(room)
-
-    @property
-    def volatile(self) -> EmitterOperator:
-        """The event may be dropped if a client is not ready to receive it."""
-        return self._op().volatile
-
-    def compress(self, compress: bool) -> EmitterOperator:
-        """Set the compress flag."""
-        return self._op().compress(compress)
-
-    async def sockets_join(self, rooms: str | Iterable[str]) -> None:
-        """Make every socket of the namespace join ``rooms``."""
-        await self._op().sockets_join(rooms)
-
-    async def sockets_leave(self, rooms: str | Iterable[str]) -> None:
-        """Make every socket of the namespace leave ``rooms``."""
-        await self._op().sockets_leave(rooms)
-
-    async def disconnect_sockets(self, close: bool = False) -> None:
-        """Disconnect every socket of the namespace."""
-        await self._op().disconnect_sockets(close)
-
     async def server_side_emit(self, event: str, *args: Any) -> None:
         """Emit ``event`` to the servers themselves (``namespace.on(event)`` there).
 
@@ -247,10 +211,7 @@ class RedisEmitter:
         Raises:
             LocalProtocolError: ``event`` is a reserved event name, or an argument is callable.
         """
-        if event in RESERVED_EVENTS:
-            raise LocalProtocolError(f'"{event}" is a reserved event name')
-        if args and callable(args[-1]):
-            raise LocalProtocolError("Acknowledgements are not supported")
+        check_server_side_emit(event, args)
         request = {
             "uid": EMITTER_UID,
             "type": RequestType.SERVER_SIDE_EMIT.value,

@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from aiosocketio.adapters.emitter_api import NamespaceEmitter, check_server_side_emit
 from aiosocketio.adapters.postgres_link import send_message
 from aiosocketio.exceptions import LocalProtocolError
 from aiosocketio.protocol.cluster.postgres import (
@@ -170,7 +171,7 @@ class PostgresEmitterOperator:
         await self._settings.send(self._nsp, MessageType.DISCONNECT_SOCKETS, data)
 
 
-class PostgresEmitter:
+class PostgresEmitter(NamespaceEmitter[PostgresEmitterOperator]):
     """Emit to a Socket.IO cluster through Postgres (the @socket.io/postgres-emitter protocol).
 
     Args:
@@ -210,43 +211,6 @@ class PostgresEmitter:
     def _op(self) -> PostgresEmitterOperator:
         return PostgresEmitterOperator(self._settings, self._nsp)
 
-    async def emit(self, event: str, *args: Any) -> None:
-        """Broadcast to every client of the namespace, on every server."""
-        await self._op().emit(event, *args)
-
-    def to(self, room: str | Iterable[str]) -> PostgresEmitterOperator:
-        """Target a room (or several)."""
-        return self._op().to(room)
-
-    def in_(self, room: str | Iterable[str]) -> PostgresEmitterOperator:
-        """Alias of :meth:`to`."""
-        return self._op().to(room)
-
-    def except_(self, room: str | Iterable[str]) -> PostgresEmitterOperator:
-        """Exclude a room (or several)."""
-        return self._op().except_(room)
-
-    @property
-    def volatile(self) -> PostgresEmitterOperator:
-        """The event may be dropped if a client is not ready to receive it."""
-        return self._op().volatile
-
-    def compress(self, compress: bool) -> PostgresEmitterOperator:
-        """Set the compress flag."""
-        return self._op().compress(compress)
-
-    async def sockets_join(self, rooms: str | Iterable[str]) -> None:
-        """Make every socket of the namespace join ``rooms``."""
-        await self._op().sockets_join(rooms)
-
-    async def sockets_leave(self, rooms: str | Iterable[str]) -> None:
-        """Make every socket of the namespace leave ``rooms``."""
-        await self._op().sockets_leave(rooms)
-
-    async def disconnect_sockets(self, close: bool = False) -> None:
-        """Disconnect every socket of the namespace."""
-        await self._op().disconnect_sockets(close)
-
     async def server_side_emit(self, event: str, *args: Any) -> None:
         """Emit ``event`` to the servers themselves (``namespace.on(event)`` there).
 
@@ -255,10 +219,7 @@ class PostgresEmitter:
         Raises:
             LocalProtocolError: ``event`` is a reserved event name, or an argument is callable.
         """
-        if event in RESERVED_EVENTS:
-            raise LocalProtocolError(f'"{event}" is a reserved event name')
-        if args and callable(args[-1]):
-            raise LocalProtocolError("Acknowledgements are not supported")
+        check_server_side_emit(event, args)
         await self._settings.send(
             self._nsp, MessageType.SERVER_SIDE_EMIT, {"packet": [event, *args]}
         )
