@@ -81,8 +81,9 @@ class Engine(EventEmitter):
 
     @property
     def closing_count(self) -> int:
-        """How many polling sessions closed by the server wait for a GET to take their
-        CLOSE packet."""
+        """How many closed polling sessions still answer a GET: closed by the server,
+        their CLOSE packet waits for it; closed by their client, the GET it may have had in
+        flight gets a NOOP (for at most ``CLOSED_POLL_WAIT``)."""
         return len(self._sessions.closing)
 
     def generate_id(self, request: HttpRequest) -> str | Awaitable[str]:

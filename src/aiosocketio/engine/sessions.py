@@ -15,7 +15,7 @@ from typing import Generic, Protocol, TypeVar
 from aiosocketio.engine.answers import HttpAnswers
 from aiosocketio.engine.timers import TimerWheel
 from aiosocketio.protocol.engineio.options import EngineOptions
-from aiosocketio.protocol.engineio.session import EngineSession
+from aiosocketio.protocol.engineio.session import CLOSED_POLL_WAIT, EngineSession
 
 __all__ = ["Member", "SessionTable"]
 
@@ -45,7 +45,8 @@ class SessionTable(Generic[C]):
     Attributes:
         open: the open sessions by id (the Engine's ``clients``).
         closing: sessions closed by the server on polling, kept until their CLOSE packet
-            is taken by a GET, for at most ``close_timeout`` seconds.
+            is taken by a GET, for at most ``close_timeout`` seconds; and sessions their
+            client closed on polling, kept for the GET it may have in flight.
         options: the engine's options.
         answers: the engine's HTTP answers.
     """
@@ -81,13 +82,19 @@ class SessionTable(Generic[C]):
 
     def closed(self, conn: C, loop: asyncio.AbstractEventLoop) -> None:
         """``conn``'s session closed: it leaves :attr:`open`; if a CLOSE packet waits for
-        a GET, it stays in :attr:`closing` until :meth:`forget` or ``close_timeout``."""
+        a GET, it stays in :attr:`closing` until :meth:`forget` or ``close_timeout``; if
+        its client closed with its GET perhaps in flight, for ``CLOSED_POLL_WAIT``."""
         sid = conn.id
         if self.open.get(sid) is conn:
             del self.open[sid]
-        if conn.session.closing_payload_pending:
+        session = conn.session
+        if session.closing_payload_pending:
             self.closing[sid] = conn
             loop.call_later(self.options.close_timeout, self.forget, conn)
+        elif session.closed_poll_until is not None:
+            # the client closed while its own GET may be in flight (core rule 3)
+            self.closing[sid] = conn
+            loop.call_later(CLOSED_POLL_WAIT, self.forget, conn)
 
     def forget(self, conn: C) -> None:
         """``conn``'s CLOSE packet went out (or waited too long): drop it."""

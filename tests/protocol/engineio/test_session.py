@@ -19,7 +19,7 @@ from aiosocketio.protocol.engineio.events import (
 )
 from aiosocketio.protocol.engineio.options import EngineOptions
 from aiosocketio.protocol.engineio.packets import Packet, PacketType, decode_payload
-from aiosocketio.protocol.engineio.session import EngineSession
+from aiosocketio.protocol.engineio.session import CLOSED_POLL_WAIT, EngineSession
 
 OPTS = EngineOptions(ping_interval=25, ping_timeout=20, upgrade_timeout=10)
 
@@ -174,6 +174,33 @@ def test_close_packet_in_a_post() -> None:
     s = session()
     s.receive_payload("4a\x1e1\x1e4b", 1)
     assert s.events_received() == [MessageReceived("a"), Closed("transport close")]
+
+
+def test_a_get_in_flight_when_the_client_closes_gets_a_noop_once() -> None:
+    # engine.io-client posts its CLOSE while its GET may still be on its way
+    s = session()
+    s.receive_payload("1", 1)
+    assert closed_reasons(s) == ["transport close"]
+    assert s.closed_poll_until == 1 + CLOSED_POLL_WAIT
+    assert s.poll(1.01) == "6"
+    with pytest.raises(RemoteProtocolError):
+        s.poll(1.02)  # only one GET can have been in flight
+
+
+def test_a_get_long_after_the_client_closed_is_refused() -> None:
+    s = session()
+    s.receive_payload("1", 1)
+    with pytest.raises(RemoteProtocolError):
+        s.poll(1 + CLOSED_POLL_WAIT + 0.01)
+
+
+def test_a_waiting_get_takes_the_noop_at_the_close_itself() -> None:
+    s = session()
+    assert s.poll(1) is None
+    s.receive_payload("1", 2)
+    assert s.closed_poll_until is None  # the waiting GET is answered by the I/O layer
+    with pytest.raises(RemoteProtocolError):
+        s.poll(2.01)
 
 
 def test_malformed_payload_is_a_parse_error() -> None:

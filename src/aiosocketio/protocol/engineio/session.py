@@ -27,7 +27,11 @@ Rules (the invariants the I/O layer relies on):
    per cycle. A ping from a v4 client is a ``transport error``.
 3. *Polling (spec "HTTP long-polling").* One GET may wait at a time: a second one closes
    the session with ``transport error`` (``overlap from client``). A CLOSE packet in a
-   POST closes with ``transport close``; an undecodable payload with ``parse error``.
+   POST closes with ``transport close`` (a waiting GET gets a NOOP); an undecodable
+   payload with ``parse error``. engine.io-client posts its CLOSE while its own GET is
+   in flight on another connection, so that GET may arrive just after the close: one GET
+   within ``CLOSED_POLL_WAIT`` of it still gets the NOOP it would have had a moment
+   earlier (:attr:`closed_poll_until`), not a 400 for an unknown session.
 4. *Upgrade (spec "Upgrade").* A WebSocket opened with this sid is a probe:
    ``2probe`` → ``3probe`` (the ``upgrading`` event), then the GET pending since before
    the probe is released with a NOOP, then ``5`` switches the transport and the outbox
@@ -95,7 +99,14 @@ from aiosocketio.protocol.engineio.packets import (
     encode_payload,
 )
 
-__all__ = ["HARD_LIMIT_FACTOR", "LATE_POLL_WAIT", "POLL_PIECE", "Clock", "EngineSession"]
+__all__ = [
+    "CLOSED_POLL_WAIT",
+    "HARD_LIMIT_FACTOR",
+    "LATE_POLL_WAIT",
+    "POLL_PIECE",
+    "Clock",
+    "EngineSession",
+]
 
 _PING = Packet(PacketType.PING)
 _PONG = Packet(PacketType.PONG)
@@ -129,6 +140,9 @@ class Clock(Protocol):
 
 
 LATE_POLL_WAIT = 0.1
+#: Seconds after a client's CLOSE (in a POST, no GET waiting) during which its in-flight
+#: GET is still answered with a NOOP (rule 3).
+CLOSED_POLL_WAIT = 1.0
 """Seconds a GET that arrives during an upgrade waits for it (Node's upgrade check sends a
 NOOP to a waiting GET every 100 ms)."""
 
@@ -157,6 +171,7 @@ class EngineSession:
         "_outbox",
         "_queued",
         "_refreshed",
+        "closed_poll_until",
         "closing_payload_pending",
         "description",
         "encode_frame",
@@ -201,6 +216,8 @@ class EngineSession:
         self.record_created = record_created
         self.poll_pending = False
         self.closing_payload_pending = False
+        #: After a client's CLOSE with no GET waiting: until when one late GET gets a NOOP.
+        self.closed_poll_until: float | None = None
         self._close_sent = False
         self.upgrading = False
         self.upgraded = False
@@ -330,6 +347,11 @@ class EngineSession:
         if self.closing_payload_pending:
             return self.payload_to_send()
         if self.state != "open":
+            until = self.closed_poll_until
+            if until is not None:
+                self.closed_poll_until = None
+                if now <= until:
+                    return self._encode_payload([_NOOP])
             raise RemoteProtocolError("session closed")
         if self.poll_pending:
             self._close("transport error", "overlap from client")
@@ -446,6 +468,8 @@ class EngineSession:
     def _receive_all(self, packets: list[Packet], now: float) -> None:
         for packet in packets:
             if packet.type == PacketType.CLOSE:
+                if self.transport == "polling" and not self.poll_pending:
+                    self.closed_poll_until = now + CLOSED_POLL_WAIT
                 self._close("transport close")
                 return
             self.receive_packet(packet, now)
