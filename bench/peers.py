@@ -36,6 +36,8 @@ PEER_PACKAGES = (
     "redis>=5",
     "msgpack>=1",
 )
+# aiosocketio's extras the servers under test use (metrics: the aiosocketio-metrics server).
+OURS_EXTRAS = "[metrics]"
 _INTEROP_MODULES = ROOT / "tests" / "interop" / "node_modules"
 _BENCH_MODULES = BENCH / "node_modules"
 NODE_MODULES = _INTEROP_MODULES if (_INTEROP_MODULES / "socket.io").is_dir() else _BENCH_MODULES
@@ -53,14 +55,15 @@ def build_loadgen() -> Path:
 def ensure_peers_venv() -> Path:
     """Create bench/.venv-peers with the Python peers and an editable aiosocketio."""
     marker = PEERS_VENV / ".installed"
-    if marker.exists():
+    wanted = " ".join((*PEER_PACKAGES, OURS_EXTRAS)) + "\n"
+    if marker.exists() and marker.read_text() == wanted:
         return PEERS_PYTHON
     if not PEERS_PYTHON.exists():
         venv.EnvBuilder(with_pip=True).create(PEERS_VENV)
     pip = [str(PEERS_PYTHON), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     subprocess.run([*pip, *PEER_PACKAGES], check=True)
-    subprocess.run([*pip, "-e", str(ROOT)], check=True)
-    marker.write_text("ok\n")
+    subprocess.run([*pip, "-e", f"{ROOT}{OURS_EXTRAS}"], check=True)
+    marker.write_text(wanted)
     return PEERS_PYTHON
 
 

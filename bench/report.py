@@ -106,6 +106,10 @@ def rows(data: dict[str, Any]) -> list[list[str]]:
             notes.append(f"other jobs on core 0: {other:.0f}%")
         if r["scenario"] == "hold":
             notes.append(f"{extra.get('pings', 0)} pings, {r['seconds']:.0f} s held")
+        if r["server"] == "aiosocketio-metrics":
+            cost = metrics_cost(data, r["scenario"])
+            if cost is not None:
+                notes.append(f"metrics cost {cost[0]:+.1f}%" + (f" ({cost[1]})" if cost[1] else ""))
         out.append(
             [
                 r["scenario"],
@@ -147,6 +151,16 @@ def _x(ours: dict[str, Any] | None, peer: dict[str, Any] | None) -> tuple[float,
         a, b = ours.get("server_us_per_msg"), peer.get("server_us_per_msg")
         return (b / a, "cpu") if a and b else None
     return float(ours["value"]) / float(peer["value"]), ""
+
+
+def metrics_cost(data: dict[str, Any], scenario: str) -> tuple[float, str] | None:
+    """(percent, how): what the Prometheus exporter costs in ``scenario``: the time per
+    message with metrics on over the time without, minus one (from throughput, or from
+    server CPU per message as :func:`_x` chooses)."""
+    x = _x(_get(data, scenario, "aiosocketio-metrics"), _get(data, scenario, "aiosocketio"))
+    if x is None or not x[0]:
+        return None
+    return (1.0 / x[0] - 1.0) * 100.0, x[1]
 
 
 def _fx(v: tuple[float, str] | None) -> str:
@@ -219,6 +233,18 @@ def targets(data: dict[str, Any]) -> list[tuple[str, str, str]]:
                 verdict(held >= 15000 and h["seconds"] >= 299 and not h["extra"].get("dropped")),
             )
         )
+    costs = {sc: metrics_cost(data, sc) for sc in ("echo", "broadcast")}
+    known = {sc: c for sc, c in costs.items() if c is not None}
+    out.append(
+        (
+            "Prometheus metrics on (scraped every second) cost <= 5% on echo and broadcast",
+            ", ".join(
+                f"{sc} {c[0]:+.1f}%" + (f" ({c[1]})" if c[1] else "") for sc, c in known.items()
+            )
+            or "n/a",
+            verdict(None if len(known) < 2 else all(c[0] <= 5.0 for c in known.values())),
+        )
+    )
     ratios = []
     oks = []
     bounded = []
@@ -349,6 +375,14 @@ def render_readme_block(data: dict[str, Any]) -> str:
         f"Python {m.get('python')}, Node {m.get('node')}, socket.io {m.get('socket.io (npm)')}"
         f"{'; ' + versions if versions else ''}.\n\n" + render_summary(data)
     )
+    costs = [(sc, metrics_cost(data, sc)) for sc in ("echo", "broadcast")]
+    if all(c is not None for _, c in costs):
+        text += (
+            "\nWith Prometheus metrics on (`aiosocketio.metrics.instrument`, scraped every "
+            "second), each message costs "
+            + " and ".join(f"{c[0]:+.1f}% on {sc}" for sc, c in costs if c is not None)
+            + " (the bar: 5%).\n"
+        )
     h = _get(data, "hold", "aiosocketio")
     steps = (h or {}).get("extra", {}).get("steps") or []
     if h and steps:

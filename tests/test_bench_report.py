@@ -93,3 +93,26 @@ def test_the_asgi_target_names_the_scenarios_the_bare_app_cannot_reach() -> None
     assert asgi[2] == (
         "met in 0 of 2; connect: uvicorn's own cost leaves even a bare ASGI app at or below 3.3x"
     )
+
+
+def test_the_metrics_cost_is_the_time_per_message_with_metrics_on_over_without() -> None:
+    report = _report()
+    data = _data(
+        [
+            _result("echo", "aiosocketio", 100_000, 10.0, p50_us=900, p99_us=1500),
+            _result("echo", "aiosocketio-metrics", 96_000, 10.4, p50_us=950, p99_us=1600),
+            # the load generator saturated: read server CPU per message (+8%)
+            _result("broadcast", "aiosocketio", 1_000_000, 1.0, saturated=True),
+            _result("broadcast", "aiosocketio-metrics", 1_000_000, 1.08, saturated=True),
+        ]
+    )
+    echo = report.metrics_cost(data, "echo")
+    assert echo is not None and round(echo[0], 2) == 4.17 and echo[1] == ""
+    broadcast = report.metrics_cost(data, "broadcast")
+    assert broadcast is not None and round(broadcast[0], 2) == 8.0 and broadcast[1] == "cpu"
+    [target] = [t for t in report.targets(data) if t[0].startswith("Prometheus")]
+    assert target[1] == "echo +4.2%, broadcast +8.0% (cpu)"
+    assert target[2] == "NOT met"
+    assert "+4.2% on echo and +8.0% on broadcast" in report.render_readme_block(data)
+    rows = {(r[0], r[1]): r for r in report.rows(data)}
+    assert "metrics cost +4.2%" in rows[("echo", "aiosocketio-metrics")][-1]

@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -206,6 +207,33 @@ async def test_aiosocketio_runs_the_bench_app(loadgen: Path) -> None:
         assert binary["bytes"] == 2048 * binary["acks"] > 0
     finally:
         await server.close()
+
+
+def test_the_metrics_server_counts_what_the_scenarios_send(loadgen: Path) -> None:
+    # bench/run.py's aiosocketio-metrics row: the same app with the Prometheus exporter on.
+    # Its cost is only meaningful if the exporter really counts the benchmark's traffic.
+    argv = [sys.executable, "aiosocketio_native.py", "0", "--metrics"]
+    for port in _serve(argv, cwd=BENCH / "servers"):
+        echo = run_loadgen(
+            loadgen, port, "echo", "--clients", "3", "--inflight", "4",
+            "--duration", "0.3", "--warmup", "0.1",
+        )[-1]  # fmt: skip
+        rooms = run_loadgen(
+            loadgen, port, "rooms", "--clients", "20", "--rooms", "4", "--emits", "10",
+            "--duration", "0.2",
+        )[-1]  # fmt: skip
+        assert rooms["all_delivered"] is True
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+            text = answer.read().decode()
+        samples = {
+            line.split(" ")[0]: float(line.split(" ")[1])
+            for line in text.splitlines()
+            if line and not line.startswith("#")
+        }
+        # every echo (warm-up included) and every join/bcast came in; every ack and every
+        # delivery went out
+        assert samples["socketio_events_received_total"] >= echo["acks"] + rooms["emits"]
+        assert samples["socketio_events_sent_total"] >= rooms["deliveries"]
 
 
 @pytest.fixture(scope="module")

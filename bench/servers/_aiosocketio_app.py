@@ -25,9 +25,39 @@ def _redis_adapter() -> Any:
 
 
 def make_server() -> Server:
-    """A Server running the benchmark app: echo, join, bcast, all, bin."""
+    """A Server running the benchmark app: echo, join, bcast, all, bin. With ``--metrics``
+    the Prometheus exporter is on (:func:`aiosocketio.metrics.instrument`); run
+    :func:`scrape_every` beside it to also pay for the scrapes."""
     adapter = _redis_adapter()
-    return _with_handlers(Server(adapter=adapter) if adapter is not None else Server())
+    server = _with_handlers(Server(adapter=adapter) if adapter is not None else Server())
+    if "--metrics" in sys.argv:
+        from aiosocketio.metrics import instrument
+
+        instrument(server)
+    return server
+
+
+def extra_app() -> Any:
+    """With ``--metrics``, the ASGI app that serves ``GET /metrics`` beside Socket.IO."""
+    if "--metrics" not in sys.argv:
+        return None
+    from aiosocketio.metrics import metrics_app
+
+    return metrics_app()
+
+
+async def scrape_every(seconds: float) -> None:
+    """Render the Prometheus exposition every ``seconds``, as a scraper would (with
+    ``--metrics``; Prometheus' usual interval is 15 s, this is harsher)."""
+    if "--metrics" not in sys.argv:
+        return
+    import asyncio
+
+    from prometheus_client import REGISTRY, generate_latest
+
+    while True:
+        await asyncio.sleep(seconds)
+        generate_latest(REGISTRY)
 
 
 def make_cluster_server() -> Server:
