@@ -35,6 +35,12 @@ class ClockStalled(RuntimeError):
     the clock (raised out of the event loop, so the test fails instead of hanging)."""
 
 
+def _ns(seconds: float) -> int:
+    """``seconds`` to the nearest whole nanosecond (the loop counts a timer less than its
+    clock resolution, 1 ns, away as due; rounding up would drift a rescheduled timer)."""
+    return round(seconds * 1e9)
+
+
 _REAL_WAIT = 0.05
 """Seconds the loop blocks at most, while time stands still, before it looks again."""
 
@@ -58,12 +64,14 @@ class ManualClock:
         self.autojump = autojump
         self.stall_timeout = stall_timeout
         self._stalled_since: float | None = None
-        self._now = 0.0
+        # The time is kept as whole nanoseconds since install over the loop's reading then:
+        # moves add exactly, so advance(24.999) then advance(0.001) is 25 s to the bit.
+        self._ns = 0
         self._start = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._selector: selectors.BaseSelector | None = None
         self._real_select: Callable[..., list[Any]] | None = None
-        self._target: float | None = None
+        self._target: int | None = None
         self._reached: asyncio.Future[None] | None = None
         self._idle_waiters: list[asyncio.Future[None]] = []
 
@@ -77,7 +85,8 @@ class ManualClock:
         selector = getattr(loop, "_selector", None)
         if selector is None:
             raise RuntimeError("ManualClock needs asyncio's selector event loop")
-        self._now = self._start = loop.time()
+        self._start = loop.time()
+        self._ns = 0
         self._loop = loop
         self._selector = selector
         self._real_select = selector.select
@@ -109,12 +118,12 @@ class ManualClock:
 
     def time(self) -> float:
         """The loop's time now (seconds, as ``loop.time()``)."""
-        return self._now
+        return self._start + self._ns / 1e9 if self._ns else self._start
 
     @property
     def elapsed(self) -> float:
         """Seconds the clock was moved since it was installed."""
-        return self._now - self._start
+        return self._ns / 1e9
 
     async def advance(self, seconds: float) -> None:
         """Move time forward by ``seconds``: every timer due on the way fires at its time,
@@ -123,7 +132,7 @@ class ManualClock:
             raise ValueError("time does not go back")
         loop = self._require()
         await self.settle()
-        self._target = self._now + seconds
+        self._target = self._ns + round(seconds * 1e9)
         reached = self._reached = loop.create_future()
         try:
             await reached
@@ -167,16 +176,17 @@ class ManualClock:
             return []
         target = self._target
         if target is not None:
-            if timeout is not None and self._now + timeout <= target:
-                self._now += timeout
+            step = None if timeout is None else _ns(timeout)
+            if step is not None and self._ns + step <= target:
+                self._ns += step
             else:
-                self._now = max(self._now, target)
+                self._ns = max(self._ns, target)
                 reached = self._reached
                 if reached is not None and not reached.done():
                     reached.set_result(None)
             return []
         if self.autojump and timeout is not None:
-            self._now += timeout
+            self._ns += _ns(timeout)
             return []
         if timeout is not None and self.stall_timeout is not None:
             now = time.monotonic()
