@@ -16,7 +16,8 @@ import pytest
 
 from aiosocketio import ConnectError, Server, client_socket
 from aiosocketio.admin import Instrumentation, RedisStore, instrument
-from aiosocketio.admin.stats import EventBuffer, js_date
+from aiosocketio.admin.stats import CounterDeltas, js_date
+from aiosocketio.frontends.stats import LimitStats
 from tests.support.node import run_node
 from tests.support.timeouts import scaled
 
@@ -234,17 +235,35 @@ async def test_malformed_commands_are_ignored(io: Server) -> None:
 def test_the_stats_shapes() -> None:
     assert js_date(0) == "1970-01-01T00:00:00.000Z"
     assert js_date(1.5) == "1970-01-01T00:00:01.500Z"
-    buffer = EventBuffer()
-    buffer.push("rawConnection")
-    buffer.push("rawConnection")
-    buffer.push("rawDisconnection", "transport close")
-    values = buffer.values_and_clear()
-    assert [(v["type"], v.get("subType"), v["count"]) for v in values] == [
-        ("rawConnection", None, 2),
-        ("rawDisconnection", "transport close", 1),
+    counters = LimitStats()
+    counters.connections_opened = 5  # before the admin: not reported
+    counters.add("connection_closed/ping timeout")
+    deltas = CounterDeltas(counters)
+    assert deltas.take() == []
+    counters.connections_opened += 2
+    counters.packets_in += 3
+    counters.bytes_in += 30
+    counters.add("connection_closed/transport close")
+    counters.add("sio_parse_error")  # not a dashboard figure
+    values = deltas.take(now=1234.5)
+    assert values == [
+        {"timestamp": 1234000, "type": "rawConnection", "count": 2},
+        {"timestamp": 1234000, "type": "packetsIn", "count": 3},
+        {"timestamp": 1234000, "type": "bytesIn", "count": 30},
+        {
+            "timestamp": 1234000,
+            "type": "rawDisconnection",
+            "count": 1,
+            "subType": "transport close",
+        },
     ]
-    assert "subType" not in values[0] and values[0]["timestamp"] % 1000 == 0
-    assert buffer.values_and_clear() == []
+    assert deltas.take() == []  # the differences since the previous take
+    counters.add("connection_closed/ping timeout")
+    counters.packets_out += 1
+    assert [(v["type"], v.get("subType"), v["count"]) for v in deltas.take()] == [
+        ("packetsOut", None, 1),
+        ("rawDisconnection", "ping timeout", 1),
+    ]
     assert isinstance(Instrumentation, type)
 
 
