@@ -91,7 +91,36 @@ async def test_nothing_is_hooked_without_instrument(io: Server) -> None:
     assert socket._any is None and socket._any_outgoing is None
     assert not socket.conn.has_listeners("packet")
     assert "_admin" not in socket.data
+    assert not io.counters.detailed  # the hot paths test this attribute, nothing more
+    assert io.counters.packets_in == io.counters.connections_opened == 0
     user.disconnect()
+
+
+async def test_no_listener_per_connection(io: Server) -> None:
+    """The aggregated events are read from the server's counters: the engine and its
+    connections get no listener (in production mode; development mode follows each
+    socket's upgrade for its ``socket_updated``)."""
+    tool = instrument(io, auth=False, mode="production")
+    assert io.counters.detailed
+    url = await listen(io)
+    user = client_socket(url, force_new=True)
+    await user.connect()
+    conn = next(iter(io.sockets.sockets.values())).conn
+    assert not io.engine.has_listeners("connection")
+    for event in ("packet", "packet_create", "close", "upgrade"):
+        assert not conn.has_listeners(event)
+    assert not conn.session.record_packets and not conn.session.record_created
+    assert io.counters.connections_opened == 1 and io.counters.packets_in == 1  # CONNECT
+    user.disconnect()
+    tool.close()
+
+
+def test_without_a_loop_the_first_connection_starts_the_stats() -> None:
+    io = Server()
+    tool = instrument(io, auth=False)
+    assert io.engine.has_listeners("connection")
+    tool.close()
+    assert not io.engine.has_listeners("connection")
 
 
 async def test_login_session_and_refusals(io: Server) -> None:
@@ -176,6 +205,13 @@ async def test_development_mode_reports_sockets_rooms_and_events(io: Server) -> 
     assert {"name": "/", "socketsCount": 1} in stats["namespaces"]
     kinds = {e["type"] for one in [*earlier, stats] for e in one["aggregatedEvents"]}
     assert {"rawConnection", "packetsIn", "bytesIn", "packetsOut", "bytesOut"} <= kinds
+    connected = sum(
+        e["count"]
+        for one in [*earlier, stats]
+        for e in one["aggregatedEvents"]
+        if e["type"] == "rawConnection"
+    )
+    assert connected == io.counters.connections_opened == 2  # the dashboard, the user
 
     dashboard.socket.emit("_disconnect", "/", False, user.id)
     _, _, reason, _ = await dashboard.wait_for("socket_disconnected", "/", user.id)
