@@ -11,17 +11,26 @@
 One source: every figure is read, when Prometheus scrapes, from what the server keeps
 anyway: the server's :class:`~aiosocketio.frontends.stats.LimitStats` (``io.counters``: the
 counters of malformed input, and with ``stats.detailed``, which :func:`instrument` turns
-on, the traffic, the refused connections and the latencies), its namespaces' sockets and
-its engine's connections. Nothing is pushed to ``prometheus_client`` on the hot paths.
+on, the traffic, the connections opened and closed, the refused connections and the
+latencies), its namespaces' sockets and its engine's connections. Nothing is pushed to
+``prometheus_client`` on the hot paths. The Admin UI (:mod:`aiosocketio.admin`) reads the
+same counters: its ``packetsIn``/``bytesIn``/``rawConnection``... are the differences of
+``packets_received_total``, ``bytes_received_total``, ``connections_opened_total``...
+between two of its ``server_stats``.
 
 Metrics (``socketio_`` by default):
 
 * ``sockets_connected{namespace}``: connected sockets per namespace (gauge);
 * ``connections{transport}``: open Engine.IO connections per transport (gauge);
-* ``events_received_total``, ``events_sent_total``: events from and to clients (one per
-  recipient of a broadcast);
-* ``bytes_received_total``, ``bytes_sent_total``: their payload size (characters of text
+* ``packets_received_total``, ``packets_sent_total``: the Engine.IO messages of the
+  Socket.IO layer from and to clients: one per Socket.IO packet (CONNECT, EVENT, ACK,
+  DISCONNECT...) and one per binary attachment, one per recipient of a broadcast;
+* ``bytes_received_total``, ``bytes_sent_total``: their size (characters of text
   messages, bytes of binary ones);
+* ``events_received_total``, ``events_sent_total``: the events among them;
+* ``connections_opened_total``, ``connections_closed_total{reason}``: Engine.IO
+  connections (after their handshake), the closes by Engine.IO's reason (``transport
+  close``, ``ping timeout``, ``transport error``, ``forced close``, ``parse error``...);
 * ``rejected_handshakes_total{reason}``: the Engine.IO refusals by their message
   ("Session ID unknown", "Forbidden", ...), ``invalid namespace`` and ``middleware`` (a
   connection middleware refused the client);
@@ -52,6 +61,7 @@ from aiosocketio.frontends.stats import (
     ADAPTER_REQUEST,
     ADAPTER_REQUEST_FAILED,
     BUCKETS,
+    CONNECTION_CLOSED,
     HANDSHAKE_REJECTED,
     Histogram,
 )
@@ -84,10 +94,7 @@ class ServerCollector(Collector):
         for name, nsp in list(server.namespaces.items()):
             sockets.add_metric([name], len(nsp.sockets))
         yield sockets
-        transports = {"polling": 0, "websocket": 0}
-        for conn in list(server.engine.clients.values()):
-            name = conn.transport.name
-            transports[name] = transports.get(name, 0) + 1
+        transports = {"polling": 0, "websocket": 0, **server.engine.clients_by_transport()}
         connections = GaugeMetricFamily(
             f"{p}_connections", "Open Engine.IO connections per transport.", labels=["transport"]
         )
@@ -95,12 +102,18 @@ class ServerCollector(Collector):
             connections.add_metric([name], count)
         yield connections
         for name, count, text in (
+            ("packets_received", stats.packets_in, "Messages received from clients."),
+            ("packets_sent", stats.packets_out, "Messages sent to clients (one per recipient)."),
+            ("bytes_received", stats.bytes_in, "Size of the messages received."),
+            ("bytes_sent", stats.bytes_out, "Size of the messages sent."),
             ("events_received", stats.events_in, "Events received from clients."),
             ("events_sent", stats.events_out, "Events sent to clients (one per recipient)."),
-            ("bytes_received", stats.bytes_in, "Size of the messages received."),
-            ("bytes_sent", stats.bytes_out, "Size of the packets sent."),
+            ("connections_opened", stats.connections_opened, "Engine.IO connections opened."),
         ):
             yield CounterMetricFamily(f"{p}_{name}", text, value=count)
+        closed = CounterMetricFamily(
+            f"{p}_connections_closed", "Engine.IO connections closed, by reason.", labels=["reason"]
+        )
         rejected = CounterMetricFamily(
             f"{p}_rejected_handshakes", "Connections refused, by reason.", labels=["reason"]
         )
@@ -116,10 +129,13 @@ class ServerCollector(Collector):
             prefix, _, label = key.partition("/")
             if prefix == HANDSHAKE_REJECTED and label:
                 rejected.add_metric([label], value)
+            elif prefix == CONNECTION_CLOSED and label:
+                closed.add_metric([label], value)
             elif prefix == ADAPTER_REQUEST_FAILED and label:
                 failures.add_metric([label], value)
             else:
                 limits.add_metric([key], value)
+        yield closed
         yield rejected
         yield failures
         yield limits

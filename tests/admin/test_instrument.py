@@ -16,7 +16,8 @@ import pytest
 
 from aiosocketio import ConnectError, Server, client_socket
 from aiosocketio.admin import Instrumentation, RedisStore, instrument
-from aiosocketio.admin.stats import EventBuffer, js_date
+from aiosocketio.admin.stats import CounterDeltas, js_date
+from aiosocketio.frontends.stats import LimitStats
 from tests.support.node import run_node
 from tests.support.timeouts import scaled
 
@@ -90,7 +91,36 @@ async def test_nothing_is_hooked_without_instrument(io: Server) -> None:
     assert socket._any is None and socket._any_outgoing is None
     assert not socket.conn.has_listeners("packet")
     assert "_admin" not in socket.data
+    assert not io.counters.detailed  # the hot paths test this attribute, nothing more
+    assert io.counters.packets_in == io.counters.connections_opened == 0
     user.disconnect()
+
+
+async def test_no_listener_per_connection(io: Server) -> None:
+    """The aggregated events are read from the server's counters: the engine and its
+    connections get no listener (in production mode; development mode follows each
+    socket's upgrade for its ``socket_updated``)."""
+    tool = instrument(io, auth=False, mode="production")
+    assert io.counters.detailed
+    url = await listen(io)
+    user = client_socket(url, force_new=True)
+    await user.connect()
+    conn = next(iter(io.sockets.sockets.values())).conn
+    assert not io.engine.has_listeners("connection")
+    for event in ("packet", "packet_create", "close", "upgrade"):
+        assert not conn.has_listeners(event)
+    assert not conn.session.record_packets and not conn.session.record_created
+    assert io.counters.connections_opened == 1 and io.counters.packets_in == 1  # CONNECT
+    user.disconnect()
+    tool.close()
+
+
+def test_without_a_loop_the_first_connection_starts_the_stats() -> None:
+    io = Server()
+    tool = instrument(io, auth=False)
+    assert io.engine.has_listeners("connection")
+    tool.close()
+    assert not io.engine.has_listeners("connection")
 
 
 async def test_login_session_and_refusals(io: Server) -> None:
@@ -175,6 +205,13 @@ async def test_development_mode_reports_sockets_rooms_and_events(io: Server) -> 
     assert {"name": "/", "socketsCount": 1} in stats["namespaces"]
     kinds = {e["type"] for one in [*earlier, stats] for e in one["aggregatedEvents"]}
     assert {"rawConnection", "packetsIn", "bytesIn", "packetsOut", "bytesOut"} <= kinds
+    connected = sum(
+        e["count"]
+        for one in [*earlier, stats]
+        for e in one["aggregatedEvents"]
+        if e["type"] == "rawConnection"
+    )
+    assert connected == io.counters.connections_opened == 2  # the dashboard, the user
 
     dashboard.socket.emit("_disconnect", "/", False, user.id)
     _, _, reason, _ = await dashboard.wait_for("socket_disconnected", "/", user.id)
@@ -234,17 +271,35 @@ async def test_malformed_commands_are_ignored(io: Server) -> None:
 def test_the_stats_shapes() -> None:
     assert js_date(0) == "1970-01-01T00:00:00.000Z"
     assert js_date(1.5) == "1970-01-01T00:00:01.500Z"
-    buffer = EventBuffer()
-    buffer.push("rawConnection")
-    buffer.push("rawConnection")
-    buffer.push("rawDisconnection", "transport close")
-    values = buffer.values_and_clear()
-    assert [(v["type"], v.get("subType"), v["count"]) for v in values] == [
-        ("rawConnection", None, 2),
-        ("rawDisconnection", "transport close", 1),
+    counters = LimitStats()
+    counters.connections_opened = 5  # before the admin: not reported
+    counters.add("connection_closed/ping timeout")
+    deltas = CounterDeltas(counters)
+    assert deltas.take() == []
+    counters.connections_opened += 2
+    counters.packets_in += 3
+    counters.bytes_in += 30
+    counters.add("connection_closed/transport close")
+    counters.add("sio_parse_error")  # not a dashboard figure
+    values = deltas.take(now=1234.5)
+    assert values == [
+        {"timestamp": 1234000, "type": "rawConnection", "count": 2},
+        {"timestamp": 1234000, "type": "packetsIn", "count": 3},
+        {"timestamp": 1234000, "type": "bytesIn", "count": 30},
+        {
+            "timestamp": 1234000,
+            "type": "rawDisconnection",
+            "count": 1,
+            "subType": "transport close",
+        },
     ]
-    assert "subType" not in values[0] and values[0]["timestamp"] % 1000 == 0
-    assert buffer.values_and_clear() == []
+    assert deltas.take() == []  # the differences since the previous take
+    counters.add("connection_closed/ping timeout")
+    counters.packets_out += 1
+    assert [(v["type"], v.get("subType"), v["count"]) for v in deltas.take()] == [
+        ("packetsOut", None, 1),
+        ("rawDisconnection", "ping timeout", 1),
+    ]
     assert isinstance(Instrumentation, type)
 
 

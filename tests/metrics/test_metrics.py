@@ -87,6 +87,12 @@ async def test_a_live_server_scraped_while_the_official_client_drives_it() -> No
         assert value(scrape, "socketio_connections", transport="websocket") == 1
         assert value(scrape, "socketio_connections", transport="polling") == 1
         assert value(scrape, "socketio_events_received_total") == 5 + 3 + 1
+        # the EIO=3 handshake refused: no connection; /private and /nowhere's closed
+        assert value(scrape, "socketio_connections_opened_total") == 4
+        closed = "socketio_connections_closed_total"
+        assert value(scrape, closed, reason="transport close") == 2
+        # 4 CONNECTs, 9 events, 4 acks of the "question"s
+        assert value(scrape, "socketio_packets_received_total") == 4 + 9 + 4
         assert value(scrape, "socketio_events_sent_total") == 4
         assert value(scrape, "socketio_bytes_received_total") > 5 * len('0["echo","xxxxxxxxxx"]')
         assert value(scrape, "socketio_bytes_sent_total") >= 4 * len('0["question",1]')
@@ -123,6 +129,8 @@ async def test_exact_counts_in_process() -> None:
     connected = [f'0{{"sid":"{sid}"}}' for sid in ids]
     sent = [*connected, '30["hi"]', '2["news",1]', '2["news",1]', '20["news",2]']
     assert value(scrape, "socketio_bytes_sent_total") == sum(map(len, sent))
+    assert value(scrape, "socketio_packets_received_total") == len(received)
+    assert value(scrape, "socketio_packets_sent_total") == len(sent)
     assert value(scrape, "socketio_ack_latency_seconds_count") == 1
     assert value(scrape, "socketio_ack_latency_seconds_bucket", le="0.001") == 1  # no time
 

@@ -14,7 +14,10 @@ What it sends (unless ``read_only``): ``emit``, ``join``, ``leave`` and ``_disco
 applied to a namespace, optionally filtered by a room or a socket id, across the cluster.
 
 Nothing here runs for a server that is not instrumented: the hooks are ordinary listeners
-(engine, connections, sockets, adapters) added by :func:`instrument`.
+(sockets, adapters, in development mode) added by :func:`instrument`. The aggregated events
+of ``server_stats`` are read from the server's counters (``io.counters``, whose ``detailed``
+mode :func:`instrument` turns on; see :mod:`aiosocketio.admin.stats`), the same that the
+Prometheus exporter reads: no listener per connection.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from aiosocketio.admin.auth import BasicAuth, InMemoryStore, Store
 from aiosocketio.admin.serialize import WatchedData, public_data, serialize_socket
-from aiosocketio.admin.stats import EngineStats, js_date
+from aiosocketio.admin.stats import CounterDeltas, js_date
 
 if TYPE_CHECKING:
     from aiosocketio.server.namespace import Namespace
@@ -75,27 +78,29 @@ class Instrumentation:
         self.features = features
         self.development = development
         self.server_id = server_id
-        self.stats = EngineStats()
+        #: The aggregated events: the differences of ``io.counters`` between two stats.
+        self.stats = CounterDeltas(io.counters)
         self._timer: asyncio.TimerHandle | None = None
         self._closed = False
         self.engine_listener = self._on_engine_connection
 
     def _on_engine_connection(self, conn: Any) -> None:
+        # instrument() ran without a loop: the first connection starts the timer
         self.start()
-        self.stats.on_connection(conn)
 
     # -- server_stats -----------------------------------------------------------------------
 
     def server_stats(self) -> dict[str, Any]:
-        """The ``server_stats`` payload now (the aggregated events are taken and cleared)."""
+        """The ``server_stats`` payload now (the aggregated events: what the server's
+        counters counted since the previous payload)."""
         return {
             "serverId": self.server_id,
             "hostname": socket_module.gethostname(),
             "pid": os.getpid(),
             "uptime": _uptime(),
             "clientsCount": self.io.engine.clients_count,
-            "pollingClientsCount": self.stats.polling_clients,
-            "aggregatedEvents": self.stats.events.values_and_clear(),
+            "pollingClientsCount": self.io.engine.clients_by_transport().get("polling", 0),
+            "aggregatedEvents": self.stats.take(),
             "namespaces": [
                 {"name": nsp.name, "socketsCount": len(nsp.sockets)}
                 for nsp in self.io.namespaces.values()
@@ -106,6 +111,7 @@ class Instrumentation:
         """Emit the stats now and every :data:`STATS_INTERVAL` seconds (needs a loop)."""
         if self._timer is not None or self._closed:
             return
+        self.io.engine.off("connection", self.engine_listener)
         self._tick()
 
     def _tick(self) -> None:
@@ -116,7 +122,7 @@ class Instrumentation:
         self._timer = loop.call_later(STATS_INTERVAL, self._tick)
 
     def close(self) -> None:
-        """Stop the ``server_stats`` timer and the engine counters."""
+        """Stop the ``server_stats`` timer (the server's counters keep counting)."""
         self._closed = True
         if self._timer is not None:
             self._timer.cancel()
@@ -293,7 +299,9 @@ def instrument(
 
     Call it after choosing the adapter (``Server(adapter=...)``): the room events are read
     from the adapters the namespaces have then. The stats timer starts at once when a loop
-    runs, otherwise with the first engine or admin connection.
+    runs, otherwise with the first engine or admin connection. It turns
+    ``io.counters.detailed`` on: the aggregated events are the server's counters, shared
+    with :mod:`aiosocketio.metrics`.
     """
     if auth is None:
         raise ValueError("the `auth` option must be specified or explicitly set to `False`")
@@ -308,12 +316,12 @@ def instrument(
     development = mode == "development"
     if development:
         features.append("ALL_EVENTS")
+    io.counters.detailed = True
     tool = Instrumentation(
         io, admin, features, development, server_id or socket_module.gethostname()
     )
     admin.on("connection", tool.on_admin_connection)
 
-    io.engine.on("connection", tool.engine_listener)
     if development:
         for nsp in list(io.namespaces.values()):
             tool.watch(nsp)
@@ -321,7 +329,7 @@ def instrument(
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        pass
+        io.engine.on("connection", tool.engine_listener)
     else:
         tool.start()
     return tool

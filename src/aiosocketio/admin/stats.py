@@ -1,9 +1,26 @@
-"""What ``server_stats`` reports: the aggregated events and the polling clients count.
+"""What ``server_stats`` reports: the aggregated events, read from the server's counters.
 
-:class:`EngineStats` listens to the engine's ``connection`` event and to the events of each
-Engine.IO connection (``packet``, ``packet_create``, ``upgrade``, ``close``). These
-listeners exist only once :func:`aiosocketio.admin.instrument` made one: a server that is
-not instrumented pays nothing for them.
+The dashboard's aggregated events (``rawConnection``, ``rawDisconnection``, ``packetsIn``,
+``packetsOut``, ``bytesIn``, ``bytesOut``) are not counted here: they are the differences,
+since the previous ``server_stats``, of the server's own counters (``io.counters``, a
+:class:`~aiosocketio.frontends.stats.LimitStats` in its ``detailed`` mode), which the
+Prometheus exporter (:mod:`aiosocketio.metrics`) reads too. So the dashboard and the
+metrics count the same traffic once, the same way:
+
+==================  ==========================================  ============================
+aggregated event    ``io.counters``                             Prometheus (``socketio_``)
+==================  ==========================================  ============================
+rawConnection       ``connections_opened``                      ``connections_opened_total``
+rawDisconnection    ``counts["connection_closed/<reason>"]``    ``connections_closed_total``
+packetsIn / Out     ``packets_in`` / ``packets_out``            ``packets_received_total``...
+bytesIn / Out       ``bytes_in`` / ``bytes_out``                ``bytes_received_total``...
+==================  ==========================================  ============================
+
+A packet is an Engine.IO message of the Socket.IO layer (a Socket.IO packet, or one of its
+binary attachments; one per recipient of a broadcast), as the Node admin counts the
+messages of the engine's sockets; a size is in characters of text and bytes of binary
+(Node counts UTF-8 bytes: the two agree on ASCII). The Engine.IO probes of an upgrade are
+not counted.
 """
 
 from __future__ import annotations
@@ -12,7 +29,9 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["EngineStats", "EventBuffer", "js_date"]
+from aiosocketio.frontends.stats import CONNECTION_CLOSED, LimitStats
+
+__all__ = ["CounterDeltas", "js_date"]
 
 
 def js_date(when: float | None = None) -> str:
@@ -21,75 +40,55 @@ def js_date(when: float | None = None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-class EventBuffer:
-    """Counts per (second, type, sub-type), emptied at each ``server_stats``."""
+_Key = tuple[str, str | None]
+_CLOSED = CONNECTION_CLOSED + "/"
 
-    __slots__ = ("_buffer",)
 
-    def __init__(self) -> None:
-        self._buffer: dict[tuple[int, str, str | None], int] = {}
+def _read(counters: LimitStats) -> dict[_Key, int]:
+    """The server's counters now, by the dashboard's (type, sub-type)."""
+    out: dict[_Key, int] = {
+        ("rawConnection", None): counters.connections_opened,
+        ("packetsIn", None): counters.packets_in,
+        ("packetsOut", None): counters.packets_out,
+        ("bytesIn", None): counters.bytes_in,
+        ("bytesOut", None): counters.bytes_out,
+    }
+    for kind, count in list(counters.counts.items()):
+        if kind.startswith(_CLOSED):
+            out[("rawDisconnection", kind[len(_CLOSED) :])] = count
+    return out
 
-    def push(self, kind: str, sub_type: str | None = None, count: int = 1) -> None:
-        """Count ``count`` events of ``kind`` (and ``sub_type``) in the current second."""
-        key = (int(time.time()) * 1000, kind, sub_type)
-        self._buffer[key] = self._buffer.get(key, 0) + count
 
-    def values_and_clear(self) -> list[dict[str, Any]]:
-        """The counts as the dashboard reads them, ``subType`` only where there is one."""
+class CounterDeltas:
+    """The aggregated events of ``server_stats``: what ``counters`` counted since the
+    previous :meth:`take` (or since this object was made).
+
+    Args:
+        counters: the server's counters (``io.counters``), ``detailed`` on.
+    """
+
+    __slots__ = ("_counters", "_last")
+
+    def __init__(self, counters: LimitStats) -> None:
+        self._counters = counters
+        self._last = _read(counters)
+
+    def take(self, now: float | None = None) -> list[dict[str, Any]]:
+        """The differences since the previous call, as @socket.io/admin-ui 0.5 reads them:
+        ``{"timestamp": ms, "type": ..., "count": n}`` (with ``"subType"`` for
+        ``rawDisconnection``: the reason), stamped with the second of ``now`` (seconds
+        since the epoch, now by default), the types without news left out."""
+        current = _read(self._counters)
+        last = self._last
+        self._last = current
+        timestamp = int(time.time() if now is None else now) * 1000
         out: list[dict[str, Any]] = []
-        for (timestamp, kind, sub_type), count in self._buffer.items():
-            item: dict[str, Any] = {"timestamp": timestamp, "type": kind, "count": count}
+        for (kind, sub_type), count in current.items():
+            delta = count - last.get((kind, sub_type), 0)
+            if delta <= 0:
+                continue
+            item: dict[str, Any] = {"timestamp": timestamp, "type": kind, "count": delta}
             if sub_type is not None:
                 item["subType"] = sub_type
             out.append(item)
-        self._buffer.clear()
         return out
-
-
-def _size(data: str | bytes | None) -> int:
-    if data is None:
-        return 0
-    return len(data.encode()) if isinstance(data, str) else len(data)
-
-
-class EngineStats:
-    """The engine-level counters of one server (``rawConnection``, ``packetsIn``, ...)."""
-
-    __slots__ = ("events", "polling_clients")
-
-    def __init__(self) -> None:
-        self.events = EventBuffer()
-        self.polling_clients = 0
-
-    def on_connection(self, conn: Any) -> None:
-        """Follow a new Engine.IO connection (the engine's ``connection`` listener)."""
-        events = self.events
-        events.push("rawConnection")
-        if conn.transport.name == "polling":
-            self.polling_clients += 1
-            counted = [True]
-
-            def uncount(*_: Any) -> None:
-                if counted[0]:
-                    counted[0] = False
-                    self.polling_clients -= 1
-
-            conn.once("upgrade", uncount)
-            conn.once("close", uncount)
-
-        def packet_in(packet: Any) -> None:
-            if packet.data:
-                events.push("packetsIn")
-                events.push("bytesIn", None, _size(packet.data))
-
-        def packet_out(packet: Any) -> None:
-            if packet.data:
-                events.push("packetsOut")
-                events.push("bytesOut", None, _size(packet.data))
-
-        def closed(reason: str, *_: Any) -> None:
-            events.push("rawDisconnection", reason)
-
-        conn.on("packet", packet_in)
-        conn.on("packet_create", packet_out)
-        conn.on("close", closed)

@@ -79,6 +79,17 @@ class Engine(EventEmitter):
         """How many sessions are open."""
         return len(self.clients)
 
+    def clients_by_transport(self) -> dict[str, int]:
+        """How many sessions are open on each transport now (``{"websocket": 3,
+        "polling": 1}``; a transport without sessions is left out): one pass over the
+        sessions, for the readers of statistics (``Server.stats``, the metrics, the
+        Admin UI), nothing counted while serving."""
+        out: dict[str, int] = {}
+        for conn in list(self.clients.values()):
+            name = conn.transport.name
+            out[name] = out.get(name, 0) + 1
+        return out
+
     @property
     def closing_count(self) -> int:
         """How many closed polling sessions still answer a GET: closed by the server,

@@ -9,12 +9,25 @@ most every :data:`LOG_EVERY` seconds (with the number of events since the last l
 that an attacker cannot flood the log.
 
 The server's :class:`LimitStats` is also the one source of its traffic figures, which the
-Prometheus exporter (:mod:`aiosocketio.metrics`) reads when it is scraped: with
-:attr:`LimitStats.detailed` on, the server counts the events and payload sizes in and out
-(:attr:`LimitStats.events_in`, ...), rejected handshakes (``handshake_rejected/<reason>``),
-and times acknowledgements and adapter requests in :class:`Histogram` objects
-(:meth:`LimitStats.observe`).
-Off by default: then the hot paths pay one attribute test.
+Prometheus exporter (:mod:`aiosocketio.metrics`) reads when it is scraped and the Admin UI
+(:mod:`aiosocketio.admin`) reads for each ``server_stats``: with :attr:`LimitStats.detailed`
+on, the server counts
+
+* the Engine.IO messages of the Socket.IO layer in and out (:attr:`LimitStats.packets_in`,
+  :attr:`LimitStats.packets_out`: one per Socket.IO packet and one per binary attachment,
+  one per recipient of a broadcast) and their size (:attr:`LimitStats.bytes_in`,
+  :attr:`LimitStats.bytes_out`: characters of text, bytes of binary);
+* the Socket.IO events among them (:attr:`LimitStats.events_in`,
+  :attr:`LimitStats.events_out`);
+* the Engine.IO connections opened (:attr:`LimitStats.connections_opened`) and closed, by
+  reason (``connection_closed/<reason>``: ``transport close``, ``ping timeout``, ...);
+* rejected handshakes (``handshake_rejected/<reason>``);
+* and times acknowledgements and adapter requests in :class:`Histogram` objects
+  (:meth:`LimitStats.observe`).
+
+Each figure is counted in one place, where the server handles what it counts anyway (no
+listener per connection or per packet). Off by default: then the hot paths pay one
+attribute test.
 """
 
 from __future__ import annotations
@@ -31,6 +44,7 @@ __all__ = [
     "ADAPTER_REQUEST_FAILED",
     "ASGI_CLOSE_ABORTED",
     "BUCKETS",
+    "CONNECTION_CLOSED",
     "EIO_PARSE_ERROR",
     "HANDSHAKE_REJECTED",
     "HTTP_BAD_REQUEST",
@@ -76,6 +90,8 @@ SIO_INVALID_STATE = "sio_invalid_state"
 EIO_PARSE_ERROR = "eio_parse_error"
 SHUTDOWN_DROPPED = "shutdown_dropped"
 
+CONNECTION_CLOSED = "connection_closed"
+"""Prefix of the closed Engine.IO connections: ``connection_closed/<reason>``."""
 HANDSHAKE_REJECTED = "handshake_rejected"
 """Prefix of the refused connections: ``handshake_rejected/<reason>``."""
 ACK_LATENCY = "ack_latency"
@@ -159,11 +175,14 @@ class LimitStats:
         "_unlogged",
         "bytes_in",
         "bytes_out",
+        "connections_opened",
         "counts",
         "detailed",
         "events_in",
         "events_out",
         "histograms",
+        "packets_in",
+        "packets_out",
     )
 
     def __init__(self, log: logging.Logger | None = None, level: int = logging.INFO) -> None:
@@ -172,13 +191,19 @@ class LimitStats:
         self.detailed = False
         #: Durations by kind (:data:`ACK_LATENCY`, ``adapter_request/<type>``).
         self.histograms: dict[str, Histogram] = {}
-        #: The traffic (counted while :attr:`detailed`): events from clients, events to
-        #: clients (one per recipient), and the size of the messages each way (characters
-        #: of text, bytes of binary). Plain attributes: the hot paths add to them.
-        self.events_in = 0
-        self.events_out = 0
+        #: The traffic (counted while :attr:`detailed`): the Engine.IO messages of the
+        #: Socket.IO layer each way (one per packet and per binary attachment, one per
+        #: recipient of a broadcast), their size (characters of text, bytes of binary),
+        #: the events among them, and the Engine.IO connections opened (their closes are
+        #: ``counts["connection_closed/<reason>"]``). Plain attributes: the hot paths add
+        #: to them.
+        self.packets_in = 0
+        self.packets_out = 0
         self.bytes_in = 0
         self.bytes_out = 0
+        self.events_in = 0
+        self.events_out = 0
+        self.connections_opened = 0
         self._logged: dict[str, float] = {}
         self._unlogged: dict[str, int] = {}
         self._log = logger if log is None else log

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl
 
 from aiosocketio.frontends.stats import (
+    CONNECTION_CLOSED,
     EIO_PARSE_ERROR,
     HANDSHAKE_REJECTED,
     SIO_INVALID_STATE,
@@ -107,6 +108,9 @@ class Multiplexer:
         self.closed = False
         conn.on_message = self._on_message
         conn.on_close_hook = self._on_engine_close
+        stats = server.counters
+        if stats.detailed:
+            stats.connections_opened += 1
         self._connect_timer: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
             server.connect_timeout, self._on_connect_timeout
         )
@@ -128,6 +132,7 @@ class Multiplexer:
             return
         stats = self.server.counters
         if stats.detailed:
+            stats.packets_in += 1
             stats.bytes_in += len(data)
             if packet is not None and (packet.type is _EVENT or packet.type is _BINARY_EVENT):
                 stats.events_in += 1
@@ -205,6 +210,7 @@ class Multiplexer:
             prepared = PreparedMessage(self.server.encoder.encode(packet))
             stats = self.server.counters
             if stats.detailed:
+                stats.packets_out += len(prepared.parts)
                 stats.bytes_out += prepared_size(prepared)
             self.conn.write_prepared(prepared)
 
@@ -257,6 +263,9 @@ class Multiplexer:
 
     def _on_engine_close(self, reason: str, description: Any = None) -> None:
         """The engine connection closed (its ``on_close_hook``)."""
+        stats = self.server.counters
+        if stats.detailed:
+            stats.add(f"{CONNECTION_CLOSED}/{reason}")
         if reason == "parse error" and not self.closed:
             self._count(EIO_PARSE_ERROR, str(description))
         self._on_close(reason, description)

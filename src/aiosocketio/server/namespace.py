@@ -581,4 +581,5 @@ class _ParentAdapter(MemoryAdapter):
 
 def _count_out(stats: LimitStats, prepared: PreparedMessage, recipients: int) -> None:
     stats.events_out += recipients
+    stats.packets_out += len(prepared.parts) * recipients
     stats.bytes_out += prepared_size(prepared) * recipients

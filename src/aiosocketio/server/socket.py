@@ -486,6 +486,7 @@ class Socket(CatchAllListeners, EventEmitter):
         stats = server.counters
         if stats.detailed:
             parts = prepared.parts
+            stats.packets_out += len(parts)
             stats.bytes_out += len(parts[0]) if len(parts) == 1 else prepared_size(prepared)
             if packet.type is _EVENT:
                 stats.events_out += 1
@@ -710,6 +711,7 @@ class Socket(CatchAllListeners, EventEmitter):
             stats = self.server.counters
             if stats.detailed:
                 stats.add(f"{HANDSHAKE_REJECTED}/middleware")
+                stats.packets_out += len(prepared.parts)
                 stats.bytes_out += prepared_size(prepared)
             conn.write_prepared(prepared)
 

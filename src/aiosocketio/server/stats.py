@@ -67,13 +67,8 @@ class ServerStats:
         """Read a snapshot from the server's ``namespaces``, its ``engine`` and the
         front ends' ``counters``."""
         sockets = {nsp.name: len(nsp.sockets) for nsp in namespaces}
-        transports: dict[str, int] = {}
-        upgrading = 0
-        for conn in list(engine.clients.values()):
-            name = conn.transport.name
-            transports[name] = transports.get(name, 0) + 1
-            if conn.upgrading:
-                upgrading += 1
+        transports = engine.clients_by_transport()
+        upgrading = sum(1 for conn in list(engine.clients.values()) if conn.upgrading)
         limits: dict[str, int] = {}
         for counted in counters:
             for kind, count in counted.as_dict().items():
