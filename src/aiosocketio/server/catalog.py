@@ -11,9 +11,9 @@ whether the handler takes an ``ack``/``callback``. The AsyncAPI document
 
 Invariants:
 
-* after the first registration of an (event, code object), registering it again costs one
-  dict lookup (keyed by the code object's id; the entry holds the code object, so the id
-  is not reused while the entry exists);
+* after the first registration of an (event, code object), registering it again costs a
+  dict and a set lookup (by the code object's id: the entry holds the code object, so the
+  id is not reused while the entry exists);
 * the catalog never holds a handler function: a handler defined per connection closes
   over its socket, and holding it would keep that socket alive;
 * the children of a dynamic namespace share their parent's catalog, so a regex or matcher
@@ -65,25 +65,31 @@ class HandlerCatalog:
     """The handlers registered with ``socket.on`` on the sockets of one namespace (or of
     the children of one dynamic namespace), once per event and code object."""
 
-    __slots__ = ("_entries",)
+    __slots__ = ("_entries", "_seen")
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[str, Any], CatalogEntry] = {}
+        self._entries: list[CatalogEntry] = []
+        # event -> the ids of the code objects (or the types of code-less callables) seen
+        self._seen: dict[str, set[int | type]] = {}
 
     def record(self, event: str, fn: Callable[..., Any], ack_param: str | None) -> None:
         """Note that ``fn`` handles ``event`` (called by ``Socket.on``; after the first
-        call for this event and code object, one dict lookup)."""
-        func = getattr(fn, "__func__", fn)  # a bound method's function
-        code = getattr(func, "__code__", None)
+        call for this event and code object, one dict lookup and one set lookup)."""
+        code = getattr(fn, "__code__", None)  # a bound method's too
         # a callable without code (a partial, an object with __call__): one entry per type
-        key = (event, id(code) if code is not None else type(func))
-        if key in self._entries:
+        key: int | type = id(code) if code is not None else type(fn)
+        seen = self._seen.get(event)
+        if seen is None:
+            seen = self._seen[event] = set()
+        elif key in seen:
             return
-        self._entries[key] = _entry(event, fn, func, code, ack_param)
+        seen.add(key)
+        func = getattr(fn, "__func__", fn)  # a bound method's function
+        self._entries.append(_entry(event, fn, func, code, ack_param))
 
     def __iter__(self) -> Iterator[CatalogEntry]:
         """The entries, in the order they were first registered."""
-        return iter(list(self._entries.values()))
+        return iter(list(self._entries))
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -91,7 +97,7 @@ class HandlerCatalog:
     def events(self) -> dict[str, list[CatalogEntry]]:
         """The entries by event, events in the order they were first registered."""
         out: dict[str, list[CatalogEntry]] = {}
-        for entry in self._entries.values():
+        for entry in self._entries:
             out.setdefault(entry.event, []).append(entry)
         return out
 
