@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -333,3 +334,53 @@ async def test_a_typed_namespace_and_socket_on_handlers_share_a_channel() -> Non
     # the typed handler is documented once, from its declaration; the plain one is added
     assert set(doc["operations"]) == {"root.receive.move", "root.receive.extra", "root.send.error"}
     assert doc["channels"]["root"]["messages"]["move"]["payload"] == {"type": "integer"}
+
+
+async def test_several_handlers_of_one_event_and_node_style_acks() -> None:
+    io = Server()
+    typed: TypedNamespace[Any] = TypedNamespace("/typed")
+
+    @typed.on("save")
+    def save(socket: Socket, doc: str, ack: Callable[..., Any]) -> None:
+        ack("saved")
+
+    typed.attach(io)
+
+    @io.on("connection")
+    def audit(socket: Socket) -> None:
+        @socket.on("move")
+        def log_move(x: int, y: int) -> None:
+            pass
+
+    @io.on("connection")
+    def game(socket: Socket) -> None:
+        @socket.on("move")
+        def move(x: int, y: int) -> int:
+            return x + y
+
+        @socket.on("jump")
+        def jump(height: int) -> None:
+            pass
+
+        @socket.on("jump")
+        def jump_log(height: float) -> None:
+            pass
+
+    await probe_handlers(io)
+    doc = asyncapi_document(io)
+    messages = doc["channels"]["root"]["messages"]
+    # the same payload for both handlers: one schema; the one that returns a value acks
+    assert messages["move"]["payload"]["items"] == [
+        {"title": "x", "type": "integer"},
+        {"title": "y", "type": "integer"},
+    ]
+    assert messages["move.ack"]["payload"] == {"type": "integer"}
+    # different annotations: the payload goes to each handler, so it must fit all of them
+    assert messages["jump"]["payload"] == {"allOf": [{"type": "integer"}, {"type": "number"}]}
+    assert "jump.ack" not in messages
+    # a typed handler with an ack callback: its acknowledgement, with a permissive schema
+    typed_messages = doc["channels"]["typed"]["messages"]
+    assert "type" not in typed_messages["save.ack"]["payload"]
+    assert doc["operations"]["typed.receive.save"]["reply"]["messages"][0] == {
+        "$ref": "#/channels/typed/messages/save.ack"
+    }
