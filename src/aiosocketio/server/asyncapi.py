@@ -1,7 +1,9 @@
-"""The AsyncAPI 3.0 document of a server's typed namespaces (``aiosocketio asyncapi app:io``).
+"""The AsyncAPI 3.0 document of a server (``aiosocketio asyncapi app:io``).
 
 Made from the :class:`~aiosocketio.server.contract.TypedNamespace` objects attached to the
-server:
+server, and from the handlers its sockets registered with ``socket.on`` (each namespace's
+:class:`~aiosocketio.server.catalog.HandlerCatalog`; ``aiosocketio.testing.probe_handlers``
+fills them without live traffic):
 
 * each namespace is a channel (its address is the namespace's name);
 * each event the namespace receives is a message and a ``receive`` operation; each event
@@ -11,6 +13,10 @@ server:
 * the acknowledgement of a received event is the operation's ``reply``: the handler's
   return annotation, and the validation rejection (``{"error": "validation", ...}``), which
   the ``error`` event also carries when no acknowledgement was asked for;
+* a ``socket.on`` handler without annotations has a permissive payload schema; one that
+  takes an ``ack`` callback, or whose code returns a value, has a permissive reply; the
+  handlers of one event with different annotations make an ``allOf``; a dynamic
+  namespace is one channel without an address, its matcher in its description;
 * the schemas come from msgspec (``msgspec.json.schema_components``) and, for pydantic
   models, from pydantic; named types go to ``components.schemas``.
 """
