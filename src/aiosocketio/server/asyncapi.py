@@ -1,7 +1,9 @@
-"""The AsyncAPI 3.0 document of a server's typed namespaces (``aiosocketio asyncapi app:io``).
+"""The AsyncAPI 3.0 document of a server (``aiosocketio asyncapi app:io``).
 
 Made from the :class:`~aiosocketio.server.contract.TypedNamespace` objects attached to the
-server:
+server, and from the handlers its sockets registered with ``socket.on`` (each namespace's
+:class:`~aiosocketio.server.catalog.HandlerCatalog`; ``aiosocketio.testing.probe_handlers``
+fills them without live traffic):
 
 * each namespace is a channel (its address is the namespace's name);
 * each event the namespace receives is a message and a ``receive`` operation; each event
@@ -11,18 +13,25 @@ server:
 * the acknowledgement of a received event is the operation's ``reply``: the handler's
   return annotation, and the validation rejection (``{"error": "validation", ...}``), which
   the ``error`` event also carries when no acknowledgement was asked for;
+* a ``socket.on`` handler without annotations has a permissive payload schema; one that
+  takes an ``ack`` callback, or whose code returns a value, has a permissive reply; the
+  handlers of one event with different annotations make an ``allOf``; a dynamic
+  namespace is one channel without an address, its matcher in its description;
 * the schemas come from msgspec (``msgspec.json.schema_components``) and, for pydantic
   models, from pydantic; named types go to ``components.schemas``.
 """
 
 from __future__ import annotations
 
+import dis
 import inspect
 import re
 import typing
 from collections.abc import Callable, Iterable
+from types import CodeType
 from typing import Any
 
+from aiosocketio.server.catalog import HandlerCatalog
 from aiosocketio.server.contract import TypedNamespace, attached
 from aiosocketio.server.validation import REJECTED_EVENT
 
@@ -131,74 +140,188 @@ def _doc(fn: Any) -> str:
     return inspect.cleandoc(fn.__doc__) if getattr(fn, "__doc__", None) else ""
 
 
-def _namespace(
-    nsp: TypedNamespace[Any], schemas: _Schemas, channels: dict[str, Any], ops: dict[str, Any]
-) -> None:
-    cid = _channel_id(nsp.name)
-    ref = {"$ref": f"#/channels/{cid}"}
-    messages: dict[str, Any] = {}
-    channel: dict[str, Any] = {"address": nsp.name, "title": f"namespace {nsp.name}"}
-    if nsp.description:
-        channel["description"] = nsp.description
-    channel["messages"] = messages
+def _annotated(params: Iterable[tuple[str, Any]]) -> bool:
+    return any(tp not in (Any, object, inspect.Parameter.empty) for _, tp in params)
 
-    def message_ref(mid: str) -> dict[str, str]:
-        return {"$ref": f"#/channels/{cid}/messages/{mid}"}
 
-    rejection_id = "validationRejection"
-    for event, fn in nsp.handlers.items():
-        params, returns, node_ack = _params(fn, 1)
+def _returns_value(code: CodeType | None) -> bool:
+    """Whether a handler without a return annotation returns something (other than None)
+    somewhere: a ``return`` of a value in its code (its return value answers the ack)."""
+    if code is None:
+        return False
+    previous: dis.Instruction | None = None
+    for ins in dis.get_instructions(code):
+        if ins.opname == "RETURN_CONST" and ins.argval is not None:
+            return True  # pragma: no cover - Python 3.12 and 3.13
+        if ins.opname == "RETURN_VALUE" and not (
+            previous is not None and previous.opname == "LOAD_CONST" and previous.argval is None
+        ):
+            return True
+        previous = ins
+    return False
+
+
+_ANY_PAYLOAD: dict[str, Any] = {
+    "description": "any arguments: the handler's parameters are not annotated",
+}
+_ANY_ACK: dict[str, Any] = {
+    "description": "the arguments the handler acknowledges with (not annotated)",
+}
+
+
+class _Channel:
+    """One channel (a namespace) being built: its messages and operations."""
+
+    def __init__(
+        self,
+        cid: str,
+        address: str | None,
+        title: str,
+        description: str,
+        schemas: _Schemas,
+        ops: dict[str, Any],
+    ) -> None:
+        self.cid = cid
+        self.ref = {"$ref": f"#/channels/{cid}"}
+        self.schemas = schemas
+        self.ops = ops
+        self.messages: dict[str, Any] = {}
+        self.body: dict[str, Any] = {"address": address, "title": title}
+        if description:
+            self.body["description"] = description
+        self.body["messages"] = self.messages
+        self.received: set[str] = set()
+
+    def message_ref(self, mid: str) -> dict[str, str]:
+        return {"$ref": f"#/channels/{self.cid}/messages/{mid}"}
+
+    def receive(
+        self,
+        event: str,
+        payload: dict[str, Any],
+        summary: str,
+        ack: dict[str, Any] | None,
+        validated: bool,
+    ) -> None:
+        """Add the client-to-server ``event``; ``ack`` is the schema of its
+        acknowledgement, if it has one; ``validated``: the payload may be rejected."""
+        self.received.add(event)
         mid = _id(event)
-        message: dict[str, Any] = {"name": event, "payload": schemas.payload(params)}
-        if _doc(fn):
-            message["summary"] = _doc(fn).splitlines()[0]
-        messages[mid] = message
+        message: dict[str, Any] = {"name": event, "payload": payload}
+        if summary:
+            message["summary"] = summary
+        self.messages[mid] = message
         op: dict[str, Any] = {
             "action": "receive",
-            "channel": ref,
-            "messages": [message_ref(mid)],
+            "channel": self.ref,
+            "messages": [self.message_ref(mid)],
             "summary": f"the client emits {event!r}",
         }
         replies = []
-        if not node_ack and returns not in (Any, type(None), None):
-            messages[f"{mid}.ack"] = {
-                "name": f"{event} (acknowledgement)",
-                "payload": schemas.of(returns),
-            }
-            replies.append(message_ref(f"{mid}.ack"))
-        if any(tp not in (Any, object) for _, tp in params):
-            messages[rejection_id] = {
+        if ack is not None:
+            self.messages[f"{mid}.ack"] = {"name": f"{event} (acknowledgement)", "payload": ack}
+            replies.append(self.message_ref(f"{mid}.ack"))
+        if validated:
+            self.messages[_REJECTION_ID] = {
                 "name": f"{REJECTED_EVENT} (validation rejection)",
                 "summary": "the acknowledgement of a rejected payload, or the error event",
                 "payload": {"$ref": _REF + "ValidationRejection"},
             }
-            replies.append(message_ref(rejection_id))
+            replies.append(self.message_ref(_REJECTION_ID))
         if replies:
-            op["reply"] = {"channel": ref, "messages": replies}
-        ops[f"{cid}.receive.{mid}"] = op
-    if rejection_id in messages:
-        ops[f"{cid}.send.{REJECTED_EVENT}"] = {
-            "action": "send",
-            "channel": ref,
-            "messages": [message_ref(rejection_id)],
-            "summary": "a payload sent without an acknowledgement was rejected",
-        }
-    sends = nsp.sends
-    for name, method in _methods(sends):
-        params, _, _ = _params(method, 1)  # after self
+            op["reply"] = {"channel": self.ref, "messages": replies}
+        self.ops[f"{self.cid}.receive.{mid}"] = op
+
+    def send(self, name: str, payload: dict[str, Any], summary: str) -> None:
+        """Add the server-to-client event ``name``."""
         mid = _id(name)
-        if mid in messages:
+        if mid in self.messages:
             mid = f"{mid}.sent"
-        messages[mid] = {"name": name, "payload": schemas.payload(params)}
-        if _doc(method):
-            messages[mid]["summary"] = _doc(method).splitlines()[0]
-        ops[f"{cid}.send.{_id(name)}"] = {
+        self.messages[mid] = {"name": name, "payload": payload}
+        if summary:
+            self.messages[mid]["summary"] = summary
+        self.ops[f"{self.cid}.send.{_id(name)}"] = {
             "action": "send",
-            "channel": ref,
-            "messages": [message_ref(mid)],
+            "channel": self.ref,
+            "messages": [self.message_ref(mid)],
             "summary": f"the server emits {name!r}",
         }
-    channels[cid] = channel
+
+    def finish(self, channels: dict[str, Any]) -> None:
+        if _REJECTION_ID in self.messages:
+            self.ops[f"{self.cid}.send.{REJECTED_EVENT}"] = {
+                "action": "send",
+                "channel": self.ref,
+                "messages": [self.message_ref(_REJECTION_ID)],
+                "summary": "a payload sent without an acknowledgement was rejected",
+            }
+        if self.body["address"] is None:
+            del self.body["address"]  # unknown: a dynamic namespace's names
+        channels[self.cid] = self.body
+
+
+_REJECTION_ID = "validationRejection"
+
+
+def _typed(nsp: TypedNamespace[Any], channel: _Channel) -> None:
+    schemas = channel.schemas
+    for event, fn in nsp.handlers.items():
+        params, returns, node_ack = _params(fn, 1)
+        if node_ack:
+            ack: dict[str, Any] | None = dict(_ANY_ACK)
+        elif returns not in (Any, type(None), None):
+            ack = schemas.of(returns)
+        else:
+            ack = None
+        summary = _doc(fn).splitlines()[0] if _doc(fn) else ""
+        channel.receive(event, schemas.payload(params), summary, ack, _annotated(params))
+    for name, method in _methods(nsp.sends):
+        params, _, _ = _params(method, 1)  # after self
+        channel.send(
+            name, schemas.payload(params), _doc(method).splitlines()[0] if _doc(method) else ""
+        )
+
+
+def _catalogued(catalog: HandlerCatalog, channel: _Channel) -> None:
+    """The events of ``socket.on`` handlers (those a typed namespace declared are skipped)."""
+    schemas = channel.schemas
+    for event, entries in catalog.events().items():
+        if event in channel.received:
+            continue
+        payloads: list[dict[str, Any]] = []
+        acks: list[dict[str, Any]] = []
+        validated = False
+        for entry in entries:
+            if entry.resolved and _annotated(entry.params):
+                validated = True
+                payload = schemas.payload(list(entry.params))
+                if entry.variadic:
+                    payload.pop("additionalItems", None)  # *args: more may follow
+                if payload not in payloads:
+                    payloads.append(payload)
+            if entry.ack_param is not None:
+                ack: dict[str, Any] | None = dict(_ANY_ACK)
+            elif not entry.resolved or entry.returns in (type(None), None):
+                ack = None
+            elif entry.returns is Any:
+                ack = dict(_ANY_ACK) if _returns_value(entry.code) else None
+            else:
+                ack = schemas.of(entry.returns)
+            if ack is not None and ack not in acks:
+                acks.append(ack)
+        if not payloads:
+            payload = dict(_ANY_PAYLOAD)
+        elif len(payloads) == 1:
+            payload = payloads[0]
+        else:  # several handlers: the payload goes to each of them
+            payload = {"allOf": payloads}
+        ack_schema: dict[str, Any] | None = None
+        if len(acks) == 1:
+            ack_schema = acks[0]
+        elif acks:
+            ack_schema = {"oneOf": acks}
+        summary = next((e.doc for e in entries if e.doc), "")
+        channel.receive(event, payload, summary, ack_schema, validated)
 
 
 def _methods(proto: Any) -> Iterable[tuple[str, Any]]:
@@ -210,12 +333,42 @@ def _methods(proto: Any) -> Iterable[tuple[str, Any]]:
 def asyncapi_document(
     server: Any, *, title: str = "Socket.IO API", version: str = "1.0.0", description: str = ""
 ) -> dict[str, Any]:
-    """The AsyncAPI 3.0 document of ``server``'s typed namespaces (a JSON-ready dict)."""
+    """The AsyncAPI 3.0 document of ``server`` (a JSON-ready dict): its typed namespaces,
+    and the handlers its sockets registered with ``socket.on`` so far (each namespace's
+    :attr:`~aiosocketio.server.namespace.Namespace.handler_catalog`).
+
+    Handlers registered in a ``connection`` handler exist once a client has connected:
+    ``await aiosocketio.testing.probe_handlers(server)`` connects one in-process client
+    per namespace first (the ``aiosocketio asyncapi`` command does it by default).
+    """
     schemas = _Schemas()
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
-    for nsp in attached(server):
-        _namespace(nsp, schemas, channels, operations)
+    built: dict[str, _Channel] = {}
+
+    def channel_of(name: str, describe: str) -> _Channel:
+        channel = built.get(name)
+        if channel is None:
+            channel = built[name] = _Channel(
+                _channel_id(name), name, f"namespace {name}", describe, schemas, operations
+            )
+        return channel
+
+    for typed in attached(server):
+        _typed(typed, channel_of(typed.name, typed.description))
+    for nsp in getattr(server, "namespaces", {}).values():
+        if nsp.parent is None and len(nsp.handler_catalog):
+            _catalogued(nsp.handler_catalog, channel_of(nsp.name, ""))
+    for index, parent in enumerate(getattr(server, "dynamic_namespaces", ()), 1):
+        if len(parent.handler_catalog):
+            cid = f"dynamic_{index}"
+            channel = built[cid] = _Channel(
+                cid, None, f"dynamic namespace {index}", _dynamic(parent), schemas, operations
+            )
+            channel.body["x-namespace-matcher"] = _matcher(parent)
+            _catalogued(parent.handler_catalog, channel)
+    for channel in built.values():
+        channel.finish(channels)
     info: dict[str, Any] = {"title": title, "version": version}
     if description:
         info["description"] = description
@@ -227,3 +380,17 @@ def asyncapi_document(
         "operations": operations,
         "components": {"schemas": schemas.components},
     }
+
+
+def _matcher(parent: Any) -> str:
+    matcher = parent.matcher
+    if isinstance(matcher, re.Pattern):
+        return f"regex {matcher.pattern}"
+    return f"function {getattr(matcher, '__qualname__', repr(matcher))}"
+
+
+def _dynamic(parent: Any) -> str:
+    return (
+        f"A dynamic namespace: the names accepted by the {_matcher(parent)} "
+        "(its channel has no fixed address)."
+    )

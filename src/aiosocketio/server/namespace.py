@@ -35,6 +35,7 @@ from aiosocketio.protocol.prepared import PreparedMessage
 from aiosocketio.protocol.socketio.packets import RESERVED_EVENTS, Packet, PacketType
 from aiosocketio.runtime.events import EventEmitter, call_listener, spawn
 from aiosocketio.server.broadcast import BroadcastOperator, RemoteSocket
+from aiosocketio.server.catalog import HandlerCatalog
 from aiosocketio.server.done import DONE
 from aiosocketio.server.handlers import call_handler, check_namespace_listener
 from aiosocketio.server.socket import Socket, SocketClient, SocketServer
@@ -133,6 +134,9 @@ class Namespace(EventEmitter):
         server: the :class:`Server`.
         sockets: the connected sockets of this server, by id.
         adapter: the namespace's :class:`Adapter`.
+        handler_catalog: the handlers its sockets registered with ``socket.on``, once
+            per event and handler code (:class:`~aiosocketio.server.catalog.HandlerCatalog`;
+            the AsyncAPI document is made from it).
     """
 
     def __init__(self, server: NamespaceServer, name: str) -> None:
@@ -143,9 +147,15 @@ class Namespace(EventEmitter):
         self._ids = 0
         self._parent: ParentNamespace | None = None
         self.adapter: AdapterLike = self._create_adapter()
+        self.handler_catalog = HandlerCatalog()  # a dynamic namespace's children: the parent's
 
     def _create_adapter(self) -> AdapterLike:
         return self.server._adapter_factory(self)
+
+    @property
+    def parent(self) -> ParentNamespace | None:
+        """The dynamic namespace this one is a child of; None for a namespace of its own."""
+        return self._parent
 
     def _add_listener(self, event: str, fn: Callable[..., Any], once: bool, prepend: bool) -> None:
         check_namespace_listener(self.name, event, fn)  # python-socketio's handler shapes
@@ -521,6 +531,7 @@ class ParentNamespace(Namespace):
                 child.on(event, fn)
         self.children.add(child)
         child._parent = self
+        child.handler_catalog = self.handler_catalog  # documented under the parent
         self.server._add_namespace(child)
         return child
 

@@ -525,6 +525,12 @@ class Server:
         return MappingProxyType(self._nsps)
 
     @property
+    def dynamic_namespaces(self) -> tuple[ParentNamespace, ...]:
+        """The dynamic namespaces (``io.of(regex)``, ``io.of(matcher)``), in the order they
+        were made; their children are in :attr:`namespaces`."""
+        return tuple(self._parent_nsps)
+
+    @property
     def stats(self) -> ServerStats:
         """A snapshot of what the server holds now (a new, read-only object each time):
         the connected sockets per namespace, the Engine.IO sessions (``clients``) and their

@@ -57,6 +57,7 @@ from aiosocketio.runtime.events import (
 from aiosocketio.runtime.pending import PendingTable
 from aiosocketio.server.ack_reply import AckReply, reply_later
 from aiosocketio.server.broadcast import BroadcastOperator
+from aiosocketio.server.catalog import HandlerCatalog
 from aiosocketio.server.done import DONE
 from aiosocketio.server.handlers import call_handler, logger, may_log
 from aiosocketio.server.handshake import Handshake
@@ -160,6 +161,11 @@ class SocketNamespace(Protocol):
     @property
     def adapter(self) -> AdapterLike:
         """The namespace's adapter."""
+        ...
+
+    @property
+    def handler_catalog(self) -> HandlerCatalog:
+        """The handlers registered on the namespace's sockets (for the AsyncAPI document)."""
         ...
 
     def _next_ack_id(self) -> int: ...
@@ -692,6 +698,7 @@ class Socket(CatchAllListeners, EventEmitter):
         listener = Listener(fn, once)
         if event not in _NOT_CHECKED:
             listener.check = check_for(fn, listener.ack_param)
+            self.nsp.handler_catalog.record(event, fn, listener.ack_param)
         return listener
 
     def _cleanup(self) -> None:

@@ -43,6 +43,7 @@ __all__ = [
     "PayloadRejected",
     "check_for",
     "engine_for",
+    "payload_params",
     "reject",
     "rejection",
     "to_builtins",
@@ -231,11 +232,33 @@ def check_for(fn: Callable[..., Any], ack_param: str | None) -> EventCheck | Non
     return plan
 
 
+def payload_params(
+    fn: Callable[..., Any], ack_param: str | None
+) -> tuple[list[tuple[str, Any]], Any]:
+    """``fn``'s payload parameters, ``(name, annotation)`` in order (``Any`` where there is
+    none; the ``ack_param`` and the keyword-only ones left out), and its return annotation.
+
+    The one reading of a handler's signature, shared by the validation plan and the
+    AsyncAPI document (:mod:`aiosocketio.server.catalog`).
+
+    Raises:
+        Exception: the annotations cannot be resolved (a ``NameError`` for a type defined
+            in a function, ...), or the signature cannot be read.
+    """
+    hints = typing.get_type_hints(fn, include_extras=True)
+    params = [
+        (param.name, hints.get(param.name, Any))
+        for param in inspect.signature(fn).parameters.values()
+        if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD)
+        and param.name != ack_param
+    ]
+    return params, hints.get("return", Any)
+
+
 def _make_plan(fn: Callable[..., Any], ack_param: str | None) -> EventCheck | None:
     name = getattr(fn, "__qualname__", repr(fn))
     try:
-        hints = typing.get_type_hints(fn, include_extras=True)
-        params = inspect.signature(fn).parameters.values()
+        params, returns = payload_params(fn, ack_param)
     except Exception as exc:  # a NameError for a type defined in a function, ...
         logger.warning(
             "the annotations of %s cannot be resolved (%s: %s): its events are not validated",
@@ -245,13 +268,7 @@ def _make_plan(fn: Callable[..., Any], ack_param: str | None) -> EventCheck | No
         )
         return None
     args: list[ArgCheck] = []
-    index = 0
-    for param in params:
-        if param.kind not in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
-            continue
-        if param.name == ack_param:
-            continue
-        tp = hints.get(param.name, Any)
+    for index, (param_name, tp) in enumerate(params):
         if not _skip(tp):
             convert = converter_for(tp)
             if convert is None:
@@ -259,14 +276,13 @@ def _make_plan(fn: Callable[..., Any], ack_param: str | None) -> EventCheck | No
                     "%s: no validation engine is installed (pip install "
                     "'aiosocketio[pydantic]'): parameter %r is not checked",
                     name,
-                    param.name,
+                    param_name,
                 )
             else:
-                args.append(ArgCheck(index, param.name, tp, convert))
-        index += 1
+                args.append(ArgCheck(index, param_name, tp, convert))
     if not args:
         return None
-    return EventCheck(args, hints.get("return", Any))
+    return EventCheck(args, returns)
 
 
 def to_builtins(value: Any) -> Any:

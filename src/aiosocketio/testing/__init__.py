@@ -13,12 +13,15 @@
 The clients are the library's own (:mod:`aiosocketio.client`), connected to the server's
 Engine through an in-memory WebSocket; the pytest fixtures are in
 :mod:`aiosocketio.testing.pytest_plugin`. See docs/guides/testing.md.
+:func:`probe_handlers` uses them to find an app's ``socket.on`` handlers for its AsyncAPI
+document (:mod:`aiosocketio.testing.probe`).
 """
 
 from __future__ import annotations
 
 from aiosocketio.testing.client import NothingHappened, TestClient, TestSocket
 from aiosocketio.testing.clock import ClockStalled, ManualClock
+from aiosocketio.testing.probe import ProbeReport, probe_handlers
 from aiosocketio.testing.transport import MemoryWebSocket, memory_opener
 
 __all__ = [
@@ -26,7 +29,9 @@ __all__ = [
     "ManualClock",
     "MemoryWebSocket",
     "NothingHappened",
+    "ProbeReport",
     "TestClient",
     "TestSocket",
     "memory_opener",
+    "probe_handlers",
 ]
