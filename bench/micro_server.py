@@ -43,6 +43,13 @@ class FakeChannel:
     def close(self, code: int = 1000, reason: str = "") -> None:
         pass
 
+    def drop(self) -> None:
+        pass
+
+    @property
+    def drained(self) -> bool:
+        return True  # it writes nothing, so nothing is left (io.close() drains)
+
     @property
     def buffered_amount(self) -> int:
         return 0
