@@ -212,7 +212,8 @@ async def test_aiosocketio_runs_the_bench_app(loadgen: Path) -> None:
 def test_the_metrics_server_counts_what_the_scenarios_send(loadgen: Path) -> None:
     # bench/run.py's aiosocketio-metrics row: the same app with the Prometheus exporter on.
     # Its cost is only meaningful if the exporter really counts the benchmark's traffic.
-    argv = [sys.executable, "aiosocketio_native.py", "0", "--metrics"]
+    # as bench/run.py starts it: the server's own argv, then the port
+    argv = [sys.executable, "aiosocketio_native.py", "--metrics", "0"]
     for port in _serve(argv, cwd=BENCH / "servers"):
         echo = run_loadgen(
             loadgen, port, "echo", "--clients", "3", "--inflight", "4",

@@ -9,8 +9,9 @@ from typing import Any
 
 
 def port_from_argv() -> int:
-    """The port to listen on: the first command-line argument (0 = any free port)."""
-    return int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    """The port to listen on: the first command-line argument that is a number (0 = any
+    free port; options such as ``--metrics`` may come before it)."""
+    return next((int(arg) for arg in sys.argv[1:] if arg.isdigit()), 0)
 
 
 def announce(port: int) -> None:
