@@ -381,7 +381,7 @@ def render_readme_block(data: dict[str, Any]) -> str:
             "\nWith Prometheus metrics on (`aiosocketio.metrics.instrument`, scraped every "
             "second), each message costs "
             + " and ".join(f"{c[0]:+.1f}% on {sc}" for sc, c in costs if c is not None)
-            + " (the bar: 5%).\n"
+            + " (the bar: 5%; a negative figure is within the run-to-run noise).\n"
         )
     h = _get(data, "hold", "aiosocketio")
     steps = (h or {}).get("extra", {}).get("steps") or []
