@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from aiosocketio import Server, Socket
 from tests.support.node import NODE_MODULES
@@ -227,9 +228,10 @@ def test_the_metrics_server_counts_what_the_scenarios_send(loadgen: Path) -> Non
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
             text = answer.read().decode()
         samples = {
-            line.split(" ")[0]: float(line.split(" ")[1])
-            for line in text.splitlines()
-            if line and not line.startswith("#")
+            sample.name: sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if not sample.labels
         }
         # every echo (warm-up included) and every join/bcast came in; every ack and every
         # delivery went out
