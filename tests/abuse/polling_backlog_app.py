@@ -55,7 +55,7 @@ async def serve(frontend: str, port: int) -> None:
         await io.listen(port, "127.0.0.1")
         out({"port": io.port})
         await stop.wait()
-        await io.close()
+        await io.close(grace=1)  # the tests abandon sessions with a backlog
         return
     import uvicorn
 
@@ -70,7 +70,7 @@ async def serve(frontend: str, port: int) -> None:
         await asyncio.sleep(0.01)
     out({"port": sock.getsockname()[1]})
     await stop.wait()
-    await io.close()
+    await io.close(grace=1)
     server.should_exit = True
     await task
 

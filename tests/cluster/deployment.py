@@ -134,6 +134,7 @@ async def workers() -> AsyncIterator[list[int]]:
             sys.executable, "-m", "aiosocketio", "run", "app:sio",
             "--app-dir", str(EXAMPLE), "--host", "127.0.0.1", "--port", str(base),
             "--workers", str(WORKERS), "--port-per-worker", "--redis", redis_server.url,
+            "--shutdown-grace", "1",  # raw polling clients in the tests never say goodbye
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         try:
