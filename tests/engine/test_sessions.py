@@ -8,14 +8,16 @@ from typing import Any
 from aiosocketio.engine.answers import HttpAnswers
 from aiosocketio.engine.sessions import SessionTable
 from aiosocketio.protocol.engineio.options import EngineOptions
-from aiosocketio.protocol.engineio.session import EngineSession
+from aiosocketio.protocol.engineio.session import CLOSED_POLL_WAIT, EngineSession
 from aiosocketio.runtime.events import EventEmitter
+
+OPTIONS = EngineOptions(close_timeout=7)
 
 
 class Member:
     def __init__(self, sid: str) -> None:
         self.id = sid
-        self.session = EngineSession(sid, "polling", EngineOptions(), 0.0)
+        self.session = EngineSession(sid, "polling", OPTIONS, 0.0)  # the engine's options
 
 
 class Loop:
@@ -29,8 +31,7 @@ class Loop:
 
 
 def table() -> SessionTable[Member]:
-    options = EngineOptions(close_timeout=7)
-    return SessionTable(options, HttpAnswers(options, EventEmitter()))
+    return SessionTable(OPTIONS, HttpAnswers(OPTIONS, EventEmitter()))
 
 
 def test_a_session_closed_on_websocket_leaves_at_once() -> None:
@@ -57,6 +58,17 @@ def test_a_session_closed_by_the_server_on_polling_waits_for_its_close_packet() 
     sessions.forget(conn)
     assert sessions.get("b") is None
     sessions.forget(conn)  # the close_timeout after the CLOSE went out: nothing to do
+
+
+def test_a_session_its_client_closed_on_polling_stays_for_its_in_flight_get() -> None:
+    sessions = table()
+    conn = Member("c")
+    sessions.add(conn)
+    conn.session.receive_payload("1", 0.5)  # the client's CLOSE, no GET waiting
+    loop = Loop()
+    sessions.closed(conn, loop)  # type: ignore[arg-type]
+    assert "c" not in sessions.open and sessions.get("c") is conn
+    assert loop.later == [(CLOSED_POLL_WAIT, sessions.forget, (conn,))]
 
 
 def test_a_newer_session_with_the_same_id_is_not_dropped() -> None:

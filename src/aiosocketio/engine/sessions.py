@@ -15,7 +15,7 @@ from typing import Generic, Protocol, TypeVar
 from aiosocketio.engine.answers import HttpAnswers
 from aiosocketio.engine.timers import TimerWheel
 from aiosocketio.protocol.engineio.options import EngineOptions
-from aiosocketio.protocol.engineio.session import CLOSED_POLL_WAIT, EngineSession
+from aiosocketio.protocol.engineio.session import EngineSession
 
 __all__ = ["Member", "SessionTable"]
 
@@ -82,19 +82,15 @@ class SessionTable(Generic[C]):
 
     def closed(self, conn: C, loop: asyncio.AbstractEventLoop) -> None:
         """``conn``'s session closed: it leaves :attr:`open`; if a CLOSE packet waits for
-        a GET, it stays in :attr:`closing` until :meth:`forget` or ``close_timeout``; if
-        its client closed with its GET perhaps in flight, for ``CLOSED_POLL_WAIT``."""
+        a GET, or its client's GET may still be in flight, it stays in :attr:`closing`
+        until :meth:`forget` or for the session's ``answers_after_close`` seconds."""
         sid = conn.id
         if self.open.get(sid) is conn:
             del self.open[sid]
-        session = conn.session
-        if session.closing_payload_pending:
+        keep = conn.session.answers_after_close
+        if keep is not None:
             self.closing[sid] = conn
-            loop.call_later(self.options.close_timeout, self.forget, conn)
-        elif session.closed_poll_until is not None:
-            # the client closed while its own GET may be in flight (core rule 3)
-            self.closing[sid] = conn
-            loop.call_later(CLOSED_POLL_WAIT, self.forget, conn)
+            loop.call_later(keep, self.forget, conn)
 
     def forget(self, conn: C) -> None:
         """``conn``'s CLOSE packet went out (or waited too long): drop it."""

@@ -182,6 +182,7 @@ def test_a_get_in_flight_when_the_client_closes_gets_a_noop_once() -> None:
     s.receive_payload("1", 1)
     assert closed_reasons(s) == ["transport close"]
     assert s.closed_poll_until == 1 + CLOSED_POLL_WAIT
+    assert s.answers_after_close == CLOSED_POLL_WAIT  # the I/O layer keeps it that long
     assert s.poll(1.01) == "6"
     with pytest.raises(RemoteProtocolError):
         s.poll(1.02)  # only one GET can have been in flight
@@ -199,6 +200,7 @@ def test_a_waiting_get_takes_the_noop_at_the_close_itself() -> None:
     assert s.poll(1) is None
     s.receive_payload("1", 2)
     assert s.closed_poll_until is None  # the waiting GET is answered by the I/O layer
+    assert s.answers_after_close is None
     with pytest.raises(RemoteProtocolError):
         s.poll(2.01)
 
@@ -283,6 +285,7 @@ def test_server_close_on_polling_waits_for_the_next_get() -> None:
     s.close()
     assert closed_reasons(s) == ["forced close"]
     assert s.closing_payload_pending
+    assert s.answers_after_close == OPTS.close_timeout
     assert s.poll(2) == "4bye"  # the buffered packets first, as Node does
     assert s.closing_payload_pending
     assert s.poll(3) == "1"  # then the CLOSE, on the next GET

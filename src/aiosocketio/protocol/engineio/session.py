@@ -318,6 +318,17 @@ class EngineSession:
         return True
 
     @property
+    def answers_after_close(self) -> float | None:
+        """Once closed on polling, for how many seconds a GET may still be answered: the
+        server's CLOSE waits ``close_timeout`` for it (rule 5), the client's in-flight GET
+        ``CLOSED_POLL_WAIT`` (rule 3); None when no GET is owed anything."""
+        if self.closing_payload_pending:
+            return self._options.close_timeout
+        if self.closed_poll_until is not None:
+            return CLOSED_POLL_WAIT
+        return None
+
+    @property
     def has_outgoing(self) -> bool:
         return bool(self._outbox)
 
