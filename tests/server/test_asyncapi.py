@@ -241,6 +241,28 @@ def test_no_probe_runs_no_connection_code(tmp_path: Path) -> None:
     assert set(json.loads(proc.stdout)["channels"]) == {"root"}
 
 
+def test_the_probe_runs_whatever_loop_policy_the_app_sets(tmp_path: Path) -> None:
+    # An app module that installs uvloop's policy on import (common in production code):
+    # the probe's manual clock needs asyncio's own loop, and once raised a traceback here.
+    (tmp_path / "uv_app.py").write_text(
+        "import asyncio\n"
+        "import uvloop\n"
+        "from aiosocketio import Server\n"
+        "asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())\n"
+        "io = Server()\n"
+        "@io.on('connection')\n"
+        "def connection(socket):\n"
+        "    def hello(name: str) -> str:\n"
+        "        return name\n"
+        "    socket.on('hello', hello)\n"
+    )
+    proc = run_cli("uv_app:io", "--app-dir", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    messages = json.loads(proc.stdout)["channels"]["root"]["messages"]
+    assert messages["hello"]["payload"] == {"type": "string"}
+
+
 def test_a_bad_auth_is_a_usage_error() -> None:
     proc = run_cli(PLAIN_APP, "--auth", "{token}")
     assert proc.returncode == 2

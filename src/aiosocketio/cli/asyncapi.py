@@ -95,9 +95,20 @@ def write_asyncapi(args: argparse.Namespace) -> None:
     if args.probe:
         from aiosocketio.testing.probe import probe_handlers  # only this command needs it
 
-        # the app's connection code runs: what it prints must not go into the document
-        with contextlib.redirect_stdout(sys.stderr):
-            asyncio.run(probe_handlers(server, auth=args.auth, namespaces=args.probe_namespace))
+        probe = probe_handlers(server, auth=args.auth, namespaces=args.probe_namespace)
+        # the app's connection code runs: what it prints must not go into the document. The
+        # probe's manual clock needs asyncio's own loop, whatever loop policy the app set.
+        try:
+            with (
+                contextlib.redirect_stdout(sys.stderr),
+                asyncio.Runner(loop_factory=asyncio.SelectorEventLoop) as runner,
+            ):
+                runner.run(probe)
+        except Exception as exc:
+            raise CLIError(
+                f"probing {args.app} failed ({type(exc).__name__}: {exc}); "
+                "--no-probe documents it without running its connection code"
+            ) from None
     doc = asyncapi_document(server, title=args.title, version=args.api_version)
     if not doc["channels"]:
         hint = "" if args.probe else " (its connection handlers did not run: --no-probe)"
