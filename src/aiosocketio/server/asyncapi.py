@@ -26,14 +26,14 @@ from __future__ import annotations
 import dis
 import inspect
 import re
-import typing
 from collections.abc import Callable, Iterable
 from types import CodeType
 from typing import Any
 
+from aiosocketio.runtime.events import Listener
 from aiosocketio.server.catalog import HandlerCatalog
 from aiosocketio.server.contract import TypedNamespace, attached
-from aiosocketio.server.validation import REJECTED_EVENT
+from aiosocketio.server.validation import REJECTED_EVENT, payload_params
 
 __all__ = ["REJECTION_SCHEMA", "asyncapi_document"]
 
@@ -106,26 +106,20 @@ class _Schemas:
         }
 
 
-def _params(fn: Callable[..., Any], skip: int) -> tuple[list[tuple[str, Any]], Any, bool]:
-    """``fn``'s payload parameters (after ``skip`` ones), its return type, and whether it
-    takes a Node-style ``ack``/``callback``."""
+def _params(fn: Callable[..., Any], skip: int) -> tuple[list[tuple[str, Any]] | None, Any, bool]:
+    """``fn``'s payload parameters after ``skip`` ones (None when its annotations cannot be
+    resolved), its return type, and whether it takes a Node-style ``ack``/``callback``: the
+    server's own readings (the listener's ack rule, validation's parameters)."""
+    ack_param = Listener(fn, once=False).ack_param
     try:
-        hints = typing.get_type_hints(fn, include_extras=True)
-    except Exception:
-        hints = {}
-    params: list[tuple[str, Any]] = []
-    node_ack = False
-    positional = [
-        p
-        for p in inspect.signature(fn).parameters.values()
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ][skip:]
-    for param in positional:
-        if param.name in ("ack", "callback"):
-            node_ack = True
-            continue
-        params.append((param.name, hints.get(param.name, Any)))
-    return params, hints.get("return", Any), node_ack
+        params, returns = payload_params(fn, ack_param, skip=skip)
+    except Exception:  # validation logs it when the handler is registered
+        return None, Any, ack_param is not None
+    return params, returns, ack_param is not None
+
+
+def _payload(schemas: _Schemas, params: list[tuple[str, Any]] | None) -> dict[str, Any]:
+    return dict(_ANY_PAYLOAD) if params is None else schemas.payload(params)
 
 
 def _id(text: str) -> str:
@@ -140,8 +134,10 @@ def _doc(fn: Any) -> str:
     return inspect.cleandoc(fn.__doc__) if getattr(fn, "__doc__", None) else ""
 
 
-def _annotated(params: Iterable[tuple[str, Any]]) -> bool:
-    return any(tp not in (Any, object, inspect.Parameter.empty) for _, tp in params)
+def _annotated(params: Iterable[tuple[str, Any]] | None) -> bool:
+    return params is not None and any(
+        tp not in (Any, object, inspect.Parameter.empty) for _, tp in params
+    )
 
 
 def _returns_value(code: CodeType | None) -> bool:
@@ -274,11 +270,11 @@ def _typed(nsp: TypedNamespace[Any], channel: _Channel) -> None:
         else:
             ack = None
         summary = _doc(fn).splitlines()[0] if _doc(fn) else ""
-        channel.receive(event, schemas.payload(params), summary, ack, _annotated(params))
+        channel.receive(event, _payload(schemas, params), summary, ack, _annotated(params))
     for name, method in _methods(nsp.sends):
         params, _, _ = _params(method, 1)  # after self
         channel.send(
-            name, schemas.payload(params), _doc(method).splitlines()[0] if _doc(method) else ""
+            name, _payload(schemas, params), _doc(method).splitlines()[0] if _doc(method) else ""
         )
 
 

@@ -233,10 +233,12 @@ def check_for(fn: Callable[..., Any], ack_param: str | None) -> EventCheck | Non
 
 
 def payload_params(
-    fn: Callable[..., Any], ack_param: str | None
+    fn: Callable[..., Any], ack_param: str | None, *, skip: int = 0
 ) -> tuple[list[tuple[str, Any]], Any]:
     """``fn``'s payload parameters, ``(name, annotation)`` in order (``Any`` where there is
-    none; the ``ack_param`` and the keyword-only ones left out), and its return annotation.
+    none; the ``ack_param``, the keyword-only ones and the first ``skip`` positional ones,
+    such as a typed handler's ``socket`` or a method's ``self``, left out), and its return
+    annotation.
 
     The one reading of a handler's signature, shared by the validation plan and the
     AsyncAPI document (:mod:`aiosocketio.server.catalog`).
@@ -246,12 +248,12 @@ def payload_params(
             in a function, ...), or the signature cannot be read.
     """
     hints = typing.get_type_hints(fn, include_extras=True)
-    params = [
-        (param.name, hints.get(param.name, Any))
+    positional = [
+        param
         for param in inspect.signature(fn).parameters.values()
         if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD)
-        and param.name != ack_param
-    ]
+    ][skip:]
+    params = [(p.name, hints.get(p.name, Any)) for p in positional if p.name != ack_param]
     return params, hints.get("return", Any)
 
 
