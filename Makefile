@@ -3,7 +3,7 @@
 #   make demo      install, then run the chat demo on http://127.0.0.1:3000
 #                  (make demo REDIS=redis://127.0.0.1:6379 for the Redis adapter)
 #   make test      install, start Redis, check Postgres, install Chromium and HAProxy, lint, the whole test suite, the official suites
-#   make install   .venv + `pip install -e '.[dev]'` + the pinned npm peers (npm ci)
+#   make install   .venv + `pip install -e '.[dev]'` (versions pinned by constraints-dev.txt) + the pinned npm peers (npm ci)
 #   make lint      ruff format --check, ruff check, mypy --strict, lint-imports
 #   make conformance  the official Engine.IO and Socket.IO suites, 3 runs per front end
 #   make format    ruff format + ruff check --fix
@@ -51,10 +51,10 @@ $(PY):
 
 venv: $(PY)
 
-# Reinstall only when pyproject.toml changes (or the venv is new).
-$(STAMP): pyproject.toml | $(PY)
-	@echo "==> pip install -e '.[dev]'"
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+# Reinstall only when pyproject.toml or the pinned dev versions change (or the venv is new).
+$(STAMP): pyproject.toml constraints-dev.txt | $(PY)
+	@echo "==> pip install -e '.[dev]' -c constraints-dev.txt"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]' -c constraints-dev.txt
 	@touch $@
 
 # `npm ci` only when node_modules is missing or the lock file changed.

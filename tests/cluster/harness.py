@@ -93,7 +93,7 @@ async def lonely_node(mode: str, key: str, **opts: Any) -> AsyncIterator[PyNode]
     try:
         yield node
     finally:
-        await silent.aclose()  # type: ignore[no-untyped-call]
+        await silent.aclose()
         await node.server.close()
         if mode == "streams":  # the stream (and any session) outlive the server
             keys = [k async for k in client.scan_iter(match=f"{key}*")]

@@ -194,7 +194,7 @@ class Capture:
             await self.task
         except asyncio.CancelledError:
             pass
-        await self.pubsub.aclose()  # type: ignore[no-untyped-call]
+        await self.pubsub.aclose()
 
 
 class NodeDriver:
