@@ -50,6 +50,19 @@ def test_on_once_off_and_order() -> None:
     assert em.listeners("y") == []
 
 
+def test_prepended_listeners_run_first() -> None:
+    em = Emitter()
+    log: list[str] = []
+    em.on("x", lambda: log.append("app"))
+    em.prepend_once_listener("x", lambda: log.append("lib-once"))
+    assert em.prepend_listener("x", print) is print  # returns the handler, as on() does
+    em.off("x", print)
+    em.prepend_listener("x", lambda: log.append("lib"))
+    em.emit_reserved("x")
+    em.emit_reserved("x")
+    assert log == ["lib", "lib-once", "app", "lib", "app"]
+
+
 def test_off_removes_a_bound_method_given_again() -> None:
     # obj.method is a new object on every access: off() must find it by equality.
     class Handlers:

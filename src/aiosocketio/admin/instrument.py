@@ -251,7 +251,7 @@ class Instrumentation:
 
         # first, as Node's prependListener: socket.data["_admin"] is set before the app's
         # connection handler runs
-        nsp._add_listener("connection", on_connection, False, True)
+        nsp.prepend_listener("connection", on_connection)
 
         def joined(room: Any, sid: Any) -> None:
             admin.emit("room_joined", name, room, sid, js_date())

@@ -240,6 +240,17 @@ class EventEmitter:
         self._add_listener(event, handler, True, False)
         return handler
 
+    def prepend_listener(self, event: str, handler: F) -> F:
+        """Register ``handler`` for ``event`` before its other handlers (Node's
+        ``prependListener``): a library's hook that must run before the app's own."""
+        self._add_listener(event, handler, False, True)
+        return handler
+
+    def prepend_once_listener(self, event: str, handler: F) -> F:
+        """:meth:`prepend_listener` for the next ``event`` only (``prependOnceListener``)."""
+        self._add_listener(event, handler, True, True)
+        return handler
+
     def off(self, event: str | None = None, handler: Callable[..., Any] | None = None) -> None:
         """Remove ``handler`` from ``event``, every handler of ``event``, or every handler."""
         events = self._events

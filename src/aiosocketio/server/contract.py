@@ -97,7 +97,7 @@ class TypedNamespace(Generic[E]):
                 # per code object) checks the others
                 socket.on(event, types.MethodType(fn, socket))
 
-        nsp._add_listener("connection", register, False, True)  # before the app's own
+        nsp.prepend_listener("connection", register)  # before the app's own
         _attached.setdefault(server, []).append(self)
 
 

@@ -16,13 +16,14 @@ Handlers and acknowledgements:
   :class:`~aiosocketio.runtime.pending.PendingTable` (one timer), made for the first and
   dropped with the last.
 
-The module is one thing, the ``Socket`` users hold (over 500 lines for that reason): with
-it are its flagged emitter and the structural types of what it needs from the namespace,
-the server and the connection's multiplexer, which name ``Socket`` and keep the server
-package acyclic. Its catch-all listeners are :mod:`aiosocketio.server.listeners`, the
-acknowledgements it answers :mod:`aiosocketio.server.ack_reply`, and the calls of the
-user's handlers (with log lines that say where they failed)
-:mod:`aiosocketio.server.handlers`.
+The module is the ``Socket`` users hold: with it are its flagged emitter and the
+structural types of what it needs from the namespace, the server and the connection's
+multiplexer, which name ``Socket`` and keep the server package acyclic. What becomes of
+an event the client sends (catch-all listeners, packet middlewares, typed checks, the
+handlers and their acknowledgements) is :mod:`aiosocketio.server.incoming`; the catch-all
+listeners' registry is :mod:`aiosocketio.server.listeners`, the acknowledgements it
+answers :mod:`aiosocketio.server.ack_reply`, and the calls of the user's handlers (with
+log lines that say where they failed) :mod:`aiosocketio.server.handlers`.
 """
 
 from __future__ import annotations
@@ -48,21 +49,15 @@ from aiosocketio.frontends.stats import (
 from aiosocketio.protocol.prepared import PreparedMessage
 from aiosocketio.protocol.socketio.packets import RESERVED_EVENTS, Packet, PacketType, make_packet
 from aiosocketio.runtime.events import (
-    EventEmitter,
-    Listener,
-    is_awaitable,
     positional_count,
-    spawn,
 )
 from aiosocketio.runtime.pending import PendingTable
-from aiosocketio.server.ack_reply import AckReply, reply_later
 from aiosocketio.server.broadcast import BroadcastOperator
 from aiosocketio.server.catalog import HandlerCatalog
 from aiosocketio.server.done import DONE
-from aiosocketio.server.handlers import call_handler, logger, may_log
+from aiosocketio.server.handlers import call_handler, logger
 from aiosocketio.server.handshake import Handshake
-from aiosocketio.server.listeners import CatchAllListeners
-from aiosocketio.server.validation import PayloadRejected, check_for, reject, to_builtins
+from aiosocketio.server.incoming import IncomingEvents
 
 if TYPE_CHECKING:
     from aiosocketio.engine.http import HttpRequest
@@ -91,10 +86,6 @@ RECOVERABLE_REASONS = frozenset(
     }
 )
 """Disconnect reasons after which a session is kept for connection state recovery."""
-
-
-_NOT_CHECKED = frozenset({"disconnect", "disconnecting", "error", "newListener", "removeListener"})
-"""The socket's own events: their listeners' arguments come from the server, unchecked."""
 
 
 # -- what a socket needs from the objects above it (they satisfy these structurally) ----------
@@ -272,7 +263,7 @@ class SocketEmitter:
         return await self._socket._emit_with_ack(event, args, wait, self._volatile)
 
 
-class Socket(CatchAllListeners, EventEmitter):
+class Socket(IncomingEvents):
     """One client in one namespace (Node's server-side ``Socket``).
 
     Users may set their own attributes (``socket.user = ...``); ``socket.data`` is the
@@ -291,6 +282,9 @@ class Socket(CatchAllListeners, EventEmitter):
             (``connection_state_recovery``).
         pid: the private session id used for recovery (None when recovery is off).
     """
+
+    nsp: SocketNamespace
+    server: SocketServer
 
     def __init__(
         self,
@@ -584,122 +578,6 @@ class Socket(CatchAllListeners, EventEmitter):
                     cb(list(packet.data or ()))
         elif ptype == PacketType.DISCONNECT:
             self._on_close("client namespace disconnect")
-
-    def _on_event(self, packet: Packet) -> None:
-        args: list[Any] = packet.data  # the decoder's fresh list: ours to hand out
-        if self._any is not None:
-            event = args[0] if args else None
-            for fn in list(self._any):
-                call_handler(self, event, "catch-all listener", fn, args)
-        if self._fns:
-            self._run_middlewares(args, packet.id, 0)
-        else:
-            self._dispatch(args, packet.id)
-
-    def _run_middlewares(self, args: list[Any], ack_id: int | None, start: int) -> None:
-        fns = self._fns
-        for i in range(start, len(fns)):
-            try:
-                result = fns[i](args)
-            except Exception as exc:
-                self._on_error(exc, args)
-                return
-            if is_awaitable(result):
-                spawn(self._middleware_async(result, args, ack_id, i + 1))
-                return
-        self._dispatch(args, ack_id)
-
-    async def _middleware_async(
-        self, pending: Awaitable[None], args: list[Any], ack_id: int | None, nxt: int
-    ) -> None:
-        try:
-            await pending
-        except Exception as exc:
-            self._on_error(exc, args)
-            return
-        self._run_middlewares(args, ack_id, nxt)
-
-    def _on_error(self, exc: BaseException, args: list[Any]) -> None:
-        """A packet middleware (``socket.use``) refused the packet ``args`` with ``exc``: it
-        goes to the ``error`` listeners (logged with a traceback if there is none)."""
-        if not self._emit_error(exc):
-            more = may_log(self)
-            if more is None:
-                return
-            logger.error(
-                "a packet middleware (socket.use) failed on %r (socket %s, namespace %r) and "
-                "the socket has no 'error' listener (missing error handler)%s",
-                args[0] if args else None,
-                self.id,
-                self.nsp.name,
-                more,
-                exc_info=exc,
-            )
-
-    def _on_remote_error(self, exc: BaseException) -> None:
-        """The client sent a malformed packet: ``exc`` goes to the ``error`` listeners, if
-        any (the multiplexer counts it and logs one rate-limited line)."""
-        self._emit_error(exc)
-
-    def _emit_error(self, exc: BaseException) -> bool:
-        listeners = self._take_listeners("error")
-        for listener in listeners:
-            call_handler(self, "error", "listener", listener.fn, (exc,))
-        return bool(listeners)
-
-    def _dispatch(self, args: list[Any], ack_id: int | None) -> None:
-        if not self.connected or not args:
-            return
-        event = args[0]
-        listeners = self._take_listeners(event if isinstance(event, str) else str(event))
-        if not listeners:
-            return
-        rest = args[1:]
-        tracer = self.server.tracer
-        if ack_id is None:
-            for listener in listeners:
-                fn = listener.fn if tracer is None else tracer.wrap(self, event, listener.fn)
-                check = listener.check
-                if check is None:
-                    call_handler(self, event, "handler", fn, rest)
-                    continue
-                try:
-                    call_handler(self, event, "handler", fn, check(rest))
-                except PayloadRejected as exc:
-                    reject(self, event, exc, None)
-                    return  # one answer per packet
-            return
-        acker = AckReply(self, ack_id, event)
-        for listener in listeners:
-            fn = listener.fn if tracer is None else tracer.wrap(self, event, listener.fn)
-            call_args = rest
-            if listener.check is not None:
-                try:
-                    call_args = listener.check(rest)
-                except PayloadRejected as exc:
-                    reject(self, event, exc, acker)
-                    return  # one answer per packet
-                acker.dump = to_builtins
-            if listener.ack_param is not None:
-                call_handler(self, event, "handler", fn, call_args, {listener.ack_param: acker})
-                continue
-            # the handler's return value answers the ack (awaited if it is awaitable)
-            try:
-                result = fn(*call_args)
-            except Exception as exc:
-                acker.failed(fn, call_args, exc)
-                continue
-            if is_awaitable(result):
-                spawn(reply_later(result, acker, fn, call_args))
-            else:
-                acker.reply(result)
-
-    def _make_listener(self, event: str, fn: Callable[..., Any], once: bool) -> Listener:
-        listener = Listener(fn, once)
-        if event not in _NOT_CHECKED:
-            listener.check = check_for(fn, listener.ack_param)
-            self.nsp.handler_catalog.record(event, fn, listener.ack_param)
-        return listener
 
     def _cleanup(self) -> None:
         """Leave every room; later ``join`` calls do nothing."""
