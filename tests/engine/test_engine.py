@@ -306,6 +306,8 @@ async def test_a_get_during_an_abandoned_probe_gets_a_noop(make: Make) -> None:
     ws = await RawWebSocket.connect(h.port, f"/engine.io/?EIO=4&transport=websocket&sid={sid}")
     ws.send("2probe")
     assert await ws.recv() == "3probe"
+    # mid-upgrade: still on polling, counted once as upgrading (Server.stats reads this)
+    assert h.engine.census() == ({"polling": 1}, 1)
     status, _, body = await h.request(
         get(f"/engine.io/?EIO=4&transport=polling&sid={sid}", close=True)
     )

@@ -84,11 +84,19 @@ class Engine(EventEmitter):
         "polling": 1}``; a transport without sessions is left out): one pass over the
         sessions, for the readers of statistics (``Server.stats``, the metrics, the
         Admin UI), nothing counted while serving."""
+        return self.census()[0]
+
+    def census(self) -> tuple[dict[str, int], int]:
+        """:meth:`clients_by_transport` and how many sessions are upgrading their
+        transport, in the same single pass over the sessions."""
         out: dict[str, int] = {}
+        upgrading = 0
         for conn in list(self.clients.values()):
             name = conn.transport.name
             out[name] = out.get(name, 0) + 1
-        return out
+            if conn.upgrading:
+                upgrading += 1
+        return out, upgrading
 
     @property
     def closing_count(self) -> int:

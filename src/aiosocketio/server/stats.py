@@ -67,8 +67,7 @@ class ServerStats:
         """Read a snapshot from the server's ``namespaces``, its ``engine`` and the
         front ends' ``counters``."""
         sockets = {nsp.name: len(nsp.sockets) for nsp in namespaces}
-        transports = engine.clients_by_transport()
-        upgrading = sum(1 for conn in list(engine.clients.values()) if conn.upgrading)
+        transports, upgrading = engine.census()
         limits: dict[str, int] = {}
         for counted in counters:
             for kind, count in counted.as_dict().items():
