@@ -31,27 +31,41 @@ from aiosocketio.server.validation import PayloadRejected, check_for, reject, to
 if TYPE_CHECKING:
     from aiosocketio.protocol.socketio.packets import Packet
 
-__all__ = ["IncomingEvents"]
+__all__ = ["HandlerTracer", "IncomingEvents", "IncomingNamespace", "IncomingServer"]
 
 _NOT_CHECKED = frozenset({"disconnect", "disconnecting", "error", "newListener", "removeListener"})
 """The socket's own events: their listeners' arguments come from the server, unchecked."""
 
 
-class _HandlerTracer(Protocol):
-    def wrap(self, socket: Any, event: Any, fn: Callable[..., Any]) -> Callable[..., Any]: ...
+class HandlerTracer(Protocol):
+    """What traces the handlers of incoming events (the server's ``tracer``)."""
+
+    def wrap(self, socket: Any, event: Any, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """``fn``, a handler of ``event``, run in a span (till its awaitable is done)."""
+        ...
 
 
-class _TracingServer(Protocol):
-    @property
-    def tracer(self) -> _HandlerTracer | None: ...
-
-
-class _HandlersNamespace(Protocol):
-    @property
-    def name(self) -> str: ...
+class IncomingServer(Protocol):
+    """What the incoming path needs from the server."""
 
     @property
-    def handler_catalog(self) -> HandlerCatalog: ...
+    def tracer(self) -> HandlerTracer | None:
+        """Traces event handlers (``None``: off)."""
+        ...
+
+
+class IncomingNamespace(Protocol):
+    """What the incoming path needs from the socket's namespace."""
+
+    @property
+    def name(self) -> str:
+        """The namespace name."""
+        ...
+
+    @property
+    def handler_catalog(self) -> HandlerCatalog:
+        """The handlers registered on the namespace's sockets (for the AsyncAPI document)."""
+        ...
 
 
 class IncomingEvents(CatchAllListeners, EventEmitter):
@@ -60,8 +74,8 @@ class IncomingEvents(CatchAllListeners, EventEmitter):
     # provided by the socket
     id: str
     connected: bool
-    nsp: _HandlersNamespace
-    server: _TracingServer
+    nsp: IncomingNamespace
+    server: IncomingServer
 
     if TYPE_CHECKING:
 

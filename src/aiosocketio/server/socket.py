@@ -53,11 +53,10 @@ from aiosocketio.runtime.events import (
 )
 from aiosocketio.runtime.pending import PendingTable
 from aiosocketio.server.broadcast import BroadcastOperator
-from aiosocketio.server.catalog import HandlerCatalog
 from aiosocketio.server.done import DONE
 from aiosocketio.server.handlers import call_handler, logger
 from aiosocketio.server.handshake import Handshake
-from aiosocketio.server.incoming import IncomingEvents
+from aiosocketio.server.incoming import HandlerTracer, IncomingEvents, IncomingNamespace
 
 if TYPE_CHECKING:
     from aiosocketio.engine.http import HttpRequest
@@ -123,26 +122,18 @@ class SocketServer(Protocol):
         ...
 
 
-class EventTracer(Protocol):
+class EventTracer(HandlerTracer, Protocol):
     """What traces a server's event handling (``aiosocketio.tracing`` sets one on
-    ``Server.tracer``; ``None``, the default, costs one attribute test per event)."""
-
-    def wrap(self, socket: Socket, event: Any, fn: Callable[..., Any]) -> Callable[..., Any]:
-        """``fn``, a handler of ``event``, run in a span (till its awaitable is done)."""
-        ...
+    ``Server.tracer``; ``None``, the default, costs one attribute test per event): the
+    handlers (``wrap``) and the acknowledgements the server waits for."""
 
     def ack(self, socket: Socket, event: Any) -> Callable[[BaseException | None], None]:
         """Start the span of an ``emit_with_ack``; the result ends it (with the error)."""
         ...
 
 
-class SocketNamespace(Protocol):
-    """What a socket needs from its namespace."""
-
-    @property
-    def name(self) -> str:
-        """The namespace name."""
-        ...
+class SocketNamespace(IncomingNamespace, Protocol):
+    """What a socket needs from its namespace (its name and handler catalog included)."""
 
     @property
     def server(self) -> SocketServer:
@@ -152,11 +143,6 @@ class SocketNamespace(Protocol):
     @property
     def adapter(self) -> AdapterLike:
         """The namespace's adapter."""
-        ...
-
-    @property
-    def handler_catalog(self) -> HandlerCatalog:
-        """The handlers registered on the namespace's sockets (for the AsyncAPI document)."""
         ...
 
     def _next_ack_id(self) -> int: ...
