@@ -74,6 +74,11 @@ async def drive_python_servers(cluster: PostgresCluster, emitter: NpmEmitter) ->
 
     room = "npm-room"
     await emitter.sockets_join(["ra", "rb"], room)
+    # Node's emitter sends each call on its own pooled connection without waiting, so the
+    # join and the next emit may commit (and be delivered) in either order: wait for it
+    for py in cluster.py:
+        adapter = py.server.sockets.adapter
+        await eventually(lambda adapter=adapter: room in adapter.rooms)  # type: ignore[misc]
     await emitter.emit("npm:joined", rooms=[room])
     await expect_exactly(cluster, "npm:joined", {"a", "b"})
     await emitter.sockets_leave([], room)
